@@ -1,0 +1,170 @@
+"""Code-set shapes: recognise, normalise and format codes in any common spelling.
+
+Pure functions only; whether a code *exists* is the code store's business.
+
+>>> normalize(" e11.22 ")
+'E1122'
+>>> format_code("E1122", "icd10cm")
+'E11.22'
+>>> candidate_systems("99213")
+['cpt']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ICD10CM = "icd10cm"
+ICD10PCS = "icd10pcs"
+CPT = "cpt"
+HCPCS = "hcpcs"
+MODIFIER = "modifier"
+
+SYSTEM_LABELS = {
+    ICD10CM: "ICD-10-CM",
+    ICD10PCS: "ICD-10-PCS",
+    CPT: "CPT",
+    HCPCS: "HCPCS Level II",
+    MODIFIER: "Modifier",
+}
+
+# Shapes of normalised codes (upper case, no dot, no spaces).
+_ICD10CM = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
+_PCS = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
+_CPT = re.compile(r"^(?:[0-9]{5}|[0-9]{4}[FTU])$")
+_HCPCS = re.compile(r"^[A-V][0-9]{4}$")
+_MODIFIER = re.compile(r"^(?:[0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])$")
+
+# Code-shaped tokens inside free text. Order matters: longer, more specific shapes first.
+_TEXT_CODE = re.compile(
+    r"(?<![A-Za-z0-9.\-/])("
+    r"[A-Za-z][0-9][0-9A-Za-z]\.[0-9A-Za-z]{1,4}"  # dotted ICD-10-CM: E11.22, S72.001A
+    r"|[0-9][0-9A-HJ-NP-Za-hj-np-z]{6}"  # ICD-10-PCS starting with a digit: 0DTJ4ZZ
+    r"|[A-HJ-NP-Za-hj-np-z][0-9][0-9A-Za-z]{5}"  # 7 characters starting with a letter (PCS or ICD)
+    r"|[0-9]{4}[FTUftu]"  # CPT Category II/III, PLA
+    r"|[0-9]{5}"  # CPT Category I
+    r"|[A-Va-v][0-9]{4}"  # HCPCS Level II (or undotted ICD-10-CM)
+    r"|[A-Za-z][0-9][0-9A-Za-z]{1,4}"  # undotted ICD-10-CM: I10, E1122
+    r")(?![A-Za-z0-9]|\.[0-9A-Za-z])"
+)
+_MODIFIER_CONTEXT = re.compile(
+    r"\bmodifiers?\s+((?:-?[0-9A-Za-z]{2}\b(?:\s*(?:,|/|&|and|or|vs\.?|versus)\s*)?)+)", re.IGNORECASE
+)
+_HYPHEN_MODIFIER = re.compile(r"\b(?:[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})-([0-9A-Z]{2})\b")
+
+
+class CodeFormatError(ValueError):
+    """A string that cannot be any code; the message says why."""
+
+
+def normalize(raw: str) -> str:
+    """Upper-case, drop dots, hyphens and whitespace: ``' e11.22 '`` -> ``'E1122'``."""
+    return re.sub(r"[\s.\-]", "", raw or "").upper()
+
+
+def candidate_systems(raw: str) -> list[str]:
+    """Code systems whose shape ``raw`` fits, most likely first (before any store lookup)."""
+    code = normalize(raw)
+    dotted = "." in (raw or "")
+    out: list[str] = []
+    if _CPT.match(code):
+        out.append(CPT)
+    if _PCS.match(code) and not dotted:
+        # PCS codes starting with a digit never collide with ICD-10-CM (which starts with a letter).
+        out.append(ICD10PCS)
+    if _HCPCS.match(code) and not dotted:
+        out.append(HCPCS)
+    if _ICD10CM.match(code):
+        # A dotted form is unambiguous ICD-10-CM; put it first.
+        if dotted:
+            out.insert(0, ICD10CM)
+        else:
+            out.append(ICD10CM)
+    if _MODIFIER.match(code) and not dotted:
+        out.append(MODIFIER)
+    # A 7-character ICD-10-CM code is more common in questions than a PCS code starting with a letter.
+    if code[:1].isalpha() and ICD10PCS in out and ICD10CM in out:
+        out.remove(ICD10PCS)
+        out.append(ICD10PCS)
+    return out
+
+
+def why_malformed(raw: str) -> str | None:
+    """A human reason why ``raw`` is no code of any system, or None when some shape fits."""
+    code = normalize(raw)
+    if not code:
+        return "the code is empty"
+    if not re.fullmatch(r"[0-9A-Z]+", code):
+        bad = sorted(set(ch for ch in code if not ch.isalnum()))
+        return f"codes contain only letters and digits (found {' '.join(repr(c) for c in bad)})"
+    if len(code) > 7:
+        return f"no code set has codes longer than 7 characters (got {len(code)})"
+    if candidate_systems(raw):
+        return None
+    if len(code) == 1:
+        return "a single character is not a code"
+    if code.isdigit():
+        return f"a numeric code has 5 digits (CPT) or 2 (modifier); got {len(code)}"
+    if code[0].isalpha() and len(code) >= 3 and not code[1].isdigit():
+        return "ICD-10-CM codes start with a letter and a digit (e.g. E11.22); HCPCS with a letter and 4 digits"
+    return "it matches no ICD-10-CM, ICD-10-PCS, CPT, HCPCS or modifier pattern"
+
+
+def format_code(code: str, system: str) -> str:
+    """The conventional display form: ICD-10-CM gets its dot after the third character."""
+    code = normalize(code)
+    if system == ICD10CM and len(code) > 3:
+        return f"{code[:3]}.{code[3:]}"
+    return code
+
+
+def display_code(code: str, system: str) -> str:
+    """Display form of any stored key, headings included: ``E08E13`` -> ``E08-E13``, ``4`` -> ``Chapter 4``."""
+    if system == ICD10CM:
+        if code.isdigit():
+            return f"Chapter {code}"
+        if len(code) == 6 and code[3].isalpha():
+            return f"{code[:3]}-{code[3:]}"
+    return format_code(code, system)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A code-shaped token found in text."""
+
+    raw: str
+    code: str  # normalised
+    start: int
+    end: int
+    systems: tuple[str, ...]
+    explicit_modifier: bool = False
+
+
+def find_mentions(text: str) -> list[Mention]:
+    """Every code-shaped token in ``text``, in order, with the systems its shape allows.
+
+    Modifiers are only recognised where the text says so ("modifier 25", "99213-25"), since
+    two-character tokens are otherwise ordinary words and numbers.
+
+    >>> [m.code for m in find_mentions("Can 99213-25 and E11.22 go with modifier XS?")]
+    ['99213', '25', 'E1122', 'XS']
+    """
+    found: dict[tuple[int, int], Mention] = {}
+    for m in _TEXT_CODE.finditer(text):
+        raw = m.group(1)
+        systems = [s for s in candidate_systems(raw) if s != MODIFIER]
+        if systems:
+            found[(m.start(1), m.end(1))] = Mention(raw, normalize(raw), m.start(1), m.end(1), tuple(systems))
+    for m in _HYPHEN_MODIFIER.finditer(text):
+        raw = m.group(1)
+        found[(m.start(1), m.end(1))] = Mention(raw, normalize(raw), m.start(1), m.end(1), (MODIFIER,), True)
+    for m in _MODIFIER_CONTEXT.finditer(text):
+        base = m.start(1)
+        for t in re.finditer(r"\b[0-9A-Za-z]{2}\b", m.group(1)):
+            tok = t.group(0)
+            if tok.lower() in {"or", "vs"} or (tok.isalpha() and tok.lower() == tok and tok.lower() not in {"xs", "xe", "xp", "xu", "lt", "rt", "tc"}):
+                continue
+            span = (base + t.start(), base + t.end())
+            found[span] = Mention(tok, normalize(tok), span[0], span[1], (MODIFIER,), True)
+    return [found[k] for k in sorted(found)]

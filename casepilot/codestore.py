@@ -1,0 +1,258 @@
+"""The code store: one SQLite file for exact lookup, hierarchy, notes and source versions.
+
+Readers open it read-only and share nothing mutable, so lookups are safe from many threads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sqlite3
+import threading
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from casepilot import codes as cs
+from casepilot.records import NOT_INHERITED, CodeRecord, Lookup, Note
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS codes (
+  system TEXT NOT NULL, code TEXT NOT NULL, display TEXT NOT NULL, title TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '', billable INTEGER, level TEXT NOT NULL, parent TEXT,
+  children TEXT NOT NULL DEFAULT '[]', notes TEXT NOT NULL DEFAULT '[]', version TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL, licensed INTEGER NOT NULL DEFAULT 0, extra TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (system, code)
+);
+CREATE INDEX IF NOT EXISTS codes_by_code ON codes(code);
+CREATE INDEX IF NOT EXISTS codes_by_source ON codes(source);
+CREATE TABLE IF NOT EXISTS sources (
+  name TEXT PRIMARY KEY, system TEXT NOT NULL, version TEXT NOT NULL, records INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL, loaded_at TEXT NOT NULL, note TEXT NOT NULL DEFAULT ''
+);
+"""
+
+
+def _row_to_record(row: sqlite3.Row) -> CodeRecord:
+    return CodeRecord(
+        system=row["system"],
+        code=row["code"],
+        display=row["display"],
+        title=row["title"],
+        description=row["description"],
+        billable=None if row["billable"] is None else bool(row["billable"]),
+        level=row["level"],
+        parent=row["parent"],
+        children=json.loads(row["children"]),
+        notes=[Note(**n) for n in json.loads(row["notes"])],
+        version=row["version"],
+        source=row["source"],
+        licensed=bool(row["licensed"]),
+        extra=json.loads(row["extra"]),
+    )
+
+
+class CodeNotFound(LookupError):
+    """No record for a well-formed code; ``suggestions`` holds the nearest valid ones."""
+
+    def __init__(self, code: str, suggestions: list[CodeRecord]):
+        super().__init__(f"{code} was not found in the code store")
+        self.code = code
+        self.suggestions = suggestions
+
+
+class CodeStore:
+    """Exact lookup over every loaded code set."""
+
+    def __init__(self, path: Path | str, readonly: bool = True):
+        self.path = Path(path)
+        self.readonly = readonly
+        self._local = threading.local()
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.executescript(SCHEMA)
+
+    # -- connections -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            con = sqlite3.connect(self.path, timeout=30)
+            con.execute("PRAGMA journal_mode=WAL")
+        con.row_factory = sqlite3.Row
+        return con
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._connect()
+            self._local.con = con
+        return con
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    # -- writing -----------------------------------------------------------------------------
+    def replace_source(
+        self, name: str, system: str, version: str, fingerprint: str, records: Iterable[CodeRecord],
+        note: str = "", keep_existing: bool = False,
+    ) -> int:
+        """Atomically replace every record of one source (one transaction: all or nothing).
+
+        ``keep_existing`` upserts without deleting (a source with unreadable files keeps what it had).
+        """
+        con = self.con
+        n = 0
+        with con:
+            if not keep_existing:
+                con.execute("DELETE FROM codes WHERE source = ?", (name,))
+            rows = (
+                (
+                    r.system, r.code, r.display, r.title, r.description,
+                    None if r.billable is None else int(r.billable), r.level, r.parent,
+                    json.dumps(r.children), json.dumps([asdict(x) for x in r.notes]), r.version,
+                    name, int(r.licensed), json.dumps(r.extra),
+                )
+                for r in records
+            )
+            for batch in _batched(rows, 5000):
+                con.executemany("INSERT OR REPLACE INTO codes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+                n += len(batch)
+            con.execute(
+                "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?)",
+                (name, system, version, n, fingerprint, datetime.now(timezone.utc).isoformat(timespec="seconds"), note),
+            )
+        return n
+
+    def drop_source(self, name: str) -> None:
+        with self.con as con:
+            con.execute("DELETE FROM codes WHERE source = ?", (name,))
+            con.execute("DELETE FROM sources WHERE name = ?", (name,))
+
+    # -- reading -----------------------------------------------------------------------------
+    def fingerprint(self, source: str) -> str | None:
+        row = self.con.execute("SELECT fingerprint FROM sources WHERE name = ?", (source,)).fetchone()
+        return row[0] if row else None
+
+    def sources(self) -> list[dict]:
+        return [dict(r) for r in self.con.execute("SELECT * FROM sources ORDER BY name")]
+
+    def get(self, system: str, code: str) -> CodeRecord | None:
+        row = self.con.execute(
+            "SELECT * FROM codes WHERE system = ? AND code = ?", (system, cs.normalize(code))
+        ).fetchone()
+        return _row_to_record(row) if row else None
+
+    def find(self, raw: str, systems: Iterable[str] | None = None) -> list[CodeRecord]:
+        """Every record whose code matches ``raw`` in any system its shape allows, likeliest first."""
+        code = cs.normalize(raw)
+        allowed = list(systems) if systems else cs.candidate_systems(raw)
+        if not allowed:
+            return []
+        marks = ",".join("?" * len(allowed))
+        rows = self.con.execute(f"SELECT * FROM codes WHERE code = ? AND system IN ({marks})", (code, *allowed))
+        recs = [_row_to_record(r) for r in rows]
+        order = {s: i for i, s in enumerate(allowed)}
+        return sorted(recs, key=lambda r: order.get(r.system, 99))
+
+    def lookup(self, raw: str, system: str | None = None) -> Lookup:
+        """Resolve a code in any common spelling; raise ValueError (malformed) or CodeNotFound."""
+        reason = cs.why_malformed(raw)
+        if reason:
+            raise ValueError(f"{raw.strip()!r} is not a valid code: {reason}")
+        systems = [system] if system else None
+        recs = self.find(raw, systems)
+        if not recs:
+            raise CodeNotFound(raw.strip().upper(), self.nearest(raw, systems))
+        record, alternates = recs[0], recs[1:]
+        ancestors = self.ancestors(record)
+        inherited = [
+            n for a in ancestors for n in a.notes if n.type not in NOT_INHERITED
+        ]
+        billable_below = self.billable_descendants(record) if record.billable is False else []
+        return Lookup(record, inherited, ancestors, billable_below, alternates)
+
+    def ancestors(self, record: CodeRecord) -> list[CodeRecord]:
+        """Parent, grandparent, ... up to the chapter."""
+        out: list[CodeRecord] = []
+        seen = {record.code}
+        parent = record.parent
+        while parent and parent not in seen:
+            seen.add(parent)
+            rec = self.get(record.system, parent)
+            if rec is None:
+                break
+            out.append(rec)
+            parent = rec.parent
+        return out
+
+    def billable_descendants(self, record: CodeRecord, limit: int = 50) -> list[CodeRecord]:
+        """Billable codes below a heading (breadth first, at most ``limit``)."""
+        out: list[CodeRecord] = []
+        queue = list(record.children)
+        while queue and len(out) < limit:
+            batch, queue = queue[:500], queue[500:]
+            marks = ",".join("?" * len(batch))
+            rows = self.con.execute(
+                f"SELECT * FROM codes WHERE system = ? AND code IN ({marks})", (record.system, *batch)
+            ).fetchall()
+            by_code = {r["code"]: _row_to_record(r) for r in rows}
+            for c in batch:
+                rec = by_code.get(c)
+                if rec is None:
+                    continue
+                if rec.billable:
+                    out.append(rec)
+                else:
+                    queue.extend(rec.children)
+        return out[:limit]
+
+    def nearest(self, raw: str, systems: Iterable[str] | None = None, n: int = 5) -> list[CodeRecord]:
+        """Up to ``n`` valid codes closest to ``raw``: longest shared prefix, then string similarity."""
+        code = cs.normalize(raw)
+        allowed = list(systems) if systems else cs.candidate_systems(raw) or [cs.ICD10CM, cs.CPT, cs.HCPCS]
+        marks = ",".join("?" * len(allowed))
+        picked: dict[tuple[str, str], CodeRecord] = {}
+        for cut in range(len(code) - 1, 0, -1):
+            rows = self.con.execute(
+                f"SELECT * FROM codes WHERE system IN ({marks}) AND code LIKE ? AND level != 'chapter' LIMIT 400",
+                (*allowed, code[:cut] + "%"),
+            ).fetchall()
+            recs = [_row_to_record(r) for r in rows if (r["system"], r["code"]) not in picked]
+            recs.sort(
+                key=lambda r: (-difflib.SequenceMatcher(None, code, r.code).ratio(), r.billable is False, r.code)
+            )
+            for r in recs[: n - len(picked)]:
+                picked[(r.system, r.code)] = r
+            if len(picked) >= n:
+                break
+        return list(picked.values())
+
+    def count(self, system: str | None = None) -> int:
+        if system:
+            return self.con.execute("SELECT COUNT(*) FROM codes WHERE system = ?", (system,)).fetchone()[0]
+        return self.con.execute("SELECT COUNT(*) FROM codes").fetchone()[0]
+
+    def iter_system(self, system: str) -> Iterator[CodeRecord]:
+        for row in self.con.execute("SELECT * FROM codes WHERE system = ? ORDER BY code", (system,)):
+            yield _row_to_record(row)
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+
+def _batched(it, n):
+    batch = []
+    for x in it:
+        batch.append(x)
+        if len(batch) >= n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

