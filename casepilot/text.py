@@ -5,7 +5,7 @@ kidney disease"; PCS says "percutaneous endoscopic" where surgeons say "laparosc
 queries with this vocabulary is what lets BM25 and the dense model meet the official wording.
 
 >>> expand_query("T2DM with CKD")
-'type 2 diabetes mellitus with chronic kidney disease'
+'type 2 diabetes mellitus with chronic kidney disease renal'
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ SYNONYMS: dict[str, str] = {
     "diabetic": "diabetes",
 }
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|w/o|w/")
+_TOKEN = re.compile(r"w/o|w/|[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def tokens(text: str, stop: bool = True) -> list[str]:

@@ -20,6 +20,7 @@ LOADER_VERSION = 2
 SOURCE = "corpus"
 REQUIRED = ("id", "title", "kind", "codes", "sources")
 KINDS = ("code_summary", "modifier", "guideline", "policy", "coverage")
+DEFINING_KINDS = ("code_summary", "modifier")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # "## CPT 99213 — title", "## HCPCS G2211 - title", "## Modifier 25 — title"
 _CODE_HEADING = re.compile(
@@ -117,6 +118,8 @@ def read_corpus_file(path: Path, root: Path) -> CorpusFile:
     meta["codes"] = [str(c) for c in meta["codes"]]
     if not isinstance(meta["sources"], list) or not meta["sources"]:
         raise ValueError("sources must be a non-empty list of public documents")
+    if not all(isinstance(s, str) for s in meta["sources"]):
+        raise ValueError("each source must be a plain string (quote entries that contain ': ')")
     title, sections = split_sections(post.content)
     if not sections:
         raise ValueError("no content: add at least one '## ' section")
@@ -190,6 +193,8 @@ class CorpusSource:
     def records(self) -> Iterator[CodeRecord]:
         seen: set[tuple[str, str]] = set()
         for f in self.files:
+            if f.meta["kind"] not in DEFINING_KINDS:
+                continue  # guideline files discuss codes; only summaries and modifier files define them
             version = str(f.meta.get("effective", ""))
             for s in f.sections:
                 parsed = code_heading(s.heading)

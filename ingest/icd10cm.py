@@ -43,10 +43,10 @@ def _norm(item: str) -> str:
 def _level(item: str) -> str:
     if cm.is_chapter(item):
         return "chapter"
+    if cm.is_category(item):  # before is_block: one-category blocks (E36) share the category's code
+        return "category"
     if cm.is_block(item):
         return "block"
-    if cm.is_category(item):
-        return "category"
     if cm.is_extended_subcategory(item):
         return "code"
     return "subcategory"
@@ -77,7 +77,8 @@ def own_notes(item: str, as_block: bool = False) -> list[Note]:
 class ICD10CMSource:
     """Every chapter, block, category and code, with own notes (the store resolves inheritance)."""
 
-    chapters: tuple[str, ...] | None = None  # restrict to some chapters (tests use one)
+    chapters: tuple[str, ...] | None = None  # restrict to some chapters (tests use one) ...
+    categories: tuple[str, ...] = ()  # ... plus these categories, their descendants and ancestors
     name: str = SOURCE
     system: str = cs.ICD10CM
     version: str = VERSION
@@ -88,17 +89,19 @@ class ICD10CMSource:
     @cached_property
     def items(self) -> list[str]:
         all_items = cm.get_all_codes(with_dots=True)
-        if not self.chapters:
+        if not self.chapters and not self.categories:
             return all_items
         keep: list[str] = []
-        for ch in self.chapters:
+        for ch in self.chapters or ():
             keep.append(ch)
             keep.extend(cm.get_descendants(ch))
+        for cat in self.categories:
+            keep.extend([cat, *cm.get_descendants(cat), *cm.get_ancestors(cat)])
         wanted = set(keep)
         return [c for c in all_items if c in wanted]
 
     def fingerprint(self) -> str:
-        return stable_hash(self.name, LOADER_VERSION, pkg_version("simple-icd-10-cm"), self.chapters)
+        return stable_hash(self.name, LOADER_VERSION, pkg_version("simple-icd-10-cm"), self.chapters, self.categories)
 
     def records(self) -> Iterator[CodeRecord]:
         for item in dict.fromkeys(self.items):

@@ -11,19 +11,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from filelock import FileLock, Timeout
-
 from casepilot.embeddings import EmbeddingCache, MiniLMEmbeddings, embed_with_cache
 from casepilot.codestore import CodeStore
 from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
 from casepilot.vectorstore import get_collection, make_client
+from ingest.lock import IngestBusy, lock_for, writer_lock  # noqa: F401  (re-exported for callers)
 from ingest.source import Problem, Source, stable_hash
-
-
-class IngestBusy(RuntimeError):
-    """Another ingest holds the lock on this data directory."""
 
 
 @dataclass
@@ -63,11 +58,6 @@ class Reporter:
     def finish(self) -> None: ...
 
 
-def lock_for(settings: Settings) -> FileLock:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(settings.data_dir / "ingest.lock"), timeout=0)
-
-
 def run_ingest(
     settings: Settings,
     sources: Sequence[Source],
@@ -76,19 +66,8 @@ def run_ingest(
     embedder: MiniLMEmbeddings | None = None,
 ) -> Summary:
     """Bring the stores in line with ``sources``; raise IngestBusy if another ingest is running."""
-    reporter = reporter or Reporter()
-    lock = lock_for(settings)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IngestBusy(
-            f"another ingest is already running on {settings.data_dir} (lock {lock.lock_file}); "
-            "wait for it to finish and run this again"
-        ) from None
-    try:
-        return _Ingest(settings, reporter, embedder).run(sources, rebuild)
-    finally:
-        lock.release()
+    with writer_lock(settings.data_dir):
+        return _Ingest(settings, reporter or Reporter(), embedder).run(sources, rebuild)
 
 
 class _Ingest:

@@ -1,0 +1,42 @@
+# Two commands do all setup on a fresh Linux machine with Python 3.11:
+#   make run    install, ingest the default knowledge (first run: ~15 min), serve the API
+#   make test   install with test extras, run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# torch must be the CPU build: a bare `torch` requirement pulls a multi-GB CUDA build.
+# Where the wheel is not on local disk, set TORCH_PIP_ARGS="--index-url <PyTorch CPU wheel index>".
+TORCH_PIP_ARGS ?=
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run ingest serve test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0 $(TORCH_PIP_ARGS)
+	$(BIN)/python -m pip install -q -e '.[test,files,llm]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+ingest: install
+	$(BIN)/casepilot ingest
+
+run: ingest
+	$(BIN)/casepilot serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not server and not browser"
+
+bench: install
+	$(BIN)/python benchmarks/bench_foundation.py
+
+clean:
+	rm -rf $(VENV) .casepilot

@@ -1,0 +1,318 @@
+"""The ``casepilot`` command: ingest, lookup, search, ask, status, serve.
+
+Heavy parts (the model, Chroma, the ingest pipeline) are imported inside the commands that need
+them, so ``casepilot lookup`` answers in a blink.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape as E
+
+from casepilot.settings import get_settings
+
+app = typer.Typer(
+    help="CasePilot: cited answers to medical coding questions (ICD-10-CM, ICD-10-PCS, CPT/HCPCS summaries, "
+    "modifiers, guidelines), offline.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _need_index(settings) -> None:
+    from casepilot.retrieval import data_present
+
+    if not data_present(settings):
+        _fail(f"no index in {settings.data_dir}: run `casepilot ingest` first", 2)
+
+
+class _RichReporter:
+    """Rich progress bars for the ingest pipeline."""
+
+    def __init__(self, console: Console):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, transient=False,
+        )
+        self.task = None
+
+    def stage(self, text: str) -> None:
+        self.console.print(f"[dim]{text}[/]")
+
+    def start(self, label: str, total: int):
+        self.progress.start()
+        self.task = self.progress.add_task(label, total=total)
+        return lambda n: self.progress.advance(self.task, n)
+
+    def finish(self) -> None:
+        self.progress.stop()
+
+
+@app.command()
+def ingest(
+    source: Optional[str] = typer.Option(None, "--source", help="Kind of user file: hcpcs, ncci-ptp, mue, pfs, cpt, docs."),
+    path: Optional[Path] = typer.Argument(None, help="The file or folder for --source."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Re-write every passage (embeddings still come from the cache)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Build or refresh the index: ICD-10-CM, ICD-10-PCS and the corpus by default.
+
+    Running it again with nothing changed embeds nothing. Examples:
+
+      casepilot ingest
+
+      casepilot ingest --source hcpcs HCPC2026_JAN_ANWEB.xlsx
+    """
+    settings = get_settings()
+    from casepilot.vectorstore import VectorStoreUnavailable
+    from ingest.pipeline import IngestBusy, default_sources, run_ingest
+
+    reporter = _RichReporter(err)
+    if source:
+        if path is None:
+            _fail("--source needs a PATH")
+        from ingest.registry import TABLE_KINDS, load_table_for, source_for
+
+        if source in TABLE_KINDS:
+            try:
+                result = load_table_for(source, path, settings, reporter=reporter)
+            except IngestBusy as e:
+                _fail(str(e), 3)
+            except ImportError as e:
+                _fail(f"{e.name} is needed for this file: pip install 'casepilot[files]'", 2)
+            except ValueError as e:  # a bad file: nothing already loaded was changed
+                _fail(str(e), 1)
+            print(json.dumps(result.to_dict(), indent=2) if as_json else result.summary())
+            return
+        try:
+            sources = [source_for(source, path, settings)]
+        except ValueError as e:
+            _fail(str(e), 2)
+    else:
+        sources = default_sources(settings)
+    try:
+        summary = run_ingest(settings, sources, reporter=reporter, rebuild=rebuild)
+    except IngestBusy as e:
+        _fail(str(e), 3)
+    except VectorStoreUnavailable as e:
+        _fail(str(e), 4)
+    except ImportError as e:
+        _fail(f"{e.name} is needed for this file: pip install 'casepilot[files]'", 2)
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        s = summary
+        console.print(
+            f"[bold]records[/] {s.records}  [bold]passages[/] {s.passages}  [green]added[/] {s.added}  "
+            f"[yellow]updated[/] {s.updated}  [red]deleted[/] {s.deleted}  skipped {s.skipped}  "
+            f"embedded {s.embedded}  in {s.seconds:.1f} s"
+        )
+        for name, state in s.sources.items():
+            console.print(f"  {name}: {state}")
+        if s.added == s.updated == s.deleted == 0 and s.ok:
+            console.print("Nothing changed: the index is up to date.")
+    for p in summary.problems:
+        err.print(f"[bold red]problem:[/] {p}")
+    if summary.problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def lookup(
+    code: str = typer.Argument(..., help="Any spelling: E11.22, e1122, ' E11.22 ', 99213, G2211, 0DTJ4ZZ."),
+    system: Optional[str] = typer.Option(None, help="icd10cm, icd10pcs, cpt, hcpcs or modifier."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Exact lookup of one code: meaning, billable status, hierarchy and every note that applies."""
+    settings = get_settings()
+    from casepilot import codes as cs
+    from casepilot.codestore import CodeNotFound, CodeStore
+
+    if not settings.codestore_path.exists():
+        _fail(f"no code store in {settings.data_dir}: run `casepilot ingest` first", 2)
+    store = CodeStore(settings.codestore_path)
+    try:
+        look = store.lookup(code, system)
+    except ValueError as e:
+        if as_json:
+            print(json.dumps({"error": {"code": "malformed_code", "message": str(e)}}))
+        else:
+            err.print(f"[red]{e}[/]")
+        raise typer.Exit(2)
+    except CodeNotFound as e:
+        sugg = [{"system": r.system, "code": cs.display_code(r.code, r.system), "title": r.title} for r in e.suggestions]
+        if as_json:
+            print(json.dumps({"error": {"code": "code_not_found", "message": str(e), "suggestions": sugg}}))
+        else:
+            err.print(f"[red]{e.code}: not found.[/]")
+            if sugg:
+                err.print("Nearest valid codes:")
+                for s in sugg:
+                    err.print(f"  {s['code']}  {E(s['title'])}  ({cs.SYSTEM_LABELS.get(s['system'], s['system'])})")
+        raise typer.Exit(1)
+    data = look.to_dict()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    from casepilot.records import NOTE_LABELS
+
+    label = cs.SYSTEM_LABELS.get(data["system"], data["system"])
+    console.print(f"[bold]{data['code']}[/] ({label})  {E(data['title'])}")
+    if data["description"] and data["description"] != data["title"]:
+        console.print(E(data["description"]))
+    if data["billable"] is True:
+        console.print("[green]Billable[/]")
+    elif data["billable"] is False:
+        console.print(f"[yellow]Not billable[/]: a {data['level']} heading. Billable codes below it:")
+        for c in data["billable_below"][:20]:
+            console.print(f"  {c['code']}  {E(c['title'])}")
+    if data["parent"]:
+        console.print(f"Parent: {data['parent']}")
+    if data["children"] and data["billable"] is not False:
+        console.print(f"Children: {', '.join(data['children'][:20])}")
+    for n in data["notes"]:
+        where = f"inherited from {n['level']}" if n["inherited"] else "own"
+        console.print(f"[cyan]{NOTE_LABELS.get(n['type'], n['type'])}[/] ({where}): {E(n['text'])}")
+    for a in data["alternates"]:
+        console.print(f"[dim]Same characters in {cs.SYSTEM_LABELS.get(a['system'])}: {a['code']} {E(a['title'])}[/]")
+    console.print(f"[dim]Version: {data['version']} · source: {data['source']}[/]")
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="A description or a question."),
+    system: Optional[str] = typer.Option(None, help="icd10cm, icd10pcs, cpt, hcpcs, modifier or corpus."),
+    k: int = typer.Option(8, "-k", min=1, max=100, help="How many hits."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Hybrid search (BM25 + dense, fused) over the index, with code-shaped tokens routed to exact lookup."""
+    settings = get_settings()
+    _need_index(settings)
+    from casepilot.codestore import CodeStore
+    from casepilot.retrieval import SYSTEM_COLLECTIONS, Retriever
+    from casepilot.router import resolve_mentions
+
+    if system and system not in SYSTEM_COLLECTIONS:
+        _fail(f"unknown system {system!r}; use one of {', '.join(SYSTEM_COLLECTIONS)}", 2)
+    store = CodeStore(settings.codestore_path)
+    exact = [r for r in resolve_mentions(query, store) if r.records]
+    retriever = Retriever(settings)
+    hits = retriever.search(query, list(SYSTEM_COLLECTIONS[system]) if system else None, k=k)
+    out = {
+        "exact": [{"system": r.record.system, "code": r.record.display, "title": r.record.title} for r in exact],
+        "hits": [h.to_dict() for h in hits],
+    }
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return
+    for e in out["exact"]:
+        console.print(f"[bold green]exact[/] {e['code']} ({e['system']}) {E(e['title'])}")
+    for i, h in enumerate(out["hits"], 1):
+        console.print(f"{i:>2}. [bold]{E(h['title'])}[/]  [dim]{h['collection']} · {h['score']:.3f}[/]")
+    if not out["hits"] and not out["exact"]:
+        console.print("No results.")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help='e.g. "What is ICD-10-CM E11.22?"'),
+    as_json: bool = typer.Option(False, "--json", help="Print the `done` object of the API."),
+) -> None:
+    """Answer a coding question with citations, offline (or with CASEPILOT_LLM set, through that model)."""
+    settings = get_settings()
+    _need_index(settings)
+    from casepilot.engine import ChatEngine
+
+    engine = ChatEngine(settings, llm=_llm(settings))
+    done = engine.answer(question)
+    if as_json:
+        print(json.dumps(done, indent=2))
+        return
+    console.print(done["answer"], highlight=False, markup=False)
+    for n in done.get("notices", []):
+        console.print("Note: " + n, highlight=False, markup=False, style="yellow")
+    if done["citations"]:
+        console.print("\n[bold]Sources[/]")
+        for c in done["citations"]:
+            console.print(f"[{c['n']}] {c['title']} ({c['source']})", highlight=False, markup=False)
+    if not done.get("answered", True):
+        console.print("Searched: " + "; ".join(done.get("searched", [])), highlight=False, markup=False, style="dim")
+    bad = [c["code"] for c in done["codes"] if not c["verified"]]
+    if bad:
+        console.print(f"[red]Unverified codes:[/] {', '.join(bad)}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)."),
+    port: int = typer.Option(8000, min=1, max=65535),
+    workers: int = typer.Option(1, min=1, help="Worker processes (share one Chroma server via CASEPILOT_CHROMA_URL)."),
+) -> None:
+    """Serve the HTTP API, its /docs and the chat widget (run `casepilot ingest` first)."""
+    settings = get_settings()
+    _need_index(settings)
+    import uvicorn
+
+    console.print(f"CasePilot on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)
+
+
+def _llm(settings):
+    if not settings.llm:
+        return None
+    try:
+        from casepilot.answer.llm import LLMAnswerer
+    except ImportError:
+        _fail("CASEPILOT_LLM is set but the LLM answerer is not available in this build")
+    return LLMAnswerer.from_settings(settings)
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json")) -> None:
+    """What is loaded: code sets with versions and counts, collections, settings in force."""
+    settings = get_settings()
+    from casepilot.status import collect_status
+
+    info = collect_status(settings)
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    console.print(f"[bold]Data directory[/] {info['data_dir']}  ·  Chroma: {info['chroma']}")
+    if not info["sources"]:
+        console.print("Nothing ingested yet: run `casepilot ingest`.")
+    for s in info["sources"]:
+        console.print(f"[bold]{s['name']}[/]: {s['version'] or '-'} · {s['records']} records · loaded {s['loaded_at']}")
+        if s["note"]:
+            console.print(f"   [dim]{s['note']}[/]")
+    for c, n in info["collections"].items():
+        console.print(f"  collection {c}: {n} passages")
+    for t in info.get("tables", []):
+        console.print(f"  table {t}")
+    console.print(f"Answerer: {info['answerer']}")
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    logging.basicConfig(level=get_settings().log_level)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

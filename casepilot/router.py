@@ -1,0 +1,123 @@
+"""The router: what a question asks and which codes it is about, before any retrieval.
+
+Pure over its inputs: the code store is passed in only to tell real codes from look-alikes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from casepilot import codes as cs
+from casepilot.codestore import CodeStore
+from casepilot.records import CodeRecord
+
+CODE_LOOKUP = "code_lookup"
+DESCRIPTION_TO_CODE = "description_to_code"
+PAIR_CHECK = "pair_check"
+UNITS = "units"
+GLOBAL_PERIOD = "global_period"
+GUIDELINE = "guideline"
+
+_PAIR = re.compile(
+    r"\b(together|same (day|date|session|encounter)|bundl\w*|ncci|ptp|unbundl\w*|billed with|bill(ed)? both|"
+    r"column [12]|pair)\b", re.I)
+_UNITS = re.compile(r"\b(mue|medically unlikely|units?|how many times|max(imum)? (units|times))\b", re.I)
+_GLOBAL = re.compile(r"\bglobal (period|days|surgery package)\b|\bpost-?op(erative)? (period|days)\b", re.I)
+_DESCRIBE = re.compile(
+    r"\b(icd[- ]?10[- ]?(cm|pcs)?|cpt|hcpcs|diagnosis|dx|procedure)?\s*codes?\s+(for|to use for|of)\b|"
+    r"\bwhat (icd|cpt|hcpcs|code|diagnosis code)\b|\bhow (do|should|would) (i|you|we) code\b|\bcode (a|an|the)\b",
+    re.I)
+_SYSTEM_WORDS = [
+    (cs.ICD10PCS, re.compile(r"\b(icd[- ]?10[- ]?pcs|pcs|inpatient procedure|root operation)\b", re.I)),
+    (cs.ICD10CM, re.compile(r"\b(icd[- ]?10(?:[- ]?cm)?|diagnos[ie]s|dx)\b", re.I)),
+    (cs.HCPCS, re.compile(r"\bhcpcs\b", re.I)),
+    (cs.CPT, re.compile(r"\bcpt\b", re.I)),
+]
+_FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above)\b", re.I)
+
+
+@dataclass
+class Resolved:
+    """A code mention and what the store knows of it."""
+
+    mention: cs.Mention
+    records: list[CodeRecord]
+    problem: str | None = None  # "malformed: ..." or "not found"
+
+    @property
+    def record(self) -> CodeRecord | None:
+        return self.records[0] if self.records else None
+
+
+@dataclass
+class Route:
+    intent: str
+    codes: list[Resolved] = field(default_factory=list)
+    system: str | None = None  # the code set the question names, if any
+    inherited: bool = False  # codes came from earlier turns
+    query: str = ""
+
+
+def named_system(text: str) -> str | None:
+    for system, rx in _SYSTEM_WORDS:
+        if rx.search(text):
+            return system
+    return None
+
+
+def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None = None) -> list[Resolved]:
+    """Code mentions in ``text`` with their records; look-alikes (vitamin B12, a year) are dropped."""
+    out: list[Resolved] = []
+    seen: set[str] = set()
+    for m in cs.find_mentions(text):
+        key = m.code + "/" + ",".join(m.systems)
+        if key in seen:
+            continue
+        seen.add(key)
+        systems = list(m.systems)
+        if system_hint in systems:
+            systems.remove(system_hint)
+            systems.insert(0, system_hint)
+        recs = store.find(m.raw, systems) if store is not None else []
+        if recs:
+            out.append(Resolved(m, recs))
+            continue
+        # Only keep unknown tokens that look deliberately like codes: dotted ICD, 5-digit CPT,
+        # PCS, HCPCS, explicit modifiers. Three-character look-alikes ("B12") are not codes here.
+        strong = "." in m.raw or m.explicit_modifier or len(m.code) >= 5
+        if strong:
+            out.append(Resolved(m, [], "not found"))
+    return out
+
+
+def route(message: str, history: list[dict] | None, store: CodeStore | None) -> Route:
+    """Decide the intent and the codes of ``message``; a follow-up inherits the conversation's codes."""
+    system = named_system(message)
+    resolved = resolve_mentions(message, store, system)
+    inherited = False
+    if not resolved and history:
+        for turn in reversed(history):
+            if turn.get("role") not in ("user", "assistant"):
+                continue
+            prior = [r for r in resolve_mentions(turn.get("content", ""), store) if r.records]
+            if prior:
+                # Follow-ups ("what else should I code with it?") keep talking about the same codes.
+                if _FOLLOW_UP.search(message) or len(message.split()) <= 8 or turn.get("role") == "user":
+                    resolved = prior[:3] if turn.get("role") == "user" else prior[:1]
+                    inherited = True
+                break
+    known = [r for r in resolved if r.records and r.record.system != cs.MODIFIER]
+    if len(known) >= 2 and (_PAIR.search(message) or re.search(r"\band\b|\bwith\b|\+|&", message)):
+        intent = PAIR_CHECK
+    elif known and _UNITS.search(message):
+        intent = UNITS
+    elif known and _GLOBAL.search(message):
+        intent = GLOBAL_PERIOD
+    elif resolved:
+        intent = CODE_LOOKUP
+    elif _DESCRIBE.search(message) or (system in (cs.ICD10CM, cs.ICD10PCS) and len(message.split()) > 3):
+        intent = DESCRIPTION_TO_CODE
+    else:
+        intent = GUIDELINE
+    return Route(intent, resolved, system, inherited, message)

@@ -1,0 +1,227 @@
+"""Any PDF, HTML, Markdown or text file (or a folder of them) as titled, page-numbered passages in "docs".
+
+Sections follow the document's own structure (Markdown/HTML headings, PDF pages under their outline
+entry, text pages split by form feeds); long sections are split with LangChain's recursive splitter.
+Ids are stable (file path + section + chunk + content hash), so re-runs only touch what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Iterator
+
+from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from ingest.source import Problem, passage, stable_hash
+from ingest.tabular import check_not_binary, decode_line
+
+LOADER_VERSION = 1
+SOURCE = "docs"
+COLLECTION = "docs"
+SUFFIXES = (".pdf", ".html", ".htm", ".md", ".markdown", ".txt")
+CHUNK_CHARS = 1500
+OVERLAP = 150
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_MARK = "\x01"
+
+
+@dataclass
+class Section:
+    title: str
+    text: str
+    page: int | None = None
+
+
+def read_text(path: Path) -> str:
+    """UTF-8 (BOM dropped) or, failing that, Windows-1252; UTF-16 and binary files are refused."""
+    data = path.read_bytes()
+    check_not_binary(path.name, data[:4096], "a text, Markdown or HTML document in UTF-8 or Latin-1")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return decode_line(data)
+
+
+def markdown_sections(text: str, default_title: str) -> tuple[str, list[Section]]:
+    """(document title, sections) split at ATX headings; YAML front matter is dropped."""
+    if text.startswith("---\n"):
+        end = text.find("\n---", 4)
+        if end != -1:
+            text = text[end + 4:]
+    title, sections, heading, buf, fence = default_title, [], None, [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        m = None if fence else _MD_HEADING.match(line)
+        if m:
+            if heading is not None or "".join(buf).strip():
+                sections.append(Section(heading or title, "\n".join(buf).strip()))
+            heading, buf = m.group(2).strip(), []
+            if len(m.group(1)) == 1 and title == default_title:
+                title = heading
+            continue
+        buf.append(line)
+    sections.append(Section(heading or title, "\n".join(buf).strip()))
+    return title, [s for s in sections if s.text]
+
+
+def html_sections(html: str, default_title: str) -> tuple[str, list[Section]]:
+    """(document title, sections) split at h1-h4; scripts, styles and navigation dropped."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "nav"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title and soup.title.get_text(strip=True) else default_title
+    if soup.title:
+        soup.title.decompose()
+    for h in soup.find_all(re.compile(r"^h[1-4]$")):
+        h.replace_with(f"\n{_MARK}{h.get_text(' ', strip=True)}\n")
+    body = soup.body or soup
+    text = body.get_text("\n")
+    sections, heading, buf = [], None, []
+    for line in text.splitlines():
+        if line.startswith(_MARK):
+            if "".join(buf).strip():
+                sections.append(Section(heading or title, _squeeze(buf)))
+            heading, buf = line[1:].strip(), []
+        else:
+            buf.append(line)
+    if "".join(buf).strip():
+        sections.append(Section(heading or title, _squeeze(buf)))
+    return title, sections
+
+
+def _squeeze(lines: list[str]) -> str:
+    out = [re.sub(r"[ \t\xa0]+", " ", ln).strip() for ln in lines]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
+def pdf_sections(path: Path) -> tuple[str, list[Section]]:
+    """(document title, one section per page titled by its outline entry)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            reader.decrypt("")
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+        starts: list[tuple[int, str]] = []
+        try:
+            _walk_outline(reader, reader.outline, starts)
+        except Exception:  # a damaged outline should not lose the text
+            starts = []
+        starts.sort()
+        title = meta_title.strip() or path.stem
+        sections = []
+        for i, page in enumerate(reader.pages):
+            heading = next((t for p, t in reversed(starts) if p <= i), title)
+            text = (page.extract_text() or "").strip()
+            if text:
+                sections.append(Section(heading, text, page=i + 1))
+        return title, sections
+    except (PdfReadError, ValueError, KeyError) as e:
+        raise ValueError(f"not a readable PDF ({type(e).__name__}: {e})") from None
+
+
+def _walk_outline(reader, items, out: list[tuple[int, str]]) -> None:
+    for item in items:
+        if isinstance(item, list):
+            _walk_outline(reader, item, out)
+        else:
+            page = reader.get_destination_page_number(item)
+            if page is not None and page >= 0:
+                out.append((page, str(item.title).strip()))
+
+
+def text_sections(text: str, default_title: str) -> tuple[str, list[Section]]:
+    """Plain text: form feeds separate pages."""
+    pages = text.split("\f")
+    if len(pages) == 1:
+        return default_title, [Section(default_title, text.strip())] if text.strip() else []
+    return default_title, [Section(default_title, p.strip(), page=i + 1) for i, p in enumerate(pages) if p.strip()]
+
+
+def sections_of(path: Path) -> tuple[str, list[Section]]:
+    suf = path.suffix.lower()
+    default = path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+    if suf == ".pdf":
+        return pdf_sections(path)
+    if suf in (".html", ".htm"):
+        return html_sections(read_text(path), default)
+    if suf in (".md", ".markdown"):
+        return markdown_sections(read_text(path), default)
+    return text_sections(read_text(path), default)
+
+
+@dataclass
+class DocumentsSource:
+    """Every supported document under ``path`` (a file or a folder, recursively) into the "docs" collection."""
+
+    path: Path
+    name: str = SOURCE
+    system: str = "docs"
+    collections: tuple[str, ...] = (COLLECTION,)
+    problems: list[Problem] = field(default_factory=list)
+    note: str = "User documents (payer policies, manuals)."
+    chunk_chars: int = CHUNK_CHARS
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no such file or folder")
+
+    @property
+    def version(self) -> str:
+        return f"documents from {self.path.name}"
+
+    def files(self) -> list[Path]:
+        if self.path.is_file():
+            return [self.path]
+        return sorted(p for p in self.path.rglob("*")
+                      if p.is_file() and p.suffix.lower() in SUFFIXES and not any(x.startswith(".") for x in p.parts[-1:]))
+
+    def _rel(self, p: Path) -> str:
+        return p.name if self.path.is_file() else p.relative_to(self.path).as_posix()
+
+    def fingerprint(self) -> str:
+        stats = [(self._rel(p), p.stat().st_size, p.stat().st_mtime_ns) for p in self.files()]
+        return stable_hash(self.name, LOADER_VERSION, str(self.path.resolve()), self.chunk_chars, stats)
+
+    def records(self) -> Iterator:
+        return iter(())
+
+    @cached_property
+    def _docs(self) -> list[Document]:
+        splitter = RecursiveCharacterTextSplitter(chunk_size=self.chunk_chars, chunk_overlap=OVERLAP)
+        out: list[Document] = []
+        for p in self.files():
+            rel = self._rel(p)
+            try:
+                title, sections = sections_of(p)
+            except (ValueError, OSError) as e:
+                self.problems.append(Problem(rel, str(e)))
+                continue
+            if not sections:
+                self.problems.append(Problem(rel, "no text could be extracted (a scanned PDF needs OCR first)"))
+                continue
+            fid = hashlib.sha256(rel.encode()).hexdigest()[:12]
+            for si, sec in enumerate(sections):
+                chunks = [sec.text] if len(sec.text) <= self.chunk_chars else splitter.split_text(sec.text)
+                for ci, chunk in enumerate(chunks):
+                    h = hashlib.sha256(chunk.encode()).hexdigest()[:12]
+                    full_title = title if sec.title == title else f"{title}: {sec.title}"
+                    out.append(passage(
+                        COLLECTION, f"doc:{fid}:{si}:{ci}:{h}", chunk, title=full_title, section=sec.title,
+                        page=sec.page, source=rel, document=title, kind="document", chunk=ci,
+                        embed_text=f"{full_title}\n{chunk}",
+                    ))
+        return out
+
+    def passages(self) -> Iterator[Document]:
+        return iter(self._docs)

@@ -1,0 +1,66 @@
+"""The code store over real ICD-10-CM records (chapter 4), without embeddings."""
+
+import pytest
+
+from casepilot.codestore import CodeNotFound, CodeStore
+from ingest.icd10cm import ICD10CMSource
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cs") / "codes.sqlite"
+    src = ICD10CMSource(chapters=("4",))
+    CodeStore(path, readonly=False).replace_source(src.name, src.system, src.version, src.fingerprint(), src.records())
+    return CodeStore(path)
+
+
+@pytest.mark.parametrize("spelling", ["e1122", "E11.22", " E11.22 ", "e11.22"])
+def test_lookup_any_spelling(store, spelling):
+    look = store.lookup(spelling)
+    assert look.record.display == "E11.22"
+    assert look.record.billable is True
+    assert "chronic kidney disease" in look.record.title
+
+
+def test_own_and_inherited_notes_with_levels(store):
+    look = store.lookup("E11.22")
+    own = {(n.type, n.level) for n in look.record.notes}
+    assert ("use_additional_code", "E11.22") in own
+    inherited = {(n.type, n.level) for n in look.inherited}
+    assert ("excludes1", "E11") in inherited  # type 1 diabetes is excluded at the category
+    assert ("use_additional_code", "E11") in inherited  # Z79.4 insulin use
+    assert any(n.level == "Chapter 4" for n in look.inherited)
+    d = look.to_dict()
+    assert d["parent"] == "E11.2"
+    assert any(n["inherited"] and n["level"] == "E11" for n in d["notes"])
+
+
+def test_inclusion_terms_are_not_inherited(store):
+    # E11.9 carries no inclusion terms of its own; its parent's (if any) must not show up as its own
+    look = store.lookup("E11.65")
+    assert all(n.type != "inclusion_term" for n in look.inherited)
+
+
+def test_non_billable_category_lists_billable_codes(store):
+    look = store.lookup("E11")
+    assert look.record.billable is False
+    below = [c.display for c in look.billable_below]
+    assert "E11.9" in below and all(c.billable for c in look.billable_below)
+
+
+def test_one_category_blocks_are_stored_once_under_the_chapter(store):
+    look = store.lookup("E36")
+    assert look.record.parent == "4"
+    assert look.record.level == "category"
+
+
+def test_unknown_code_suggests_nearest(store):
+    with pytest.raises(CodeNotFound) as e:
+        store.lookup("E11.99")
+    sugg = [r.display for r in e.value.suggestions]
+    assert 1 <= len(sugg) <= 5 and "E11.9" in sugg
+
+
+def test_malformed_code_says_why(store):
+    with pytest.raises(ValueError, match="only letters and digits"):
+        store.lookup("E1#.2")

@@ -1,0 +1,144 @@
+"""Deterministic PTP, MUE and fee-schedule checks over real tables built by the loaders (real SQLite)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from datetime import date
+
+import pytest
+
+from casepilot.edits import check_pair, global_period, loaded_tables, mue_for, ptp_state, tables_path
+from ingest import mue, ncci_ptp, pfs
+from tests.ingest.table_fixtures import (
+    pfs_csv_row, ptp_line, sample_mue_rows, sample_ptp_lines, shared, write_mue, write_pfs_csv, write_ptp,
+)
+
+
+@pytest.fixture
+def db(tmp_path):
+    ncci_ptp.load_table(tmp_path, write_ptp(tmp_path / "ccipra-v321r0-f1.txt", sample_ptp_lines()))
+    ncci_ptp.load_table(tmp_path, write_ptp(tmp_path / "ccioph-v321r0-f1.txt", [ptp_line("10021", "36000", mod="0")]))
+    mue.load_table(tmp_path, write_mue(tmp_path / "MCR_MUE_PractitionerServices_Eff_04-01-2026.csv", sample_mue_rows()))
+    pfs.load_table(tmp_path, write_pfs_csv(tmp_path / "PPRRVU2026_Apr.csv", [
+        pfs_csv_row("10021", desc="Test descriptor for code 10021", glob="000", ind="21000"),
+        pfs_csv_row("G9998", glob="ZZZ"), pfs_csv_row("G9998", mod="TC", glob="ZZZ"),
+    ]))
+    return tables_path(tmp_path)
+
+
+def test_pair_in_force_in_both_settings_either_order(db):
+    for a, b in (("10021", "36000"), ("36000", "10021"), (" 36000", "10021 ")):
+        v = check_pair(db, a, b, as_of=date(2026, 5, 1))
+        assert v.status == "edit_in_force" and v.settings_loaded == ["practitioner", "hospital"]
+        prac, hosp = v.edits
+        assert (prac.setting, prac.column1, prac.column2, prac.modifier_indicator) == \
+            ("practitioner", "10021", "36000", "1")
+        assert "may bypass" in prac.modifier_meaning and prac.pre_1996 and prac.version == "v32.1r0"
+        assert (hosp.setting, hosp.modifier_indicator) == ("hospital", "0") and "no modifier" in hosp.modifier_meaning
+        assert "10021 is column 1 and 36000 is column 2" in v.message
+
+
+def test_pair_states_by_date(db):
+    deleted = check_pair(db, "10021", "99999", as_of=date(2026, 1, 1))
+    assert deleted.status == "edit_not_in_force" and deleted.edits[0].state == "deleted"
+    assert "deleted 2020-12-31" in deleted.message and "no longer in force" in deleted.message
+    assert check_pair(db, "10021", "99999", as_of=date(2020, 12, 31)).edit_in_force  # deletion date is the last day
+    na = check_pair(db, "10021", "G0471", as_of=date(2026, 1, 1))
+    assert na.edits[0].state == "not_applicable" and "indicator 9" in na.edits[0].modifier_meaning
+    future = check_pair(db, "G9998", "A9999", as_of=date(2026, 1, 1))
+    assert future.edits[0].state == "not_yet_effective" and not future.edit_in_force
+    assert ptp_state("2020-01-01", None, "0", "2019-12-31") == "not_yet_effective"
+
+
+def test_no_edit_and_missing_settings(tmp_path, db):
+    v = check_pair(db, "99213", "G2211")
+    assert v.status == "no_edit" and v.edits == [] and "no edit pairs 99213 and G2211" in v.message
+    ncci_only = tmp_path / "other"
+    ncci_ptp.load_table(ncci_only, write_ptp(tmp_path / "ccipra-v321r0-f2.txt", sample_ptp_lines()))
+    v = check_pair(tables_path(ncci_only), "10021", "36000")
+    assert v.settings_missing == ["hospital"] and "outpatient hospital PTP edits are not loaded" in v.message
+
+
+def test_not_loaded_names_the_file_and_command(tmp_path):
+    missing = tmp_path / "nothing" / "tables.sqlite"
+    v = check_pair(missing, "10021", "36000")
+    assert v.status == "not_loaded" and v.edits == []
+    assert "casepilot ingest --source ncci-ptp PATH" in v.message and "ccipra" in v.message
+    m = mue_for(missing, "99213")
+    assert m.status == "not_loaded" and "casepilot ingest --source mue PATH" in m.message
+    assert "MCR_MUE_PractitionerServices" in m.message
+    g = global_period(missing, "10021")
+    assert g.status == "not_loaded" and "casepilot ingest --source pfs PATH" in g.message and "PPRRVU" in g.message
+    assert loaded_tables(missing) == []
+
+
+def test_bad_codes_raise(db):
+    for bad in ("1234", "E11.229", "", "992133", "99-2"):
+        with pytest.raises(ValueError, match="is not a CPT/HCPCS code"):
+            check_pair(db, bad, "99213")
+
+
+def test_mue(db):
+    v = mue_for(db, "99999")
+    assert v.status == "found" and v.rows[0].mue == 4 and v.rows[0].adjudication_indicator == "3"
+    assert "appeal" in v.rows[0].meaning and v.rows[0].effective == "2026-04-01"
+    assert v.settings_missing == ["hospital", "dme"]
+    assert mue_for(db, "G0000").status == "no_mue"
+    cit = v.citation()[0]
+    assert cit["table"] == "MUE table, practitioner" and cit["effective"] == "2026-04-01"
+    assert cit["row"] == "99999,4,3 Date of Service Edit: Clinical,Nature of Service/Procedure"
+
+
+def test_global_period(db):
+    v = global_period(db, "10021")
+    # the title row of the file wins over its name
+    assert v.status == "found" and v.global_days == "000" and v.version == "PFS RVU 2025 October release"
+    row = v.rows[0]
+    assert row["description"] == "" and row["mult_proc"] == "2" and "standard" in row["mult_proc_meaning"]
+    assert row["bilateral_meaning"].startswith("Bilateral surgery (modifier 50): 150% bilateral adjustment applies")
+    g = global_period(db, "G9998")
+    assert [r["modifier"] for r in g.rows] == ["", "TC"] and g.global_days == "ZZZ"
+    assert global_period(db, "99213").status == "not_in_file"
+
+
+def test_to_dict_and_citations_are_json(db):
+    v = check_pair(db, "10021", "36000", as_of=date(2026, 5, 1))
+    d = json.loads(json.dumps(v.to_dict()))
+    assert d["status"] == "edit_in_force" and len(d["citations"]) == 2
+    c = d["citations"][0]
+    assert c["table"] == "NCCI PTP edits, practitioner" and c["version"] == "v32.1r0"
+    assert c["effective"] == "2026-04-01" and c["file"] == "ccipra-v321r0-f1.txt" and c["line"] == 7
+    assert c["row"].startswith("10021\t36000\t*\t19960101\t*\t1\t")
+    json.dumps(mue_for(db, "99999").to_dict())
+    json.dumps(global_period(db, "10021").to_dict())
+    kinds = {(t["kind"], t["setting"]) for t in loaded_tables(db)}
+    assert kinds == {("ncci-ptp", "practitioner"), ("ncci-ptp", "hospital"), ("mue", "practitioner"), ("pfs", "")}
+
+
+def test_real_tables(tmp_path):
+    ncci_ptp.load_table(tmp_path, shared("ccipra-v322r0-f1.excerpt.txt"))
+    mue.load_table(tmp_path, shared("MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv"))
+    pfs.load_table(tmp_path, shared("PPRRVU2025_Oct_levelII_rows.csv"))
+    db = tables_path(tmp_path)
+    v = check_pair(db, "96523", "0001A", as_of=date(2023, 6, 1))
+    assert v.edits[0].column1 == "0001A" and v.edits[0].modifier_indicator == "0" and v.edit_in_force
+    assert not check_pair(db, "96523", "0001A", as_of=date(2026, 7, 1)).edit_in_force
+    assert mue_for(db, "0009U").rows[0].mue == 2
+    assert global_period(db, "G0105").global_days == "000"
+
+
+def test_pair_check_latency(tmp_path):
+    path = tmp_path / "ccipra-v320r0-f1.txt"
+    with open(path, "w", encoding="latin-1", newline="") as fh:
+        for i in range(50_000):
+            fh.write(ptp_line(f"{10000 + i // 100:05d}", f"{20000 + i % 100:05d}"))
+    ncci_ptp.load_table(tmp_path, path)
+    db = tables_path(tmp_path)
+    times = []
+    for i in range(300):
+        t0 = time.perf_counter()
+        check_pair(db, f"{20000 + i % 100:05d}", f"{10000 + i:05d}")
+        times.append(time.perf_counter() - t0)
+    assert statistics.median(times) < 0.005
