@@ -305,7 +305,9 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     for c, n in info["collections"].items():
         console.print(f"  collection {c}: {n} passages")
     for t in info.get("tables", []):
-        console.print(f"  table {t}")
+        console.print(f"  table {t.get('kind')} {t.get('setting') or ''} {t.get('part') or ''}: version "
+                      f"{t.get('version') or '-'}, effective {t.get('effective') or '-'}, {t.get('rows')} rows "
+                      f"({t.get('file')})")
     console.print(f"Answerer: {info['answerer']}")
 
 

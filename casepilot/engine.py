@@ -15,6 +15,7 @@ from casepilot import router as rt
 from casepilot.answer.evidence import Evidence
 from casepilot.answer.grounded import Draft, GroundedAnswerer
 from casepilot.codestore import CodeStore
+from casepilot.edits import loaded_tables, tables_path
 from casepilot.passages import PassageStore
 from casepilot.retrieval import Retriever
 from casepilot.settings import Settings
@@ -31,11 +32,17 @@ class ChatEngine:
         self.store = CodeStore(settings.codestore_path)
         self.passages = PassageStore(settings.data_dir / "passages.sqlite")
         self.retriever = retriever or Retriever(settings)
-        self.grounded = GroundedAnswerer(self.store, self.retriever, self.passages)
+        self.grounded = GroundedAnswerer(self.store, self.retriever, self.passages,
+                                         tables=tables_path(settings.data_dir))
         self.llm = llm  # a casepilot.answer.llm.LLMAnswerer, or None for the grounded answerer
 
     def code_set_versions(self) -> dict[str, str]:
-        return {s["name"]: s["version"] for s in self.store.sources() if s["version"]}
+        """Every loaded source and table with its version: named in each answer's ``meta`` event."""
+        out = {s["name"]: s["version"] for s in self.store.sources() if s["version"]}
+        for t in loaded_tables(tables_path(self.settings.data_dir)):
+            name = f"{t.get('kind')}:{t.get('setting')}" if t.get("setting") else str(t.get("kind"))
+            out[name] = str(t.get("version") or t.get("effective") or "")
+        return out
 
     def stream(self, message: str, history: list[dict] | None = None,
                conversation_id: str | None = None) -> Iterator[Event]:
@@ -52,6 +59,10 @@ class ChatEngine:
         if self.llm is not None:
             yield from self._llm_events(message, history or [], route, draft, timings, t0)
             return
+        yield from self._grounded_events(draft, timings, t0)
+
+    def _grounded_events(self, draft: Draft, timings: dict, t0: float) -> Iterator[Event]:
+        """The grounded draft, sentence by sentence, each verified before it is sent."""
         sent: set[int] = set()
         parts: list[str] = []
         codes: dict[str, dict] = {}
@@ -91,32 +102,60 @@ class ChatEngine:
             "notices": draft.notices,
             "searched": draft.searched,
             "invalid_citations_removed": invalid,
+            "verdict": draft.verdict,
             "timings_ms": timings,
         }
 
     def _llm_events(self, message: str, history: list[dict], route: rt.Route, draft: Draft,
                     timings: dict, t0: float) -> Iterator[Event]:
-        """The LLM writes from the grounded draft's evidence; its text goes through the same verification."""
+        """The LLM writes from the grounded draft's evidence; its text is verified as it streams.
+
+        Text is released word by word once verified (unknown codes marked, citations to no evidence
+        removed), each citation event before the first token that cites it. If the model fails, times
+        out or says nothing before its first token, the grounded answer is sent instead with a notice
+        (``llm_fallback``); after its first token, the failure propagates as ``LLMError``.
+        """
+        from casepilot.answer.llm import LLMEmpty, LLMError
+
         evidence: Evidence = draft.evidence
         if not evidence.items:
             # Nothing to ground on: the model is not asked; the grounded refusal stands.
             yield from self._emit_plain(draft, timings, t0)
             return
-        for c in evidence.items:
-            yield "citation", c.to_dict()
-        parts: list[str] = []
+        rel = _Release(evidence, self.store)
+        raw = ""
         first = None
-        for chunk in self.llm.stream(message, history, evidence):
-            if first is None:
+        try:
+            for chunk in self.llm.stream(message, history, evidence):
+                raw += chunk
+                cut = max(raw.rfind(" "), raw.rfind("\n"))
+                if cut > 0:
+                    for ev in rel.release(raw[:cut]):
+                        if first is None and ev[0] == "token":
+                            first = time.perf_counter()
+                        yield ev
+            if not raw.strip():
+                raise LLMEmpty(LLMEmpty.public_message)
+        except LLMError as e:
+            if rel.emitted or not self.settings.llm_fallback:
+                raise
+            draft.notices.append(f"The language model did not answer ({e.code}); "
+                                 "this is CasePilot's grounded answer from the same sources.")
+            timings["llm_fallback"] = 1
+            for name, payload in self._grounded_events(draft, timings, t0):
+                if name == "done":
+                    payload["answerer"] = "grounded_fallback"
+                yield name, payload
+            return
+        final = verify_answer(raw.strip(), evidence.numbers(), self.store)
+        for ev in rel.release(raw):
+            if first is None and ev[0] == "token":
                 first = time.perf_counter()
-            parts.append(chunk)
-            yield "token", {"text": chunk}
-        text = "".join(parts)
-        v = verify_answer(text, evidence.numbers(), self.store)
+            yield ev
         timings["first_token_ms"] = round(((first or time.perf_counter()) - t0) * 1000, 1)
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-        done = self._done(draft, v.answer, v.codes, timings, v.invalid_citations)
-        done["citations"] = [c.to_dict() for c in evidence.items]
+        done = self._done(draft, final.answer, final.codes, timings, final.invalid_citations)
+        done["answerer"] = "llm"
         yield "done", done
 
     def _emit_plain(self, draft: Draft, timings: dict, t0: float) -> Iterator[Event]:
@@ -135,3 +174,31 @@ class ChatEngine:
             elif name == "done":
                 done = payload
         return {**done, "conversation_id": cid}
+
+
+class _Release:
+    """Verifies a growing LLM answer and releases only the new, verified text (plus its citations)."""
+
+    def __init__(self, evidence: Evidence, store: CodeStore):
+        self.evidence = evidence
+        self.valid = evidence.numbers()
+        self.store = store
+        self.sent: set[int] = set()
+        self.emitted = ""
+
+    def release(self, text: str) -> list[Event]:
+        verified = verify_answer(text.strip(), self.valid, self.store).answer.rstrip()
+        if not verified.startswith(self.emitted):
+            return []  # an edit reached back into sent text (rare): ``done.answer`` is authoritative
+        delta = verified[len(self.emitted):]
+        if not delta:
+            return []
+        out: list[Event] = []
+        for n in cited_numbers(delta):
+            if n not in self.sent:
+                self.sent.add(n)
+                out.append(("citation", self.evidence.items[n - 1].to_dict()))
+        self.emitted = verified
+        out.append(("token", {"text": delta}))
+        return out
+

@@ -178,6 +178,9 @@ class Retriever:
             if name in CODE_COLLECTIONS:
                 hit = self.titles(name).get(qnorm)
                 if hit:
+                    # A heading's own title ("Paracoccidioidomycosis") means its unspecified code
+                    # (B41.9), as the tabular's NOS convention has it.
+                    hit = self.titles(name).get(qnorm + " unspecified", hit)
                     exact.add(hit)
                     if hit not in docs:
                         docs.update(self.passages.get([hit]))

@@ -52,11 +52,18 @@ class Resolved:
 
 @dataclass
 class Route:
+    """What the router decided; ``procedures()`` are the codes a table check is about."""
+
     intent: str
     codes: list[Resolved] = field(default_factory=list)
     system: str | None = None  # the code set the question names, if any
     inherited: bool = False  # codes came from earlier turns
     query: str = ""
+
+    def procedures(self) -> list[str]:
+        return [r.mention.code for r in self.codes
+                if (r.records and r.record.system in (cs.CPT, cs.HCPCS))
+                or (not r.records and {cs.CPT, cs.HCPCS} & set(r.mention.systems))]
 
 
 def named_system(text: str) -> str | None:
@@ -108,7 +115,17 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
                     inherited = True
                 break
     known = [r for r in resolved if r.records and r.record.system != cs.MODIFIER]
-    if len(known) >= 2 and (_PAIR.search(message) or re.search(r"\band\b|\bwith\b|\+|&", message)):
+    # NCCI and MUE tables list CPT/HCPCS codes that CasePilot may hold no summary for: a
+    # procedure-shaped code counts for table questions whether or not the code store knows it.
+    procedures = [r for r in resolved if (r.records and r.record.system in (cs.CPT, cs.HCPCS))
+                  or (not r.records and {cs.CPT, cs.HCPCS} & set(r.mention.systems))]
+    if len(procedures) >= 2 and (_PAIR.search(message) or re.search(r"\band\b|\bwith\b|\+|&", message)):
+        intent = PAIR_CHECK
+    elif procedures and _UNITS.search(message):
+        intent = UNITS
+    elif procedures and _GLOBAL.search(message):
+        intent = GLOBAL_PERIOD
+    elif len(known) >= 2 and (_PAIR.search(message) or re.search(r"\band\b|\bwith\b|\+|&", message)):
         intent = PAIR_CHECK
     elif known and _UNITS.search(message):
         intent = UNITS

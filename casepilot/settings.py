@@ -31,10 +31,19 @@ class Settings(BaseSettings):
     allowed_origins: str = "*"
     log_level: str = "INFO"
     log_bodies: bool = Field(False, description="Log message text (off: questions may hold patient data).")
+    feedback_store_text: bool = Field(False, description="Keep feedback comments/text (off: may hold patient data).")
     max_message_chars: int = 4000
     max_history_turns: int = 40
     max_body_bytes: int = 256_000
     top_k: int = 8
+    # HTTP API (api/): streams, limits, access
+    max_turn_chars: int = Field(20_000, description="Longest history turn (assistant answers run long).")
+    chat_concurrency: int = Field(8, description="Chats whose engine work runs at once; the rest queue.")
+    sse_ping_s: float = Field(15.0, description="Keep-alive comment interval on idle event streams.")
+    sse_send_timeout_s: float = Field(30.0, description="A stalled reader is dropped after this long.")
+    llm_fallback: bool = Field(True, description="If the model fails before its first token, answer grounded.")
+    llm_max_retries: int = 1
+    rate_limit_per_minute: int = Field(0, description="Requests per minute per client address on /v1; 0 = off.")
 
     @property
     def chroma_dir(self) -> Path:

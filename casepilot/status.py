@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from casepilot.codestore import CodeStore
+from casepilot.edits import loaded_tables, tables_path
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
 
@@ -22,12 +23,5 @@ def collect_status(settings: Settings) -> dict:
     ps = settings.data_dir / "passages.sqlite"
     if ps.exists():
         info["collections"] = {k: n for k, (_, n) in sorted(PassageStore(ps).revisions().items())}
-    tables = settings.data_dir / "tables.sqlite"
-    if tables.exists():
-        try:
-            from casepilot.edits import loaded_tables
-
-            info["tables"] = loaded_tables(tables)
-        except ImportError:
-            pass
+    info["tables"] = loaded_tables(tables_path(settings.data_dir))
     return info

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from langchain_core.documents import Document
 
@@ -33,6 +34,7 @@ class Draft:
     searched: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     answered: bool = True
+    verdict: dict | None = None  # the NCCI/MUE/fee-schedule verdict, when the question asked for one
 
     def say(self, text: str, *docs: Document) -> None:
         if any(t == text for t, _ in self.sentences):
@@ -74,10 +76,11 @@ def _flat(text: str) -> str:
 class GroundedAnswerer:
     """Composes answers from the code store and retrieved passages; no model, no network."""
 
-    def __init__(self, store: CodeStore, retriever: Retriever, passages: PassageStore):
+    def __init__(self, store: CodeStore, retriever: Retriever, passages: PassageStore, tables: Path | None = None):
         self.store = store
         self.retriever = retriever
         self.passages = passages
+        self.tables = tables  # tables.sqlite of the NCCI/MUE/fee-schedule files the user loaded
 
     # -- evidence helpers --------------------------------------------------------------------
     def record_doc(self, rec: CodeRecord) -> Document:
@@ -104,10 +107,7 @@ class GroundedAnswerer:
     def codes(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         d = Draft(route.intent)
         if route.intent in (rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
-            d.notices.append(
-                "NCCI, MUE and fee-schedule tables are answered from CMS files you load: "
-                "casepilot ingest --source ncci-ptp|mue|pfs PATH."
-            )
+            self._table_verdict(d, route)
         for r in route.codes[:3]:
             if r.records:
                 self._one_code(d, r, question)
@@ -117,6 +117,36 @@ class GroundedAnswerer:
             d.notices.append("This follow-up was answered about the code(s) of the earlier question.")
         self._related_guidance(d, route, question, timings)
         return d
+
+    def _table_verdict(self, d: Draft, route: rt.Route) -> None:
+        """The deterministic answer from the CMS tables, cited to the rows it rests on."""
+        from casepilot import edits
+
+        codes = route.procedures()
+        db = self.tables or Path("/nonexistent")
+        if route.intent == rt.PAIR_CHECK:
+            v = edits.check_pair(db, codes[0], codes[1])
+            d.searched.append(f"NCCI PTP tables: {codes[0]} with {codes[1]}")
+        elif route.intent == rt.UNITS:
+            v = edits.mue_for(db, codes[0])
+            d.searched.append(f"MUE tables: {codes[0]}")
+        else:
+            v = edits.global_period(db, codes[0])
+            d.searched.append(f"fee-schedule RVU file: {codes[0]}")
+        d.verdict = v.to_dict()
+        if v.status == "not_loaded":
+            d.notices.append(v.message)
+            return
+        docs = [Document(page_content=c["row"], id=f"table:{c['table']}:{c.get('file', '')}:{c.get('line', '')}",
+                         metadata={"title": f"{c['table']} {c.get('version', '')}, line {c.get('line', '')}",
+                                   "source": f"{c.get('file', '')} (effective {c.get('effective') or 'n/a'})",
+                                   "kind": "table"})
+                for c in v.citation()]
+        if not docs:  # "no edit" is still an answer from the table that was searched
+            docs = [Document(page_content=v.message, id=f"table:{d.searched[-1]}",
+                             metadata={"title": d.searched[-1], "source": "tables loaded with casepilot ingest --source",
+                                       "kind": "table"})]
+        d.say(v.message, *docs)
 
     def _one_code(self, d: Draft, r: rt.Resolved, question: str) -> None:
         try:
