@@ -58,7 +58,7 @@ _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 def sentences(text: str) -> list[str]:
     """Split prose into sentences; Markdown bullets and table rows become sentences of their own."""
     out: list[str] = []
-    for block in re.split(r"\n\s*\n|\n(?=\s*[-*|]\s)|\n(?=\s*\d+\.\s)", text):
+    for block in re.split(r"\n\s*\n|\n(?=\s*[-*]\s)|\n(?=\s*\|)|\n(?=\s*\d+\.\s)", text):
         block = " ".join(block.split())
         block = re.sub(r"^[-*]\s+|^\d+\.\s+", "", block)
         if not block or set(block) <= set("|-: "):

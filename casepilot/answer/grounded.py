@@ -318,7 +318,7 @@ class GroundedAnswerer:
 _PREFIX = re.compile(
     r"^\s*(what('?s| is| are)?|which|find|give me|tell me)?\s*(is\s+)?(the\s+)?(correct\s+|right\s+|best\s+)?"
     r"(icd[- ]?10[- ]?(cm|pcs)?|cpt|hcpcs|diagnosis|dx|procedure)?\s*(diagnosis\s+|procedure\s+)?codes?\s*"
-    r"(for|to use for|of)?\s*(a|an|the)?\s*", re.I)
+    r"(?:(?:for|to use for|of)\s+)?(?:(?:a|an|the)\s+)?", re.I)
 
 
 def strip_question(question: str) -> str:

@@ -1,0 +1,36 @@
+from langchain_core.documents import Document
+
+from casepilot.answer.evidence import Evidence, best_sentences, sentences
+from casepilot.answer.grounded import Draft, infer_system, strip_question
+
+
+def test_strip_question():
+    assert strip_question("What is the ICD-10-CM code for type 2 diabetes with CKD?") == "type 2 diabetes with CKD"
+    assert strip_question("ICD-10-CM code for acute bronchitis") == "acute bronchitis"
+    assert strip_question("diabetic foot ulcer") == "diabetic foot ulcer"
+
+
+def test_infer_system():
+    assert infer_system("laparoscopic appendectomy") == "icd10pcs"
+    assert infer_system("acute appendicitis") == "icd10cm"
+
+
+def test_sentences_split_prose_bullets_and_tables():
+    text = "First sentence here. Second one follows.\n\n- a bullet item\n| a | b |\n|---|---|\n| 1 | 2 |"
+    assert sentences(text) == ["First sentence here.", "Second one follows.", "a bullet item", "a; b.", "1; 2."]
+
+
+def test_best_sentences_prefers_overlap():
+    docs = [Document("## H\nModifier 25 applies to a separate E/M. Unrelated words entirely here.", id="a")]
+    picked = best_sentences("when is modifier 25 used for a separate E/M", docs, limit=1)
+    assert picked == [(0, "Modifier 25 applies to a separate E/M.")]
+
+
+def test_every_sentence_of_a_draft_cites():
+    d = Draft("x")
+    doc = Document("t", id="p1", metadata={"title": "T"})
+    d.say("One sentence. Another sentence inside the same note", doc)
+    d.say("One sentence. Another sentence inside the same note", doc)  # duplicates are dropped
+    assert d.text == "One sentence [1]. Another sentence inside the same note [1]."
+    ev = Evidence()
+    assert ev.cite(doc) == 1 and ev.cite(doc) == 1 and ev.numbers() == {1}

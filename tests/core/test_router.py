@@ -1,0 +1,59 @@
+"""Routing with a tiny real code store."""
+
+import pytest
+
+from casepilot import router as rt
+from casepilot.codestore import CodeStore
+from casepilot.records import CodeRecord
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("r") / "c.sqlite"
+    s = CodeStore(path, readonly=False)
+    s.replace_source("t", "icd10cm", "v", "fp", [
+        CodeRecord("icd10cm", "E1122", "E11.22", "Type 2 diabetes mellitus with diabetic CKD", billable=True, source="t"),
+        CodeRecord("icd10cm", "I10", "I10", "Essential (primary) hypertension", billable=True, source="t"),
+    ])
+    s.replace_source("c", "corpus", "v", "fp", [
+        CodeRecord("cpt", "99213", "99213", "office visit", source="c"),
+        CodeRecord("cpt", "20610", "20610", "major joint injection", source="c"),
+        CodeRecord("modifier", "25", "25", "separate E/M", source="c"),
+    ])
+    return CodeStore(path)
+
+
+@pytest.mark.parametrize("q,intent", [
+    ("What is ICD-10-CM E11.22?", rt.CODE_LOOKUP),
+    ("e1122", rt.CODE_LOOKUP),
+    ("When do I use modifier 25?", rt.CODE_LOOKUP),
+    ("Can 99213 and 20610 be billed together?", rt.PAIR_CHECK),
+    ("99213 with 11111 same day?", rt.PAIR_CHECK),  # unknown CPT still goes to the table check
+    ("How many units of 20610 can I bill per day?", rt.UNITS),
+    ("What is the global period of 20610?", rt.GLOBAL_PERIOD),
+    ("ICD-10-CM code for type 2 diabetes with CKD?", rt.DESCRIPTION_TO_CODE),
+    ("What is the code for essential hypertension", rt.DESCRIPTION_TO_CODE),
+    ("What does Excludes1 mean?", rt.GUIDELINE),
+    ("Guidelines for E/M services", rt.GUIDELINE),
+])
+def test_intents(store, q, intent):
+    assert rt.route(q, [], store).intent == intent
+
+
+def test_named_system():
+    assert rt.named_system("ICD-10-PCS code for appendectomy") == "icd10pcs"
+    assert rt.named_system("what is the diagnosis code for flu") == "icd10cm"
+    assert rt.named_system("CPT for a knee injection") == "cpt"
+
+
+def test_follow_up_inherits_codes(store):
+    hist = [{"role": "user", "content": "What is E11.22?"}, {"role": "assistant", "content": "It means ..."}]
+    r = rt.route("what else should I code with it?", hist, store)
+    assert r.inherited and [x.record.display for x in r.codes] == ["E11.22"]
+    # a new question with its own code does not inherit
+    assert not rt.route("and I10?", hist, store).inherited
+
+
+def test_lookalikes_are_dropped_and_unknown_codes_kept(store):
+    found = rt.resolve_mentions("vitamin B12 in 2026, E11.99 and 99213", store)
+    assert [(f.mention.code, bool(f.records)) for f in found] == [("E1199", False), ("99213", True)]
