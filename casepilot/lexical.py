@@ -13,6 +13,9 @@ from casepilot.text import tokens
 
 log = logging.getLogger(__name__)
 
+# Bump when casepilot.text.tokens changes: indexes built by an older tokenizer are rebuilt at ingest.
+TOKENIZER_VERSION = 2
+
 
 class LexicalIndex:
     """BM25 scores for one collection; ``ids[i]`` is the passage id of document ``i``."""
@@ -32,6 +35,15 @@ class LexicalIndex:
         folder.mkdir(parents=True, exist_ok=True)
         self.bm25.save(str(folder), show_progress=False)
         (folder / "ids.json").write_text(json.dumps(self.ids))
+        (folder / "tokenizer.json").write_text(json.dumps({"version": TOKENIZER_VERSION}))
+
+    @staticmethod
+    def is_current(folder: Path) -> bool:
+        """True when ``folder`` holds an index built by this tokenizer."""
+        try:
+            return json.loads((folder / "tokenizer.json").read_text())["version"] == TOKENIZER_VERSION
+        except (OSError, ValueError, KeyError):
+            return False
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex | None":

@@ -22,6 +22,8 @@ GUIDELINE = "guideline"
 _PAIR = re.compile(
     r"\b(together|same (day|date|session|encounter)|bundl\w*|ncci|ptp|unbundl\w*|billed with|bill(ed)? both|"
     r"column [12]|pair)\b", re.I)
+# "Can I bill 99213 with 20610", "report 11102 and 11104": billing both, not comparing them.
+_BILL_BOTH = re.compile(r"\b(bill|billed|billing|report|reported|code|coded|submit)\b.*\b(and|with|\+|&)\b", re.I)
 _UNITS = re.compile(r"\b(mue|medically unlikely|units?|how many times|max(imum)? (units|times))\b", re.I)
 _GLOBAL = re.compile(r"\bglobal (period|days|surgery package)\b|\bpost-?op(erative)? (period|days)\b", re.I)
 _DESCRIBE = re.compile(
@@ -114,22 +116,15 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
                     resolved = prior[:3] if turn.get("role") == "user" else prior[:1]
                     inherited = True
                 break
-    known = [r for r in resolved if r.records and r.record.system != cs.MODIFIER]
     # NCCI and MUE tables list CPT/HCPCS codes that CasePilot may hold no summary for: a
     # procedure-shaped code counts for table questions whether or not the code store knows it.
-    procedures = [r for r in resolved if (r.records and r.record.system in (cs.CPT, cs.HCPCS))
-                  or (not r.records and {cs.CPT, cs.HCPCS} & set(r.mention.systems))]
-    if len(procedures) >= 2 and (_PAIR.search(message) or re.search(r"\band\b|\bwith\b|\+|&", message)):
+    # (Two diagnosis codes "together" is an Excludes1 question: the code lookup shows those notes.)
+    procedures = Route("", resolved).procedures()
+    if len(procedures) >= 2 and (_PAIR.search(message) or _BILL_BOTH.search(message)):
         intent = PAIR_CHECK
     elif procedures and _UNITS.search(message):
         intent = UNITS
     elif procedures and _GLOBAL.search(message):
-        intent = GLOBAL_PERIOD
-    elif len(known) >= 2 and (_PAIR.search(message) or re.search(r"\band\b|\bwith\b|\+|&", message)):
-        intent = PAIR_CHECK
-    elif known and _UNITS.search(message):
-        intent = UNITS
-    elif known and _GLOBAL.search(message):
         intent = GLOBAL_PERIOD
     elif resolved:
         intent = CODE_LOOKUP

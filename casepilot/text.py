@@ -100,6 +100,8 @@ ABBREVIATIONS: dict[str, str] = {
     "ca": "malignant neoplasm cancer",
 }
 
+AMBIGUOUS = frozenset("ms pe ra oa uc ca cap pad af hf dm ami mi lap sob gad als nos wo hbp lbp".split())
+
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
 SYNONYMS: dict[str, str] = {
     "laparoscopic": "percutaneous endoscopic",
@@ -146,7 +148,7 @@ SYNONYMS: dict[str, str] = {
     "diabetic": "diabetes",
 }
 
-_TOKEN = re.compile(r"w/o|w/|[a-z0-9]+(?:-[a-z0-9]+)*")
+_TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def tokens(text: str, stop: bool = True) -> list[str]:
@@ -155,6 +157,8 @@ def tokens(text: str, stop: bool = True) -> list[str]:
     for t in _TOKEN.findall(text.lower()):
         if "-" in t:
             out.extend(p for p in t.split("-") if p)
+        elif t == "e/m":
+            out.append("em")
         elif t not in ("w/", "w/o"):
             out.append(t)
         else:
@@ -164,13 +168,13 @@ def tokens(text: str, stop: bool = True) -> list[str]:
 
 def expand_query(text: str) -> str:
     """Spell out abbreviations and append code-set vocabulary for plain words (pure, idempotent enough)."""
-    words = re.findall(r"w/o|w/|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+", text)
+    text = re.sub(r"\bE/M\b", "E/M evaluation and management", text, flags=re.I)
+    words = re.findall(r"w/o|w/|[Ee]/[Mm]|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+", text)
     out = []
     for w in words:
         exp = ABBREVIATIONS.get(w.lower())
-        # Keep all-caps abbreviations only; lower-case "ms", "pe", "ra" are too often ordinary words.
-        if exp and (w.isupper() or w.lower() in ("w/o", "w/", "t2dm", "t1dm", "afib", "a-fib", "fx", "hx")
-                    or len(w) > 3):
+        # Lower-case "ms", "pe", "ra", "cap" are too often ordinary words: expand those only in capitals.
+        if exp and (w.isupper() or w.lower() not in AMBIGUOUS):
             out.append(exp)
         else:
             out.append(w)

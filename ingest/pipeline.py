@@ -108,7 +108,7 @@ class _Ingest:
             chroma = get_collection(self.client, coll)
             if (chroma.count() if chroma is not None else 0) != rev[1]:
                 return False
-            if rev[1] and not (self.settings.data_dir / "bm25" / coll / "ids.json").exists():
+            if rev[1] and not LexicalIndex.is_current(self.settings.data_dir / "bm25" / coll):
                 return False
         return True
 
@@ -190,7 +190,7 @@ class _Ingest:
         self.passages.delete(gone)
         s.deleted += len(gone)
         folder = self.settings.data_dir / "bm25" / coll
-        if changed or gone or not (folder / "ids.json").exists():
+        if changed or gone or not LexicalIndex.is_current(folder):
             self.reporter.stage(f"{coll}: building the BM25 index")
             ids, texts = self.passages.texts(coll)
             LexicalIndex.build(ids, texts).save(folder)

@@ -22,6 +22,9 @@ from casepilot.retrieval import CODE_COLLECTIONS, KNOWLEDGE_COLLECTIONS, Hit, Re
 from casepilot.text import expand_query, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
+# The order a coder acts on notes: what else to code, what may not be coded together, then the rest.
+NOTE_ORDER = (*INSTRUCTION_NOTES, "excludes1", "excludes2", "includes", "inclusion_term", "seven_chr_note",
+              "seven_chr_def", "note")
 
 
 @dataclass
@@ -175,13 +178,16 @@ class GroundedAnswerer:
         d.say(f"Code set: {rec.version}", doc)
 
     def _notes(self, d: Draft, look: Lookup, doc: Document) -> None:
+        """Own notes, then inherited ones; instructions to code something else come first in each."""
         by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
-        for n in look.record.notes:
-            d.say(f"{NOTE_LABELS[n.type]} at {n.level}: {_flat(n.text)}", doc)
-        for n in look.inherited:
-            anc = by_level.get(n.level)
-            src = self.record_doc(anc) if anc else doc
-            d.say(f"{NOTE_LABELS[n.type]} (inherited from {n.level}): {_flat(n.text)}", src)
+        for inherited, notes in ((False, look.record.notes), (True, look.inherited)):
+            grouped: dict[tuple[str, str], list[str]] = {}
+            for n in notes:
+                grouped.setdefault((n.level, n.type), []).append(_flat(n.text))
+            for (level, kind), texts in sorted(grouped.items(), key=lambda kv: NOTE_ORDER.index(kv[0][1])):
+                src = self.record_doc(by_level[level]) if inherited and level in by_level else doc
+                where = f"inherited from {level}" if inherited else f"at {level}"
+                d.say(f"{NOTE_LABELS[kind]} ({where}): {'; '.join(texts)}", src)
 
     def _summary_code(self, d: Draft, look: Lookup, doc: Document, question: str) -> None:
         rec = look.record

@@ -120,9 +120,11 @@ class LLMAnswerer:
 
         def pump() -> None:
             it = None
+            chunks = 0
             try:
                 it = iter(self.model.stream(msgs))
                 for chunk in it:
+                    chunks += 1
                     if stop.is_set():
                         break
                     text = _text(chunk)
@@ -130,7 +132,9 @@ class LLMAnswerer:
                         q.put(("text", text))
                 q.put(("end", None))
             except BaseException as e:  # handed to the consumer, which decides what the client sees
-                q.put(("error", e))
+                # LangChain reports a stream without chunks as this ValueError: that is an empty answer.
+                empty = not chunks and isinstance(e, ValueError) and "No generation chunks" in str(e)
+                q.put(("end", None) if empty else ("error", e))
             finally:
                 close = getattr(it, "close", None)
                 if close is not None:
