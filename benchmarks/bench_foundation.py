@@ -96,6 +96,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--cold", action="store_true", help="also time a cold ingest into a fresh directory")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--skip-ingest", action="store_true", help="measure lookup and search only")
     args = ap.parse_args()
     settings = Settings(data_dir=Path(args.data_dir))
     from casepilot.codestore import CodeStore
@@ -108,11 +109,12 @@ def main() -> None:
     embedder = MiniLMEmbeddings()
 
     # -- ingest ---------------------------------------------------------------------------------
-    t = time.perf_counter()
-    s = run_ingest(settings, default_sources(settings), embedder=embedder)
-    results["reingest_s"] = round(time.perf_counter() - t, 2)
-    results["reingest_added"] = s.added
-    results["passages"] = s.passages
+    if not args.skip_ingest:
+        t = time.perf_counter()
+        s = run_ingest(settings, default_sources(settings), embedder=embedder)
+        results["reingest_s"] = round(time.perf_counter() - t, 2)
+        results["reingest_added"] = s.added
+        results["passages"] = s.passages
     if args.cold:
         with tempfile.TemporaryDirectory() as tmp:
             cold = Settings(data_dir=Path(tmp))
@@ -170,10 +172,11 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"passages {results['passages']}")
     if "cold_ingest_s" in results:
         print(f"cold ingest            {results['cold_ingest_s']:.0f} s")
-    print(f"re-ingest, no change   {results['reingest_s']:.2f} s (added {results['reingest_added']})")
+    if "reingest_s" in results:
+        print(f"passages {results['passages']}")
+        print(f"re-ingest, no change   {results['reingest_s']:.2f} s (added {results['reingest_added']})")
     lk = results["lookup_ms"]
     print(f"lookup                 p50 {lk['p50']:.3f} ms  p95 {lk['p95']:.3f} ms  "
           f"(bare SELECT p50 {lk['baseline_bare_select_p50']:.3f} ms, ratio {lk['p50'] / max(lk['baseline_bare_select_p50'], 1e-6):.1f}x)")

@@ -78,6 +78,15 @@ class PassageStore:
                 out[pid] = Document(page_content=text, metadata=json.loads(meta), id=pid)
         return out
 
+    def titles(self, collection: str) -> list[tuple[str, str, bool]]:
+        """(id, first line, billable) of every passage of a collection."""
+        rows = self.con.execute(
+            "SELECT id, substr(text, 1, instr(text || char(10), char(10)) - 1), "
+            "coalesce(json_extract(metadata, '$.billable'), 0) FROM passages WHERE collection = ?",
+            (collection,),
+        ).fetchall()
+        return [(r[0], r[1], bool(r[2])) for r in rows]
+
     def texts(self, collection: str) -> tuple[list[str], list[str]]:
         """(ids, texts) of one collection, in a stable order."""
         rows = self.con.execute(

@@ -75,7 +75,12 @@ class Weights:
     exact_title: float = 0.5
     billable: float = 0.04
     negation: float = 0.25
+    unstated: float = 0.04
     depth: int = 40
+
+
+_SIDES = {"right", "left", "bilateral"}
+_UNSTATED_DETAIL = _SIDES | {"other"}
 
 
 def _norm_title(text: str) -> str:
@@ -122,9 +127,10 @@ class Retriever:
         """Normalised first line of each passage -> id, for the exact-title signal (code collections)."""
         with self._lock:
             if name not in self._titles:
-                ids, texts = self.passages.texts(name)
                 table: dict[str, str] = {}
-                for pid, text in zip(ids, texts):
+                # Billable codes first: when a heading and its code share a title (Z87.8 and Z87.898),
+                # the exact match is the code a claim can carry.
+                for pid, text, billable in sorted(self.passages.titles(name), key=lambda r: (not r[2], r[0])):
                     first = text.split("\n", 1)[0]
                     # "E11.22 Type 2 diabetes ..." -> the title without its code
                     title = first.split(" ", 1)[1] if " " in first else first
@@ -134,11 +140,14 @@ class Retriever:
 
     def warm(self, collections: list[str] | None = None) -> None:
         """Load the model and indexes now (the API does this at start-up so the first answer is fast)."""
-        self.embedder.embed_query("warm up")
+        vec = np.asarray(self.embedder.embed_query("warm up"), dtype=np.float32)
         for c in collections or self.available:
             self.lexical(c)
             if c in CODE_COLLECTIONS:
                 self.titles(c)
+            coll = self._collection(c)
+            if coll is not None:
+                dense_query(coll, vec, 1)  # loads the HNSW index: seconds on a cold start
 
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, collections: list[str] | None = None, k: int = 8,
@@ -186,6 +195,8 @@ class Retriever:
                         docs.update(self.passages.get([hit]))
                         ids.append(hit)
         negated = negated_terms(query)
+        qwords = set(tokens(expanded))
+        unstated = _UNSTATED_DETAIL - qwords if not (_SIDES & qwords) else {"other"} - qwords
         hits = []
         for i in ids:
             doc = docs.get(i)
@@ -199,6 +210,13 @@ class Retriever:
                 sig["exact_title"] = 1.0
             if m.get("billable") is True:
                 score += w.billable
+            if unstated and m.get("collection") in CODE_COLLECTIONS:
+                # The tabular's convention: detail the question does not state (a side, "other")
+                # points to the unspecified code, so codes that assert it rank a little lower.
+                extra = unstated & set(tokens(m.get("title", "")))
+                if extra:
+                    score -= w.unstated * len(extra)
+                    sig["unstated_detail"] = float(len(extra))
             if negated and m.get("collection") in CODE_COLLECTIONS:
                 title_words = set(tokens(m.get("title", "")))
                 # "without X" in the question: a title that has X but not "without" is the wrong branch.
