@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Iterator
+from typing import Callable, Iterator
 
 from casepilot import router as rt
 from casepilot.answer.evidence import Evidence
@@ -57,19 +57,32 @@ class ChatEngine:
                        "answerer": "llm" if self.llm is not None else "grounded"}
         draft = self.grounded.answer(route, message, timings)
         if self.llm is not None:
+            self.grounded.extend(route, message, draft, timings)
             yield from self._llm_events(message, history or [], route, draft, timings, t0)
             return
-        yield from self._grounded_events(draft, timings, t0)
+        yield from self._grounded_events(draft, timings, t0,
+                                         extend=lambda: self.grounded.extend(route, message, draft, timings))
 
-    def _grounded_events(self, draft: Draft, timings: dict, t0: float) -> Iterator[Event]:
-        """The grounded draft, sentence by sentence, each verified before it is sent."""
+    def _grounded_events(self, draft: Draft, timings: dict, t0: float,
+                         extend: Callable[[], None] | None = None) -> Iterator[Event]:
+        """The grounded draft, sentence by sentence, each verified before it is sent.
+
+        ``extend`` adds the draft's slower sentences; it runs once the first ones are on their way.
+        """
         sent: set[int] = set()
         parts: list[str] = []
         codes: dict[str, dict] = {}
         first_token = None
-        valid = draft.evidence.numbers()
-        for i in range(len(draft.sentences)):
-            v = verify_answer(draft.text_of(i), valid, self.store)
+        i = 0
+        while True:
+            if i >= len(draft.sentences):
+                if extend is None:
+                    break
+                extend, more = None, extend
+                more()
+                continue
+            v = verify_answer(draft.text_of(i), draft.evidence.numbers(), self.store)
+            i += 1
             for n in cited_numbers(v.answer):
                 if n not in sent:
                     sent.add(n)

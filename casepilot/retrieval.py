@@ -24,7 +24,7 @@ from casepilot.fusion import max_normalized
 from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
-from casepilot.text import expand_query, negated_terms, tokens
+from casepilot.text import expand_query, negated_terms, small_numbers, tokens
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client
 from casepilot.vectorstore import query as dense_query
 
@@ -76,6 +76,7 @@ class Weights:
     billable: float = 0.04
     negation: float = 0.25
     unstated: float = 0.04
+    number_mismatch: float = 0.15
     depth: int = 40
 
 
@@ -197,6 +198,7 @@ class Retriever:
         negated = negated_terms(query)
         qwords = set(tokens(expanded))
         unstated = _UNSTATED_DETAIL - qwords if not (_SIDES & qwords) else {"other"} - qwords
+        qnums = small_numbers(query)
         hits = []
         for i in ids:
             doc = docs.get(i)
@@ -217,6 +219,12 @@ class Retriever:
                 if extra:
                     score -= w.unstated * len(extra)
                     sig["unstated_detail"] = float(len(extra))
+            if qnums and m.get("collection") in CODE_COLLECTIONS:
+                # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses.
+                tnums = small_numbers(m.get("title", "").split(" ", 2)[-1])
+                if tnums and not (qnums & tnums):
+                    score -= w.number_mismatch
+                    sig["number_mismatch"] = 1.0
             if negated and m.get("collection") in CODE_COLLECTIONS:
                 title_words = set(tokens(m.get("title", "")))
                 # "without X" in the question: a title that has X but not "without" is the wrong branch.

@@ -36,6 +36,11 @@ _SYSTEM_WORDS = [
     (cs.HCPCS, re.compile(r"\bhcpcs\b", re.I)),
     (cs.CPT, re.compile(r"\bcpt\b", re.I)),
 ]
+_QUESTION = re.compile(r"\?|\b(what|how|when|why|which|who|can|could|should|does|do|is|are|may|must|explain|"
+                       r"tell|describe|define|list)\b", re.I)
+_TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|definition|policy|policies|coverage|"
+                    r"documentation|ncci|mue|global|billing|compliance|audit\w*|e/m|mdm|time|excludes\w*|abn|lcd|ncd|"
+                    r"convention\w*|sequenc\w*|medicare|payer|claim\w*|units?|reimburse\w*)\b", re.I)
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above)\b", re.I)
 
 
@@ -129,6 +134,9 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
     elif resolved:
         intent = CODE_LOOKUP
     elif _DESCRIBE.search(message) or (system in (cs.ICD10CM, cs.ICD10PCS) and len(message.split()) > 3):
+        intent = DESCRIPTION_TO_CODE
+    elif not _QUESTION.search(message) and not _TOPIC.search(message) and len(message.split()) <= 14:
+        # "type 1 diabetes with hypoglycemia without coma": a bare clinical description wants a code.
         intent = DESCRIPTION_TO_CODE
     else:
         intent = GUIDELINE

@@ -146,6 +146,7 @@ SYNONYMS: dict[str, str] = {
     "depressed": "depressive",
     "anxious": "anxiety",
     "diabetic": "diabetes",
+    "hypertension": "hypertensive",
 }
 
 _TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -189,4 +190,22 @@ def negated_terms(text: str) -> set[str]:
     out: set[str] = set()
     for m in re.finditer(r"\b(?:without|w/o|no|not|denies)\s+([a-z]+)", text.lower()):
         out.add(m.group(1))
+    return out
+
+
+_RANGE = re.compile(r"\b(\d{1,2})\s*(?:through|thru|to|-)\s*(?:stage\s+|grade\s+|type\s+)?(\d{1,2})\b", re.I)
+
+
+def small_numbers(text: str) -> set[int]:
+    """Stage, grade and type numbers a text names, ranges spelled out: "stage 1 through stage 4" -> {1, 2, 3, 4}.
+
+    >>> sorted(small_numbers("with stage 1 through stage 4 chronic kidney disease"))
+    [1, 2, 3, 4]
+    """
+    out: set[int] = set()
+    for m in _RANGE.finditer(text):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        if lo < hi <= lo + 10:
+            out.update(range(lo, hi + 1))
+    out.update(int(n) for n in re.findall(r"\b(\d{1,2})\b", text))
     return out

@@ -118,8 +118,15 @@ class GroundedAnswerer:
                 self._unknown_code(d, r)
         if route.inherited:
             d.notices.append("This follow-up was answered about the code(s) of the earlier question.")
-        self._related_guidance(d, route, question, timings)
         return d
+
+    def extend(self, route: rt.Route, question: str, d: Draft, timings: dict | None = None) -> None:
+        """The slower second part of a code answer (guidance that names the code), added to ``d``.
+
+        Split from ``answer`` so the code-record sentences can stream before retrieval runs.
+        """
+        if route.intent in (rt.CODE_LOOKUP, rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
+            self._related_guidance(d, route, question, timings)
 
     def _table_verdict(self, d: Draft, route: rt.Route) -> None:
         """The deterministic answer from the CMS tables, cited to the rows it rests on."""
@@ -251,11 +258,16 @@ class GroundedAnswerer:
         d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}")
         if not hits or not confident(query, hits[0]):
             d.answered = False
-            d.notices.append(
-                f"No {_label(system)} code clearly matches this description; check the closest candidates "
-                "below against the tabular, or add detail (type, site, laterality, acuity)."
-            )
-            for h in hits[:3]:
+            # Candidates are only worth showing when they share something real with the question.
+            close = [h for h in hits[:3] if relevance(query, h) >= 0.34]
+            if close:
+                d.notices.append(
+                    f"No {_label(system)} code clearly matches this description; check the closest candidates "
+                    "below against the tabular, or add detail (type, site, laterality, acuity)."
+                )
+            else:
+                d.notices.append(f"No {_label(system)} code matches this description in CasePilot's sources.")
+            for h in close:
                 rec = self._hit_record(h)
                 if rec:
                     d.say(f'Closest candidate (not a confirmed match): {cs.display_code(rec.code, rec.system)} '
@@ -274,12 +286,13 @@ class GroundedAnswerer:
         elif rec.billable:
             d.say(f"{display} is billable", top.doc)
         for n in [*look.record.notes, *look.inherited]:
-            if n.type in INSTRUCTION_NOTES:
+            # chapter-wide instructions (tobacco exposure, ...) are generic: the lookup shows them
+            if n.type in INSTRUCTION_NOTES and not n.level.startswith("Chapter"):
                 d.say(f"{NOTE_LABELS[n.type]} ({n.level}): {_flat(n.text)}", top.doc)
         others = []
         for h in hits[1:4]:
             o = self._hit_record(h)
-            if o and o.code != rec.code:
+            if o and o.code != rec.code and o.billable is not False:
                 others.append((o, h))
         for o, h in others:
             d.say(f'Also consider {cs.display_code(o.code, o.system)} "{o.title}"', h.doc)
@@ -304,6 +317,12 @@ class GroundedAnswerer:
         hits = self.retriever.search(question, colls, k=6, timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
         relevant = [h for h in hits if relevance(question, h) >= 0.34]
+        if not relevant and route.intent == rt.GUIDELINE:
+            # "NSTEMI", "type 1 diabetes with hypoglycemia": a bare description is a code search.
+            coded = self.describe(route, question, timings)
+            if coded.answered:
+                return coded
+            d.searched.extend(coded.searched)
         if not relevant:
             d.answered = False
             d.notices.append("CasePilot's sources do not answer this question.")
@@ -343,9 +362,13 @@ def infer_system(question: str) -> str:
     return cs.ICD10PCS if _PROCEDURE.search(question) and "diagnos" not in question.lower() else cs.ICD10CM
 
 
+# Words that say how conditions relate, not what they are: no evidence of relevance on their own.
+_FUNCTION_WORDS = frozenset("with without no not other unspecified type due also use using used".split())
+
+
 def relevance(question: str, hit: Hit) -> float:
     """How much of the question a passage covers: share of question words found in it, or its cosine."""
-    q = set(tokens(expand_query(question)))
+    q = set(tokens(expand_query(question))) - _FUNCTION_WORDS
     if not q:
         return 0.0
     words = set(tokens(hit.doc.page_content))
