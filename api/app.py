@@ -1,0 +1,161 @@
+"""The FastAPI app factory: one warmed ChatEngine per process, the routers, security and static widget.
+
+``casepilot serve`` runs ``uvicorn api.app:create_app --factory``. There is deliberately no GZip
+middleware: it buffers event streams.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.responses import FileResponse, HTMLResponse
+
+from api.errors import error_response, install_error_handlers
+from api.logs import configure_logging
+from api.routes import chat, codes, health, ncci, search
+from api.security import (AccessMiddleware, AccessPolicy, BodyLimitMiddleware, GuardMiddleware,
+                          RateLimitMiddleware)
+from casepilot.settings import Settings, get_settings, prepare_offline_environment
+
+log = logging.getLogger("casepilot.api")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+DOCS_ASSETS = "/docs-assets"
+
+DESCRIPTION = """Cited answers to US medical coding questions, offline by default.
+
+* `POST /v1/chat` streams Server-Sent Events (`meta`, `citation`, `token`, `done` or `error`).
+* Every answer is verified: each code-shaped token is looked up (unknown ones are marked and returned with
+  `verified: false`); each `[n]` must point at a citation that was sent.
+* Errors are always `{"error": {"code", "message", ...}}`.
+* When `CASEPILOT_API_KEYS` is set, `/v1/*` needs a key (header `X-CasePilot-Key` or query `key`) used
+  from one of its allowed origins.
+"""
+
+
+def build_engine(settings: Settings):
+    """The ChatEngine of the settings (with the LLM answerer when ``CASEPILOT_LLM`` is set), or None."""
+    from casepilot.engine import ChatEngine
+    from casepilot.retrieval import data_present
+
+    if not data_present(settings):
+        log.warning("no index in %s: run `casepilot ingest`; /v1 answers 503 until then", settings.data_dir)
+        return None
+    llm = None
+    if settings.llm:
+        from casepilot.answer.llm import LLMAnswerer
+
+        llm = LLMAnswerer.from_settings(settings)
+    return ChatEngine(settings, llm=llm)
+
+
+def warm(engine, full: bool = True) -> None:
+    """Load the model and indexes (and run one answer), so the first user's answer is fast."""
+    engine.retriever.warm()
+    if full and engine.llm is None:
+        engine.answer("What is ICD-10-CM E11.22?")
+
+
+def _docs_assets_dir() -> Path | None:
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / "static"
+    return path if (path / "swagger-ui-bundle.js").exists() else None
+
+
+def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
+    """The API. ``engine`` lets tests share one loaded ChatEngine; otherwise the lifespan builds one."""
+    settings = settings or get_settings()
+    prepare_offline_environment()
+    configure_logging(settings.log_bodies)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        eng = engine
+        if eng is None:
+            eng = await anyio.to_thread.run_sync(build_engine, settings)
+        if eng is not None:
+            try:
+                await anyio.to_thread.run_sync(warm, eng, engine is None)
+            except Exception as e:  # a down Chroma server: /readyz says so, lookups still work
+                log.error("warm-up failed: %s", type(e).__name__)
+        app.state.engine = eng
+        yield
+
+    assets = _docs_assets_dir()
+    app = FastAPI(
+        title="CasePilot API", version=health.VERSION, description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,
+        openapi_tags=[{"name": "chat"}, {"name": "codes"}, {"name": "search"}, {"name": "ncci"},
+                      {"name": "health"}, {"name": "widget"}],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.limiter = anyio.CapacityLimiter(settings.chat_concurrency)
+    install_error_handlers(app)
+
+    for r in (chat.router, codes.router, search.router, ncci.router, health.router):
+        app.include_router(r)
+    if importlib.util.find_spec("api.routes.feedback") is not None:
+        try:
+            app.include_router(importlib.import_module("api.routes.feedback").router)
+        except (ImportError, AttributeError) as e:
+            log.warning("feedback routes not loaded: %s", type(e).__name__)
+
+    _docs(app, assets)
+    _widget(app)
+
+    # Added last = outermost: access first, then rate limit, then the body limit before any parsing.
+    app.add_middleware(GuardMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit_per_minute > 0:
+        app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
+    app.add_middleware(AccessMiddleware, policy=AccessPolicy.from_settings(settings))
+    return app
+
+
+def _docs(app: FastAPI, assets: Path | None) -> None:
+    """Swagger UI from local files (``fastapi-offline``'s copy): /docs works without a network."""
+    from starlette.staticfiles import StaticFiles
+
+    if assets is not None:
+        app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        if assets is None:
+            return HTMLResponse("<p>Swagger UI files are not installed (pip install fastapi-offline); "
+                                "the schema is at <a href='/openapi.json'>/openapi.json</a>.</p>")
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="CasePilot API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+
+def _widget(app: FastAPI) -> None:
+    """The embeddable widget and its demo page, written by the widget's own module in api/static/."""
+
+    def _file(name: str, media_type: str, cache: str):
+        path = STATIC_DIR / name
+        if not path.is_file():
+            return error_response(404, "not_found", f"api/static/{name} is not built in this installation.")
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
+
+    @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget")
+    async def widget_js():
+        """A script to embed with `<script src=".../widget.js">` on any allowed site."""
+        return _file("widget.js", "application/javascript; charset=utf-8", "public, max-age=300")
+
+    @app.get("/", tags=["widget"], summary="Demo page embedding the widget", response_class=HTMLResponse)
+    async def index():
+        """A page that embeds the widget, for trying CasePilot in a browser."""
+        return _file("index.html", "text/html; charset=utf-8", "no-cache")

@@ -1,0 +1,60 @@
+"""``GET /healthz`` (the process is alive) and ``GET /readyz`` (the index is loaded and reachable)."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import anyio
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse
+
+from api.deps import SettingsDep
+from api.schemas import Health, Ready
+from casepilot.retrieval import data_present
+from casepilot.status import collect_status
+
+router = APIRouter(tags=["health"])
+
+try:
+    VERSION = version("casepilot")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    VERSION = "0"
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness")
+async def healthz():
+    """Always 200 while the process serves requests."""
+    return {"status": "ok", "version": VERSION}
+
+
+@router.get("/readyz", response_model=Ready, summary="Readiness",
+            responses={503: {"model": Ready, "description": "Not ready: `problems` and `error` say why."}})
+async def readyz(request: Request, settings: SettingsDep):
+    """200 when the index is present, the engine loaded and the vector store answers; else 503."""
+    engine = getattr(request.app.state, "engine", None)
+    problems: list[str] = []
+    info = await anyio.to_thread.run_sync(collect_status, settings)
+    if not data_present(settings):
+        problems.append(f"no index in {settings.data_dir}: run `casepilot ingest`")
+    if engine is None:
+        problems.append("the chat engine is not loaded")
+    elif settings.chroma_url:
+        try:
+            with anyio.fail_after(settings.chroma_timeout_s):
+                await anyio.to_thread.run_sync(lambda: engine.retriever.client().heartbeat(),
+                                               abandon_on_cancel=True)
+        except Exception:
+            problems.append(f"the Chroma server at {settings.chroma_url} does not answer")
+    body = {
+        "ready": not problems,
+        "answerer": info.get("answerer", ""),
+        "code_sets": {s["name"]: s["version"] for s in info.get("sources", []) if s.get("version")},
+        "sources": info.get("sources", []),
+        "collections": info.get("collections", {}),
+        "tables": info.get("tables", []),
+        "problems": problems,
+    }
+    if problems:
+        body["error"] = {"code": "not_ready", "message": "; ".join(problems)}
+        return JSONResponse(body, status_code=503)
+    return body

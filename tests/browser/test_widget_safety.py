@@ -1,0 +1,125 @@
+"""Untrusted text (model answers, source titles and snippets, versions) renders as text and runs nothing."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import ScriptedChatModel, Widget, no_leaks, shot, sse, words
+
+PAYLOADS = [
+    "<script>window.__pwned = 'script'; alert('script')</script>",
+    "<img src=x onerror=\"window.__pwned='img'; alert('img')\">",
+    "<svg onload=\"window.__pwned='svg'; alert('svg')\"><circle r=5></circle></svg>",
+    "<iframe src=\"javascript:alert('iframe')\"></iframe>",
+    "<a href=\"javascript:alert('a')\">raw anchor</a>",
+    "<style>*{display:none!important}</style>",
+    "[click me](javascript:alert('md'))",
+    "[upper](JaVaScRiPt:alert('md2'))",
+    "[data](data:text/html,<script>alert('data')</script>)",
+    "![tracking pixel](http://evil.example/x.png)",
+    "![rel](/evil.example/y.png)",
+    "[safe link](https://www.cms.gov/medicare/coding)",
+    "**bold <b onmouseover=alert('b')>x</b>**",
+]
+ANSWER = "Here is the answer [1].\n\n" + "\n".join(f"- {p}" for p in PAYLOADS)
+
+CHECK = """(() => {
+  const r = document.querySelector('casepilot-widget').shadowRoot;
+  const log = r.querySelector('.log');
+  const bad = r.querySelectorAll('script, img, svg:not(.icon), iframe, style, object, embed, link, meta, [onerror], [onload], [onmouseover]');
+  const hrefs = [...r.querySelectorAll('a[href]')].map(a => a.getAttribute('href'));
+  return {bad: bad.length, hrefs, pwned: window.__pwned === undefined ? null : String(window.__pwned),
+          text: log.textContent};
+})()"""
+
+
+def _assert_inert(page, watch):
+    page.wait_for_timeout(300)  # time for an onerror/onload to fire, were there any
+    res = page.evaluate(CHECK)
+    assert res["pwned"] is None
+    assert res["bad"] == 0
+    assert all(h.startswith(("http://", "https://")) for h in res["hrefs"]), res["hrefs"]
+    assert not any("evil.example" in h for h in res["hrefs"] if "/x.png" in h)
+    assert watch.dialogs == []
+    assert not [u for u in watch.requests if "evil.example" in u]
+    return res
+
+
+def test_malicious_model_answer_through_the_real_api(scripted_site, page):
+    page, watch = page
+    base = scripted_site(ScriptedChatModel(tokens=words(ANSWER), delay_s=0.01))
+    with no_leaks(page, watch):
+        page.goto(base + "/")
+        w = Widget(page)
+        w.ask("What is CPT code 99213?")
+        msg = w.wait_state("done")
+        res = _assert_inert(page, watch)
+        text = res["text"]
+        # The markup shows as text; links that are not http(s) are dropped; images are not loaded.
+        assert "<script>window.__pwned" in text and "<img src=x onerror" in text and "<svg onload" in text
+        assert msg.locator(".body a", has_text="safe link").get_attribute("href") == "https://www.cms.gov/medicare/coding"
+        assert msg.locator(".body a", has_text="safe link").get_attribute("rel") == "noopener noreferrer nofollow ugc"
+        assert msg.locator(".body .blocked-link", has_text="click me").count() == 1
+        assert msg.locator(".body .blocked-link", has_text="upper").count() == 1
+        assert msg.locator(".body .img-alt", has_text="tracking pixel").count() == 1
+        assert msg.locator(".body strong").count() >= 1
+        # The page still works after all that.
+        msg.locator(".actions .copy").click()
+        shot(page, "widget-desktop-xss.png")
+
+
+def test_malicious_sources_versions_and_citations(site, page):
+    """Everything the stream carries is untrusted: meta, citation fields, token text, done."""
+    page, watch = page
+    evil_cite = {
+        "n": 1, "id": "<img src=x onerror=alert('id')>",
+        "title": "<img src=x onerror=\"window.__pwned='title'\">Evil title",
+        "source": "<script>window.__pwned='source'</script>", "kind": "<svg onload=alert('kind')>",
+        "snippet": "<svg onload=\"window.__pwned='snippet'\"></svg> snippet ![p](http://evil.example/s.png)",
+        "url": "javascript:window.__pwned='url'",
+    }
+    ok_cite = {"n": 2, "id": "ok", "title": "Good source", "source": "corpus", "kind": "guideline",
+               "snippet": "fine", "url": "https://www.cms.gov/"}
+    answer = "See [1] and [2]. <img src=x onerror=alert(1)> ![x](http://evil.example/t.png)"
+    body = sse(
+        ("meta", {"conversation_id": "c-1", "intent": "x",
+                  "code_sets": {"<img src=x onerror=alert('v')>": "<script>alert('v2')</script>"}}),
+        ("citation", evil_cite), ("citation", ok_cite),
+        ("token", {"text": answer}),
+        ("done", {"answer": answer, "citations": [evil_cite, ok_cite],
+                  "codes": [{"code": "<img src=x onerror=alert('code')>", "system": "<b>x</b>", "verified": False}],
+                  "notices": ["<script>alert('notice')</script>"], "timings_ms": {}}),
+    )
+    page.route("**/v1/chat", lambda r: r.fulfill(status=200, content_type="text/event-stream", body=body))
+    with no_leaks(page, watch):
+        page.goto(site + "/")
+        w = Widget(page)
+        w.ask("anything")
+        msg = w.wait_state("done")
+        msg.locator(".body .cite").first.click()
+        item = msg.locator('.sources li[data-n="1"]')
+        assert item.is_visible()
+        assert "Evil title" in item.inner_text() and "<img" in item.inner_text()
+        assert item.locator("a").count() == 0  # javascript: URL gives no link
+        assert msg.locator('.sources li[data-n="2"] a').get_attribute("href") == "https://www.cms.gov/"
+        assert "<script>alert('v2')</script>" in w.locator("footer").inner_text()
+        res = _assert_inert(page, watch)
+        assert "<script>alert('notice')</script>" in res["text"]
+
+
+def test_sse_parser_handles_crlf_cr_comments_and_multiline_data(site, page):
+    """The stream parser copes with CRLF, comments (pings) and multi-line data."""
+    page, watch = page
+    parts = [
+        ": ping\r\n\r\n",
+        "event: meta\r\ndata: {\"conversation_id\": \"c2\", \"intent\": \"x\", \"code_sets\": {\"icd10cm\": \"2026\"}}\r\n\r\n",
+        "event: token\ndata: {\"text\":\n",
+        "data: \"Multi-line ok \\u00e9\\u4e2d.\"}\n\n",
+        "event: done\rdata: {\"answer\": \"Multi-line ok \\u00e9\\u4e2d.\", \"citations\": [], \"codes\": []}\r\r",
+    ]
+    body = "".join(parts)
+    page.route("**/v1/chat", lambda r: r.fulfill(status=200, content_type="text/event-stream", body=body))
+    page.goto(site + "/")
+    w = Widget(page)
+    w.ask("x")
+    msg = w.wait_state("done")
+    assert msg.locator(".body").inner_text().strip() == "Multi-line ok é中."
+    assert "icd10cm 2026" in w.locator("footer").inner_text()
