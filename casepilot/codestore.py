@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from casepilot import codes as cs
+from casepilot.iterutils import batched
 from casepilot.records import NOT_INHERITED, CodeRecord, Lookup, Note
 
 SCHEMA = """
@@ -118,7 +119,7 @@ class CodeStore:
                 )
                 for r in records
             )
-            for batch in _batched(rows, 5000):
+            for batch in batched(rows, 5000):
                 con.executemany("INSERT OR REPLACE INTO codes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
                 n += len(batch)
             con.execute(
@@ -246,13 +247,3 @@ class CodeStore:
             con.close()
             self._local.con = None
 
-
-def _batched(it, n):
-    batch = []
-    for x in it:
-        batch.append(x)
-        if len(batch) >= n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -12,7 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
 
-from ingest.tablestore import TableLoadResult, Ticker, batched, connect, record_part, timed, transaction
+from casepilot.iterutils import batched
+from ingest.tablestore import ROWS_PER_BATCH, TableLoadResult, Ticker, connect, record_part, timed, transaction
 from ingest.tabular import LayoutError, Member, members, rows
 
 KIND = "mue"
@@ -126,7 +127,7 @@ def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: s
                 done.add(st)
                 con.execute("DELETE FROM mue WHERE setting = ?", (st,))
                 n = 0
-                for batch in batched(it):
+                for batch in batched(it, ROWS_PER_BATCH):
                     con.executemany("INSERT OR REPLACE INTO mue VALUES (?,?,?,?,?,?,?)",
                                     [(r[0], st, *r[1:]) for r in batch])
                     n += len(batch)

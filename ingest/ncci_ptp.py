@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from casepilot.edits import ptp_state
-from ingest.tablestore import TableLoadResult, Ticker, batched, connect, record_part, timed, transaction
+from casepilot.iterutils import batched
+from ingest.tablestore import ROWS_PER_BATCH, TableLoadResult, Ticker, connect, record_part, timed, transaction
 from ingest.tabular import LayoutError, Member, iso_date, members, rows, text_lines
 
 KIND = "ncci-ptp"
@@ -165,7 +166,7 @@ def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: s
                 con.execute("DELETE FROM ptp WHERE setting = ? AND part = ?", (st, part))
                 progress = tick.start(f"{KIND}: {m.name}", m.size if m.suffix != ".xlsx" else 0)
                 n = 0
-                for batch in batched(parse_rows(m, st, today, progress)):
+                for batch in batched(parse_rows(m, st, today, progress), ROWS_PER_BATCH):
                     con.executemany(UPSERT, [r[:8] + (part,) + r[9:] for r in batch])
                     n += len(batch)
                 tick.finish()

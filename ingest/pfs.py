@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from ingest.tablestore import TableLoadResult, Ticker, batched, connect, record_part, timed, transaction
+from casepilot.iterutils import batched
+from ingest.tablestore import ROWS_PER_BATCH, TableLoadResult, Ticker, connect, record_part, timed, transaction
 from ingest.tabular import LayoutError, Member, members, rows, text_lines
 
 KIND = "pfs"
@@ -155,7 +156,7 @@ def load_table(settings: Any, path: Path | str, reporter: Any = None) -> TableLo
         with transaction(con):
             con.execute("DELETE FROM pfs")
             n = 0
-            for batch in batched(it):
+            for batch in batched(it, ROWS_PER_BATCH):
                 con.executemany(f"INSERT OR REPLACE INTO pfs VALUES ({','.join('?' * 21)})", batch)
                 n += len(batch)
             result.rows = n

@@ -73,16 +73,7 @@ def record_part(con: sqlite3.Connection, kind: str, setting: str, part: str, ver
     return {"kind": kind, "setting": setting, "part": part, "version": version, "effective": effective,
             "rows": rows, "file": file, "loaded_at": now}
 
-
-def batched(it, n: int = 20_000):
-    batch: list = []
-    for x in it:
-        batch.append(x)
-        if len(batch) >= n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+ROWS_PER_BATCH = 20_000
 
 
 class Ticker:
