@@ -7,7 +7,6 @@ them, so ``casepilot lookup`` answers in a blink.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Optional
@@ -311,15 +310,6 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     console.print(f"Answerer: {info['answerer']}")
 
 
-def main() -> None:  # pragma: no cover - console script entry
-    logging.basicConfig(level=get_settings().log_level)
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
-
-
 @app.command("eval")
 def eval_(
     dataset: Optional[list[str]] = typer.Option(None, "--dataset", help="Dataset name or path (repeatable); all by default."),
@@ -345,3 +335,7 @@ def eval_(
     from evals.cli import eval_command
 
     raise typer.Exit(eval_command(dataset, llm, compare, subset, limit, out, thresholds, baseline, settings, err))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -51,6 +51,8 @@ _TEXT_CODE = re.compile(
 _MODIFIER_CONTEXT = re.compile(
     r"\bmodifiers?\s+((?:-?[0-9A-Za-z]{2}\b(?:\s*(?:,|/|&|and|or|vs\.?|versus)\s*)?)+)", re.IGNORECASE
 )
+# "the GZ modifier", "a 25 modifier": the label before the word (capitals only, so "an" is no modifier).
+_MODIFIER_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s+[Mm]odifiers?\b")
 _HYPHEN_MODIFIER = re.compile(r"\b(?:[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})-([0-9A-Z]{2})\b")
 
 
@@ -156,6 +158,9 @@ def find_mentions(text: str) -> list[Mention]:
         systems = [s for s in candidate_systems(raw) if s != MODIFIER]
         if systems:
             found[(m.start(1), m.end(1))] = Mention(raw, normalize(raw), m.start(1), m.end(1), tuple(systems))
+    for m in _MODIFIER_BEFORE.finditer(text):
+        raw = m.group(1)
+        found[(m.start(1), m.end(1))] = Mention(raw, raw, m.start(1), m.end(1), (MODIFIER,), True)
     for m in _HYPHEN_MODIFIER.finditer(text):
         raw = m.group(1)
         found[(m.start(1), m.end(1))] = Mention(raw, normalize(raw), m.start(1), m.end(1), (MODIFIER,), True)

@@ -133,11 +133,13 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = GLOBAL_PERIOD
     elif resolved:
         intent = CODE_LOOKUP
-    elif _DESCRIBE.search(message) or (system in (cs.ICD10CM, cs.ICD10PCS) and len(message.split()) > 3):
+    elif _DESCRIBE.search(message):
         intent = DESCRIPTION_TO_CODE
-    elif not _QUESTION.search(message) and not _TOPIC.search(message) and len(message.split()) <= 14:
+    elif _QUESTION.search(message) or _TOPIC.search(message) or len(message.split()) > 14:
+        # "What does NEC mean in ICD-10-CM?" asks about the rules; when the guidance has nothing
+        # relevant, the answerer still tries the description as a code search.
+        intent = GUIDELINE
+    else:
         # "type 1 diabetes with hypoglycemia without coma": a bare clinical description wants a code.
         intent = DESCRIPTION_TO_CODE
-    else:
-        intent = GUIDELINE
     return Route(intent, resolved, system, inherited, message)

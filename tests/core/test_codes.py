@@ -59,3 +59,9 @@ def test_find_mentions_ignores_ordinary_numbers_and_words():
 
 def test_range_end_is_not_a_second_mention():
     assert [m.code for m in cs.find_mentions("(N18.1-N18.6)")] == ["N181"]
+
+
+def test_modifier_named_before_the_word():
+    assert [(m.code, m.systems) for m in cs.find_mentions("What does the GZ modifier mean?")] == [("GZ", (cs.MODIFIER,))]
+    assert [m.code for m in cs.find_mentions("is a 25 modifier needed")] == ["25"]
+    assert cs.find_mentions("an modifier") == []
