@@ -101,6 +101,7 @@ def main() -> None:
     settings = Settings(data_dir=Path(args.data_dir))
     from casepilot.codestore import CodeStore
     from casepilot.embeddings import MiniLMEmbeddings
+    from casepilot.fusion import rrf
     from casepilot.retrieval import Retriever
     from casepilot.vectorstore import langchain_store
     from ingest.pipeline import default_sources, run_ingest
@@ -146,7 +147,8 @@ def main() -> None:
     retriever.warm(["icd10cm"])
     dense_store = langchain_store(retriever.client(), "icd10cm", embedder)
     items = sample_items(args.items, args.seed)
-    per = {k: {"hybrid": [0, 0], "dense": [0, 0], "bm25": [0, 0], "n": 0} for k in ("official", "reworded")}
+    per = {k: {"hybrid": [0, 0], "dense": [0, 0], "bm25": [0, 0], "rrf": [0, 0], "n": 0}
+           for k in ("official", "reworded")}
     search_lat, dense_lat = [], []
     for it in items:
         want = f"icd10cm:{it['code']}"
@@ -157,16 +159,19 @@ def main() -> None:
         dense = [d.id for d in dense_store.similarity_search(it["query"], k=5)]
         dense_lat.append((time.perf_counter() - t) * 1000)
         bm = retriever.bm25_only(it["query"], ["icd10cm"], k=5)
+        # plain equal-weight reciprocal-rank fusion of the two lists, for comparison
+        fused = [d for d, _ in rrf([retriever.bm25_only(it["query"], ["icd10cm"], k=40),
+                                    retriever.dense_only(it["query"], ["icd10cm"], k=40)])][:5]
         row = per[it["kind"]]
         row["n"] += 1
-        for name, ranked in (("hybrid", hyb), ("dense", dense), ("bm25", bm)):
+        for name, ranked in (("hybrid", hyb), ("dense", dense), ("bm25", bm), ("rrf", fused)):
             row[name][0] += int(ranked[:1] == [want])
             row[name][1] += int(want in ranked[:5])
     results["search_ms"] = {"p50": round(statistics.median(search_lat), 1), "p95": round(pct(search_lat, 95), 1),
                             "baseline_dense_only_p50": round(statistics.median(dense_lat), 1)}
     results["description_to_code"] = {
         k: {name: {"hit@1": round(v[name][0] / v["n"], 3), "hit@5": round(v[name][1] / v["n"], 3)}
-            for name in ("hybrid", "dense", "bm25")} | {"items": v["n"]}
+            for name in ("hybrid", "dense", "bm25", "rrf")} | {"items": v["n"]}
         for k, v in per.items()
     }
     if args.json:
@@ -186,7 +191,8 @@ def main() -> None:
     for kind, v in results["description_to_code"].items():
         print(f"{kind:9s} ({v['items']} items)  hit@1 / hit@5:  hybrid {v['hybrid']['hit@1']:.3f} / {v['hybrid']['hit@5']:.3f}"
               f"   dense {v['dense']['hit@1']:.3f} / {v['dense']['hit@5']:.3f}"
-              f"   bm25 {v['bm25']['hit@1']:.3f} / {v['bm25']['hit@5']:.3f}")
+              f"   bm25 {v['bm25']['hit@1']:.3f} / {v['bm25']['hit@5']:.3f}"
+              f"   plain RRF {v['rrf']['hit@1']:.3f} / {v['rrf']['hit@5']:.3f}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from casepilot.embeddings import MiniLMEmbeddings
-from casepilot.fusion import max_normalized
+from casepilot.fusion import max_normalized, weighted_fusion
 from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
@@ -179,6 +179,7 @@ class Retriever:
         t2 = time.perf_counter()
         b = max_normalized(bm25)
         d = max_normalized(dense)
+        base = dict(weighted_fusion([bm25, dense], [w.bm25, w.dense]))
         raw_dense = dict(dense)
         ids = list(dict.fromkeys([i for i, _ in bm25] + [i for i, _ in dense]))
         docs = self.passages.get(ids)
@@ -206,7 +207,7 @@ class Retriever:
                 continue
             m = doc.metadata
             sig = {"bm25": b.get(i, 0.0), "dense": d.get(i, 0.0), "cosine": raw_dense.get(i, 0.0)}
-            score = w.bm25 * sig["bm25"] + w.dense * sig["dense"]
+            score = base.get(i, 0.0)
             if i in exact:
                 score += w.exact_title
                 sig["exact_title"] = 1.0
@@ -256,12 +257,6 @@ class Retriever:
             if lex is not None:
                 out.extend(lex.search(query, k))
         return [i for i, _ in sorted(out, key=lambda x: -x[1])[:k]]
-
-
-def code_of(hit: Hit) -> str | None:
-    """The code a code passage is about (``icd10cm:E1122`` -> ``E1122``)."""
-    m = re.match(r"^(icd10cm|icd10pcs|hcpcs|cpt):(.+)$", hit.id)
-    return m.group(2) if m else hit.doc.metadata.get("code")
 
 
 def data_present(settings: Settings) -> bool:
