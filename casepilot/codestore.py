@@ -18,13 +18,15 @@ from casepilot import codes as cs
 from casepilot.iterutils import batched
 from casepilot.records import NOT_INHERITED, CodeRecord, Lookup, Note
 
+# Bumped when the tables change shape; an older store is rebuilt by the next ingest.
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS codes (
   system TEXT NOT NULL, code TEXT NOT NULL, display TEXT NOT NULL, title TEXT NOT NULL,
   description TEXT NOT NULL DEFAULT '', billable INTEGER, level TEXT NOT NULL, parent TEXT,
   children TEXT NOT NULL DEFAULT '[]', notes TEXT NOT NULL DEFAULT '[]', version TEXT NOT NULL DEFAULT '',
   source TEXT NOT NULL, licensed INTEGER NOT NULL DEFAULT 0, extra TEXT NOT NULL DEFAULT '{}',
-  PRIMARY KEY (system, code)
+  PRIMARY KEY (system, code, source)
 );
 CREATE INDEX IF NOT EXISTS codes_by_code ON codes(code);
 CREATE INDEX IF NOT EXISTS codes_by_source ON codes(source);
@@ -73,6 +75,11 @@ class CodeStore:
         if not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as con:
+                if con.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    # The same code may come from two sources (a corpus summary and a licensed CPT
+                    # file): records are keyed by source since version 2. Sources are re-read.
+                    con.executescript("DROP TABLE IF EXISTS codes; DROP TABLE IF EXISTS sources;")
+                    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 con.executescript(SCHEMA)
 
     # -- connections -------------------------------------------------------------------------
@@ -143,7 +150,8 @@ class CodeStore:
 
     def get(self, system: str, code: str) -> CodeRecord | None:
         row = self.con.execute(
-            "SELECT * FROM codes WHERE system = ? AND code = ?", (system, cs.normalize(code))
+            "SELECT * FROM codes WHERE system = ? AND code = ? ORDER BY licensed DESC, source",
+            (system, cs.normalize(code)),
         ).fetchone()
         return _row_to_record(row) if row else None
 
@@ -157,7 +165,8 @@ class CodeStore:
         rows = self.con.execute(f"SELECT * FROM codes WHERE code = ? AND system IN ({marks})", (code, *allowed))
         recs = [_row_to_record(r) for r in rows]
         order = {s: i for i, s in enumerate(allowed)}
-        return sorted(recs, key=lambda r: order.get(r.system, 99))
+        # A user's licensed file before CasePilot's own summary of the same code.
+        return sorted(recs, key=lambda r: (order.get(r.system, 99), not r.licensed, r.source))
 
     def lookup(self, raw: str, system: str | None = None) -> Lookup:
         """Resolve a code in any common spelling; raise ValueError (malformed) or CodeNotFound."""

@@ -181,6 +181,9 @@ class GroundedAnswerer:
             d.say(f"{text} below it, such as {below}{more}" if below else text, doc)
         if rec.licensed:
             d.notices.append("The descriptor comes from your licensed CPT file.")
+            for alt in look.alternates:
+                if alt.system == rec.system and alt.extra.get("summary_only"):
+                    self._summary_code(d, Lookup(alt), self.record_doc(alt), question)
         self._notes(d, look, doc)
         d.say(f"Code set: {rec.version}", doc)
 

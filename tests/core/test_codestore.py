@@ -64,3 +64,35 @@ def test_unknown_code_suggests_nearest(store):
 def test_malformed_code_says_why(store):
     with pytest.raises(ValueError, match="only letters and digits"):
         store.lookup("E1#.2")
+
+
+def test_same_code_from_two_sources_keeps_both(tmp_path):
+    from casepilot.records import CodeRecord
+
+    path = tmp_path / "c.sqlite"
+    s = CodeStore(path, readonly=False)
+    summary = CodeRecord("cpt", "99213", "99213", "our summary", source="corpus", extra={"summary_only": True})
+    licensed = CodeRecord("cpt", "99213", "99213", "Test descriptor for code 99213", source="cpt-licensed",
+                          licensed=True)
+    s.replace_source("cpt-licensed", "cpt", "v", "fp", [licensed])
+    s.replace_source("corpus", "corpus", "v", "fp", [summary])  # re-ingesting the corpus
+    s.replace_source("corpus", "corpus", "v", "fp2", [summary])
+    ro = CodeStore(path)
+    look = ro.lookup("99213")
+    assert look.record.licensed and look.record.title.startswith("Test descriptor")
+    assert [a.source for a in look.alternates] == ["corpus"]
+    s.drop_source("cpt-licensed")
+    assert ro.lookup("99213").record.source == "corpus"
+
+
+def test_an_older_store_is_rebuilt(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE codes (system TEXT, code TEXT, PRIMARY KEY (system, code))")
+    con.commit()
+    con.close()
+    CodeStore(path, readonly=False)
+    cols = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(codes)")]
+    assert "licensed" in cols and "source" in cols
