@@ -112,7 +112,7 @@ class ChatEngine:
             "codes": codes,
             "intent": draft.intent,
             "answered": draft.answered,
-            "notices": draft.notices,
+            "notices": list(dict.fromkeys(draft.notices)),  # the same notice from two codes once
             "searched": draft.searched,
             "invalid_citations_removed": invalid,
             "verdict": draft.verdict,
