@@ -88,8 +88,10 @@ class PassageStore:
         return [(r[0], r[1], bool(r[2])) for r in rows]
 
     def texts(self, collection: str) -> tuple[list[str], list[str]]:
-        """(ids, texts) of one collection, in a stable order."""
+        """(ids, searchable texts) of one collection, in a stable order: a passage's ``context``
+        (its document's title) comes first when it has one."""
         rows = self.con.execute(
-            "SELECT id, text FROM passages WHERE collection = ? ORDER BY id", (collection,)
+            "SELECT id, coalesce(json_extract(metadata, '$.context') || char(10), '') || text "
+            "FROM passages WHERE collection = ? ORDER BY id", (collection,)
         ).fetchall()
         return [r[0] for r in rows], [r[1] for r in rows]

@@ -73,6 +73,11 @@ class Route:
                 or (not r.records and {cs.CPT, cs.HCPCS} & set(r.mention.systems))]
 
 
+def asks_about_rules(text: str) -> bool:
+    """A question form ("how do I ...?", "can I ...?"), as opposed to a bare clinical description."""
+    return bool(_QUESTION.search(text))
+
+
 def named_system(text: str) -> str | None:
     for system, rx in _SYSTEM_WORDS:
         if rx.search(text):

@@ -111,11 +111,13 @@ class GroundedAnswerer:
         d = Draft(route.intent)
         if route.intent in (rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
             self._table_verdict(d, route)
+        answered = any(r.records for r in route.codes[:3]) or d.verdict is not None
         for r in route.codes[:3]:
             if r.records:
                 self._one_code(d, r, question)
             else:
-                self._unknown_code(d, r)
+                answered = self._unknown_code(d, r) or answered
+        d.answered = answered
         if route.inherited:
             d.notices.append("This follow-up was answered about the code(s) of the earlier question.")
         return d
@@ -216,19 +218,30 @@ class GroundedAnswerer:
         if rec.version:
             d.say(f"Source: {rec.version}", doc)
 
-    def _unknown_code(self, d: Draft, r: rt.Resolved) -> None:
+    def _unknown_code(self, d: Draft, r: rt.Resolved) -> bool:
+        """Say the code is unknown and why; True when the sources still say something about it."""
         raw = r.mention.raw.upper()
         reason = cs.why_malformed(r.mention.raw)
         d.searched.append(f"code store: {raw}")
         if reason:
             d.notices.append(f"{raw} is not a valid code: {reason}.")
-            return
+            return False
         systems = ", ".join(_label(s) for s in r.mention.systems)
         d.notices.append(f"{raw} was not found in CasePilot's code store (looked in: {systems}).")
+        # Deleted and replaced codes are discussed in the guidance: say what it says about this one.
+        said = False
+        for h in self.retriever.search(raw, list(KNOWLEDGE_COLLECTIONS), k=4):
+            if re.search(rf"\b{re.escape(r.mention.raw)}\b", h.doc.page_content, re.I):
+                for _, sent in best_sentences(raw, [h.doc], limit=2, per_doc=2):
+                    if r.mention.raw.upper() in sent.upper():
+                        d.say(sent, h.doc)
+                        said = True
+                break
         for near in self.store.nearest(r.mention.raw, r.mention.systems)[:5]:
             nd = cs.display_code(near.code, near.system)
             d.say(f'A nearby valid code is {nd} ({_label(near.system)}): "{near.title}"', self.record_doc(near))
-        d.answered = bool(d.sentences)
+        # Nearby codes are a hint, not an answer about the code that was asked.
+        return said
 
     def _related_guidance(self, d: Draft, route: rt.Route, question: str, timings: dict | None) -> None:
         """One or two sentences of the project's guidance that names the code (never unrelated text)."""
@@ -259,6 +272,12 @@ class GroundedAnswerer:
         query = strip_question(question)
         hits = self.retriever.search(query, colls, k=5, timings=timings)
         d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}")
+        if (not hits or not confident(query, hits[0])) and route.intent == rt.DESCRIPTION_TO_CODE \
+                and rt.asks_about_rules(question):
+            # "How do I code a sequela?" asks for the rule, not a code.
+            guided = self.guideline(rt.Route(rt.GUIDELINE, route.codes, route.system), question, timings)
+            if guided.answered:
+                return guided
         if not hits or not confident(query, hits[0]):
             d.answered = False
             # Candidates are only worth showing when they share something real with the question.
@@ -384,5 +403,7 @@ def confident(query: str, top: Hit) -> bool:
         return True
     q = set(tokens(expand_query(query)))
     title = set(tokens(top.doc.metadata.get("title", "") + " " + top.doc.page_content.split("\n", 1)[0]))
+    matched = q & title - _FUNCTION_WORDS
     coverage = len(q & title) / (len(q) or 1)
-    return top.signals.get("cosine", 0.0) >= 0.55 or coverage >= 0.6
+    # One shared word ("sequela") is no match for a description.
+    return top.signals.get("cosine", 0.0) >= 0.55 or (coverage >= 0.6 and len(matched) >= 2)
