@@ -12,7 +12,7 @@ import threading
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from casepilot import codes as cs
 from casepilot.iterutils import batched
@@ -99,9 +99,6 @@ class CodeStore:
             con = self._connect()
             self._local.con = con
         return con
-
-    def exists(self) -> bool:
-        return self.path.exists()
 
     # -- writing -----------------------------------------------------------------------------
     def replace_source(
@@ -245,10 +242,6 @@ class CodeStore:
         if system:
             return self.con.execute("SELECT COUNT(*) FROM codes WHERE system = ?", (system,)).fetchone()[0]
         return self.con.execute("SELECT COUNT(*) FROM codes").fetchone()[0]
-
-    def iter_system(self, system: str) -> Iterator[CodeRecord]:
-        for row in self.con.execute("SELECT * FROM codes WHERE system = ? ORDER BY code", (system,)):
-            yield _row_to_record(row)
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)

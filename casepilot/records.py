@@ -82,10 +82,6 @@ class Lookup:
     billable_below: list[CodeRecord] = field(default_factory=list)
     alternates: list[CodeRecord] = field(default_factory=list)
 
-    @property
-    def all_notes(self) -> list[Note]:
-        return list(self.record.notes) + list(self.inherited)
-
     def to_dict(self) -> dict[str, Any]:
         r = self.record
         return {

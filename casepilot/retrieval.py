@@ -10,7 +10,6 @@ word the question negates.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol
+from dataclasses import dataclass
+from typing import Any, Iterable, Protocol
 
 from langchain_core.documents import Document
 
@@ -60,27 +60,3 @@ def passage(collection: str, pid: str, text: str, **meta: Any) -> Document:
             clean[k] = ",".join(str(x) for x in v)
     return Document(page_content=text, metadata=clean, id=pid)
 
-
-@dataclass
-class StaticSource:
-    """A source built in memory (tests, small loaders)."""
-
-    name: str
-    system: str
-    version: str
-    collections: tuple[str, ...]
-    record_list: list[CodeRecord] = field(default_factory=list)
-    passage_list: list[Document] = field(default_factory=list)
-    note: str = ""
-    problems: list[Problem] = field(default_factory=list)
-
-    def fingerprint(self) -> str:
-        return stable_hash(
-            [r.to_dict() for r in self.record_list], [(d.page_content, d.metadata) for d in self.passage_list]
-        )
-
-    def records(self) -> Iterator[CodeRecord]:
-        return iter(self.record_list)
-
-    def passages(self) -> Iterator[Document]:
-        return iter(self.passage_list)

@@ -18,7 +18,7 @@ from casepilot.answer.evidence import Evidence, best_sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
-from casepilot.retrieval import CODE_COLLECTIONS, KNOWLEDGE_COLLECTIONS, Hit, Retriever
+from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever
 from casepilot.text import expand_query, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
