@@ -4,6 +4,9 @@ Coders write "T2DM with CKD 3", the tabular says "Type 2 diabetes mellitus with 
 kidney disease"; PCS says "percutaneous endoscopic" where surgeons say "laparoscopic". Expanding
 queries with this vocabulary is what lets BM25 and the dense model meet the official wording.
 
+The vocabulary is data: ``casepilot/data/vocabulary.toml`` lists every stopword, abbreviation and synonym
+with the reason it exists and a source to check it against; tests/core/test_vocabulary.py validates it.
+
 >>> expand_query("T2DM with CKD")
 'type 2 diabetes mellitus with chronic kidney disease renal'
 """
@@ -11,143 +14,77 @@ queries with this vocabulary is what lets BM25 and the dense model meet the offi
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 
-STOPWORDS = frozenset(
-    "a an the of and or to in on at for by is are be as it its this that what which code codes icd icd-10 "
-    "icd10 cm pcs cpt hcpcs do i you how can should when where who me my please tell find give "
-    "patient pt dx diagnosis".split()
-)
+VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
+
+# Sections of vocabulary.toml, one per constant below. Each entry is a table with a non-empty value, reason
+# and source (and an optional check_titles flag, read by tests/core/test_vocabulary.py).
+_SECTIONS = ("stopwords", "abbreviations", "ambiguous", "synonyms")
+_REQUIRED = ("value", "reason", "source")
+_OPTIONAL = {"check_titles": bool}
+
+
+class VocabularyError(ValueError):
+    """vocabulary.toml is missing or malformed; the message names the file and the entry."""
+
+
+def load_vocabulary(path: Path | str = VOCABULARY_PATH) -> dict[str, dict[str, dict]]:
+    """Read and validate the vocabulary file: {section: {key: {"value", "reason", "source", ...}}}.
+
+    Sections and entries keep their file order (SYNONYMS' order decides the order of appended terms).
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise VocabularyError(f"{path}: cannot read vocabulary file: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise VocabularyError(f"{path}: invalid TOML: {e}") from e
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise VocabularyError(f"{path}: unknown section(s) {unknown}; expected {sorted(_SECTIONS)}")
+    for section in _SECTIONS:
+        entries = data.get(section)
+        if not isinstance(entries, dict) or not entries:
+            raise VocabularyError(f"{path}: section [{section}] is missing or empty")
+        for key, entry in entries.items():
+            where = f"{path}: [{section}.{key!r}]"
+            if key != key.strip().lower() or not key:
+                raise VocabularyError(f"{where}: key must be non-empty, lower case, without surrounding spaces")
+            if not isinstance(entry, dict):
+                raise VocabularyError(f"{where}: expected a table with {', '.join(_REQUIRED)}, got {entry!r}")
+            for field in _REQUIRED:
+                value = entry.get(field)
+                if not isinstance(value, str) or not value.strip():
+                    raise VocabularyError(f"{where}: {field!r} must be a non-empty string, got {value!r}")
+            for field in set(entry) - set(_REQUIRED):
+                if field not in _OPTIONAL:
+                    raise VocabularyError(f"{where}: unknown field {field!r}")
+                kind = _OPTIONAL[field]
+                if not isinstance(entry[field], kind):
+                    raise VocabularyError(f"{where}: {field!r} must be {kind.__name__}, got {entry[field]!r}")
+    stray = sorted(set(data["ambiguous"]) - set(data["abbreviations"]))
+    if stray:
+        raise VocabularyError(f"{path}: [ambiguous] entries {stray} have no [abbreviations] entry")
+    return data
+
+
+_VOCABULARY = load_vocabulary()
+
+# Words dropped by tokens(stop=True): function words and the words every coding question contains.
+STOPWORDS = frozenset(_VOCABULARY["stopwords"])
 
 # Abbreviation -> expansion (whole-token, case-insensitive). Only unambiguous clinical shorthand.
-ABBREVIATIONS: dict[str, str] = {
-    "t2dm": "type 2 diabetes mellitus",
-    "t1dm": "type 1 diabetes mellitus",
-    "dm2": "type 2 diabetes mellitus",
-    "dm1": "type 1 diabetes mellitus",
-    "dm": "diabetes mellitus",
-    "iddm": "type 1 diabetes mellitus",
-    "niddm": "type 2 diabetes mellitus",
-    "ckd": "chronic kidney disease",
-    "esrd": "end stage renal disease",
-    "aki": "acute kidney failure",
-    "copd": "chronic obstructive pulmonary disease",
-    "gerd": "gastro-esophageal reflux disease",
-    "gord": "gastro-esophageal reflux disease",
-    "nstemi": "non-ST elevation myocardial infarction",
-    "stemi": "ST elevation myocardial infarction",
-    "mi": "myocardial infarction",
-    "ami": "acute myocardial infarction",
-    "chf": "congestive heart failure",
-    "hf": "heart failure",
-    "hfref": "heart failure with reduced ejection fraction systolic",
-    "hfpef": "heart failure with preserved ejection fraction diastolic",
-    "htn": "hypertension",
-    "hld": "hyperlipidemia",
-    "cad": "coronary artery disease atherosclerotic heart disease",
-    "ashd": "atherosclerotic heart disease",
-    "afib": "atrial fibrillation",
-    "a-fib": "atrial fibrillation",
-    "af": "atrial fibrillation",
-    "dvt": "deep vein thrombosis",
-    "pe": "pulmonary embolism",
-    "uti": "urinary tract infection",
-    "uri": "upper respiratory infection",
-    "osa": "obstructive sleep apnea",
-    "bph": "benign prostatic hyperplasia",
-    "ra": "rheumatoid arthritis",
-    "oa": "osteoarthritis",
-    "tia": "transient ischemic attack",
-    "cva": "cerebral infarction stroke",
-    "ards": "acute respiratory distress syndrome",
-    "pna": "pneumonia",
-    "cap": "community acquired pneumonia",
-    "sob": "shortness of breath",
-    "ibs": "irritable bowel syndrome",
-    "ibd": "inflammatory bowel disease",
-    "uc": "ulcerative colitis",
-    "adhd": "attention-deficit hyperactivity disorder",
-    "ptsd": "post-traumatic stress disorder",
-    "ocd": "obsessive-compulsive disorder",
-    "mdd": "major depressive disorder",
-    "gad": "generalized anxiety disorder",
-    "hiv": "human immunodeficiency virus HIV",
-    "hbp": "hypertension",
-    "lbp": "low back pain",
-    "ms": "multiple sclerosis",
-    "als": "amyotrophic lateral sclerosis",
-    "pvd": "peripheral vascular disease",
-    "pad": "peripheral arterial disease",
-    "cabg": "coronary artery bypass",
-    "tka": "total knee replacement",
-    "tha": "total hip replacement",
-    "orif": "open reduction internal fixation",
-    "lap": "laparoscopic",
-    "appy": "appendectomy",
-    "chole": "cholecystectomy",
-    "egd": "esophagogastroduodenoscopy",
-    "bmi": "body mass index",
-    "nos": "unspecified",
-    "w/": "with",
-    "w/o": "without",
-    "wo": "without",
-    "fx": "fracture",
-    "hx": "history",
-    "sx": "symptoms",
-    "rt": "right",
-    "lt": "left",
-    "bilat": "bilateral",
-    "yo": "year old",
-    "ca": "malignant neoplasm cancer",
-}
+ABBREVIATIONS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["abbreviations"].items()}
 
-AMBIGUOUS = frozenset("ms pe ra oa uc ca cap pad af hf dm ami mi lap sob gad als nos wo hbp lbp".split())
+# Abbreviations that are also ordinary lower-case words: expanded only when written in capitals.
+AMBIGUOUS = frozenset(_VOCABULARY["ambiguous"])
 
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
-SYNONYMS: dict[str, str] = {
-    "laparoscopic": "percutaneous endoscopic",
-    "laparoscopically": "percutaneous endoscopic",
-    "arthroscopic": "percutaneous endoscopic",
-    "thoracoscopic": "percutaneous endoscopic",
-    "endoscopic": "via natural or artificial opening endoscopic",
-    "removal": "excision resection",
-    "cancer": "malignant neoplasm",
-    "tumor": "neoplasm",
-    "tumour": "neoplasm",
-    "kidney": "renal",
-    "renal": "kidney",
-    "heart attack": "myocardial infarction",
-    "stroke": "cerebral infarction",
-    "high blood pressure": "hypertension",
-    "sugar": "diabetes",
-    "broken": "fracture",
-    "flu": "influenza",
-    "belly": "abdominal",
-    "stomach": "gastric",
-    "throat": "pharyngitis",
-    "pink eye": "conjunctivitis",
-    "reflux": "gastro-esophageal reflux",
-    "gallbladder": "gallbladder cholecystectomy",
-    "appendix": "appendix appendectomy",
-    "knee replacement": "replacement knee joint",
-    "hip replacement": "replacement hip joint",
-    "no complications": "without complications",
-    "uncomplicated": "without complications",
-    "no abnormal findings": "without abnormal findings",
-    "normal findings": "without abnormal findings",
-    "routine": "general",
-    "checkup": "general examination",
-    "check-up": "general examination",
-    "physical": "general examination",
-    "shot": "vaccination",
-    "vaccine": "vaccination immunization",
-    "obese": "obesity",
-    "overweight": "overweight",
-    "depression": "depressive",
-    "depressed": "depressive",
-    "anxious": "anxiety",
-    "diabetic": "diabetes",
-    "hypertension": "hypertensive",
-}
+SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].items()}
 
 _TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
 
