@@ -92,7 +92,9 @@ class Citation(BaseModel):
 class CodeCheck(BaseModel):
     code: str
     system: str | None
-    verified: bool = Field(description="false: the code is not in the code store (marked in the answer text).")
+    verified: bool = Field(description="false: the code is not in the code store (marked in the answer text, "
+                           "unless the answer itself says the code does not exist: then `declared_invalid`).")
+    declared_invalid: bool = False
 
 
 class MetaEvent(BaseModel):
@@ -117,6 +119,10 @@ class ChatDone(BaseModel):
     codes: list[CodeCheck]
     intent: str
     answered: bool = True
+    decision: str = Field("answer", description="answer, partial or decline: from the calibrated relevance score "
+                          "between the question and its evidence (casepilot/data/decision.json).")
+    decision_score: float | None = Field(None, description="The calibrated score behind `decision` (0..1); "
+                                         "null for answers that need no relevance decision (a plain code lookup).")
     notices: list[str] = Field(default_factory=list)
     searched: list[str] = Field(default_factory=list)
     invalid_citations_removed: int = Field(0, description="[n] markers that pointed at no evidence, removed.")

@@ -60,6 +60,15 @@ class CodeFormatError(ValueError):
     """A string that cannot be any code; the message says why."""
 
 
+def is_em(code: str) -> bool:
+    """CPT Evaluation and Management codes (99202-99499): visits, consultations, critical care, care management.
+
+    >>> is_em("99213"), is_em("20610")
+    (True, False)
+    """
+    return len(code) == 5 and code.isdigit() and 99202 <= int(code) <= 99499
+
+
 def normalize(raw: str) -> str:
     """Upper-case, drop dots, hyphens and whitespace: ``' e11.22 '`` -> ``'E1122'``."""
     return re.sub(r"[\s.\-]", "", raw or "").upper()

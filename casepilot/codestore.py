@@ -182,6 +182,15 @@ class CodeStore:
         billable_below = self.billable_descendants(record) if record.billable is False else []
         return Lookup(record, inherited, ancestors, billable_below, alternates)
 
+    def siblings(self, record: CodeRecord) -> list[CodeRecord]:
+        """Codes defined in the same corpus document as ``record`` (99204 beside 99214), itself excluded."""
+        doc = record.extra.get("doc_id")
+        if not doc:
+            return []
+        rows = self.con.execute("SELECT * FROM codes WHERE source = ? AND json_extract(extra, '$.doc_id') = ?",
+                                (record.source, doc)).fetchall()
+        return [r for r in map(_row_to_record, rows) if (r.system, r.code) != (record.system, record.code)]
+
     def ancestors(self, record: CodeRecord) -> list[CodeRecord]:
         """Parent, grandparent, ... up to the chapter."""
         out: list[CodeRecord] = []

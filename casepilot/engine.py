@@ -81,7 +81,8 @@ class ChatEngine:
                 extend, more = None, extend
                 more()
                 continue
-            v = verify_answer(draft.text_of(i), draft.evidence.numbers(), self.store)
+            v = verify_answer(draft.text_of(i), draft.evidence.numbers(), self.store, draft.declared_invalid)
+            sep = draft.sep(i) if parts else draft.sep(i).lstrip("\n")
             i += 1
             for n in cited_numbers(v.answer):
                 if n not in sent:
@@ -90,7 +91,7 @@ class ChatEngine:
             for c in v.codes:
                 key = f"{c['system']}:{c['code']}"
                 codes[key] = c if not (key in codes and not codes[key]["verified"]) else codes[key]
-            piece = v.answer if not parts else " " + v.answer
+            piece = sep + v.answer
             parts.append(piece)
             if first_token is None:
                 first_token = time.perf_counter()
@@ -112,6 +113,10 @@ class ChatEngine:
             "codes": codes,
             "intent": draft.intent,
             "answered": draft.answered,
+            # answer / partial / decline, from the calibrated relevance score (None: a code lookup)
+            "decision": draft.label,
+            "decision_score": round(draft.decision.score, 4) if draft.decision is not None else None,
+            "decision_features": draft.decision.features if draft.decision is not None else {},
             "notices": list(dict.fromkeys(draft.notices)),  # the same notice from two codes once
             "searched": draft.searched,
             "invalid_citations_removed": invalid,
@@ -131,8 +136,8 @@ class ChatEngine:
         from casepilot.answer.llm import LLMEmpty, LLMError
 
         evidence: Evidence = draft.evidence
-        if not evidence.items:
-            # Nothing to ground on: the model is not asked; the grounded refusal stands.
+        if not evidence.items or draft.label == "decline":
+            # Nothing to ground on, or evidence too weak to answer: the model is not asked; the decline stands.
             yield from self._emit_plain(draft, timings, t0)
             return
         rel = _Release(evidence, self.store)
@@ -160,7 +165,7 @@ class ChatEngine:
                     payload["answerer"] = "grounded_fallback"
                 yield name, payload
             return
-        final = verify_answer(raw.strip(), evidence.numbers(), self.store)
+        final = verify_answer(raw.strip(), evidence.numbers(), self.store, draft.declared_invalid)
         for ev in rel.release(raw):
             if first is None and ev[0] == "token":
                 first = time.perf_counter()

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 CODE_COLLECTIONS = ("icd10cm", "icd10pcs", "hcpcs", "cpt_licensed")
 KNOWLEDGE_COLLECTIONS = (
-    "corpus_code_summary", "corpus_modifier", "corpus_guideline", "corpus_policy", "corpus_coverage",
+    "corpus_document", "corpus_question", "corpus_code_summary", "corpus_modifier", "corpus_guideline", "corpus_policy", "corpus_coverage",
     "icd10pcs_reference", "docs",
 )
 SYSTEM_COLLECTIONS = {
@@ -76,10 +76,15 @@ class Weights:
     negation: float = 0.25
     unstated: float = 0.04
     number_mismatch: float = 0.15
+    stated_unspecified: float = 0.15
+    title_negates: float = 0.2
+    title_named: float = 0.3
     depth: int = 40
 
 
 _SIDES = {"right", "left", "bilateral"}
+# Heading words that name no topic on their own ("ICD-10-PCS", "versus"): left out of the title-named signal.
+_GENERIC = {"10", "versus", "vs", "and", "the", "overview", "guidelines", "guideline", "official", "rules", "rule"}
 _UNSTATED_DETAIL = _SIDES | {"other"}
 
 
@@ -99,6 +104,8 @@ class Retriever:
         self._collections: dict[str, object] = {}
         self._lexical: dict[str, LexicalIndex | None] = {}
         self._titles: dict[str, dict[str, str]] = {}
+        self._df: tuple[int, dict[str, int]] | None = None
+        self._vocab: set[str] | None = None
         self._lock = threading.Lock()
 
     # -- resources ---------------------------------------------------------------------------
@@ -137,6 +144,33 @@ class Retriever:
                     table.setdefault(_norm_title(title), pid)
                 self._titles[name] = table
             return self._titles[name]
+
+    def idf(self, word: str) -> float:
+        """Inverse document frequency of ``word`` over the guidance passages (rare words weigh more)."""
+        if self._df is None:
+            df: dict[str, int] = {}
+            n = 0
+            for name in KNOWLEDGE_COLLECTIONS:
+                if name not in self.available:
+                    continue
+                for text in self.passages.texts(name)[1]:
+                    n += 1
+                    for w in set(tokens(text)):
+                        df[w] = df.get(w, 0) + 1
+            self._df = (n, df)
+        n, df = self._df
+        return float(np.log((n + 1) / (df.get(word, 0) + 0.5)))
+
+    def known(self, word: str) -> bool:
+        """True when any index (code titles, guidance) holds ``word``: unknown words point outside the sources."""
+        if self._vocab is None:
+            vocab: set[str] = set()
+            for name in self.available:
+                lex = self.lexical(name)
+                if lex is not None:
+                    vocab.update(lex.vocab)
+            self._vocab = vocab
+        return word in self._vocab
 
     def warm(self, collections: list[str] | None = None) -> None:
         """Load the model and indexes now (the API does this at start-up so the first answer is fast)."""
@@ -197,6 +231,7 @@ class Retriever:
                         ids.append(hit)
         negated = negated_terms(query)
         qwords = set(tokens(expanded))
+        qall = set(tokens(query)) | qwords
         unstated = _UNSTATED_DETAIL - qwords if not (_SIDES & qwords) else {"other"} - qwords
         qnums = small_numbers(query)
         hits = []
@@ -212,6 +247,13 @@ class Retriever:
                 sig["exact_title"] = 1.0
             if m.get("billable") is True:
                 score += w.billable
+            if m.get("collection") not in CODE_COLLECTIONS:
+                # "What does the root operation Excision mean?": a passage whose heading the question
+                # names in full is about exactly that.
+                named = set(tokens(m.get("heading") or m.get("title", ""))) - _GENERIC
+                if len(named) >= 2 and named <= qall:
+                    score += w.title_named
+                    sig["title_named"] = float(len(named))
             if unstated and m.get("collection") in CODE_COLLECTIONS:
                 # The tabular's convention: detail the question does not state (a side, "other")
                 # points to the unspecified code, so codes that assert it rank a little lower.
@@ -225,6 +267,19 @@ class Retriever:
                 if tnums and not (qnums & tnums):
                     score -= w.number_mismatch
                     sig["number_mismatch"] = 1.0
+            if m.get("collection") in CODE_COLLECTIONS:
+                title_words = set(tokens(m.get("title", "")))
+                # "stage 3 pressure ulcer": the question states the detail that an "unspecified
+                # stage" title leaves open, so the specific code is the better match.
+                if "unspecified" in title_words and (qnums or (_SIDES & qwords)) \
+                        and not small_numbers(m.get("title", "").split(" ", 2)[-1]) and not (_SIDES & title_words):
+                    score -= w.stated_unspecified
+                    sig["stated_unspecified"] = 1.0
+                # "with heart failure": a title "without heart failure" is the other branch.
+                absent = negated_terms(m.get("title", "")) - negated
+                if absent & qwords:
+                    score -= w.title_negates
+                    sig["title_negates"] = 1.0
             if negated and m.get("collection") in CODE_COLLECTIONS:
                 title_words = set(tokens(m.get("title", "")))
                 # "without X" in the question: a title that has X but not "without" is the wrong branch.
@@ -233,11 +288,30 @@ class Retriever:
                     sig["negation_penalty"] = 1.0
             hits.append(Hit(i, score, doc, sig))
         hits.sort(key=lambda h: (-h.score, h.id))
+        if "icd10pcs" in names and len(names) == 1:
+            hits = self._pcs_index_first(query, hits)
         if timings is not None:
             timings["embed_ms"] = round((t1 - t0) * 1000, 1)
             timings["retrieve_ms"] = round((t2 - t1) * 1000, 1)
             timings["fuse_ms"] = round((time.perf_counter() - t2) * 1000, 1)
         return hits[:k]
+
+    def _pcs_index_first(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """PCS codes the official Alphabetic Index leads to (casepilot.pcsindex) ahead of the fused list."""
+        from casepilot.pcsindex import default_index
+
+        cands = default_index().candidates(expand_query(query), k=5)
+        if not cands:
+            return hits
+        found = self.passages.get([f"icd10pcs:{c.code}" for c in cands])
+        top = hits[0].score if hits else 1.0
+        first = []
+        for rank, c in enumerate(cands):
+            doc = found.get(f"icd10pcs:{c.code}")
+            if doc is not None:
+                first.append(Hit(doc.id or "", top + 1.0 - rank * 0.01, doc, {"pcs_index": 1.0, "index_score": c.score}))
+        seen = {h.id for h in first}
+        return first + [h for h in hits if h.id not in seen]
 
     def dense_only(self, query: str, collections: list[str], k: int = 8) -> list[str]:
         """Ids from Chroma alone (no expansion, no BM25): the baseline the benchmark compares against."""

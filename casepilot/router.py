@@ -41,7 +41,11 @@ _QUESTION = re.compile(r"\?|\b(what|how|when|why|which|who|can|could|should|does
 _TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|definition|policy|policies|coverage|"
                     r"documentation|ncci|mue|global|billing|compliance|audit\w*|e/m|mdm|time|excludes\w*|abn|lcd|ncd|"
                     r"convention\w*|sequenc\w*|medicare|payer|claim\w*|units?|reimburse\w*)\b", re.I)
-_FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above)\b", re.I)
+_ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b", re.I)
+_ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
+                          r"excludes\w*|notes?|how many|when)\b", re.I)
+_FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
+                        r"^\s*(and|what about|how about|ok and|also)\b", re.I)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Route:
     system: str | None = None  # the code set the question names, if any
     inherited: bool = False  # codes came from earlier turns
     query: str = ""
+    prior: str = ""  # the earlier user question the codes came from (what a follow-up continues)
 
     def procedures(self) -> list[str]:
         return [r.mention.code for r in self.codes
@@ -115,16 +120,18 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
     system = named_system(message)
     resolved = resolve_mentions(message, store, system)
     inherited = False
+    prior = ""
     if not resolved and history:
         for turn in reversed(history):
             if turn.get("role") not in ("user", "assistant"):
                 continue
-            prior = [r for r in resolve_mentions(turn.get("content", ""), store) if r.records]
-            if prior:
+            prior_codes = [r for r in resolve_mentions(turn.get("content", ""), store) if r.records]
+            if prior_codes:
                 # Follow-ups ("what else should I code with it?") keep talking about the same codes.
                 if _FOLLOW_UP.search(message) or len(message.split()) <= 8 or turn.get("role") == "user":
-                    resolved = prior[:3] if turn.get("role") == "user" else prior[:1]
+                    resolved = prior_codes[:3] if turn.get("role") == "user" else prior_codes[:1]
                     inherited = True
+                    prior = next((t.get("content", "") for t in reversed(history) if t.get("role") == "user"), "")
                 break
     # NCCI and MUE tables list CPT/HCPCS codes that CasePilot may hold no summary for: a
     # procedure-shaped code counts for table questions whether or not the code store knows it.
@@ -138,7 +145,9 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = GLOBAL_PERIOD
     elif resolved:
         intent = CODE_LOOKUP
-    elif _DESCRIBE.search(message):
+    elif _DESCRIBE.search(message) or (system and _ASKS_CODE.search(message) and not _ABOUT_RULES.search(message)):
+        # "Which ICD-10-CM code is used for an encounter for immunization?": the named code set
+        # and "code" ask for a code of that set, not for guidance about it.
         intent = DESCRIPTION_TO_CODE
     elif _QUESTION.search(message) or _TOPIC.search(message) or len(message.split()) > 14:
         # "What does NEC mean in ICD-10-CM?" asks about the rules; when the guidance has nothing
@@ -147,4 +156,4 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
     else:
         # "type 1 diabetes with hypoglycemia without coma": a bare clinical description wants a code.
         intent = DESCRIPTION_TO_CODE
-    return Route(intent, resolved, system, inherited, message)
+    return Route(intent, resolved, system, inherited, message, prior)

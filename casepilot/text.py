@@ -107,7 +107,7 @@ def tokens(text: str, stop: bool = True) -> list[str]:
 def expand_query(text: str) -> str:
     """Spell out abbreviations and append code-set vocabulary for plain words (pure, idempotent enough)."""
     text = re.sub(r"\bE/M\b", "E/M evaluation and management", text, flags=re.I)
-    words = re.findall(r"w/o|w/|[Ee]/[Mm]|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+", text)
+    words = re.findall(r"[Ww]/[Oo]|[Ww]/|[Ee]/[Mm]|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+", text)
     out = []
     for w in words:
         exp = ABBREVIATIONS.get(w.lower())

@@ -48,8 +48,13 @@ def cited_numbers(text: str) -> list[int]:
     return [int(n) for n in _CITE.findall(text)]
 
 
-def verify_answer(text: str, valid_citations: set[int], store: CodeStore | None) -> Verification:
-    """Check every code-shaped token and every citation of an answer; mark what fails."""
+def verify_answer(text: str, valid_citations: set[int], store: CodeStore | None,
+                  declared_invalid: frozenset[str] | set[str] = frozenset()) -> Verification:
+    """Check every code-shaped token and every citation of an answer; mark what fails.
+
+    ``declared_invalid`` holds codes the answer itself says do not exist: they are reported
+    unverified but not marked inline ("E11.99 is not a valid ICD-10-CM code" needs no second warning).
+    """
     text, invalid = strip_invalid_citations(text, valid_citations)
     codes: list[dict] = []
     marks: list[tuple[int, int]] = []
@@ -61,7 +66,9 @@ def verify_answer(text: str, valid_citations: set[int], store: CodeStore | None)
             entry = {"code": cs.display_code(rec.code, rec.system), "system": rec.system, "verified": True}
         else:
             entry = {"code": m.raw.upper(), "system": m.systems[0] if m.systems else None, "verified": False}
-            if UNVERIFIED_MARK.strip() not in text[m.end : m.end + len(UNVERIFIED_MARK) + 2]:
+            if m.code in declared_invalid:
+                entry["declared_invalid"] = True
+            elif UNVERIFIED_MARK.strip() not in text[m.end : m.end + len(UNVERIFIED_MARK) + 2]:
                 marks.append((m.start, m.end))
         key = f"{entry['system']}:{entry['code']}"
         if key not in seen:

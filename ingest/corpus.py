@@ -16,7 +16,7 @@ from casepilot import codes as cs
 from casepilot.records import CodeRecord
 from ingest.source import Problem, passage, stable_hash
 
-LOADER_VERSION = 3
+LOADER_VERSION = 4
 SOURCE = "corpus"
 REQUIRED = ("id", "title", "kind", "codes", "sources")
 KINDS = ("code_summary", "modifier", "guideline", "policy", "coverage")
@@ -27,6 +27,12 @@ _CODE_HEADING = re.compile(
     r"^(CPT|HCPCS|Modifier)\s+([0-9A-Za-z]{2,5})\s*(?:[—–:-]\s*(.*))?$", re.IGNORECASE
 )
 _SYSTEM_OF = {"cpt": cs.CPT, "hcpcs": cs.HCPCS, "modifier": cs.MODIFIER}
+# One passage per file: its title, summary, declared questions and section headings. Broad questions
+# ("Guidelines for E/M services") land here and the answer leads with the summary.
+DOCUMENT_COLLECTION = "corpus_document"
+# One passage per declared question: a coder's question meets its nearest declared question head on.
+QUESTION_COLLECTION = "corpus_question"
+MAX_SUMMARY_CHARS = 400
 
 
 def collection_for(kind: str) -> str:
@@ -120,6 +126,14 @@ def read_corpus_file(path: Path, root: Path) -> CorpusFile:
         raise ValueError("sources must be a non-empty list of public documents")
     if not all(isinstance(s, str) for s in meta["sources"]):
         raise ValueError("each source must be a plain string (quote entries that contain ': ')")
+    summary = meta.get("summary")
+    if summary is not None and (not isinstance(summary, str) or not summary.strip()
+                                or len(summary) > MAX_SUMMARY_CHARS):
+        raise ValueError(f"summary must be one or two plain sentences of at most {MAX_SUMMARY_CHARS} characters")
+    questions = meta.get("questions")
+    if questions is not None and (not isinstance(questions, list)
+                                  or not all(isinstance(q, str) and q.strip() for q in questions)):
+        raise ValueError("questions must be a list of non-empty strings (quote entries that contain ': ')")
     title, sections = split_sections(post.content)
     if not sections:
         raise ValueError("no content: add at least one '## ' section")
@@ -179,7 +193,7 @@ class CorpusSource:
 
     @property
     def collections(self) -> tuple[str, ...]:
-        return tuple(collection_for(k) for k in KINDS)
+        return (*(collection_for(k) for k in KINDS), DOCUMENT_COLLECTION, QUESTION_COLLECTION)
 
     def fingerprint(self) -> str:
         parts = []
@@ -217,6 +231,8 @@ class CorpusSource:
     def passages(self) -> Iterator[Document]:
         for f in self.files:
             kind = f.meta["kind"]
+            yield document_card(f)
+            yield from question_passages(f)
             for s in f.sections:
                 parsed = code_heading(s.heading)
                 section_codes = [parsed[1]] if parsed else [m.code for m in cs.find_mentions(s.heading)]
@@ -230,6 +246,30 @@ class CorpusSource:
                     # established patient" above "The three-year rule"): searched, not shown.
                     context=f.title, embed_text=f"{f.title}: {text}",
                 )
+
+
+def document_card(f: CorpusFile) -> Document:
+    """The file as one passage: title, summary and section headings; its questions are searched, not shown."""
+    summary = str(f.meta.get("summary") or "").strip()
+    questions = [q.strip() for q in f.meta.get("questions") or []]
+    headings = [s.heading for s in f.sections if s.heading != "Overview"]
+    body = summary or _first_paragraph(f.sections[0].body)
+    text = f"{f.title}\n{body}\nSections: " + "; ".join(headings)
+    return passage(
+        DOCUMENT_COLLECTION, f"corpus:{f.meta['id']}", text,
+        title=f.title, source="; ".join(map(str, f.meta["sources"])), kind=f.meta["kind"],
+        doc_id=f.meta["id"], file=f.rel, codes=f.meta["codes"][:40], effective=str(f.meta.get("effective", "")),
+        heading="Overview", summary=summary, sections=" | ".join(s.anchor for s in f.sections),
+        context="\n".join(questions), embed_text="\n".join([f.title, body, *questions]),
+    )
+
+
+def question_passages(f: CorpusFile) -> Iterator[Document]:
+    """Each question the file declares it answers, as a passage that points at the file."""
+    for i, q in enumerate(f.meta.get("questions") or []):
+        yield passage(QUESTION_COLLECTION, f"corpus:{f.meta['id']}?q{i}", q.strip(),
+                      title=f.title, source="; ".join(map(str, f.meta["sources"])), kind="question",
+                      doc_id=f.meta["id"], file=f.rel, heading="Overview")
 
 
 def _first_paragraph(body: str) -> str:

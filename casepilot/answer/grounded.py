@@ -14,7 +14,8 @@ from langchain_core.documents import Document
 
 from casepilot import codes as cs
 from casepilot import router as rt
-from casepilot.answer.evidence import Evidence, best_sentences
+from casepilot.answer.decision import ANSWER, DECLINE, PARTIAL, Decision, stem, content_words, decide, features
+from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
@@ -23,6 +24,12 @@ from casepilot.text import expand_query, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # The order a coder acts on notes: what else to code, what may not be coded together, then the rest.
+# Title words that name no topic ("ICD-10-PCS ... including ... versus")
+_GENERIC_TITLE = frozenset("10 including versus vs and or the of in for to what how".split())
+# Passages that stand for a whole corpus document: its card and the questions it declares.
+DOC_LEVEL = ("corpus_document", "corpus_question")
+# Code sets CasePilot holds in full: a code missing from them does not exist (CPT and HCPCS may be partial).
+FULL_CODE_SETS = (cs.ICD10CM, cs.ICD10PCS)
 NOTE_ORDER = (*INSTRUCTION_NOTES, "excludes1", "excludes2", "includes", "inclusion_term", "seven_chr_note",
               "seven_chr_def", "note")
 
@@ -38,11 +45,16 @@ class Draft:
     notices: list[str] = field(default_factory=list)
     answered: bool = True
     verdict: dict | None = None  # the NCCI/MUE/fee-schedule verdict, when the question asked for one
+    bullets: set[int] = field(default_factory=set)  # sentences shown as list items
+    decision: Decision | None = None  # answer / partial / decline, with its score
+    declared_invalid: set[str] = field(default_factory=set)  # codes the answer itself says do not exist
 
-    def say(self, text: str, *docs: Document) -> None:
+    def say(self, text: str, *docs: Document, bullet: bool = False) -> None:
         if any(t == text for t, _ in self.sentences):
             return  # the same sentence reached twice (a code's summary and the guidance that repeats it)
         nums = [self.evidence.cite(d) for d in docs]
+        if bullet:
+            self.bullets.add(len(self.sentences))
         self.sentences.append((text, nums))
 
     def text_of(self, i: int) -> str:
@@ -50,12 +62,26 @@ class Draft:
         text, nums = self.sentences[i]
         cites = "".join(f"[{n}]" for n in dict.fromkeys(nums))
         if not cites:
-            return text
+            return text if text.rstrip().endswith((".", "!", "?", ":")) else text.rstrip() + "."
         return " ".join(_cite(part, cites) for part in _SPLIT.split(text.strip()) if part.strip())
+
+    def sep(self, i: int) -> str:
+        """What goes before sentence ``i``: list items on their own lines, prose after a list in a new paragraph."""
+        if i in self.bullets:
+            return "- " if i == 0 else "\n- "
+        if i == 0:
+            return ""
+        return "\n\n" if i - 1 in self.bullets else " "
 
     @property
     def text(self) -> str:
-        return " ".join(self.text_of(i) for i in range(len(self.sentences)))
+        return "".join(self.sep(i) + self.text_of(i) for i in range(len(self.sentences)))
+
+    @property
+    def label(self) -> str:
+        if self.decision is not None:
+            return self.decision.label
+        return ANSWER if self.answered else DECLINE
 
 
 _SPLIT = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])")
@@ -111,16 +137,75 @@ class GroundedAnswerer:
         d = Draft(route.intent)
         if route.intent in (rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
             self._table_verdict(d, route)
-        answered = any(r.records for r in route.codes[:3]) or d.verdict is not None
+        known = [r for r in route.codes[:3] if r.records]
+        if known and route.intent == rt.CODE_LOOKUP and not route.inherited:
+            # "How much does Aetna pay for 99213 in Ohio?": the code is known, the question is not
+            # about what the sources hold of it. Decide on the code's own passages.
+            decision = self._code_decision(question, known)
+            if decision is not None and decision.label == DECLINE:
+                d.searched.extend(f"code store: {_label(r.record.system)} {cs.display_code(r.record.code, r.record.system)}"
+                                  for r in known)
+                self._decline(d, decision, [Hit(self.record_doc(r.record).id or "", 0.0, self.record_doc(r.record))
+                                            for r in known])
+                return d
+            d.decision = decision
+        if route.inherited and len(known) == 1:
+            # "And for a new patient at the same level?" after a question on 99214: the sibling code
+            # that differs in exactly what the follow-up names (99204).
+            variant = self._variant(known[0], question)
+            if variant is not None:
+                d.notices.append(f"Read as the earlier question about {cs.display_code(variant.record.code, variant.record.system)} "
+                                 f"instead of {known[0].mention.code}.")
+                known = [variant]
+                route = rt.Route(route.intent, [variant], route.system, True, route.query, route.prior)
+        if route.inherited and route.prior:
+            question = f"{route.prior} {question}"  # a follow-up continues the earlier question
+        answered = bool(known) or d.verdict is not None
+        limit = 5
+        if route.intent == rt.PAIR_CHECK:
+            # Two codes on one day: what a coder weighs is each code's global period and the
+            # modifiers that separate them, not every detail of each summary.
+            question, limit = question + " global period same day modifier separately", 2
         for r in route.codes[:3]:
             if r.records:
-                self._one_code(d, r, question)
+                self._one_code(d, r, question, limit)
             else:
                 answered = self._unknown_code(d, r) or answered
         d.answered = answered
+        if not answered:
+            d.decision = Decision(DECLINE, 0.0)
         if route.inherited:
             d.notices.append("This follow-up was answered about the code(s) of the earlier question.")
         return d
+
+    def _variant(self, r: rt.Resolved, follow_up: str) -> rt.Resolved | None:
+        """The sibling of ``r`` (same corpus document) whose title adds what the follow-up names and keeps the rest."""
+        base = set(tokens(r.record.title))
+        asked = set(tokens(follow_up)) - {"same", "level", "code", "instead", "about"}
+        best, best_score = None, 0.0
+        for sib in self.store.siblings(r.record):
+            words = set(tokens(sib.title))
+            new = (asked & words) - base
+            if not new:
+                continue  # the follow-up must name what differs
+            score = 2 * len(asked & words) + len(base & words) - 0.5 * len(words - base - asked)
+            if score > best_score:
+                best, best_score = sib, score
+        if best is None:
+            return None
+        mention = cs.Mention(best.code, best.code, 0, 0, (best.system,))
+        return rt.Resolved(mention, [best])
+
+    def _code_decision(self, question: str, known: list[rt.Resolved]) -> Decision | None:
+        """None when the question asks only what the code is; else the decision on the code's passages."""
+        if not content_words(question):
+            return None
+        # The code itself is the evidence and it is known: how the question words it ("define", "can I
+        # bill", "code first note") says nothing against answering. Only what a reference cannot hold
+        # (a payer's rates, the asker's own data, the future) can turn the answer into a decline.
+        feats = features(question, [], 1.0, "", self.retriever.idf, self.retriever.known)
+        feats.update(cover=1.0, cover_top=1.0, title_cover=1.0, cosine=1.0)
+        return decide(feats)
 
     def extend(self, route: rt.Route, question: str, d: Draft, timings: dict | None = None) -> None:
         """The slower second part of a code answer (guidance that names the code), added to ``d``.
@@ -147,7 +232,11 @@ class GroundedAnswerer:
             d.searched.append(f"fee-schedule RVU file: {codes[0]}")
         d.verdict = v.to_dict()
         if v.status == "not_loaded":
-            d.notices.append(v.message)
+            # Said first, in the answer itself: the verdict the question asked for cannot be given.
+            d.say(v.message, Document(page_content=v.message, id=f"table:not-loaded:{route.intent}",
+                                      metadata={"title": d.searched[-1] + " (not loaded)",
+                                                "source": "tables loaded with casepilot ingest --source",
+                                                "kind": "table"}))
             return
         docs = [Document(page_content=c["row"], id=f"table:{c['table']}:{c.get('file', '')}:{c.get('line', '')}",
                          metadata={"title": f"{c['table']} {c.get('version', '')}, line {c.get('line', '')}",
@@ -160,7 +249,7 @@ class GroundedAnswerer:
                                        "kind": "table"})]
         d.say(v.message, *docs)
 
-    def _one_code(self, d: Draft, r: rt.Resolved, question: str) -> None:
+    def _one_code(self, d: Draft, r: rt.Resolved, question: str, limit: int = 5) -> None:
         try:
             look = self.store.lookup(r.mention.raw, r.record.system)
         except (ValueError, CodeNotFound):
@@ -171,7 +260,7 @@ class GroundedAnswerer:
         label = _label(rec.system)
         d.searched.append(f"code store: {label} {display}")
         if rec.extra.get("summary_only") or rec.system in (cs.MODIFIER,) or (rec.system == cs.CPT and not rec.licensed):
-            self._summary_code(d, look, doc, question)
+            self._summary_code(d, look, doc, question, limit)
             return
         d.say(f'{display} ({label}) means "{rec.title}"', doc)
         if rec.billable:
@@ -201,12 +290,12 @@ class GroundedAnswerer:
                 where = f"inherited from {level}" if inherited else f"at {level}"
                 d.say(f"{NOTE_LABELS[kind]} ({where}): {'; '.join(texts)}", src)
 
-    def _summary_code(self, d: Draft, look: Lookup, doc: Document, question: str) -> None:
+    def _summary_code(self, d: Draft, look: Lookup, doc: Document, question: str, limit: int = 5) -> None:
         rec = look.record
         label = _label(rec.system)
         display = cs.display_code(rec.code, rec.system)
         d.say(f"{label} {display}: {rec.title}", doc)
-        picked = best_sentences(question + " " + rec.title, [doc], limit=5, per_doc=5)
+        picked = best_sentences(question + " " + rec.title, [doc], limit=limit, per_doc=limit)
         for _, s in picked:
             if not self._has_unknown_code(s):
                 d.say(s, doc)
@@ -215,19 +304,42 @@ class GroundedAnswerer:
                 "CPT summaries are CasePilot's own plain-language words, not the AMA descriptor; "
                 "load your licensed CPT file (casepilot ingest --source cpt PATH) to see official text."
             )
-        if rec.version:
-            d.say(f"Source: {rec.version}", doc)
+
+    def _codeset_doc(self, system: str) -> Document:
+        """The code set itself as evidence: what an "is not a valid code" sentence cites."""
+        label = _label(system)
+        version = next((s["version"] for s in self.store.sources() if s.get("system") == system and s.get("version")), "")
+        count = self.store.count(system)
+        what = (f"{label} {version}: the complete code set, {count:,} codes and headings" if system in FULL_CODE_SETS
+                else f"{label}: the {count:,} codes CasePilot holds")
+        return Document(page_content=what, id=f"codeset:{system}",
+                        metadata={"title": f"{label} code set searched", "source": version or "CasePilot code store",
+                                  "kind": "code_set"})
 
     def _unknown_code(self, d: Draft, r: rt.Resolved) -> bool:
-        """Say the code is unknown and why; True when the sources still say something about it."""
+        """Say first that the code is not valid (or not known here) and why; True when the guidance says more."""
         raw = r.mention.raw.upper()
         reason = cs.why_malformed(r.mention.raw)
         d.searched.append(f"code store: {raw}")
+        d.declared_invalid.add(r.mention.code)
+        systems = [s for s in r.mention.systems if s != cs.MODIFIER] or list(r.mention.systems)
         if reason:
-            d.notices.append(f"{raw} is not a valid code: {reason}.")
+            d.say(f"{raw} is not a valid code: {reason}")
             return False
-        systems = ", ".join(_label(s) for s in r.mention.systems)
-        d.notices.append(f"{raw} was not found in CasePilot's code store (looked in: {systems}).")
+        full = [s for s in systems if s in FULL_CODE_SETS]
+        if full:
+            labels = " or ".join(_label(s) for s in full)
+            d.say(f"{raw} is not a valid {labels} code: it was not found in the complete code set CasePilot holds",
+                  *[self._codeset_doc(s) for s in full])
+        else:
+            labels = " or ".join(_label(s) for s in systems)
+            d.say(f"{raw} is not among the {labels} codes CasePilot knows", *[self._codeset_doc(s) for s in systems])
+            if cs.CPT in systems:
+                d.notices.append("CasePilot summarises a few hundred CPT codes in its own words; a licensed CPT file "
+                                 "(casepilot ingest --source cpt PATH) adds the rest.")
+            if cs.HCPCS in systems:
+                d.notices.append("Load the CMS HCPCS Level II file (casepilot ingest --source hcpcs PATH) to check "
+                                 "every HCPCS code.")
         # Deleted and replaced codes are discussed in the guidance: say what it says about this one.
         said = False
         for h in self.retriever.search(raw, list(KNOWLEDGE_COLLECTIONS), k=4):
@@ -237,9 +349,14 @@ class GroundedAnswerer:
                         d.say(sent, h.doc)
                         said = True
                 break
-        for near in self.store.nearest(r.mention.raw, r.mention.systems)[:5]:
-            nd = cs.display_code(near.code, near.system)
-            d.say(f'A nearby valid code is {nd} ({_label(near.system)}): "{near.title}"', self.record_doc(near))
+        if full:
+            # Within a complete code set the nearest valid codes (same category) are a real hint.
+            near = self.store.nearest(r.mention.raw, full)[:5]
+            if near:
+                d.say("The nearest valid codes are:")
+                for n in near:
+                    nd = cs.display_code(n.code, n.system)
+                    d.say(f'{nd} ({_label(n.system)}): "{n.title}"', self.record_doc(n), bullet=True)
         # Nearby codes are a hint, not an answer about the code that was asked.
         return said
 
@@ -249,12 +366,34 @@ class GroundedAnswerer:
         wanted |= {c[:3] for c in wanted if len(c) > 3 and c[0].isalpha()}
         if not wanted:
             return
-        colls = [c for c in KNOWLEDGE_COLLECTIONS if c != "corpus_code_summary" and c != "corpus_modifier"]
+        if d.label == DECLINE and d.verdict is None:
+            return  # a declined question gets no "related" guidance appended
+        colls = [c for c in KNOWLEDGE_COLLECTIONS
+                 if c not in ("corpus_code_summary", "corpus_modifier") and c not in DOC_LEVEL]
+        if route.intent == rt.PAIR_CHECK:
+            self._pair_guidance(d, route, question, timings)
         hits = self.retriever.search(question, colls, k=4, timings=timings)
         d.searched.append("guidance: " + ", ".join(colls))
         docs = [h.doc for h in hits if wanted & set(str(h.doc.metadata.get("codes", "")).split(","))
                 or any(w in h.doc.page_content for w in wanted if len(w) >= 3)]
         for di, s in best_sentences(question, docs[:2], limit=2, per_doc=1):
+            if not self._has_unknown_code(s):
+                d.say(s, docs[di])
+
+    def _pair_guidance(self, d: Draft, route: rt.Route, question: str, timings: dict | None) -> None:
+        """The rule that applies to the kind of pair: an E/M visit with a procedure on the same day is
+        included in the procedure unless significant and separately identifiable (CPT and NCCI: modifier 25)."""
+        recs = [r.record for r in route.codes if r.records]
+        em = [r for r in recs if r.system == cs.CPT and cs.is_em(r.code)]
+        procs = [r for r in recs if r not in em]
+        if not (em and procs):
+            return
+        query = "significant separately identifiable E/M service on the same day as a minor procedure modifier 25"
+        hits = self.retriever.search(query, ["corpus_modifier", "corpus_guideline", "corpus_policy"], k=6,
+                                     timings=timings)
+        ranked = rank_documents(hits)
+        docs = [hs[0].doc for _, hs in ranked[:2]]
+        for di, s in best_sentences(query, docs, limit=3, per_doc=2):
             if not self._has_unknown_code(s):
                 d.say(s, docs[di])
 
@@ -270,6 +409,8 @@ class GroundedAnswerer:
             cs.CPT: ["cpt_licensed", "corpus_code_summary"], cs.HCPCS: ["hcpcs", "corpus_code_summary"],
         }[system]
         query = strip_question(question)
+        if system == cs.ICD10PCS and self._pcs_from_index(d, query):
+            return d
         hits = self.retriever.search(query, colls, k=5, timings=timings)
         d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}")
         if (not hits or not confident(query, hits[0])) and route.intent == rt.DESCRIPTION_TO_CODE \
@@ -301,8 +442,25 @@ class GroundedAnswerer:
             return self.guideline(route, question, timings)
         look = self.store.lookup(rec.code, rec.system)
         display = cs.display_code(rec.code, rec.system)
-        d.say(f'The best match in {_label(rec.system)} is {display} "{rec.title}"', top.doc)
-        if rec.billable is False and look.billable_below:
+        child = default_child(query, rec, look.billable_below) if rec.billable is False else None
+        if child is not None:
+            # A heading matched best: the tabular's default below it (the child the question's words
+            # name, else "unspecified", else "other") is the code a claim can carry.
+            heading, rec = rec, child
+            look = self.store.lookup(rec.code, rec.system)
+            top_doc = self.record_doc(rec)
+            d.say(f'The best match in {_label(rec.system)} is {cs.display_code(rec.code, rec.system)} "{rec.title}"',
+                  top_doc, top.doc)
+            d.say(f"{display} \"{heading.title}\" is a heading; with no more detail than the question gives, the "
+                  f"code below it is {cs.display_code(rec.code, rec.system)}", top.doc)
+            display = cs.display_code(rec.code, rec.system)
+            d.say(f"{display} is billable", top_doc)
+            top = Hit(top_doc.id or "", top.score, top_doc, top.signals)
+        else:
+            d.say(f'The best match in {_label(rec.system)} is {display} "{rec.title}"', top.doc)
+        if child is not None:
+            pass
+        elif rec.billable is False and look.billable_below:
             below = ", ".join(f'{c.display} ("{c.title}")' for c in look.billable_below[:4])
             d.say(f"{display} is a heading, not billable; choose the specific code, such as {below}", top.doc)
         elif rec.billable:
@@ -314,12 +472,50 @@ class GroundedAnswerer:
         others = []
         for h in hits[1:4]:
             o = self._hit_record(h)
-            if o and o.code != rec.code and o.billable is not False:
+            # Alternatives only when they share the question's substance, not one word of it.
+            if o and o.code != rec.code and o.billable is not False and relevance(query, h) >= 0.5:
                 others.append((o, h))
         for o, h in others:
             d.say(f'Also consider {cs.display_code(o.code, o.system)} "{o.title}"', h.doc)
-        d.say(f"Code set: {rec.version}", top.doc)
         return d
+
+    def _pcs_from_index(self, d: Draft, query: str) -> bool:
+        """PCS the way coders work: Alphabetic Index → table and body part → the axes the question states.
+
+        False when no index term matches (the caller then searches the code titles).
+        """
+        from casepilot.pcsindex import default_index
+
+        d.searched.append(f"ICD-10-PCS Alphabetic Index for: {query}")
+        cands = [(c, rec) for c in default_index().candidates(expand_query(query), k=6)
+                 if (rec := self.store.get(cs.ICD10PCS, c.code)) is not None]
+        if not cands:
+            return False
+        top, rec = cands[0]
+        tied = [(c, r) for c, r in cands if c.score >= top.score - 1e-6]
+        if len(tied) > 1:
+            # The index and the question leave an axis open (device, qualifier): show the choices.
+            d.say(f"The ICD-10-PCS Alphabetic Index leads to {len(tied)} codes that the question does not "
+                  "settle between; the operative report decides")
+            for c, r in tied:
+                d.say(f'{r.code} "{r.title}" ({c.why})', self.record_doc(r), bullet=True)
+            d.decision = Decision(PARTIAL, 0.5)
+            return True
+        index_doc = Document(
+            page_content=top.why, id=f"pcs-index:{top.index_term}:{top.code}",
+            metadata={"title": f"ICD-10-PCS Alphabetic Index: {top.index_term}", "kind": "pcs_index",
+                      "source": f"{rec.version}: Alphabetic Index and tables"})
+        doc = self.record_doc(rec)
+        d.say(f'The best match in ICD-10-PCS is {rec.code} "{rec.title}"', doc, index_doc)
+        d.say(f"How it was reached in the ICD-10-PCS Alphabetic Index: {top.why}", index_doc)
+        if "not stated" in top.why:
+            d.notices.append("The question does not state every axis (approach, device, qualifier): "
+                             "check the candidates against the operative report.")
+        for c, other in cands[1:4]:
+            if c.score >= top.score - 2:
+                d.say(f'Also consider {other.code} "{other.title}"', self.record_doc(other), bullet=True)
+        d.decision = Decision(ANSWER, 1.0)
+        return True
 
     def _hit_record(self, h: Hit) -> CodeRecord | None:
         m = h.doc.metadata
@@ -333,38 +529,164 @@ class GroundedAnswerer:
         return None
 
     # -- guidance ----------------------------------------------------------------------------
+    def decide(self, question: str, hits: list[Hit]) -> Decision:
+        """The calibrated answer/partial/decline decision for ``question`` on the evidence ``hits`` (best first)."""
+        texts = [_searchable(h.doc) for h in hits[:3]]
+        top = hits[0] if hits else None
+        return decide(features(
+            question, texts, top.signals.get("cosine", 0.0) if top else 0.0,
+            top.doc.metadata.get("heading") or top.doc.metadata.get("title", "") if top else "",
+            self.retriever.idf, self.retriever.known))
+
     def guideline(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
+        """Guidance at topic level: the best document answers, its summary first when the question is broad."""
         d = Draft(route.intent)
         colls = list(KNOWLEDGE_COLLECTIONS)
-        hits = self.retriever.search(question, colls, k=6, timings=timings)
+        hits = self.retriever.search(question, colls, k=12, timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
-        relevant = [h for h in hits if relevance(question, h) >= 0.34]
-        if not relevant and route.intent == rt.GUIDELINE:
+        ranked = rank_documents(hits)
+        best = ranked[0][1] if ranked else []
+        decision = self.decide(question, best) if best else None
+        if (decision is None or decision.label == DECLINE) and route.intent == rt.GUIDELINE:
             # "NSTEMI", "type 1 diabetes with hypoglycemia": a bare description is a code search.
             coded = self.describe(route, question, timings)
             if coded.answered:
                 return coded
-            d.searched.extend(coded.searched)
-        if not relevant:
-            d.answered = False
-            d.notices.append("CasePilot's sources do not answer this question.")
-            if hits:
-                d.notices.append("Closest passages searched: " + "; ".join(h.doc.metadata.get("title", h.id)
-                                                                           for h in hits[:3]))
+            d.searched.extend(s for s in coded.searched if s not in d.searched)
+        if decision is None or decision.label == DECLINE:
+            self._decline(d, decision, [hs[0] for _, hs in ranked[:3]])
             return d
-        docs = [h.doc for h in relevant[:3]]
-        for di, s in best_sentences(question, docs, limit=5, per_doc=3):
-            if not self._has_unknown_code(s):
-                d.say(s, docs[di])
+        d.decision = decision
+        self._compose(d, question, hits, ranked)
         if not d.sentences:
-            d.answered = False
-            d.notices.append("CasePilot's sources do not answer this question.")
+            self._decline(d, decision, [hs[0] for _, hs in ranked[:3]])
+        elif decision.label == PARTIAL:
+            d.notices.append("CasePilot's sources answer this question only in part; check the cited passages.")
         return d
+
+    def _compose(self, d: Draft, question: str, hits: list[Hit], ranked: list[tuple[str, list[Hit]]]) -> None:
+        """Lead with one sentence that answers, then the details.
+
+        The lead is the passage whose heading the question names ("root operation Excision"), else the
+        best document's summary when the document matched as a whole (its card or one of its declared
+        questions), else the best section's best sentence. A broad question (the document matched
+        better than any one section) gets the document's sections as a list.
+        """
+        best = ranked[0][1]
+        whole = [h for h in best if h.collection in DOC_LEVEL]
+        sections = [h for h in best if h.collection not in DOC_LEVEL]
+        # A passage whose heading the question names in full ("root operation Excision") leads when its
+        # heading covers more of the question's rare words than the best document's title does.
+        card = self._card(best[0].doc.metadata.get("doc_id")) if whole else None
+        cover = self._title_cover
+        named = max((h for h in hits if h.signals.get("title_named") and h.collection not in DOC_LEVEL),
+                    key=lambda h: (cover(question, h.doc.metadata.get("heading") or h.doc.metadata.get("title", "")),
+                                   h.score), default=None)
+        if named is not None and card is not None:
+            # ties go to the more specific title: the one the question names more of
+            def key(title: str) -> tuple[float, float]:
+                words = set(tokens(title)) - _GENERIC_TITLE
+                asked = set(content_words(question))
+                return cover(question, title), len({stem(w) for w in words} & {stem(w) for w in asked}) / (len(words) or 1)
+            if key(card.metadata.get("title", "")) >= key(named.doc.metadata.get("heading")
+                                                          or named.doc.metadata.get("title", "")):
+                named = None
+        broad = named is None and card is not None and best[0].collection in DOC_LEVEL
+        if named is not None:
+            for _, s in best_sentences(question, [named.doc], limit=2, per_doc=2):
+                if not self._has_unknown_code(s):
+                    d.say(s, named.doc)
+        elif card is not None and card.metadata.get("summary"):
+            d.say(card.metadata["summary"], card)
+        if broad:
+            self._outline(d, card, question, [h.id for h in sections])
+        else:
+            docs = [h.doc for h in sections if named is None or h.id != named.id][:3]
+            for di, s in best_sentences(question, docs, limit=4 if d.sentences else 5, per_doc=2):
+                if not self._has_unknown_code(s):
+                    d.say(s, docs[di])
+        # A second document close behind answers another part of the question ("E/M and a procedure").
+        if len(ranked) > 1 and ranked[1][1][0].score >= 0.85 * best[0].score:
+            other = [h.doc for h in ranked[1][1] if h.collection not in DOC_LEVEL][:2]
+            for di, s in best_sentences(question, other, limit=2, per_doc=1):
+                if not self._has_unknown_code(s):
+                    d.say(s, other[di])
+
+    def _title_cover(self, question: str, title: str) -> float:
+        """IDF-weighted share of the question's content words that ``title`` names."""
+        words = content_words(question)
+        have = set(tokens(title))
+        have |= {stem(w) for w in have}
+        total = sum(self.retriever.idf(w) for w in words)
+        return sum(self.retriever.idf(w) for w in words if w in have or stem(w) in have) / total if total else 0.0
+
+    def _card(self, doc_id: str | None) -> Document | None:
+        if not doc_id:
+            return None
+        return self.passages.get([f"corpus:{doc_id}"]).get(f"corpus:{doc_id}")
+
+    def _outline(self, d: Draft, card: Document, question: str, retrieved: list[str]) -> None:
+        """The document's sections as a list (those the search found first), each with its best sentence."""
+        anchors = [a for a in str(card.metadata.get("sections", "")).split(" | ") if a]
+        doc_id = card.metadata.get("doc_id")
+        ids = list(dict.fromkeys([r for r in retrieved if r.startswith(f"corpus:{doc_id}#")] +
+                                 [f"corpus:{doc_id}#{a}" for a in anchors]))
+        found = self.passages.get(ids)
+        shown = 0
+        for pid in ids:
+            doc = found.get(pid)
+            if doc is None or shown >= 6:
+                continue
+            heading = doc.metadata.get("heading", "")
+            picked = best_sentences(question, [doc], limit=1, per_doc=1)
+            first = picked[0][1] if picked else ""
+            if not first or len(first.split()) < 4 or self._has_unknown_code(first):
+                continue
+            d.say(f"{heading}: {first}" if heading and heading != "Overview" else first, doc, bullet=True)
+            shown += 1
+
+    def _decline(self, d: Draft, decision: Decision | None, closest: list[Hit]) -> None:
+        """Say the sources do not answer, what was searched and the closest topics they do cover."""
+        d.answered = False
+        d.decision = decision or Decision(DECLINE, 0.0)
+        if d.decision.label != DECLINE:
+            d.decision = Decision(DECLINE, d.decision.score, d.decision.features)
+        d.say("CasePilot's sources do not answer this question")
+        d.say("Searched: " + "; ".join(d.searched))
+        topics = list(dict.fromkeys(_topic(h.doc) for h in closest))
+        if topics:
+            d.say("Closest topics CasePilot covers: " + "; ".join(topics))
+        d.notices.append("CasePilot's sources do not answer this question.")
+
+
+def _searchable(doc: Document) -> str:
+    m = doc.metadata
+    return "\n".join(str(x) for x in (m.get("title", ""), m.get("context", ""), doc.page_content) if x)
+
+
+def _topic(doc: Document) -> str:
+    m = doc.metadata
+    return str(m.get("title") or doc.id)
+
+
+def rank_documents(hits: list[Hit]) -> list[tuple[str, list[Hit]]]:
+    """Hits grouped by the document they come from, best document first (its best hit, plus a little per extra hit).
+
+    Code records and PCS reference passages are documents of their own.
+    """
+    groups: dict[str, list[Hit]] = {}
+    for h in hits:
+        key = h.doc.metadata.get("doc_id") or h.id
+        groups.setdefault(key, []).append(h)
+    def strength(hs: list[Hit]) -> float:
+        return hs[0].score + 0.05 * (len(hs) - 1)
+    return sorted(groups.items(), key=lambda kv: -strength(kv[1]))
 
 
 _PREFIX = re.compile(
     r"^\s*(what('?s| is| are)?|which|find|give me|tell me)?\s*(is\s+)?(the\s+)?(correct\s+|right\s+|best\s+)?"
     r"(icd[- ]?10[- ]?(cm|pcs)?|cpt|hcpcs|diagnosis|dx|procedure)?\s*(diagnosis\s+|procedure\s+)?codes?\s*"
+    r"(?:(?:is|are|should be|would be|do i use|do you use|do we use)\s+)?(?:(?:used|reported|assigned|billed)\s+)?"
     r"(?:(?:for|to use for|of)\s+)?(?:(?:a|an|the)\s+)?", re.I)
 
 
@@ -382,6 +704,28 @@ _PROCEDURE = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy)\b
 def infer_system(question: str) -> str:
     """ICD-10-CM unless the description names a procedure (then ICD-10-PCS)."""
     return cs.ICD10PCS if _PROCEDURE.search(question) and "diagnos" not in question.lower() else cs.ICD10CM
+
+
+def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -> CodeRecord | None:
+    """The billable code below ``heading`` for a question that matched the heading: the child whose own words
+    (beyond the heading's) the question names; else the "unspecified" child (NOS); else the "other" child (NEC).
+
+    Pure: children are the heading's billable descendants.
+    """
+    if not children:
+        return None
+    q = set(tokens(expand_query(query)))
+    base = set(tokens(heading.title))
+    named = [(len((set(tokens(c.title)) - base) & q), c) for c in children]
+    best = max(n for n, _ in named)
+    if best:
+        picks = [c for n, c in named if n == best]
+        return picks[0] if len(picks) == 1 else None
+    for word in ("unspecified", "other"):
+        picks = [c for c in children if word in set(tokens(c.title)) - base]
+        if len(picks) == 1:
+            return picks[0]
+    return None
 
 
 # Words that say how conditions relate, not what they are: no evidence of relevance on their own.

@@ -84,3 +84,17 @@ def test_coverage_of_the_issue():
     for must in ["25", "59", "XS", "26", "TC", "50", "RT", "GA", "JZ", "KX", "FS", "1P"]:
         assert must in modifiers, must
     assert len(guidelines) >= 40
+
+
+def test_summary_and_questions_in_every_file_and_each_question_claimed_once():
+    """The document passage needs both; a question two files claim sends broad questions to the wrong one."""
+    src = CorpusSource(CORPUS)
+    owner: dict[str, str] = {}
+    for f in src.files:
+        assert f.meta.get("summary"), f"{f.rel}: summary missing"
+        questions = f.meta.get("questions") or []
+        assert 3 <= len(questions) <= 10, f"{f.rel}: 3 to 10 questions"
+        for q in questions:
+            key = " ".join(q.lower().split()).rstrip("?")
+            assert key not in owner, f"{q!r} is claimed by {owner.get(key)} and {f.rel}"
+            owner[key] = f.rel

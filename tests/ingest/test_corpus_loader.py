@@ -38,10 +38,36 @@ def test_good_file_yields_records_and_passages(tmp_path: Path):
     src = CorpusSource(tmp_path)
     recs = list(src.records())
     assert [(r.system, r.code) for r in recs] == [("cpt", "99213")]
-    docs = list(src.passages())
-    assert len(docs) == 2 and docs[0].metadata["collection"] == "corpus_code_summary"
+    docs = [d for d in src.passages() if d.metadata["collection"] == "corpus_code_summary"]
+    assert len(docs) == 2
     assert docs[0].id == "corpus:test-em#cpt-99213-established-patient-visit-low-mdm"
     assert not src.problems
+
+
+def test_each_file_is_also_one_document_passage_and_its_questions(tmp_path: Path):
+    """The card (title, summary, section list) and one passage per declared question point at the file."""
+    text = GOOD.replace("updated: 2026-11-27", 'updated: 2026-11-27\nsummary: "Pick the level by MDM or time."\n'
+                        'questions:\n  - "how do I pick an E/M level"\n  - "em leveling"')
+    (tmp_path / "a.md").write_text(text)
+    docs = list(CorpusSource(tmp_path).passages())
+    card = next(d for d in docs if d.metadata["collection"] == "corpus_document")
+    assert card.id == "corpus:test-em"
+    assert card.page_content.startswith("Test E/M\nPick the level by MDM or time.")
+    assert "Choosing a level" in card.page_content and card.metadata["summary"] == "Pick the level by MDM or time."
+    assert "how do I pick an E/M level" in card.metadata["context"]  # searched, not shown
+    questions = [d for d in docs if d.metadata["collection"] == "corpus_question"]
+    assert [q.page_content for q in questions] == ["how do I pick an E/M level", "em leveling"]
+    assert {q.metadata["doc_id"] for q in questions} == {"test-em"}
+
+
+def test_summary_and_questions_are_validated(tmp_path: Path):
+    (tmp_path / "long.md").write_text(GOOD.replace("updated: 2026-11-27", "updated: 2026-11-27\nsummary: " + "x" * 500))
+    (tmp_path / "q.md").write_text(GOOD.replace("test-em", "q-bad").replace("updated: 2026-11-27",
+                                                                              "updated: 2026-11-27\nquestions: oops"))
+    src = CorpusSource(tmp_path)
+    assert src.files == []
+    msgs = {Path(p.where).name: p.message for p in src.problems}
+    assert "summary must be" in msgs["long.md"] and "questions must be a list" in msgs["q.md"]
 
 
 def test_bad_files_are_reported_and_the_rest_loads(tmp_path: Path):

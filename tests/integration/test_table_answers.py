@@ -15,7 +15,8 @@ def test_pair_and_units_questions(engine, slice_index, tmp_path):
     try:
         before = engine.answer("Can 20610 and 99213 be billed together?")
         assert before["intent"] == "pair_check"
-        assert any("casepilot ingest --source ncci-ptp" in n for n in before["notices"])
+        assert before["answer"].startswith("The NCCI PTP edits are not loaded")  # said first, in the answer
+        assert "casepilot ingest --source ncci-ptp" in before["answer"]
         assert before["verdict"]["status"] == "not_loaded"
 
         ptp = write_ptp(tmp_path / "ccipra-v322r0-f1.txt", [ptp_line("20610", "99213", mod="1")])

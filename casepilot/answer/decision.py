@@ -1,0 +1,132 @@
+"""Answer, answer in part, or decline: a calibrated relevance score between a question and its evidence.
+
+"Something was retrieved" is no reason to answer. The score is a logistic model over a few
+features of how well the evidence covers the question; its weights and thresholds are fitted on
+the tuning split of the evals (``python -m evals.calibrate``) and stored in ``casepilot/data/decision.json``
+with the data they came from. The held-out split is never used to fit them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+from casepilot import codes as cs
+from casepilot.text import expand_query, tokens
+
+ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
+MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "decision.json"
+FEATURES = ("cover", "cover_top", "oov", "cosine", "title_cover", "own_data", "payer", "future")
+SCOPE_PATH = Path(__file__).resolve().parent.parent / "data" / "scope.json"
+# Words that say how things relate or what is asked, not what about: no evidence of relevance.
+FUNCTION_WORDS = frozenset(
+    "with without no not other unspecified type due also use using used mean means meaning does did "
+    "get got need needed much many will would could there their our your we us any some about into else "
+    "from than then so if be been being was were has have had just right now".split())
+
+
+@dataclass
+class Decision:
+    label: str
+    score: float
+    features: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"decision": self.label, "score": round(self.score, 4),
+                "features": {k: round(v, 4) for k, v in self.features.items()}}
+
+
+def content_words(question: str) -> list[str]:
+    """The words of a question that name what it is about (expanded abbreviations, no codes, no function words)."""
+    mentions = cs.find_mentions(question)
+    code_tokens = {t for m in mentions for t in (m.raw.lower(), m.code.lower(), *tokens(m.raw, stop=False))}
+    return [w for w in dict.fromkeys(tokens(expand_query(question)))
+            if w not in FUNCTION_WORDS and w not in code_tokens and not w.isdigit() and len(w) > 1]
+
+
+def _covered(words: list[str], text_words: set[str], idf: Callable[[str], float]) -> float:
+    total = sum(idf(w) for w in words)
+    if total <= 0:
+        return 1.0
+    return sum(idf(w) for w in words if w in text_words or stem(w) in text_words) / total
+
+
+def stem(w: str) -> str:
+    for suf in ("ies", "es", "s", "ing", "ed"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            return w[: -len(suf)]
+    return w
+
+
+@lru_cache(maxsize=1)
+def _scope() -> dict[str, list[re.Pattern]]:
+    data = json.loads(SCOPE_PATH.read_text())
+    return {k: [re.compile(p, re.I) for p in v["patterns"]] for k, v in data.items() if isinstance(v, dict)}
+
+
+def scope_signals(question: str) -> dict[str, float]:
+    """1.0 for each out-of-reference signal the question carries (own data, a payer's rates, the future)."""
+    return {k: float(any(rx.search(question) for rx in rxs)) for k, rxs in _scope().items()}
+
+
+def features(question: str, texts: Iterable[str], cosine: float, title: str,
+             idf: Callable[[str], float], known: Callable[[str], bool]) -> dict[str, float]:
+    """How well ``texts`` (evidence, best first) cover ``question``; pure given ``idf`` and ``known``.
+
+    Coverage counts only words some index knows: a patient's name or a typo says nothing about
+    whether the sources answer; ``oov`` reports the unknown share separately.
+    """
+    all_words = content_words(question)
+    texts = list(texts)
+    scope = scope_signals(question)
+    words = [w for w in all_words if known(w) or known(stem(w))]
+    oov = (len(all_words) - len(words)) / len(all_words) if all_words else 0.0
+    if not all_words:  # nothing but codes and function words: nothing for the evidence to miss
+        return {"cover": 1.0, "cover_top": 1.0, "oov": 0.0, "cosine": cosine, "title_cover": 1.0, **scope}
+    if not words:  # every word is unknown to every index ("weather in Paris tomorrow")
+        return {"cover": 0.0, "cover_top": 0.0, "oov": 1.0, "cosine": cosine, "title_cover": 0.0, **scope}
+    def bag(t: str) -> set[str]:
+        ws = set(tokens(t))
+        return ws | {stem(w) for w in ws}
+    evidence_words = set().union(*(bag(t) for t in texts)) if texts else set()
+    top_words = bag(texts[0]) if texts else set()
+    title_words = set(tokens(title)) - FUNCTION_WORDS
+    return {
+        "cover": _covered(words, evidence_words, idf),
+        "cover_top": _covered(words, top_words, idf),
+        "oov": oov,
+        "cosine": cosine,
+        # a passage whose title the question names in full ("root operation Excision") is on topic
+        "title_cover": (len(title_words & set(words)) / len(title_words)) if title_words else 0.0,
+        **scope,
+    }
+
+
+def load_model(path: Path | None = None) -> dict:
+    """The fitted model; ``MODEL_PATH`` is read once (calibration points it at a candidate file)."""
+    return _read(path or MODEL_PATH)
+
+
+@lru_cache(maxsize=8)
+def _read(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def score(feats: dict[str, float], model: dict | None = None) -> float:
+    model = model or load_model()
+    z = model["bias"] + sum(model["weights"][k] * feats.get(k, 0.0) for k in FEATURES)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def decide(feats: dict[str, float], model: dict | None = None) -> Decision:
+    """The label for a feature vector: above ``answer`` answers, above ``partial`` answers in part."""
+    model = model or load_model()
+    p = score(feats, model)
+    t = model["thresholds"]
+    label = ANSWER if p >= t["answer"] else PARTIAL if p >= t["partial"] else DECLINE
+    return Decision(label, p, feats)

@@ -1,0 +1,109 @@
+"""The answer / partial / decline decision and the pure helpers of topic-level answering."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.documents import Document
+
+from casepilot.answer import decision as dm
+from casepilot.answer.grounded import default_child, rank_documents
+from casepilot.records import CodeRecord
+from casepilot.retrieval import Hit
+
+IDF = {"anesthesia": 5.0, "base": 3.0, "units": 2.0, "time": 1.0, "aetna": 9.0, "pay": 2.0}
+
+
+def idf(w: str) -> float:
+    return IDF.get(w, 4.0)
+
+
+def known(w: str) -> bool:
+    return w not in {"aetna", "ohio", "doerwright", "jane"}
+
+
+@pytest.mark.parametrize("question,signal", [
+    ("How much does Aetna pay for 99213 in Ohio?", "payer"),
+    ("How many inpatients are in our hospital right now?", "own_data"),
+    ("What will the Medicare conversion factor be in 2031?", "future"),
+])
+def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
+    s = dm.scope_signals(question)
+    assert s[signal] == 1.0 and sum(s.values()) == 1.0
+
+
+@pytest.mark.parametrize("question", ["What is ICD-10-CM E11.22?", "When do I use modifier 25?",
+                                      "Guidelines for E/M services", "medicare 2026 telehealth rules"])
+def test_scope_signals_stay_silent_on_reference_questions(question):
+    assert sum(dm.scope_signals(question).values()) == 0.0
+
+
+def test_unknown_words_do_not_count_against_coverage():
+    """A patient's name says nothing about whether the sources answer: it is reported as oov only."""
+    f = dm.features("Patient Jane Doerwright: anesthesia base units", ["anesthesia base units are ..."],
+                    0.8, "Anesthesia base units", idf, known)
+    assert f["cover"] == 1.0 and f["oov"] > 0
+
+
+def test_coverage_is_idf_weighted():
+    f = dm.features("anesthesia base units time", ["anesthesia base units"], 0.5, "", idf, known)
+    assert f["cover"] == pytest.approx(10 / 11)
+    g = dm.features("anesthesia base units time", ["time units"], 0.5, "", idf, known)
+    assert g["cover"] < f["cover"]
+
+
+def test_decide_uses_the_model_thresholds():
+    model = {"bias": 0.0, "weights": {k: 0.0 for k in dm.FEATURES} | {"cover": 4.0},
+             "thresholds": {"answer": 0.8, "partial": 0.6}}
+    assert dm.decide({"cover": 1.0}, model).label == dm.ANSWER
+    assert dm.decide({"cover": 0.2}, model).label == dm.PARTIAL
+    assert dm.decide({"cover": 0.0}, model).label == dm.DECLINE
+
+
+def test_the_shipped_model_is_complete():
+    model = json.loads(dm.MODEL_PATH.read_text())
+    assert set(model["weights"]) == set(dm.FEATURES)
+    assert 0 < model["thresholds"]["partial"] <= model["thresholds"]["answer"] < 1
+
+
+def _rec(code: str, title: str) -> CodeRecord:
+    return CodeRecord(system="icd10cm", code=code, display=code, title=title, description=title, billable=True,
+                      level="code", version="", source="t")
+
+
+HEADING = _rec("I210", "ST elevation (STEMI) myocardial infarction of anterior wall")
+CHILDREN = [_rec("I2101", "ST elevation (STEMI) myocardial infarction involving left main coronary artery"),
+            _rec("I2102", "ST elevation (STEMI) myocardial infarction involving left anterior descending coronary artery"),
+            _rec("I2109", "ST elevation (STEMI) myocardial infarction involving other coronary artery of anterior wall")]
+
+
+def test_default_child_is_other_when_the_question_names_no_child():
+    assert default_child("acute heart attack of the anterior wall", HEADING, CHILDREN).code == "I2109"
+
+
+def test_default_child_is_the_one_the_question_names():
+    assert default_child("STEMI of the anterior wall, left main", HEADING, CHILDREN).code == "I2101"
+
+
+def test_default_child_prefers_unspecified():
+    kids = [_rec("X1", "Thing, unspecified"), _rec("X2", "Thing, other")]
+    assert default_child("thing", _rec("X", "Thing"), kids).code == "X1"
+
+
+def test_default_child_gives_up_when_ambiguous():
+    kids = [_rec("X1", "Thing, left"), _rec("X2", "Thing, left and more")]
+    assert default_child("thing left", _rec("X", "Thing"), kids) is None
+
+
+def _hit(pid: str, score: float, doc_id: str | None) -> Hit:
+    meta = {"collection": "corpus_guideline"} | ({"doc_id": doc_id} if doc_id else {})
+    return Hit(pid, score, Document(page_content="x", id=pid, metadata=meta))
+
+
+def test_rank_documents_groups_hits_by_their_document():
+    hits = [_hit("a#1", 0.9, "a"), _hit("b#1", 0.88, "b"), _hit("b#2", 0.87, "b"), _hit("b#3", 0.8, "b"),
+            _hit("pcs-root:B", 0.5, None)]
+    ranked = rank_documents(hits)
+    assert [k for k, _ in ranked] == ["b", "a", "pcs-root:B"]  # several strong sections outrank one
+    assert [h.id for h in ranked[0][1]] == ["b#1", "b#2", "b#3"]
