@@ -81,13 +81,17 @@ def eval_command(
             "compare": str(compare) if compare else None}
     summary = summarize(results, meta)
     fails = check_thresholds(summary, table)
+    if thresholds == "full":
+        fails += check_thresholds(summary, load_thresholds("heldout"), split="heldout")
     summary["meta"]["threshold_failures"] = fails
     paths = write_run(out_dir / run_id, results, summary, previous)
-    for name, s in summary["systems"].items():
-        console.print(f"[bold]{name}[/]: accuracy {s['accuracy']}  code top-1 {s['code_top1']}  "
-                      f"fact recall {s['fact_recall']}  hit@4 {s['hit@4']}  MRR {s['mrr']}  "
-                      f"hallucinated codes {s['hallucinated_code_rate']}  refusal P/R {s['refusal_precision']}/"
-                      f"{s['refusal_recall']}  p50/p95 {s['p50_ms']}/{s['p95_ms']} ms")
+    # The held-out split is reported beside the tuning split, never alone and never blended away.
+    for split, systems in summary["splits"].items():
+        for name, s in systems.items():
+            console.print(f"[bold]{name}[/] [{split}, {s['items']} items]: accuracy {s['accuracy']}  "
+                          f"code top-1 {s['code_top1']}  fact recall {s['fact_recall']}  hit@4 {s['hit@4']}  "
+                          f"hallucinated codes {s['hallucinated_code_rate']}  refusal P/R {s['refusal_precision']}/"
+                          f"{s['refusal_recall']}  p50/p95 {s['p50_ms']}/{s['p95_ms']} ms")
     if summary["skipped"]:
         console.print(f"[dim]{len(summary['skipped'])} item(s) skipped: sources not loaded (see the report)[/]")
     console.print(f"Report: {paths['html']}  ({paths['markdown']})")

@@ -72,6 +72,16 @@ def markdown(summary: dict, results: list[dict], previous: dict | None = None) -
     for _, label, vals, prev in _rows(summary, previous):
         cells = " | ".join(fmt(vals[s]) for s in systems)
         lines.append(f"| {label} | {cells} |" + (f" {fmt(prev)} |" if previous else ""))
+    splits = summary.get("splits", {})
+    if splits:
+        lines += ["", "## Tuning and held-out splits", "",
+                  "The held-out split comes from a writer who never read the rules; nothing is fitted on it.", "",
+                  "| split | system | items | accuracy | code top-1 | fact recall | refusal P / R |",
+                  "|---|---|---|---|---|---|---|"]
+        for split, by_sys in splits.items():
+            for sname, v in by_sys.items():
+                lines.append(f"| {split} | {sname} | {v['items']} | {fmt(v['accuracy'])} | {fmt(v['code_top1'])} | "
+                             f"{fmt(v['fact_recall'])} | {fmt(v['refusal_precision'])} / {fmt(v['refusal_recall'])} |")
     lines += ["", "## Accuracy by category", "", "| category | n | " + " | ".join(systems) + " |",
               "|---|---|" + "---|" * len(systems)]
     cats = summary["systems"][systems[0]]["by_category"] if systems else {}

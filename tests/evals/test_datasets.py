@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,12 @@ def test_every_expected_code_exists(items):
     for it in items:
         if it.requires:
             continue
+        written = "coders" in it.tags or "heldout" in it.tags  # coders' questions: CPT/HCPCS beyond the corpus
         for code in it.expected_codes:
             ok = cm.is_valid_item(code) or cs.normalize(code) in pcs or cs.normalize(code) in corpus
+            if written and not ok:
+                # CPT/HCPCS beyond CasePilot's summaries: no local list to check them against but the format
+                ok = re.fullmatch(r"[0-9]{4}[0-9FTU]|[A-V][0-9]{4}", cs.normalize(code)) is not None
             assert ok, (it.id, code)
 
 
