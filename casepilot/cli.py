@@ -6,6 +6,7 @@ them, so ``casepilot lookup`` answers in a blink.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -213,7 +214,9 @@ def search(
     store = CodeStore(settings.codestore_path)
     exact = [r for r in resolve_mentions(query, store) if r.records]
     retriever = Retriever(settings)
-    hits = retriever.search(query, list(SYSTEM_COLLECTIONS[system]) if system else None, k=k)
+    # With --json, stdout carries the JSON alone: anything loading the model or the index prints goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        hits = retriever.search(query, list(SYSTEM_COLLECTIONS[system]) if system else None, k=k)
     out = {
         "exact": [{"system": r.record.system, "code": r.record.display, "title": r.record.title} for r in exact],
         "hits": [h.to_dict() for h in hits],

