@@ -10,6 +10,7 @@ word the question negates.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class Weights:
     stated_unspecified: float = 0.15
     title_negates: float = 0.2
     title_named: float = 0.3
+    attribute_mismatch: float = 0.2
     depth: int = 40
 
 
@@ -86,6 +88,23 @@ _SIDES = {"right", "left", "bilateral"}
 # Heading words that name no topic on their own ("ICD-10-PCS", "versus"): left out of the title-named signal.
 _GENERIC = {"10", "versus", "vs", "and", "the", "overview", "guidelines", "guideline", "official", "rules", "rule"}
 _UNSTATED_DETAIL = _SIDES | {"other"}
+
+
+_ENCOUNTERS = (
+    ("sequela", re.compile(r"\b(sequela|late effects?)\b", re.I)),
+    ("subsequent", re.compile(r"\bsubsequent encounter|\bsubsequent\b|\bfollow[- ]?up\b|\bf/u\b|\bhealing\b", re.I)),
+    ("initial", re.compile(r"\binitial encounter|\binitial\b|\bfirst (visit|encounter)\b", re.I)),
+)
+
+
+def encounter_of(text: str) -> str | None:
+    """The 7th-character encounter a text names (initial, subsequent, sequela), if exactly one.
+
+    >>> encounter_of("Fracture of left wrist, subsequent encounter for fracture with routine healing")
+    'subsequent'
+    """
+    found = [name for name, rx in _ENCOUNTERS if rx.search(text)]
+    return found[0] if len(found) == 1 else None
 
 
 def _norm_title(text: str) -> str:
@@ -264,17 +283,29 @@ class Retriever:
             if qnums and m.get("collection") in CODE_COLLECTIONS:
                 # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses.
                 tnums = small_numbers(m.get("title", "").split(" ", 2)[-1])
-                if tnums and not (qnums & tnums):
+                title_lower = m.get("title", "").lower()
+                # "unstageable" or "deep tissue damage" also answer "which stage" with another answer
+                staged_otherwise = not tnums and ("unstageable" in title_lower or "deep tissue" in title_lower)
+                if (tnums and not (qnums & tnums)) or staged_otherwise:
                     score -= w.number_mismatch
                     sig["number_mismatch"] = 1.0
             if m.get("collection") in CODE_COLLECTIONS:
                 title_words = set(tokens(m.get("title", "")))
                 # "stage 3 pressure ulcer": the question states the detail that an "unspecified
                 # stage" title leaves open, so the specific code is the better match.
-                if "unspecified" in title_words and (qnums or (_SIDES & qwords)) \
-                        and not small_numbers(m.get("title", "").split(" ", 2)[-1]) and not (_SIDES & title_words):
+                tnums = small_numbers(m.get("title", "").split(" ", 2)[-1])
+                if "unspecified" in title_words and ((qnums and not tnums) or ((_SIDES & qwords) and not (_SIDES & title_words))):
                     score -= w.stated_unspecified
                     sig["stated_unspecified"] = 1.0
+                # The question states a side or an encounter and the title states another one.
+                qside, tside = _SIDES & qwords, _SIDES & title_words
+                if qside and tside and not (qside & tside):
+                    score -= w.attribute_mismatch
+                    sig["side_mismatch"] = 1.0
+                qenc, tenc = encounter_of(expanded), encounter_of(m.get("title", ""))
+                if qenc and tenc and qenc != tenc:
+                    score -= w.attribute_mismatch
+                    sig["encounter_mismatch"] = 1.0
                 # "with heart failure": a title "without heart failure" is the other branch.
                 absent = negated_terms(m.get("title", "")) - negated
                 if absent & qwords:

@@ -115,6 +115,22 @@ def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None
     return out
 
 
+def _within_heading(message: str, resolved: list[Resolved]) -> bool:
+    """A question that names ICD-10-CM headings only and asks which code below them fits its description."""
+    if not _ASKS_CODE.search(message) or _ABOUT_RULES.search(message):
+        return False
+    if not all(r.records and r.record.system == cs.ICD10CM and r.record.billable is False for r in resolved):
+        return False
+    rest = message
+    for r in resolved:
+        rest = rest.replace(r.mention.raw, " ")
+    words = [w for w in re.findall(r"[a-z]{3,}", rest.lower()) if w not in _FILLER]
+    return len(words) >= 2
+
+
+_FILLER = frozenset("which what code codes the for with and use should would icd does this that".split())
+
+
 def route(message: str, history: list[dict] | None, store: CodeStore | None) -> Route:
     """Decide the intent and the codes of ``message``; a follow-up inherits the conversation's codes."""
     system = named_system(message)
@@ -143,6 +159,9 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = UNITS
     elif procedures and _GLOBAL.search(message):
         intent = GLOBAL_PERIOD
+    elif resolved and _within_heading(message, resolved):
+        # "acute diastolic heart failure - which I50 code?": a description to code inside that heading.
+        intent = DESCRIPTION_TO_CODE
     elif resolved:
         intent = CODE_LOOKUP
     elif _DESCRIBE.search(message) or (system and _ASKS_CODE.search(message) and not _ABOUT_RULES.search(message)):

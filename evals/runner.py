@@ -222,7 +222,7 @@ def check_thresholds(summary: dict, table: dict, system: str = "casepilot", spli
     got = summary["splits"].get(split, {}).get(system, {}) if split else summary["systems"].get(system, {})
     if split and not got:
         return []
-    system = f"{system} [{split}]" if split else system
+    system = f"{system} ({split} split)" if split else system
     fails = []
     for metric, bound in table.get("min", {}).items():
         v = got.get(metric)

@@ -411,8 +411,16 @@ class GroundedAnswerer:
         query = strip_question(question)
         if system == cs.ICD10PCS and self._pcs_from_index(d, query):
             return d
-        hits = self.retriever.search(query, colls, k=5, timings=timings)
-        d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}")
+        within = [r.record.code for r in route.codes if r.records and r.record.billable is False]
+        if within:
+            # "which I50 code": only codes below the named headings
+            query = " ".join(query.replace(r.mention.raw, " ") for r in route.codes[:1]) if route.codes else query
+            hits = [h for h in self.retriever.search(query, colls, k=60, timings=timings)
+                    if any(str(h.doc.metadata.get("code", "")).startswith(c) for c in within)][:5]
+        else:
+            hits = self.retriever.search(query, colls, k=5, timings=timings)
+        d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}"
+                          + (f" (below {', '.join(within)})" if within else ""))
         if (not hits or not confident(query, hits[0])) and route.intent == rt.DESCRIPTION_TO_CODE \
                 and rt.asks_about_rules(question):
             # "How do I code a sequela?" asks for the rule, not a code.
@@ -654,6 +662,8 @@ class GroundedAnswerer:
         d.say("CasePilot's sources do not answer this question")
         d.say("Searched: " + "; ".join(d.searched))
         topics = list(dict.fromkeys(_topic(h.doc) for h in closest))
+        if d.decision.features and not d.decision.features.get("cover"):
+            topics = []  # nothing of the question is in the sources: "closest" topics would be noise
         if topics:
             d.say("Closest topics CasePilot covers: " + "; ".join(topics))
         d.notices.append("CasePilot's sources do not answer this question.")
