@@ -42,6 +42,8 @@ _TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|
                     r"documentation|ncci|mue|global|billing|compliance|audit\w*|e/m|mdm|time|excludes\w*|abn|lcd|ncd|"
                     r"convention\w*|sequenc\w*|medicare|payer|claim\w*|units?|reimburse\w*)\b", re.I)
 _ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b", re.I)
+# "dm2 w/ hyperglycemia, uncontrolled per MD - dx code?": a description that ends by asking for its code
+_ENDS_ASKING_CODE = re.compile(r"\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?\s*\?*\s*$", re.I)
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
                           r"excludes\w*|notes?|how many|when)\b", re.I)
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
@@ -164,7 +166,8 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = DESCRIPTION_TO_CODE
     elif resolved:
         intent = CODE_LOOKUP
-    elif _DESCRIBE.search(message) or (system and _ASKS_CODE.search(message) and not _ABOUT_RULES.search(message)):
+    elif _DESCRIBE.search(message) or (not _ABOUT_RULES.search(message) and (
+            (system and _ASKS_CODE.search(message)) or _ENDS_ASKING_CODE.search(message))):
         # "Which ICD-10-CM code is used for an encounter for immunization?": the named code set
         # and "code" ask for a code of that set, not for guidance about it.
         intent = DESCRIPTION_TO_CODE
