@@ -14,6 +14,7 @@ def store(tmp_path_factory):
     s.replace_source("t", "icd10cm", "v", "fp", [
         CodeRecord("icd10cm", "E1122", "E11.22", "Type 2 diabetes mellitus with diabetic CKD", billable=True, source="t"),
         CodeRecord("icd10cm", "I10", "I10", "Essential (primary) hypertension", billable=True, source="t"),
+        CodeRecord("icd10cm", "I50", "I50", "Heart failure", billable=False, level="category", source="t"),
     ])
     s.replace_source("c", "corpus", "v", "fp", [
         CodeRecord("cpt", "99213", "99213", "office visit", source="c"),
@@ -35,6 +36,14 @@ def store(tmp_path_factory):
     ("What is the code for essential hypertension", rt.DESCRIPTION_TO_CODE),
     ("What does Excludes1 mean?", rt.GUIDELINE),
     ("Guidelines for E/M services", rt.GUIDELINE),
+    # the named code set and "which ... code" ask for a code of that set
+    ("Which ICD-10-CM code is used for an encounter for immunization?", rt.DESCRIPTION_TO_CODE),
+    ("What does the ICD-10-PCS root operation Excision mean?", rt.GUIDELINE),
+    # a description that ends by asking for its code
+    ("dm2 w/ hyperglycemia, uncontrolled per MD - dx code?", rt.DESCRIPTION_TO_CODE),
+    # a heading named with a description: which code below it
+    ("acute diastolic heart failure - which I50 code?", rt.DESCRIPTION_TO_CODE),
+    ("What is I50?", rt.CODE_LOOKUP),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent
@@ -57,3 +66,11 @@ def test_follow_up_inherits_codes(store):
 def test_lookalikes_are_dropped_and_unknown_codes_kept(store):
     found = rt.resolve_mentions("vitamin B12 in 2026, E11.99 and 99213", store)
     assert [(f.mention.code, bool(f.records)) for f in found] == [("E1199", False), ("99213", True)]
+
+
+def test_follow_up_that_names_what_differs_inherits_the_code_and_the_question(store):
+    history = [{"role": "user", "content": "How much time is needed for 99213?"},
+               {"role": "assistant", "content": "99213 needs 20 minutes of total time."}]
+    r = rt.route("And for a new patient at the same level?", history, store)
+    assert r.inherited and [c.mention.code for c in r.codes] == ["99213"]
+    assert r.prior == "How much time is needed for 99213?"
