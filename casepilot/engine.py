@@ -113,7 +113,8 @@ class ChatEngine:
             "codes": codes,
             "intent": draft.intent,
             "answered": draft.answered,
-            # answer / partial / decline, from the calibrated relevance score (None: a code lookup)
+            # answer / partial / decline, from the calibrated relevance score (the score is None when no
+            # relevance decision was needed: a plain code lookup)
             "decision": draft.label,
             "decision_score": round(draft.decision.score, 4) if draft.decision is not None else None,
             "decision_features": draft.decision.features if draft.decision is not None else {},

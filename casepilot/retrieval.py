@@ -253,6 +253,8 @@ class Retriever:
         qall = set(tokens(query)) | qwords
         unstated = _UNSTATED_DETAIL - qwords if not (_SIDES & qwords) else {"other"} - qwords
         qnums = small_numbers(query)
+        qside = _SIDES & qwords
+        qenc = encounter_of(expanded)
         hits = []
         for i in ids:
             doc = docs.get(i)
@@ -273,50 +275,8 @@ class Retriever:
                 if len(named) >= 2 and named <= qall:
                     score += w.title_named
                     sig["title_named"] = float(len(named))
-            if unstated and m.get("collection") in CODE_COLLECTIONS:
-                # The tabular's convention: detail the question does not state (a side, "other")
-                # points to the unspecified code, so codes that assert it rank a little lower.
-                extra = unstated & set(tokens(m.get("title", "")))
-                if extra:
-                    score -= w.unstated * len(extra)
-                    sig["unstated_detail"] = float(len(extra))
-            if qnums and m.get("collection") in CODE_COLLECTIONS:
-                # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses.
-                tnums = small_numbers(m.get("title", "").split(" ", 2)[-1])
-                title_lower = m.get("title", "").lower()
-                # "unstageable" or "deep tissue damage" also answer "which stage" with another answer
-                staged_otherwise = not tnums and ("unstageable" in title_lower or "deep tissue" in title_lower)
-                if (tnums and not (qnums & tnums)) or staged_otherwise:
-                    score -= w.number_mismatch
-                    sig["number_mismatch"] = 1.0
-            if m.get("collection") in CODE_COLLECTIONS:
-                title_words = set(tokens(m.get("title", "")))
-                # "stage 3 pressure ulcer": the question states the detail that an "unspecified
-                # stage" title leaves open, so the specific code is the better match.
-                tnums = small_numbers(m.get("title", "").split(" ", 2)[-1])
-                if "unspecified" in title_words and ((qnums and not tnums) or ((_SIDES & qwords) and not (_SIDES & title_words))):
-                    score -= w.stated_unspecified
-                    sig["stated_unspecified"] = 1.0
-                # The question states a side or an encounter and the title states another one.
-                qside, tside = _SIDES & qwords, _SIDES & title_words
-                if qside and tside and not (qside & tside):
-                    score -= w.attribute_mismatch
-                    sig["side_mismatch"] = 1.0
-                qenc, tenc = encounter_of(expanded), encounter_of(m.get("title", ""))
-                if qenc and tenc and qenc != tenc:
-                    score -= w.attribute_mismatch
-                    sig["encounter_mismatch"] = 1.0
-                # "with heart failure": a title "without heart failure" is the other branch.
-                absent = negated_terms(m.get("title", "")) - negated
-                if absent & qwords:
-                    score -= w.title_negates
-                    sig["title_negates"] = 1.0
-            if negated and m.get("collection") in CODE_COLLECTIONS:
-                title_words = set(tokens(m.get("title", "")))
-                # "without X" in the question: a title that has X but not "without" is the wrong branch.
-                if negated & title_words and "without" not in title_words and "no" not in title_words:
-                    score -= w.negation
-                    sig["negation_penalty"] = 1.0
+            else:
+                score += self._code_signals(m.get("title", ""), sig, qwords, qnums, qside, qenc, negated, unstated)
             hits.append(Hit(i, score, doc, sig))
         hits.sort(key=lambda h: (-h.score, h.id))
         if "icd10pcs" in names and len(names) == 1:
@@ -326,6 +286,52 @@ class Retriever:
             timings["retrieve_ms"] = round((t2 - t1) * 1000, 1)
             timings["fuse_ms"] = round((time.perf_counter() - t2) * 1000, 1)
         return hits[:k]
+
+    def _code_signals(self, title: str, sig: dict[str, float], qwords: set[str], qnums: set[int], qside: set[str],
+                      qenc: str | None, negated: set[str], unstated: set[str]) -> float:
+        """The score change of a code passage whose title agrees or clashes with what the question states."""
+        w = self.weights
+        delta = 0.0
+        title_words = set(tokens(title))
+        tnums = small_numbers(title.split(" ", 2)[-1])  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own numbers
+        tside = _SIDES & title_words
+        if unstated:
+            # The tabular's convention: detail the question does not state (a side, "other")
+            # points to the unspecified code, so codes that assert it rank a little lower.
+            extra = unstated & title_words
+            if extra:
+                delta -= w.unstated * len(extra)
+                sig["unstated_detail"] = float(len(extra))
+        if qnums:
+            # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses;
+            # "unstageable" or "deep tissue damage" also answer "which stage" with another answer.
+            title_lower = title.lower()
+            staged_otherwise = not tnums and ("unstageable" in title_lower or "deep tissue" in title_lower)
+            if (tnums and not (qnums & tnums)) or staged_otherwise:
+                delta -= w.number_mismatch
+                sig["number_mismatch"] = 1.0
+        # "stage 3 pressure ulcer": the question states the detail that an "unspecified stage" title
+        # leaves open, so the specific code is the better match.
+        if "unspecified" in title_words and ((qnums and not tnums) or (qside and not tside)):
+            delta -= w.stated_unspecified
+            sig["stated_unspecified"] = 1.0
+        # The question states a side or an encounter and the title states another one.
+        if qside and tside and not (qside & tside):
+            delta -= w.attribute_mismatch
+            sig["side_mismatch"] = 1.0
+        tenc = encounter_of(title)
+        if qenc and tenc and qenc != tenc:
+            delta -= w.attribute_mismatch
+            sig["encounter_mismatch"] = 1.0
+        # "with heart failure": a title "without heart failure" is the other branch.
+        if (negated_terms(title) - negated) & qwords:
+            delta -= w.title_negates
+            sig["title_negates"] = 1.0
+        # "without X" in the question: a title that has X but not "without" is the wrong branch.
+        if negated and negated & title_words and "without" not in title_words and "no" not in title_words:
+            delta -= w.negation
+            sig["negation_penalty"] = 1.0
+        return delta
 
     def _pcs_index_first(self, query: str, hits: list[Hit]) -> list[Hit]:
         """PCS codes the official Alphabetic Index leads to (casepilot.pcsindex) ahead of the fused list."""

@@ -49,7 +49,14 @@ def content_words(question: str) -> list[str]:
             if w not in FUNCTION_WORDS and w not in code_tokens and not w.isdigit() and len(w) > 1]
 
 
-def _covered(words: list[str], text_words: set[str], idf: Callable[[str], float]) -> float:
+def word_bag(text: str) -> set[str]:
+    """The words of ``text`` and their stems: what a coverage check looks question words up in."""
+    ws = set(tokens(text))
+    return ws | {stem(w) for w in ws}
+
+
+def covered(words: list[str], text_words: set[str], idf: Callable[[str], float]) -> float:
+    """IDF-weighted share of ``words`` found (as is or stemmed) in ``text_words``; 1.0 when there is nothing to find."""
     total = sum(idf(w) for w in words)
     if total <= 0:
         return 1.0
@@ -90,15 +97,12 @@ def features(question: str, texts: Iterable[str], cosine: float, title: str,
         return {"cover": 1.0, "cover_top": 1.0, "oov": 0.0, "cosine": cosine, "title_cover": 1.0, **scope}
     if not words:  # every word is unknown to every index ("weather in Paris tomorrow")
         return {"cover": 0.0, "cover_top": 0.0, "oov": 1.0, "cosine": cosine, "title_cover": 0.0, **scope}
-    def bag(t: str) -> set[str]:
-        ws = set(tokens(t))
-        return ws | {stem(w) for w in ws}
-    evidence_words = set().union(*(bag(t) for t in texts)) if texts else set()
-    top_words = bag(texts[0]) if texts else set()
+    evidence_words = set().union(*(word_bag(t) for t in texts)) if texts else set()
+    top_words = word_bag(texts[0]) if texts else set()
     title_words = set(tokens(title)) - FUNCTION_WORDS
     return {
-        "cover": _covered(words, evidence_words, idf),
-        "cover_top": _covered(words, top_words, idf),
+        "cover": covered(words, evidence_words, idf),
+        "cover_top": covered(words, top_words, idf),
         "oov": oov,
         "cosine": cosine,
         # a passage whose title the question names in full ("root operation Excision") is on topic

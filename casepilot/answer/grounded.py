@@ -14,7 +14,8 @@ from langchain_core.documents import Document
 
 from casepilot import codes as cs
 from casepilot import router as rt
-from casepilot.answer.decision import ANSWER, DECLINE, PARTIAL, Decision, stem, content_words, decide, features
+from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, content_words, covered, decide,
+                                      features, stem, word_bag)
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -23,13 +24,13 @@ from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever
 from casepilot.text import expand_query, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
-# The order a coder acts on notes: what else to code, what may not be coded together, then the rest.
 # Title words that name no topic ("ICD-10-PCS ... including ... versus")
 _GENERIC_TITLE = frozenset("10 including versus vs and or the of in for to what how".split())
 # Passages that stand for a whole corpus document: its card and the questions it declares.
 DOC_LEVEL = ("corpus_document", "corpus_question")
 # Code sets CasePilot holds in full: a code missing from them does not exist (CPT and HCPCS may be partial).
 FULL_CODE_SETS = (cs.ICD10CM, cs.ICD10PCS)
+# The order a coder acts on notes: what else to code, what may not be coded together, then the rest.
 NOTE_ORDER = (*INSTRUCTION_NOTES, "excludes1", "excludes2", "includes", "inclusion_term", "seven_chr_note",
               "seven_chr_def", "note")
 
@@ -145,8 +146,8 @@ class GroundedAnswerer:
             if decision is not None and decision.label == DECLINE:
                 d.searched.extend(f"code store: {_label(r.record.system)} {cs.display_code(r.record.code, r.record.system)}"
                                   for r in known)
-                self._decline(d, decision, [Hit(self.record_doc(r.record).id or "", 0.0, self.record_doc(r.record))
-                                            for r in known])
+                docs = [self.record_doc(r.record) for r in known]
+                self._decline(d, decision, [Hit(doc.id or "", 0.0, doc) for doc in docs])
                 return d
             d.decision = decision
         if route.inherited and len(known) == 1:
@@ -592,10 +593,11 @@ class GroundedAnswerer:
                                    h.score), default=None)
         if named is not None and card is not None:
             # ties go to the more specific title: the one the question names more of
+            asked = {stem(w) for w in content_words(question)}
+
             def key(title: str) -> tuple[float, float]:
                 words = set(tokens(title)) - _GENERIC_TITLE
-                asked = set(content_words(question))
-                return cover(question, title), len({stem(w) for w in words} & {stem(w) for w in asked}) / (len(words) or 1)
+                return cover(question, title), len({stem(w) for w in words} & asked) / (len(words) or 1)
             if key(card.metadata.get("title", "")) >= key(named.doc.metadata.get("heading")
                                                           or named.doc.metadata.get("title", "")):
                 named = None
@@ -622,11 +624,7 @@ class GroundedAnswerer:
 
     def _title_cover(self, question: str, title: str) -> float:
         """IDF-weighted share of the question's content words that ``title`` names."""
-        words = content_words(question)
-        have = set(tokens(title))
-        have |= {stem(w) for w in have}
-        total = sum(self.retriever.idf(w) for w in words)
-        return sum(self.retriever.idf(w) for w in words if w in have or stem(w) in have) / total if total else 0.0
+        return covered(content_words(question), word_bag(title), self.retriever.idf)
 
     def _card(self, doc_id: str | None) -> Document | None:
         if not doc_id:
