@@ -95,6 +95,9 @@ class CodeCheck(BaseModel):
     verified: bool = Field(description="false: the code is not in the code store (marked in the answer text, "
                            "unless the answer itself says the code does not exist: then `declared_invalid`).")
     declared_invalid: bool = False
+    supported: bool | None = Field(
+        default=None, description="true: every sentence that names the code cites evidence showing it; false: "
+        "some sentence names it without such a citation (shown as 'not in the cited sources'); null: not checked.")
 
 
 class MetaEvent(BaseModel):

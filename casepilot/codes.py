@@ -13,6 +13,7 @@ Pure functions only; whether a code *exists* is the code store's business.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 ICD10CM = "icd10cm"
@@ -37,8 +38,9 @@ _HCPCS = re.compile(r"^[A-V][0-9]{4}$")
 _MODIFIER = re.compile(r"^(?:[0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])$")
 
 # Code-shaped tokens inside free text. Order matters: longer, more specific shapes first.
+# A token glued to the text before it by ".", "-" or "/" is checked in code (_stands_alone).
 _TEXT_CODE = re.compile(
-    r"(?<![A-Za-z0-9.\-/])("
+    r"(?<![A-Za-z0-9])("
     r"[A-Za-z][0-9][0-9A-Za-z]\.[0-9A-Za-z]{1,4}"  # dotted ICD-10-CM: E11.22, S72.001A
     r"|[0-9][0-9A-HJ-NP-Za-hj-np-z]{6}"  # ICD-10-PCS starting with a digit: 0DTJ4ZZ
     r"|[A-HJ-NP-Za-hj-np-z][0-9][0-9A-Za-z]{5}"  # 7 characters starting with a letter (PCS or ICD)
@@ -54,6 +56,43 @@ _MODIFIER_CONTEXT = re.compile(
 # "the GZ modifier", "a 25 modifier": the label before the word (capitals only, so "an" is no modifier).
 _MODIFIER_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s+[Mm]odifiers?\b")
 _HYPHEN_MODIFIER = re.compile(r"\b(?:[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})-([0-9A-Z]{2})\b")
+
+# Capital letters of other scripts drawn like the Latin ones codes use (Unicode confusables):
+# Cyrillic А В Е К М Н О Р С Т Х Ѕ І Ј and Greek Α Β Ε Ζ Η Ι Κ Μ Ν Ο Ρ Τ Χ Υ. NFKC leaves them alone.
+_LOOKALIKES = str.maketrans(
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0405\u0406\u0408"
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a7\u03a5"
+    "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2044\u2215",
+    "ABEKMHOPCTXSIJ"
+    "ABEZHIKMNOPTXY"
+    "-------//",  # dashes and slashes NFKC keeps: a range E11.21\u2013E11.98 reads like E11.21-E11.98
+)
+
+
+def normalize_text(text: str) -> tuple[str, list[int]]:
+    """``text`` as code detection reads it, and for each of its characters the index of the original one.
+
+    NFKC (fullwidth ＥＩ１ -> EI1), invisible format characters (zero-width space/joiners, word joiner,
+    BOM, soft hyphen: category Cf) dropped, look-alike Cyrillic/Greek capitals and dashes mapped to ASCII.
+    Works character by character so that every output character has one origin.
+
+    >>> normalize_text("E1\u200b1.\uff19")
+    ('E11.9', [0, 1, 3, 4, 5])
+    """
+    if text.isascii():
+        return text, list(range(len(text)))
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii():
+            out.append(ch)
+            origin.append(i)
+            continue
+        for c in unicodedata.normalize("NFKC", ch).translate(_LOOKALIKES):
+            if unicodedata.category(c) != "Cf":
+                out.append(c)
+                origin.append(i)
+    return "".join(out), origin
 
 
 class CodeFormatError(ValueError):
@@ -140,45 +179,98 @@ def display_code(code: str, system: str) -> str:
     return format_code(code, system)
 
 
+def spellings(code: str, systems: tuple[str, ...] | list[str]) -> set[str]:
+    """How ``code`` may be written: undotted always, dotted too where ICD-10-CM is one of ``systems``."""
+    code = normalize(code)
+    return {code, format_code(code, ICD10CM)} if ICD10CM in systems else {code}
+
+
+def occurs_in(code: str, systems: tuple[str, ...] | list[str], text: str) -> bool:
+    """Whether ``text`` shows ``code`` as a whole token in any of its spellings, ignoring case.
+
+    >>> occurs_in("E1122", (ICD10CM,), "see e11.22 and 99213"), occurs_in("E112", (ICD10CM,), "E11.22")
+    (True, False)
+    """
+    alts = "|".join(re.escape(s) for s in sorted(spellings(code, systems), key=len, reverse=True))
+    pattern = rf"(?<![A-Za-z0-9])(?:{alts})(?![A-Za-z0-9]|\.[A-Za-z0-9])"
+    return re.search(pattern, normalize_text(text)[0], re.IGNORECASE) is not None
+
+
 @dataclass(frozen=True)
 class Mention:
-    """A code-shaped token found in text."""
+    """A code-shaped token found in text.
+
+    ``start``/``end`` index the ORIGINAL text (``text[start:end]`` is the token as written, look-alike
+    letters and invisible characters included); ``raw`` is that token after ``normalize_text`` (ASCII,
+    dot kept: what the code store is asked about) and ``code`` its normalised form (``E1122``).
+    """
 
     raw: str
     code: str  # normalised
-    start: int
+    start: int  # offsets into the original text
     end: int
     systems: tuple[str, ...]
     explicit_modifier: bool = False
+
+
+def _stands_alone(text: str, start: int, code_ends: set[int]) -> bool:
+    """Whether a code-shaped token at ``start`` is a code, not the tail of a number or a word.
+
+    Glued by "-", "/" or "." to a code before it, it is one (E11.22/E11.99, both ends of E11.21-E11.98);
+    after "/" or "." it is also one when a word precedes (w/E11.65, "diabetes.E11.9"). After a number
+    (3.14159, 555-12345, 2024/12345) or a word and a hyphen (COVID-19) it is not.
+    """
+    sep = text[start - 1] if start else " "
+    if sep not in "-/.":
+        return True
+    if start - 1 in code_ends:
+        return True
+    if sep == "-":
+        return False
+    k = start - 1
+    while k and text[k - 1].isalnum():
+        k -= 1
+    return text[k : start - 1].isalpha()
 
 
 def find_mentions(text: str) -> list[Mention]:
     """Every code-shaped token in ``text``, in order, with the systems its shape allows.
 
     Modifiers are only recognised where the text says so ("modifier 25", "99213-25"), since
-    two-character tokens are otherwise ordinary words and numbers.
+    two-character tokens are otherwise ordinary words and numbers. A full code after a hyphen is
+    the other end of a range and a mention of its own. Detection reads ``normalize_text(text)``
+    (look-alike and invisible characters); offsets still index ``text``.
 
     >>> [m.code for m in find_mentions("Can 99213-25 and E11.22 go with modifier XS?")]
     ['99213', '25', 'E1122', 'XS']
+    >>> [m.code for m in find_mentions("E11.21-E11.98, E11.22/E11.65, not 3.14159")]
+    ['E1121', 'E1198', 'E1122', 'E1165']
+    >>> m = find_mentions("Use \u0415\u200b11.99")[0]
+    >>> m.raw, m.code, m.start, m.end
+    ('E11.99', 'E1199', 4, 11)
     """
+    norm, origin = normalize_text(text)
     found: dict[tuple[int, int], Mention] = {}
-    for m in _TEXT_CODE.finditer(text):
+
+    def add(start: int, end: int, code: str, systems: tuple[str, ...], explicit: bool = False) -> None:
+        found[(start, end)] = Mention(norm[start:end], code, origin[start], origin[end - 1] + 1, systems, explicit)
+
+    code_ends: set[int] = set()
+    for m in _TEXT_CODE.finditer(norm):
         raw = m.group(1)
         systems = [s for s in candidate_systems(raw) if s != MODIFIER]
-        if systems:
-            found[(m.start(1), m.end(1))] = Mention(raw, normalize(raw), m.start(1), m.end(1), tuple(systems))
-    for m in _MODIFIER_BEFORE.finditer(text):
-        raw = m.group(1)
-        found[(m.start(1), m.end(1))] = Mention(raw, raw, m.start(1), m.end(1), (MODIFIER,), True)
-    for m in _HYPHEN_MODIFIER.finditer(text):
-        raw = m.group(1)
-        found[(m.start(1), m.end(1))] = Mention(raw, normalize(raw), m.start(1), m.end(1), (MODIFIER,), True)
-    for m in _MODIFIER_CONTEXT.finditer(text):
+        if systems and _stands_alone(norm, m.start(1), code_ends):
+            code_ends.add(m.end(1))
+            add(m.start(1), m.end(1), normalize(raw), tuple(systems))
+    for m in _MODIFIER_BEFORE.finditer(norm):
+        add(m.start(1), m.end(1), m.group(1), (MODIFIER,), True)
+    for m in _HYPHEN_MODIFIER.finditer(norm):
+        add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
+    for m in _MODIFIER_CONTEXT.finditer(norm):
         base = m.start(1)
         for t in re.finditer(r"\b[0-9A-Za-z]{2}\b", m.group(1)):
             tok = t.group(0)
             if tok.lower() in {"or", "vs"} or (tok.isalpha() and tok.lower() == tok and tok.lower() not in {"xs", "xe", "xp", "xu", "lt", "rt", "tc"}):
                 continue
-            span = (base + t.start(), base + t.end())
-            found[span] = Mention(tok, normalize(tok), span[0], span[1], (MODIFIER,), True)
+            add(base + t.start(), base + t.end(), normalize(tok), (MODIFIER,), True)
     return [found[k] for k in sorted(found)]

@@ -81,7 +81,8 @@ class ChatEngine:
                 extend, more = None, extend
                 more()
                 continue
-            v = verify_answer(draft.text_of(i), draft.evidence.numbers(), self.store, draft.declared_invalid)
+            v = verify_answer(draft.text_of(i), draft.evidence.numbers(), self.store, draft.declared_invalid,
+                              evidence_text=draft.evidence.text)
             sep = draft.sep(i) if parts else draft.sep(i).lstrip("\n")
             i += 1
             for n in cited_numbers(v.answer):
@@ -90,7 +91,7 @@ class ChatEngine:
                     yield "citation", draft.evidence.items[n - 1].to_dict()
             for c in v.codes:
                 key = f"{c['system']}:{c['code']}"
-                codes[key] = c if not (key in codes and not codes[key]["verified"]) else codes[key]
+                codes[key] = merge_code(codes.get(key), c)
             piece = sep + v.answer
             parts.append(piece)
             if first_token is None:
@@ -166,7 +167,8 @@ class ChatEngine:
                     payload["answerer"] = "grounded_fallback"
                 yield name, payload
             return
-        final = verify_answer(raw.strip(), evidence.numbers(), self.store, draft.declared_invalid)
+        final = verify_answer(raw.strip(), evidence.numbers(), self.store, draft.declared_invalid,
+                              evidence_text=evidence.text)
         for ev in rel.release(raw):
             if first is None and ev[0] == "token":
                 first = time.perf_counter()
@@ -193,6 +195,18 @@ class ChatEngine:
             elif name == "done":
                 done = payload
         return {**done, "conversation_id": cid}
+
+
+def merge_code(seen: dict | None, new: dict) -> dict:
+    """One entry per code across sentences: verified and supported only if every mention is."""
+    if seen is None:
+        return new
+    out = {**seen, "verified": seen["verified"] and new["verified"]}
+    if seen.get("supported") is None or new.get("supported") is None:
+        out["supported"] = seen.get("supported") if new.get("supported") is None else new.get("supported")
+    else:
+        out["supported"] = seen["supported"] and new["supported"]
+    return out
 
 
 class _Release:

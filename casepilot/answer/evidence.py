@@ -51,6 +51,14 @@ class Evidence:
     def numbers(self) -> set[int]:
         return {c.n for c in self.items}
 
+    def text(self, n: int) -> str:
+        """Title and full text of item ``n``: what a sentence citing [n] can rest on (empty if unknown)."""
+        if not 1 <= n <= len(self.items):
+            return ""
+        c = self.items[n - 1]
+        doc = self.docs.get(c.id)
+        return f"{c.title}\n{doc.page_content if doc is not None else c.snippet}"
+
 
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 

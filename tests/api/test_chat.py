@@ -58,6 +58,21 @@ def test_json_mode_returns_done_with_conversation_id(grounded_server):
     assert body["answer"] and body["citations"] and body["codes"] and body["timings_ms"]
 
 
+def test_every_code_is_checked_against_the_evidence_its_sentence_cites(grounded_server):
+    # E11.22 with its own and inherited notes: each note cites the heading that carries it, so every
+    # code the answer names (N18.1, N18.6, Z79.4, ...) appears in a passage its sentence cites.
+    body = httpx.post(f"{grounded_server}/v1/chat", json={"message": E11_22, "stream": False}, timeout=60).json()
+    assert len(body["codes"]) >= 3
+    # (the test slice holds only some chapters, so O24.4 may be unverified here: supported all the same)
+    assert all(c["supported"] is True for c in body["codes"]), body["codes"]
+    assert any(c["code"] == "N18.6" and c["verified"] for c in body["codes"])  # both ends of N18.1-N18.6
+    # a code the answer declares invalid exists nowhere in the evidence
+    bad = httpx.post(f"{grounded_server}/v1/chat", json={"message": "What is ICD-10-CM code E11.99?",
+                                                         "stream": False}, timeout=60).json()
+    e1199 = next(c for c in bad["codes"] if c["code"] == "E11.99")
+    assert e1199["verified"] is False and e1199["declared_invalid"] is True
+
+
 @pytest.mark.parametrize("history", [
     [{"role": "user", "content": E11_22}],  # only the user's earlier turn
     [{"role": "user", "content": E11_22},

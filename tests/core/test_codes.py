@@ -57,11 +57,83 @@ def test_find_mentions_ignores_ordinary_numbers_and_words():
     assert [m.code for m in cs.find_mentions("modifier or not")] == []
 
 
-def test_range_end_is_not_a_second_mention():
-    assert [m.code for m in cs.find_mentions("(N18.1-N18.6)")] == ["N181"]
+def test_both_ends_of_a_range_are_mentions():
+    # Each end of a range is a code of its own and must be verified (issue "Hardening" 4).
+    assert [m.code for m in cs.find_mentions("(N18.1-N18.6)")] == ["N181", "N186"]
 
 
 def test_modifier_named_before_the_word():
     assert [(m.code, m.systems) for m in cs.find_mentions("What does the GZ modifier mean?")] == [("GZ", (cs.MODIFIER,))]
     assert [m.code for m in cs.find_mentions("is a 25 modifier needed")] == ["25"]
     assert cs.find_mentions("an modifier") == []
+
+
+@pytest.mark.parametrize("text,codes", [
+    ("E11.22/E11.99", ["E1122", "E1199"]),
+    ("E11.21-E11.98", ["E1121", "E1198"]),
+    ("E11.21\u2013E11.98", ["E1121", "E1198"]),  # en dash
+    ("E11.21 \u2013 E11.98", ["E1121", "E1198"]),
+    ("E11.22/E11.65/E11.9", ["E1122", "E1165", "E119"]),
+    ("99202-99205", ["99202", "99205"]),
+    ("G0438/G0439", ["G0438", "G0439"]),
+    ("DM2 w/E11.65", ["E1165"]),  # "w/" (with) before a code
+    ("type 2 diabetes.E11.9 is unspecified", ["E119"]),  # a sentence end without its space
+])
+def test_code_right_after_a_separator(text, codes):
+    assert [m.code for m in cs.find_mentions(text)] == codes
+
+
+def test_range_ends_keep_their_offsets():
+    text = "Use E11.21\u2013E11.98 here"
+    found = cs.find_mentions(text)
+    assert [text[m.start:m.end] for m in found] == ["E11.21", "E11.98"]
+    assert not any(m.explicit_modifier for m in found)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("99213-25", [("99213", False), ("25", True)]),  # a 2-character tail is a modifier
+    ("99213\u201325", [("99213", False), ("25", True)]),  # also after an en dash
+    ("G0438-GT", [("G0438", False), ("GT", True)]),
+    ("99213-99215", [("99213", False), ("99215", False)]),  # a full code is a range end
+])
+def test_hyphen_tail_is_a_modifier_or_a_range_end(text, expected):
+    assert [(m.code, m.explicit_modifier) for m in cs.find_mentions(text)] == expected
+
+
+@pytest.mark.parametrize("text", [
+    "pi is 3.14159", "call 555-12345", "ref 2024/12345", "version 1.2.10045", "COVID-19 and ICD-10-CM",
+    "see 12/31/2026", "and/or w/o n/a", "1.5E10 copies",
+])
+def test_separators_create_no_codes_from_numbers_and_words(text):
+    assert cs.find_mentions(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "\u0415" + "11.99",  # Cyrillic capital Ie
+    "\u0395" + "11.99",  # Greek capital Epsilon
+    "\uff25\uff11\uff11\uff0e\uff19\uff19",  # fullwidth letters, digits and full stop
+    "E11\u200b.99", "E11\u200c.99", "E11\u200d.99", "E\u206011.99", "E1\ufeff1.99", "E11.9\u00ad9",
+])
+def test_lookalikes_and_invisible_characters_are_normalised(text):
+    (m,) = cs.find_mentions(f"Use {text} now")
+    assert (m.code, m.raw, m.systems) == ("E1199", "E11.99", (cs.ICD10CM,))
+    # offsets index the original text, whatever its spelling
+    assert f"Use {text} now"[m.start:m.end] == text
+
+
+def test_offsets_survive_expanding_and_vanishing_characters():
+    text = "\ufb01le \u200b\u200bC\u0422 of \u0421\u041e\u0412\u0418\u0414 and \u0405\u0406 99213\u201325"
+    found = cs.find_mentions(text)
+    assert [(m.code, text[m.start:m.end]) for m in found] == [("99213", "99213"), ("25", "25")]
+
+
+def test_lookalike_modifier_and_cpt():
+    text = "bill \uff19\uff19\uff12\uff11\uff13 with modifier \u0425\u0405"  # fullwidth 99213, Cyrillic XS
+    assert [(m.code, text[m.start:m.end]) for m in cs.find_mentions(text)] == [
+        ("99213", "\uff19\uff19\uff12\uff11\uff13"), ("XS", "\u0425\u0405")]
+
+
+def test_normalize_text_maps_back_to_the_original():
+    norm, origin = cs.normalize_text("a\u200b\ufb01\u0415")
+    assert norm == "afiE"
+    assert origin == [0, 2, 2, 3]
