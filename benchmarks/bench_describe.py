@@ -50,6 +50,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--split", choices=("tuning", "heldout", "both"), default="both",
+                    help="measure one split only (develop on tuning; report both)")
     args = ap.parse_args()
     from casepilot import codes as cs
     from casepilot.answer.grounded import infer_system, strip_question
@@ -62,7 +64,8 @@ def main() -> None:
     engine = ChatEngine(settings)
     retr = engine.retriever
     retr.warm()
-    items = [i for i in load_items() if i.intent == "description_to_code" and i.expected_codes and not i.history]
+    items = [i for i in load_items() if i.intent == "description_to_code" and i.expected_codes and not i.history
+             and args.split in ("both", split_of(i.tags))]
     rows = []
     lat = []
     for it in items:
@@ -82,7 +85,7 @@ def main() -> None:
         bm25 = retr.bm25_only(q, colls, k=1)
         code_of = lambda pid: norm(pid.split(":", 1)[1]) if pid else ""  # noqa: E731
         rows.append({
-            "id": it.id, "split": split_of(it.tags), "group": group_of(it),
+            "id": it.id, "answered": first, "split": split_of(it.tags), "group": group_of(it),
             "answer": first in want, "fused": fused_code in want,
             "dense": bool(dense) and code_of(dense[0]) in want, "bm25": bool(bm25) and code_of(bm25[0]) in want,
         })

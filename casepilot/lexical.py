@@ -52,6 +52,14 @@ class LexicalIndex:
         bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
         return cls(bm25, json.loads((folder / "ids.json").read_text()))
 
+    def document_frequencies(self) -> dict[str, int]:
+        """word -> how many passages of this collection contain it."""
+        indptr = self.bm25.scores.get("indptr") if isinstance(self.bm25.scores, dict) else None
+        if indptr is None:
+            return {}
+        counts = np.diff(np.asarray(indptr))
+        return {w: int(counts[i]) for w, i in self.vocab.items() if i < len(counts)}
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(id, BM25 score) of the best ``k`` passages for ``query``; words unknown to the index are dropped."""
         q = [t for t in dict.fromkeys(tokens(query)) if t in self.vocab]

@@ -29,7 +29,9 @@ _APPROACHES = [
           r"|endoscopic(?:ally)? via (?:a )?natural opening|transurethral endoscopic"),
     ("4", r"hand[- ]assisted|laparoscop\w*|lap|arthroscop\w*|thoracoscop\w*|vats|robotic\w*(?:[- ]assisted)?"
           r"|percutaneous endoscopic\w*|endoscopic\w* through a percutaneous port"),
-    ("3", r"percutaneous\w*|needle"),
+    # PCS defines the percutaneous approach as entry "by puncture or minor incision": a puncture, a
+    # -centesis or a needle aspiration is percutaneous unless the question says otherwise.
+    ("3", r"percutaneous\w*|needle|puncture|\w+centesis|aspiration"),
     ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"),
     ("8", r"endoscop\w*"),
     ("0", r"open|(?:total )?abdominal hysterectomy"),

@@ -24,7 +24,8 @@ from casepilot.fusion import max_normalized, weighted_fusion
 from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
-from casepilot.text import expand_query, negated_terms, small_numbers, tokens
+from casepilot.spelling import Speller
+from casepilot.text import STOPWORDS, expand_query, negated_terms, small_numbers, tokens
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client
 from casepilot.vectorstore import query as dense_query
 
@@ -125,6 +126,7 @@ class Retriever:
         self._titles: dict[str, dict[str, str]] = {}
         self._df: tuple[int, dict[str, int]] | None = None
         self._vocab: set[str] | None = None
+        self._speller: Speller | None = None
         self._lock = threading.Lock()
 
     # -- resources ---------------------------------------------------------------------------
@@ -191,9 +193,28 @@ class Retriever:
             self._vocab = vocab
         return word in self._vocab
 
+    def speller(self) -> Speller:
+        """A speller over every index's words, weighted by how many passages use each."""
+        if self._speller is None:
+            df: dict[str, int] = {}
+            for lex in [self.lexical(name) for name in self.available]:
+                if lex is not None:
+                    for word, n in lex.document_frequencies().items():
+                        df[word] = df.get(word, 0) + n
+            self._speller = Speller(df, keep=STOPWORDS)  # built twice at worst by racing threads: same result
+        return self._speller
+
+    def spell(self, query: str) -> str:
+        """``query`` with typos corrected and truncations completed against the indexes' words."""
+        return self.speller().fix(query)
+
     def warm(self, collections: list[str] | None = None) -> None:
         """Load the model and indexes now (the API does this at start-up so the first answer is fast)."""
+        from casepilot.procedures import procedure_words
+
         vec = np.asarray(self.embedder.embed_query("warm up"), dtype=np.float32)
+        procedure_words()  # read from the PCS index once (~1 s), not on the first description question
+        self.speller()
         for c in collections or self.available:
             self.lexical(c)
             if c in CODE_COLLECTIONS:
@@ -213,6 +234,7 @@ class Retriever:
         if not names:
             return []
         t0 = time.perf_counter()
+        query = self.spell(query)
         expanded = expand_query(query)
         qvec = np.asarray(self.embedder.embed_query(expanded), dtype=np.float32)
         t1 = time.perf_counter()

@@ -17,6 +17,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from casepilot.abbreviations import learned
+
 VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
 
 # Sections of vocabulary.toml, one per constant below. Each entry is a table with a non-empty value, reason
@@ -109,11 +111,17 @@ def expand_query(text: str) -> str:
     text = re.sub(r"\bE/M\b", "E/M evaluation and management", text, flags=re.I)
     words = re.findall(r"[Ww]/[Oo]|[Ww]/|[Ee]/[Mm]|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+", text)
     out = []
+    cms = learned()
     for w in words:
-        exp = ABBREVIATIONS.get(w.lower())
+        low = w.lower()
+        exp = ABBREVIATIONS.get(low)
         # Lower-case "ms", "pe", "ra", "cap" are too often ordinary words: expand those only in capitals.
-        if exp and (w.isupper() or w.lower() not in AMBIGUOUS):
+        if exp and (w.isupper() or low not in AMBIGUOUS):
             out.append(exp)
+        elif low in cms and low not in STOPWORDS and low not in ABBREVIATIONS:
+            # CMS's own shorthand ("stg", "unsp", "intertroch"): keep it (short names are indexed too)
+            # and add the word it stands for.
+            out.extend((w, cms[low]))
         else:
             out.append(w)
     expanded = " ".join(out)

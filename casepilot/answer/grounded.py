@@ -20,6 +20,7 @@ from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
+from casepilot.procedures import is_procedure
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever
 from casepilot.text import expand_query, tokens
 
@@ -409,7 +410,7 @@ class GroundedAnswerer:
             cs.ICD10CM: ["icd10cm"], cs.ICD10PCS: ["icd10pcs"],
             cs.CPT: ["cpt_licensed", "corpus_code_summary"], cs.HCPCS: ["hcpcs", "corpus_code_summary"],
         }[system]
-        query = strip_question(question)
+        query = self.retriever.spell(strip_question(question))
         if system == cs.ICD10PCS and self._pcs_from_index(d, query):
             return d
         within = [r.record.code for r in route.codes if r.records and r.record.billable is False]
@@ -474,10 +475,14 @@ class GroundedAnswerer:
             d.say(f"{display} is a heading, not billable; choose the specific code, such as {below}", top.doc)
         elif rec.billable:
             d.say(f"{display} is billable", top.doc)
+        by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
         for n in [*look.record.notes, *look.inherited]:
             # chapter-wide instructions (tobacco exposure, ...) are generic: the lookup shows them
             if n.type in INSTRUCTION_NOTES and not n.level.startswith("Chapter"):
-                d.say(f"{NOTE_LABELS[n.type]} ({n.level}): {_flat(n.text)}", top.doc)
+                # an inherited note cites the heading that carries it, where a reader (and the check
+                # that a cited passage shows each code) finds its text
+                src = self.record_doc(by_level[n.level]) if n.level in by_level else top.doc
+                d.say(f"{NOTE_LABELS[n.type]} ({n.level}): {_flat(n.text)}", src)
         others = []
         for h in hits[1:4]:
             o = self._hit_record(h)
@@ -704,14 +709,9 @@ def strip_question(question: str) -> str:
     return q or question.strip()
 
 
-_PROCEDURE = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy)\b|\b(excision|resection|"
-                        r"repair|replacement|insertion|removal|bypass|transplant\w*|laparoscopic|open approach|"
-                        r"percutaneous|drainage|biopsy)\b", re.I)
-
-
 def infer_system(question: str) -> str:
-    """ICD-10-CM unless the description names a procedure (then ICD-10-PCS)."""
-    return cs.ICD10PCS if _PROCEDURE.search(question) and "diagnos" not in question.lower() else cs.ICD10CM
+    """ICD-10-CM unless the description names a procedure (then ICD-10-PCS); see casepilot.procedures."""
+    return cs.ICD10PCS if is_procedure(strip_question(question)) else cs.ICD10CM
 
 
 def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -> CodeRecord | None:
