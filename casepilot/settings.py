@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_timeout_s: float = 60.0
+    llm_max_tokens: int = Field(1024, gt=0, description="Most tokens a model may write in one answer.")
     api_keys: str | None = Field(None, description="key=origin1|origin2,key2=origin3 ; unset = open.")
     allowed_origins: str = "*"
     log_level: str = "INFO"

@@ -114,14 +114,38 @@
     return h("a", { href: safe, target: "_blank", rel: "noopener noreferrer nofollow ugc", referrerpolicy: "no-referrer", text: label });
   }
 
+  /** The host a label or hostname names: "cms.gov", "WWW.CMS.GOV" and "https://www.cms.gov/x" all name cms.gov. */
+  function bareHost(s) {
+    return String(s).trim().toLowerCase().replace(/^https?:\/\//, "").split(/[\/?#]/)[0].replace(/^www\./, "").replace(/\.$/, "");
+  }
+
+  /** A Markdown link from an answer, followed by the host it really goes to unless its label names that host. */
+  function answerLink(parent, href, label) {
+    var a = link(href, label);
+    parent.appendChild(a);
+    if (a.tagName !== "A") return;
+    var host = new URL(a.href).hostname;
+    if (bareHost(label) === bareHost(host)) return;
+    parent.appendChild(h("span", { class: "link-host", title: "This link goes to " + host, text: " (" + host + ")" }));
+  }
+
   /* ---------- safe Markdown subset, built with DOM APIs ---------- */
+
+  // A label stops at the next "[" and a URL at the next "(" that does not open a one-level "(...)" group, so
+  // no two starts scan the same stretch of text and a render stays linear in its length.
+  function hrefPattern(min) {
+    return "((?:[^\\s()]|\\([^\\s()]{0,200}\\)){" + min + ",2000})";
+  }
+  var TITLE = "(?:[ \\t]+\"[^\"\\n]{0,200}\")?";
+  var IMAGE = "!\\[([^\\[\\]\\n]{0,200})\\]\\(" + hrefPattern(0) + TITLE + "\\)";
+  var LINK = "\\[([^\\[\\]\\n]{1,200})\\]\\(" + hrefPattern(1) + TITLE + "\\)";
 
   var INLINE = new RegExp(
     [
       "(`[^`\\n]+`)", // 1 code span
       "(\\*\\*(?=\\S)[^*\\n]*?\\S\\*\\*)", // 2 bold
-      "(!\\[([^\\]\\n]*)\\]\\(([^)\\s]*)(?:\\s+\"[^\"\\n]*\")?\\))", // 3 image (4 alt, 5 url)
-      "(\\[([^\\]\\n]+)\\]\\(([^)\\s]+)(?:\\s+\"[^\"\\n]*\")?\\))", // 6 link (7 label, 8 url)
+      "(" + IMAGE + ")", // 3 image (4 alt, 5 url)
+      "(" + LINK + ")", // 6 link (7 label, 8 url)
       "(\\[(\\d{1,3})\\])", // 9 citation (10 n)
       "(\\[unverified code\\])", // 11 verification mark
       "(\\*(?=\\S)[^*\\n]*?\\S\\*)", // 12 italic
@@ -140,18 +164,47 @@
     );
   }
 
+  /**
+   * The server's verdict on one entry of the done event's ``codes``: chip classes, a title and the marks to show.
+   * Only ``verified: true`` reads as verified; ``supported`` absent or null (older servers) adds no mark.
+   */
+  function verdict(c) {
+    var v = { classes: [], titles: [], marks: [] };
+    if (c.verified === true) {
+      v.classes.push("verified");
+      v.titles.push("Found in the loaded code sets");
+    } else {
+      v.classes.push("unverified");
+      v.titles.push("Not verified: not found in the loaded code sets");
+      v.marks.push({ class: "badge unverified-badge", text: "unverified" });
+    }
+    if (c.supported === false) {
+      v.classes.push("unsupported");
+      v.titles.push("Not in the cited sources");
+      v.marks.unshift({ class: "badge unsupported-mark", text: "not in the cited sources" });
+    }
+    return v;
+  }
+
+  var UNCHECKED = { classes: ["unchecked"], titles: ["Not checked yet: codes are checked when the answer is complete"], marks: [] };
+
+  /** A code in the answer's text as a chip styled by the server's verdict; unchecked while the answer streams. */
+  function codeChip(tok, v, ctx) {
+    var span = h("span", { class: "code " + v.classes.join(" "), title: v.titles.join("; ") }, [tok]);
+    var marked = String(ctx.msg.text).indexOf(tok + " [unverified code]") >= 0;
+    if (v.classes.indexOf("unverified") >= 0 && !marked) span.appendChild(h("span", { class: "badge", text: " unverified" }));
+    return span;
+  }
+
   function renderText(text, parent, ctx) {
     var last = 0;
     text.replace(TOKEN, function (tok, at) {
       var known = ctx.codes && ctx.codes[tok];
-      if (!known && !isCodeLike(tok)) return tok;
+      // Before the done event only the shape is known; after it only the server's list makes a chip.
+      var v = known ? verdict(known) : !ctx.codes && isCodeLike(tok) ? UNCHECKED : null;
+      if (!v) return tok;
       if (at > last) parent.appendChild(document.createTextNode(text.slice(last, at)));
-      var unverified = known && known.verified === false;
-      var span = h("span", { class: "code" + (unverified ? " unverified" : ""), title: unverified ? "Not found in the loaded code sets" : null }, [tok]);
-      if (unverified && String(ctx.msg.text).indexOf(tok + " [unverified code]") < 0) {
-        span.appendChild(h("span", { class: "badge", text: " unverified" }));
-      }
-      parent.appendChild(span);
+      parent.appendChild(codeChip(tok, v, ctx));
       last = at + tok.length;
       return tok;
     });
@@ -175,7 +228,7 @@
       } else if (m[3]) {
         // Images are never loaded: the alt text stands in.
         parent.appendChild(h("span", { class: "img-alt", title: "Image not loaded", text: "[image" + (m[4] ? ": " + m[4] : "") + "]" }));
-      } else if (m[6]) parent.appendChild(link(m[8], m[7]));
+      } else if (m[6]) answerLink(parent, m[8], m[7]);
       else if (m[9]) parent.appendChild(citeMarker(parseInt(m[10], 10), ctx));
       else if (m[11]) parent.appendChild(h("span", { class: "badge unverified-mark", text: "unverified code" }));
       else if (m[12]) {
@@ -251,12 +304,14 @@
     flush();
   }
 
+  /** The answer as plain text: link and image labels kept, citation markers and the space before them dropped. */
   function plainText(src) {
-    return String(src)
-      .replace(/!\[([^\]]*)\]\([^)]*\)/g, "$1")
-      .replace(/\[([^\]]+)\]\([^)]*\)/g, "$1")
-      .replace(/\s*\[\d{1,3}\]/g, "")
-      .replace(/[*`#>]/g, "");
+    var parts = String(src)
+      .replace(new RegExp(IMAGE, "g"), "$1")
+      .replace(new RegExp(LINK, "g"), "$1")
+      .split(/\[\d{1,3}\]/);
+    // trimEnd, not /\s*\[n\]/: that regex rescans a long run of spaces from each of its positions.
+    return parts.map(function (p, i) { return i < parts.length - 1 ? p.trimEnd() : p; }).join("").replace(/[*`#>]/g, "");
   }
 
   /* ---------- styles ---------- */
@@ -300,8 +355,11 @@
     ".md-h{font-weight:700}",
     ".body a,.sources a{color:#0b5cad;text-decoration:underline}",
     ".blocked-link{text-decoration:line-through dotted}",
+    ".link-host{color:#57606a;font-size:.9em}",
     ".img-alt{color:#57606a;font-style:italic}",
     ".code{background:#e8f0fb;color:#0a3d75;border:1px solid #b6cdea;border-radius:4px;padding:0 3px;font-weight:600;white-space:nowrap}",
+    ".code.unchecked{background:#f0f2f5;color:#3d444d;border:1px dashed #8c959f}",
+    ".code.unsupported{background:#fff4d6;color:#5c3d00;border:1px dashed #b7791f}",
     ".code.unverified{background:#fdecec;color:#8a1c1c;border:1px dashed #c0392b}",
     ".badge{display:inline-block;margin-left:3px;padding:0 5px;border-radius:8px;background:#c0392b;color:#fff;font-size:11px;font-weight:700;vertical-align:1px}",
     ".code .badge{margin-left:4px}",
@@ -314,7 +372,10 @@
     ".error button{border-color:#8a1c1c;color:#8a1c1c;font-weight:600}",
     ".codes{list-style:none;display:flex;flex-wrap:wrap;gap:6px;margin:8px 0 0;padding:0;font-size:13px}",
     ".codes li{padding:1px 7px;border-radius:10px;background:#e8f0fb;color:#0a3d75;border:1px solid #b6cdea}",
+    ".codes li.unsupported{background:#fff4d6;color:#5c3d00;border:1px dashed #b7791f}",
     ".codes li.unverified{background:#fdecec;color:#8a1c1c;border:1px dashed #c0392b}",
+    ".codes .badge{margin-left:5px}",
+    ".badge.unsupported-mark{background:#8a5a00}",
     ".sources{margin-top:8px}",
     ".sources ol{margin:8px 0 0;padding-left:24px;font-size:13px}",
     ".sources ol[hidden]{display:none}",
@@ -653,15 +714,9 @@
     setState(msg, "done");
     render(msg);
     announce(msg, true);
-    var codes = (msg.done && Array.isArray(msg.done.codes)) ? msg.done.codes : [];
+    var codes = (msg.done && Array.isArray(msg.done.codes)) ? msg.done.codes.filter(function (c) { return c && typeof c === "object"; }) : [];
     if (codes.length) {
-      msg.extra.appendChild(h("ul", { class: "codes", "aria-label": "Codes in this answer" }, codes.slice(0, 30).map(function (c) {
-        var ok = c.verified !== false;
-        return h("li", {
-          class: ok ? "verified" : "unverified",
-          title: ok ? "Found in the loaded code sets" : "Not found in the loaded code sets",
-        }, [(ok ? "\u2713 " : "\u26a0 ") + String(c.code || "").slice(0, 20) + (c.system ? " (" + String(c.system).slice(0, 20) + ")" : "") + (ok ? "" : " unverified")]);
-      })));
+      msg.extra.appendChild(h("ul", { class: "codes", "aria-label": "Codes in this answer" }, codes.slice(0, 30).map(codeListItem)));
     }
     var notices = (msg.done && Array.isArray(msg.done.notices)) ? msg.done.notices : [];
     notices.slice(0, 5).forEach(function (n) {
@@ -680,6 +735,16 @@
       h("button", { type: "button", class: "copy", text: "Copy answer", onclick: function () { copyAnswer(msg); } }),
       up, down,
     ]));
+  }
+
+  /** One code of the done event in the list under the answer, with the server's verdict spelled out. */
+  function codeListItem(c) {
+    var v = verdict(c);
+    var ok = c.verified === true && c.supported !== false;
+    var label = (ok ? "\u2713 " : "\u26a0 ") + String(c.code || "").slice(0, 20) + (c.system ? " (" + String(c.system).slice(0, 20) + ")" : "");
+    var kids = [label];
+    v.marks.forEach(function (m) { kids.push(" ", h("span", { class: m.class, text: m.text })); });
+    return h("li", { class: v.classes.join(" "), title: v.titles.join("; ") }, kids);
   }
 
   function copyText(msg) {

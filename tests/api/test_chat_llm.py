@@ -40,7 +40,7 @@ def test_llm_tokens_stream_and_are_verified(slice_index, engine):
     assert done["answerer"] == "llm"
     assert "E11.99 [unverified code]" in done["answer"]
     assert "[7]" not in done["answer"] and done["invalid_citations_removed"] == 1
-    assert {"code": "E11.99", "system": "icd10cm", "verified": False} in done["codes"]
+    assert {"code": "E11.99", "system": "icd10cm", "verified": False, "supported": False} in done["codes"]
     assert any(c["code"] == "E11.22" and c["verified"] for c in done["codes"])
     assert "".join(tokens) == done["answer"]  # what streamed is what was verified
     cites = [d["n"] for n, d in events if n == "citation"]
@@ -58,6 +58,7 @@ def test_model_sees_numbered_evidence_only_and_rules(slice_index, engine):
     system, last = msgs[0].content, msgs[-1].content
     assert "ONLY the numbered evidence" in system and "not instructions" in system
     assert "<evidence>" in last and "[1] " in last and "Question: what else should I code with it?" in last
+    assert last.count("</evidence>") == 1 and '<passage n="1">\n[1] ' in last  # each passage in its own tag
     assert any(m.content == E11_22 for m in msgs[1:-1])  # history reaches the model
 
 
@@ -151,5 +152,7 @@ def test_from_settings_builds_langchain_models(slice_index):
     a = LLMAnswerer.from_settings(s)
     assert type(a.model).__name__ == "ChatOpenAI" and a.model.openai_api_base == "http://127.0.0.1:9/v1"
     assert a.model.request_timeout == 7 and a.timeout_s == 7
-    o = LLMAnswerer.from_settings(api_settings(slice_index, llm="ollama:llama3.1", llm_base_url="http://127.0.0.1:9"))
-    assert type(o.model).__name__ == "ChatOllama"
+    assert a.model.max_tokens == 1024  # CASEPILOT_LLM_MAX_TOKENS's default bounds every answer
+    o = LLMAnswerer.from_settings(api_settings(slice_index, llm="ollama:llama3.1", llm_base_url="http://127.0.0.1:9",
+                                               llm_max_tokens=200))
+    assert type(o.model).__name__ == "ChatOllama" and o.model.num_predict == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.conftest import ScriptedChatModel, Widget, no_leaks, shot, sse, words
 
 PAYLOADS = [
@@ -132,3 +134,86 @@ def test_sse_parser_handles_crlf_cr_comments_and_multiline_data(site, page):
     msg = w.wait_state("done")
     assert msg.locator(".body").inner_text().strip() == "Multi-line ok é中."
     assert "icd10cm 2026" in w.locator("footer").inner_text()
+
+
+def _answer_page(site, page, answer: str):
+    """Open the demo page with a synthetic stream that answers ``answer`` to any question."""
+    body = sse(("meta", {"conversation_id": "c-3", "intent": "x", "code_sets": {}}), ("token", {"text": answer}),
+               ("done", {"answer": answer, "citations": [], "codes": [], "timings_ms": {}}))
+    page.route("**/v1/chat", lambda r: r.fulfill(status=200, content_type="text/event-stream", body=body))
+    footer_from_the_stream_only(page)
+    page.goto(site + "/")
+    return Widget(page)
+
+
+LINKS = """(() => [...document.querySelector('casepilot-widget').shadowRoot.querySelectorAll('.msg.assistant .body a')]
+  .map(a => { const n = a.nextSibling; return {label: a.textContent, href: a.getAttribute('href'), rel: a.rel,
+    target: a.target, tag: n && n.nodeType === 1 && n.classList.contains('link-host') ? n.textContent : null}; }))()"""
+
+
+def test_link_labels_cannot_pose_as_another_host(site, page):
+    """A label that is not the link's host is followed by the real host; a label that names it is left alone."""
+    page, watch = page
+    answer = ("See [cms.gov](https://evil.example/phish), [CMS manual](https://www.cms.gov/manual), "
+              "[https://cms.gov@evil.example/](https://cms.gov@evil.example/), [cm\u0455.gov](https://cm\u0455.gov/), "
+              "[www.cms.gov](https://cms.gov/), [CMS.gov](https://www.cms.gov/a?b=1) and "
+              "[https://www.cms.gov/medicare](https://www.cms.gov/medicare).")
+    with no_leaks(page, watch):
+        w = _answer_page(site, page, answer)
+        w.ask("links?")
+        w.wait_state("done")
+        links = page.evaluate(LINKS)
+    assert [(x["label"], x["tag"]) for x in links] == [
+        ("cms.gov", " (evil.example)"),
+        ("CMS manual", " (www.cms.gov)"),
+        ("https://cms.gov@evil.example/", " (evil.example)"),
+        ("cm\u0455.gov", " (xn--cm-foc.gov)"),  # a look-alike letter shows as punycode
+        ("www.cms.gov", None), ("CMS.gov", None), ("https://www.cms.gov/medicare", None),
+    ]
+    assert links[0]["href"] == "https://evil.example/phish"
+    assert all(x["rel"] == "noopener noreferrer nofollow ugc" and x["target"] == "_blank" for x in links)
+    body = w.last().locator(".body").inner_text()
+    assert "See cms.gov (evil.example), CMS manual (www.cms.gov)," in body
+    shot(page, "widget-desktop-link-hosts.png")
+
+
+RENDER_TIMING = """() => {
+  window.__cp = {};
+  const f = window.fetch;
+  window.fetch = function (url) {
+    const p = f.apply(this, arguments);
+    if (String(url).indexOf('/v1/chat') >= 0) p.then(() => { window.__cp.response = performance.now(); });
+    return p;
+  };
+  document.addEventListener('DOMContentLoaded', () => {
+    const wait = setInterval(() => {
+      const host = document.querySelector('casepilot-widget');
+      if (!host) return;
+      clearInterval(wait);
+      new MutationObserver(() => {
+        const m = host.shadowRoot.querySelector('.msg.assistant[data-state="done"]');
+        if (m && !window.__cp.done) window.__cp.done = performance.now();
+      }).observe(host.shadowRoot, {subtree: true, attributes: true, attributeFilter: ['data-state']});
+    }, 5);
+  });
+}"""
+
+
+@pytest.mark.parametrize("hostile", [
+    pytest.param("[" * 20_000, id="20k-open-brackets"),
+    pytest.param("[a](" * 20_000, id="20k-link-starts"),
+    pytest.param("![a](" * 5_000, id="5k-image-starts"),
+    pytest.param("[" + "a" * 20_000 + "](", id="long-label"),
+    pytest.param("x" + " " * 20_000 + "y", id="20k-spaces"),
+])
+def test_hostile_text_renders_in_linear_time(site, page, hostile):
+    """The time from the response to the rendered answer, measured in the page, stays small and the text intact."""
+    page, watch = page
+    page.add_init_script(f"({RENDER_TIMING})()")
+    w = _answer_page(site, page, hostile)
+    w.ask("x")
+    msg = w.wait_state("done")
+    t = page.evaluate("window.__cp")
+    assert t.get("response") and t.get("done"), t
+    assert t["done"] - t["response"] < 250, f"rendering took {t['done'] - t['response']:.0f} ms"
+    assert msg.locator(".body").evaluate("b => b.textContent") == hostile
