@@ -3,11 +3,16 @@
 Sections follow the document's own structure (Markdown/HTML headings, PDF pages under their outline
 entry, text pages split by form feeds); long sections are split with LangChain's recursive splitter.
 Ids are stable (file path + section + chunk + content hash), so re-runs only touch what changed.
+
+A folder is walked without following symbolic links and without entering hidden folders; each refused
+entry, and each file that cannot be read (encrypted or damaged PDF, binary text), is one Problem naming
+it, and the other files still load.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -101,15 +106,38 @@ def _squeeze(lines: list[str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
+def _why(e: BaseException) -> str:
+    """'KindOfError: first 200 characters of its message' for a problem line."""
+    text = " ".join(str(e).split())
+    if len(text) > 200:
+        text = text[:200] + "…"
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+ENCRYPTED_PASSWORD = "encrypted PDF (password required)"
+ENCRYPTED_AES = ("encrypted PDF (AES): reading it needs the cryptography package (pip install cryptography), "
+                 "and its password if it has one")
+
+
 def pdf_sections(path: Path) -> tuple[str, list[Section]]:
-    """(document title, one section per page titled by its outline entry)."""
+    """(document title, one section per page titled by its outline entry).
+
+    ValueError for an encrypted PDF that cannot be opened without a password (or without an AES
+    implementation) and for any damaged PDF: pypdf raises many exception types for a bad file.
+    """
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError
 
     try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            reader.decrypt("")
+        reader = PdfReader(str(path))  # an encrypted file: reads /Encrypt and tries the empty password
+        opened = not reader.is_encrypted or bool(reader.decrypt(""))  # PasswordType.NOT_DECRYPTED is 0
+    except DependencyError:  # pypdf has no AES without the cryptography package
+        raise ValueError(ENCRYPTED_AES) from None
+    except Exception as e:
+        raise ValueError(f"not a readable PDF ({_why(e)})") from None
+    if not opened:
+        raise ValueError(ENCRYPTED_PASSWORD)
+    try:
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
         starts: list[tuple[int, str]] = []
         try:
@@ -125,8 +153,12 @@ def pdf_sections(path: Path) -> tuple[str, list[Section]]:
             if text:
                 sections.append(Section(heading, text, page=i + 1))
         return title, sections
-    except (PdfReadError, ValueError, KeyError) as e:
-        raise ValueError(f"not a readable PDF ({type(e).__name__}: {e})") from None
+    except DependencyError:  # AES-encrypted with an empty user password, and no AES implementation
+        raise ValueError(ENCRYPTED_AES) from None
+    except FileNotDecryptedError:
+        raise ValueError(ENCRYPTED_PASSWORD) from None
+    except Exception as e:
+        raise ValueError(f"not a readable PDF ({_why(e)})") from None
 
 
 def _walk_outline(reader, items, out: list[tuple[int, str]]) -> None:
@@ -159,6 +191,59 @@ def sections_of(path: Path) -> tuple[str, list[Section]]:
     return text_sections(read_text(path), default)
 
 
+def list_documents(root: Path) -> tuple[list[Path], list[Problem]]:
+    """(supported files under ``root``, one Problem per refused entry), walking without following links.
+
+    Refused, each reported once and never read: a symbolic link (to a folder, or to a file with a
+    supported suffix), a hidden folder (not entered: ``.git/``), a hidden file with a supported suffix
+    (``.secret.md``), a folder that cannot be listed. Other files with unsupported suffixes (``.DS_Store``,
+    ``notes.bin``) are left out silently. ``root`` itself, named by the user, may be a link or hidden.
+    """
+    if root.is_file():
+        return [root], []
+    found: list[Path] = []
+    refused: list[Problem] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            where = root.name if folder == root else folder.relative_to(root).as_posix()
+            refused.append(Problem(where + "/", f"folder could not be read ({_why(e)})"))
+            continue
+        subfolders = []
+        for entry in entries:
+            p = Path(entry.path)
+            rel = p.relative_to(root).as_posix()
+            supported = p.suffix.lower() in SUFFIXES
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)
+            except OSError as e:
+                refused.append(Problem(rel, f"could not be read ({_why(e)})"))
+                continue
+            if is_link:
+                to_dir = os.path.isdir(entry.path)  # only looks where it points; nothing there is read
+                if supported or to_dir:
+                    refused.append(Problem(rel + ("/" if to_dir else ""), "symbolic link, not followed", refused=True))
+            elif entry.name.startswith("."):
+                if is_dir:
+                    refused.append(Problem(rel + "/", "hidden folder, not read", refused=True))
+                elif supported:
+                    refused.append(Problem(rel, "hidden file, not read", refused=True))
+            elif is_dir:
+                subfolders.append(p)
+            elif is_file and supported:
+                found.append(p)
+            elif supported:
+                refused.append(Problem(rel, "not a regular file, not read", refused=True))
+        stack.extend(reversed(subfolders))
+    return sorted(found), refused
+
+
 @dataclass
 class DocumentsSource:
     """Every supported document under ``path`` (a file or a folder, recursively) into the "docs" collection."""
@@ -180,17 +265,26 @@ class DocumentsSource:
     def version(self) -> str:
         return f"documents from {self.path.name}"
 
+    @cached_property
+    def _listing(self) -> tuple[list[Path], list[Problem]]:
+        # One walk per source: the fingerprint and the passages see the same files.
+        return list_documents(self.path)
+
     def files(self) -> list[Path]:
-        if self.path.is_file():
-            return [self.path]
-        return sorted(p for p in self.path.rglob("*")
-                      if p.is_file() and p.suffix.lower() in SUFFIXES and not any(x.startswith(".") for x in p.parts[-1:]))
+        """The files read, in order; links, hidden entries and unsupported suffixes left out."""
+        return list(self._listing[0])
 
     def _rel(self, p: Path) -> str:
         return p.name if self.path.is_file() else p.relative_to(self.path).as_posix()
 
     def fingerprint(self) -> str:
-        stats = [(self._rel(p), p.stat().st_size, p.stat().st_mtime_ns) for p in self.files()]
+        stats = []
+        for p in self.files():
+            try:
+                st = p.stat()
+                stats.append((self._rel(p), st.st_size, st.st_mtime_ns))
+            except OSError:  # gone since the listing: reading it will report the problem
+                stats.append((self._rel(p), None, None))
         return stable_hash(self.name, LOADER_VERSION, str(self.path.resolve()), self.chunk_chars, stats)
 
     def records(self) -> Iterator:
@@ -200,12 +294,18 @@ class DocumentsSource:
     def _docs(self) -> list[Document]:
         splitter = RecursiveCharacterTextSplitter(chunk_size=self.chunk_chars, chunk_overlap=OVERLAP)
         out: list[Document] = []
+        self.problems.extend(self._listing[1])
         for p in self.files():
             rel = self._rel(p)
             try:
                 title, sections = sections_of(p)
             except (ValueError, OSError) as e:
                 self.problems.append(Problem(rel, str(e)))
+                continue
+            except ImportError:  # a missing optional reader (pypdf, bs4): the CLI names the extra to install
+                raise
+            except Exception as e:  # a parser tripped by a hostile file: that file only
+                self.problems.append(Problem(rel, f"could not be read ({_why(e)})"))
                 continue
             if not sections:
                 self.problems.append(Problem(rel, "no text could be extracted (a scanned PDF needs OCR first)"))

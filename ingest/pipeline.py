@@ -36,7 +36,7 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not any(not p.refused for p in self.problems)
 
     def to_dict(self) -> dict:
         return {
@@ -129,7 +129,7 @@ class _Ingest:
         by_coll: dict[str, list] = defaultdict(list)
         for doc in src.passages():
             by_coll[doc.metadata["collection"]].append(doc)
-        failed = bool(src.problems)
+        failed = any(not p.refused for p in src.problems)
         s.problems.extend(src.problems)
         # A source with unreadable files keeps what it had: no deletions, and no fingerprint, so the
         # next run tries again once the file is fixed.

@@ -18,6 +18,9 @@ class Problem:
 
     where: str
     message: str
+    # True for a deliberate refusal (a symbolic link, a hidden folder): reported, but the source is not
+    # failed for it, so its fingerprint is saved and deletions still apply.
+    refused: bool = False
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
