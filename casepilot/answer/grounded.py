@@ -15,7 +15,7 @@ from langchain_core.documents import Document
 from casepilot import codes as cs
 from casepilot import router as rt
 from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, content_words, covered, decide,
-                                      features, stem, word_bag)
+                                      features, scope_signals, stem, word_bag)
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -198,6 +198,16 @@ class GroundedAnswerer:
         mention = cs.Mention(best.code, best.code, 0, 0, (best.system,))
         return rt.Resolved(mention, [best])
 
+    def _scope_decision(self, question: str) -> Decision | None:
+        """A decline when the question asks what no coding reference holds (a payer's rates, the asker's
+        own data, the future), decided by the calibrated model with the evidence taken as covering it."""
+        if not any(scope_signals(question).values()):
+            return None
+        feats = features(question, [], 1.0, "", self.retriever.idf, self.retriever.known)
+        feats.update(cover=1.0, cover_top=1.0, title_cover=1.0, cosine=1.0)
+        decision = decide(feats)
+        return decision if decision.label == DECLINE else None
+
     def _code_decision(self, question: str, known: list[rt.Resolved]) -> Decision | None:
         """None when the question asks only what the code is; else the decision on the code's passages."""
         if not content_words(question):
@@ -329,10 +339,13 @@ class GroundedAnswerer:
             d.say(f"{raw} is not a valid code: {reason}")
             return False
         full = [s for s in systems if s in FULL_CODE_SETS]
+        said = False
         if full:
             labels = " or ".join(_label(s) for s in full)
             d.say(f"{raw} is not a valid {labels} code: it was not found in the complete code set CasePilot holds",
                   *[self._codeset_doc(s) for s in full])
+            # CasePilot holds every code of these sets, so "no such code" is an answer, not a decline.
+            said = True
         else:
             labels = " or ".join(_label(s) for s in systems)
             d.say(f"{raw} is not among the {labels} codes CasePilot knows", *[self._codeset_doc(s) for s in systems])
@@ -343,7 +356,6 @@ class GroundedAnswerer:
                 d.notices.append("Load the CMS HCPCS Level II file (casepilot ingest --source hcpcs PATH) to check "
                                  "every HCPCS code.")
         # Deleted and replaced codes are discussed in the guidance: say what it says about this one.
-        said = False
         for h in self.retriever.search(raw, list(KNOWLEDGE_COLLECTIONS), k=4):
             if re.search(rf"\b{re.escape(r.mention.raw)}\b", h.doc.page_content, re.I):
                 for _, sent in best_sentences(raw, [h.doc], limit=2, per_doc=2):
@@ -411,6 +423,12 @@ class GroundedAnswerer:
             cs.CPT: ["cpt_licensed", "corpus_code_summary"], cs.HCPCS: ["hcpcs", "corpus_code_summary"],
         }[system]
         query = self.retriever.spell(strip_question(question))
+        scope = self._scope_decision(question)
+        if scope is not None:
+            # "our chargemaster price for a lap chole": the procedure is known, what is asked of it is not
+            d.searched.append(f"{_label(system)} descriptions for: {query}")
+            self._decline(d, scope, [])
+            return d
         if system == cs.ICD10PCS and self._pcs_from_index(d, query):
             return d
         within = [r.record.code for r in route.codes if r.records and r.record.billable is False]
@@ -560,7 +578,7 @@ class GroundedAnswerer:
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
         ranked = rank_documents(hits)
         best = ranked[0][1] if ranked else []
-        decision = self.decide(question, best) if best else None
+        decision = self.decide(self.retriever.spell(question), best) if best else None
         if (decision is None or decision.label == DECLINE) and route.intent == rt.GUIDELINE:
             # "NSTEMI", "type 1 diabetes with hypoglycemia": a bare description is a code search.
             coded = self.describe(route, question, timings)
@@ -753,9 +771,15 @@ def confident(query: str, top: Hit) -> bool:
     """A description->code match is stated as one only with an exact title, or strong word and vector agreement."""
     if top.signals.get("exact_title"):
         return True
-    q = set(tokens(expand_query(query)))
     title = set(tokens(top.doc.metadata.get("title", "") + " " + top.doc.page_content.split("\n", 1)[0]))
-    matched = q & title - _FUNCTION_WORDS
-    coverage = len(q & title) / (len(q) or 1)
+    short = next((line.split(":", 1)[1] for line in str(top.doc.metadata.get("context", "")).splitlines()
+                  if line.startswith("Short description:")), "")
+    title |= set(tokens(short))
+    # Coverage counts the question's own words: "stg" is covered by "stage" (its expansion), and the
+    # expansion words themselves do not enlarge the question.
+    words = [w for w in dict.fromkeys(tokens(query))]
+    hit = [w for w in words if ({w} | set(tokens(expand_query(w)))) & title]
+    matched = set(hit) - _FUNCTION_WORDS
+    coverage = len(hit) / (len(words) or 1)
     # One shared word ("sequela") is no match for a description.
     return top.signals.get("cosine", 0.0) >= 0.55 or (coverage >= 0.6 and len(matched) >= 2)

@@ -81,6 +81,10 @@ def test_a_code_that_does_not_exist_is_said_so_in_the_first_sentence(grounded_se
     assert entry["verified"] is False and entry.get("declared_invalid") is True
     if code == "99999":  # no unrelated E/M codes offered as "nearby"
         assert not [c for c in done["codes"] if c["verified"]], done["codes"]
+        # CasePilot summarises only some CPT codes: it cannot say 99999 does not exist
+        assert done["decision"] == "decline" and done["answered"] is False
+    else:  # the complete ICD-10-CM code set answers "no such code" with authority
+        assert done["decision"] == "answer" and done["answered"] is True
 
 
 @pytest.mark.parametrize("question,expected", [
