@@ -11,6 +11,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -167,14 +168,21 @@ class AccessMiddleware:
 
 
 class RateLimitMiddleware:
-    """A token bucket per client address on ``/v1/`` (X-Forwarded-For is ignored: it is spoofable)."""
+    """A token bucket per client address on ``/v1/``.
+
+    The address is the one the server reports (``scope["client"]``), never a header read here: uvicorn
+    rewrites it from X-Forwarded-For only for the proxies in ``CASEPILOT_TRUSTED_PROXIES`` (see
+    ``casepilot serve``). At most ``max_clients`` buckets are kept; past that the least recently seen
+    client's bucket is dropped (the one with the most time to refill), so a flood of new addresses never
+    resets the buckets of clients that are active and being limited.
+    """
 
     def __init__(self, app: ASGIApp, per_minute: int, max_clients: int = 10_000):
         self.app = app
         self.rate = per_minute / 60.0
         self.capacity = float(per_minute)
         self.max_clients = max_clients
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # oldest activity first
         self._lock = threading.Lock()
 
     def _take(self, client: str) -> float:
@@ -183,8 +191,11 @@ class RateLimitMiddleware:
         with self._lock:
             tokens, last = self._buckets.get(client, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if len(self._buckets) >= self.max_clients and client not in self._buckets:
-                self._buckets.clear()  # bounded memory under a flood of addresses
+            if client in self._buckets:
+                self._buckets.move_to_end(client)
+            else:
+                while self._buckets and len(self._buckets) >= self.max_clients:
+                    self._buckets.popitem(last=False)  # bounded memory: forget the idle-longest client
             if tokens >= 1:
                 self._buckets[client] = (tokens - 1, now)
                 return 0.0

@@ -268,13 +268,22 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes (share one Chroma server via CASEPILOT_CHROMA_URL)."),
 ) -> None:
     """Serve the HTTP API, its /docs and the chat widget (run `casepilot ingest` first)."""
-    settings = get_settings()
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        _fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()), 2)
     _need_index(settings)
     import uvicorn
 
+    # X-Forwarded-For is believed only from the configured proxies (CASEPILOT_TRUSTED_PROXIES); with none,
+    # uvicorn's proxy handling is off (its default trusts 127.0.0.1) and the client is the socket peer.
+    proxies = settings.trusted_proxy_list
+    proxy_opts: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
     console.print(f"CasePilot on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)
+                log_level=settings.log_level.lower(), timeout_graceful_shutdown=10, **proxy_opts)
 
 
 def _llm(settings):

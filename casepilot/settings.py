@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,39 @@ class Settings(BaseSettings):
     llm_fallback: bool = Field(True, description="If the model fails before its first token, answer grounded.")
     llm_max_retries: int = 1
     rate_limit_per_minute: int = Field(0, description="Requests per minute per client address on /v1; 0 = off.")
+    trusted_proxies: str = Field("", description="Comma-separated IPs / CIDR networks of reverse proxies whose "
+                                 "X-Forwarded-For is believed; empty = none (the socket peer is the client).")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _check_trusted_proxies(cls, value: object) -> str:
+        """Each entry must be an IP address or a CIDR network; returns them normalized, comma-joined."""
+        if value is None:
+            return ""
+        if isinstance(value, (list, tuple, set, frozenset)):
+            items = [str(v) for v in value]
+        elif isinstance(value, str):
+            items = value.split(",")
+        else:
+            raise ValueError("CASEPILOT_TRUSTED_PROXIES must be a comma-separated list of IP addresses or networks")
+        out: list[str] = []
+        for item in (i.strip() for i in items):
+            if not item:
+                continue
+            try:
+                entry = str(ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item))
+            except ValueError as exc:
+                why = f" ({exc})" if "/" in item else ""
+                raise ValueError(f"CASEPILOT_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR network{why}; "
+                                 "list proxy addresses such as 127.0.0.1 or 10.0.0.0/8") from None
+            if entry not in out:
+                out.append(entry)
+        return ",".join(out)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxy addresses/networks (empty: forwarded headers are ignored)."""
+        return [p for p in self.trusted_proxies.split(",") if p]
 
     @property
     def chroma_dir(self) -> Path:

@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import pytest
@@ -24,12 +26,19 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.server
-def test_casepilot_serve_runs_the_api_and_docs(slice_index):
+@contextmanager
+def _casepilot_serve(data_dir: Path, **env: str) -> Iterator[str]:
+    """Run `casepilot serve` in a subprocess on a free loopback port until /readyz says 200; yields the base URL.
+
+    ``env`` adds/overrides ``CASEPILOT_*`` variables; uvicorn's own FORWARDED_ALLOW_IPS is removed so only
+    our setting decides which proxies are trusted.
+    """
     port = free_port()
-    env = {**os.environ, "CASEPILOT_DATA_DIR": str(slice_index.data_dir)}
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("CASEPILOT_") and k != "FORWARDED_ALLOW_IPS"}
+    full_env = {**base_env, "CASEPILOT_DATA_DIR": str(data_dir), **env}
     cli = [sys.executable, "-c", "from casepilot.cli import app; app()"]
-    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=env,
+    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -43,16 +52,96 @@ def test_casepilot_serve_runs_the_api_and_docs(slice_index):
                 pass
             assert time.monotonic() < deadline, "casepilot serve did not become ready"
             time.sleep(0.3)
-        assert httpx.get(f"{base}/docs").status_code == 200
-        assert "/v1/chat" in httpx.get(f"{base}/openapi.json").json()["paths"]
-        _, events = chat_stream(base, {"message": E11_22})
-        assert events_only(events)[-1][0] == "done"
+        yield base
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@pytest.mark.server
+def test_casepilot_serve_runs_the_api_and_docs(slice_index):
+    with _casepilot_serve(slice_index.data_dir) as base:
+        assert httpx.get(f"{base}/docs").status_code == 200
+        assert "/v1/chat" in httpx.get(f"{base}/openapi.json").json()["paths"]
+        _, events = chat_stream(base, {"message": E11_22})
+        assert events_only(events)[-1][0] == "done"
+
+
+# -- forwarded headers and the rate limit ------------------------------------------------------
+
+
+def _codes(base: str, forwarded_for: list[str | None], source: str = "127.0.0.1") -> list[int]:
+    """One GET /v1/codes/E11.22 per entry, from loopback address ``source``, each with that X-Forwarded-For."""
+    out = []
+    with httpx.Client(base_url=base, timeout=30, transport=httpx.HTTPTransport(local_address=source)) as c:
+        for xff in forwarded_for:
+            out.append(c.get("/v1/codes/E11.22", headers={"X-Forwarded-For": xff} if xff else {}).status_code)
+    return out
+
+
+@pytest.mark.server
+def test_serve_ignores_forwarded_for_without_trusted_proxies(slice_index):
+    """Spoofed X-Forwarded-For values all land in the socket peer's one bucket (uvicorn's default trusted it)."""
+    with _casepilot_serve(slice_index.data_dir, CASEPILOT_RATE_LIMIT_PER_MINUTE="3") as base:
+        spoofed = _codes(base, [f"203.0.113.{i}" for i in range(1, 6)])
+        other_peer = _codes(base, [None], source="127.0.0.2")
+    assert spoofed == [200, 200, 200, 429, 429]
+    assert other_peer == [200]  # the limit is per real client address
+
+
+@pytest.mark.server
+def test_serve_uses_forwarded_for_only_from_trusted_proxies(slice_index):
+    env = {"CASEPILOT_RATE_LIMIT_PER_MINUTE": "3", "CASEPILOT_TRUSTED_PROXIES": "127.0.0.1,127.0.0.4/30"}
+    with _casepilot_serve(slice_index.data_dir, **env) as base:
+        # a trusted proxy (an address, and one inside a trusted network): each forwarded client its own bucket
+        via_proxy = _codes(base, [f"198.51.100.{i}" for i in range(1, 6)])
+        via_network = _codes(base, [f"198.51.100.{i}" for i in range(11, 16)], source="127.0.0.5")
+        # ... and a forwarded client is still limited on its own
+        one_client = _codes(base, ["198.51.100.99"] * 4)
+        # a peer that is not a trusted proxy: its header is ignored, it is one client
+        untrusted = _codes(base, [f"203.0.113.{i}" for i in range(1, 6)], source="127.0.0.2")
+    assert via_proxy == [200] * 5
+    assert via_network == [200] * 5
+    assert one_client == [200, 200, 200, 429]
+    assert untrusted == [200, 200, 200, 429, 429]
+
+
+def test_serve_passes_only_the_trusted_proxies_to_uvicorn(slice_index, monkeypatch):
+    """proxy_headers is on only with CASEPILOT_TRUSTED_PROXIES set, and trusts exactly those entries."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from casepilot import cli
+    from casepilot.settings import get_settings
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
+    monkeypatch.setenv("CASEPILOT_DATA_DIR", str(slice_index.data_dir))
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")  # uvicorn's own variable must not matter
+    runner = CliRunner()
+    try:
+        for value in (None, "10.0.0.0/8, 127.0.0.1", "not-an-ip"):
+            if value is None:
+                monkeypatch.delenv("CASEPILOT_TRUSTED_PROXIES", raising=False)
+            else:
+                monkeypatch.setenv("CASEPILOT_TRUSTED_PROXIES", value)
+            get_settings.cache_clear()
+            result = runner.invoke(cli.app, ["serve", "--port", "8765"])
+            if value == "not-an-ip":
+                assert result.exit_code == 2 and "not-an-ip" in result.output, result.output
+                assert len(calls) == 2
+            else:
+                assert result.exit_code == 0, result.output
+    finally:
+        get_settings.cache_clear()
+    assert calls[0]["proxy_headers"] is False and "forwarded_allow_ips" not in calls[0]
+    assert calls[1]["proxy_headers"] is True and calls[1]["forwarded_allow_ips"] == ["10.0.0.0/8", "127.0.0.1"]
 
 
 def _openai_compatible(text: str, fail: bool = False) -> Starlette:
