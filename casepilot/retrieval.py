@@ -23,6 +23,7 @@ from casepilot.embeddings import MiniLMEmbeddings
 from casepilot.fusion import max_normalized, weighted_fusion
 from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
+from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller
 from casepilot.text import STOPWORDS, expand_query, negated_terms, small_numbers, tokens
@@ -69,20 +70,12 @@ class Hit:
 
 @dataclass
 class Weights:
-    """Fusion weights, tuned on the benchmark's description->code items (see README)."""
+    """Fusion of guidance passages (code passages are scored by casepilot.ranker)."""
 
     bm25: float = 0.45
     dense: float = 0.55
-    exact_title: float = 0.5
-    billable: float = 0.04
-    negation: float = 0.25
-    unstated: float = 0.04
-    number_mismatch: float = 0.15
-    stated_unspecified: float = 0.15
-    title_negates: float = 0.2
     title_named: float = 0.3
-    attribute_mismatch: float = 0.2
-    depth: int = 40
+    depth: int = 40  # candidates taken from each of BM25 and dense
 
 
 _SIDES = {"right", "left", "bilateral"}
@@ -108,6 +101,29 @@ def encounter_of(text: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+@dataclass
+class _Query:
+    """What one search reads from the question once, for every candidate code passage."""
+
+    words: set[str]  # expanded question words
+    numbers: set[int]
+    side: set[str]
+    encounter: str | None
+    negated: set[str]
+    unstated: set[str]
+    own: dict[str, set[str]]  # the question's own words -> their forms after expansion
+
+
+def _order_codes_by_ranker(hits: list[Hit]) -> None:
+    """Code passages take the ranker's order but keep the fused scores' scale: the best-ranked code gets the
+    best fused score among codes, and so on. A search that mixes codes and guidance then interleaves
+    them as the fused scores would, whatever the scale of the learned weights."""
+    coded = [h for h in hits if "ranker" in h.signals]
+    scores = sorted((h.score for h in coded), reverse=True)
+    for rank, (h, score) in enumerate(zip(sorted(coded, key=lambda h: (-h.signals["ranker"], h.id)), scores)):
+        h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
+
+
 def _norm_title(text: str) -> str:
     return " ".join(tokens(text, stop=False))
 
@@ -115,10 +131,15 @@ def _norm_title(text: str) -> str:
 class Retriever:
     """Loads BM25 indexes and Chroma collections once; ``search`` is thread-safe."""
 
-    def __init__(self, settings: Settings, embedder: MiniLMEmbeddings | None = None, weights: Weights | None = None):
+    def __init__(self, settings: Settings, embedder: MiniLMEmbeddings | None = None, weights: Weights | None = None,
+                 ranker: Ranker | None = None, dense: bool = True):
         self.settings = settings
+        # False while the vectors are still being built (staged start): BM25 and exact lookups only,
+        # Chroma is never opened, and answers say dense retrieval was not live.
+        self.dense_live = dense
         self.embedder = embedder or MiniLMEmbeddings(settings.embed_model, settings.embed_batch_size)
         self.weights = weights or Weights()
+        self.ranker = ranker or default_ranker()  # scores code passages (casepilot/ranker.py)
         self.passages = PassageStore(settings.data_dir / "passages.sqlite")
         self._client = None
         self._collections: dict[str, object] = {}
@@ -141,6 +162,8 @@ class Retriever:
         return self._client
 
     def _collection(self, name: str):
+        if not self.dense_live:
+            return None
         if name not in self._collections:
             self._collections[name] = get_collection(self.client(), name)
         return self._collections[name]
@@ -273,10 +296,12 @@ class Retriever:
         negated = negated_terms(query)
         qwords = set(tokens(expanded))
         qall = set(tokens(query)) | qwords
-        unstated = _UNSTATED_DETAIL - qwords if not (_SIDES & qwords) else {"other"} - qwords
-        qnums = small_numbers(query)
-        qside = _SIDES & qwords
-        qenc = encounter_of(expanded)
+        q = _Query(
+            words=qwords, numbers=small_numbers(query), side=_SIDES & qwords, encounter=encounter_of(expanded),
+            negated=negated, unstated=_UNSTATED_DETAIL - qwords if not (_SIDES & qwords) else {"other"} - qwords,
+            # each word the question itself uses, with the words it expands to ("stg" -> "stage")
+            own={t: {t} | set(tokens(expand_query(t))) for t in dict.fromkeys(tokens(query))},
+        )
         hits = []
         for i in ids:
             doc = docs.get(i)
@@ -284,22 +309,24 @@ class Retriever:
                 continue
             m = doc.metadata
             sig = {"bm25": b.get(i, 0.0), "dense": d.get(i, 0.0), "cosine": raw_dense.get(i, 0.0)}
-            score = base.get(i, 0.0)
-            if i in exact:
-                score += w.exact_title
-                sig["exact_title"] = 1.0
-            if m.get("billable") is True:
-                score += w.billable
-            if m.get("collection") not in CODE_COLLECTIONS:
+            if m.get("collection") in CODE_COLLECTIONS:
+                if i in exact:
+                    sig["exact_title"] = 1.0
+                if m.get("billable") is True:
+                    sig["billable"] = 1.0
+                self._code_signals(m.get("title", ""), str(m.get("context", "")), sig, q)
+                sig["ranker"] = self.ranker.score(sig)
+                score = base.get(i, 0.0)
+            else:
+                score = base.get(i, 0.0)
                 # "What does the root operation Excision mean?": a passage whose heading the question
                 # names in full is about exactly that.
                 named = set(tokens(m.get("heading") or m.get("title", ""))) - _GENERIC
                 if len(named) >= 2 and named <= qall:
                     score += w.title_named
                     sig["title_named"] = float(len(named))
-            else:
-                score += self._code_signals(m.get("title", ""), sig, qwords, qnums, qside, qenc, negated, unstated)
             hits.append(Hit(i, score, doc, sig))
+        _order_codes_by_ranker(hits)
         hits.sort(key=lambda h: (-h.score, h.id))
         if "icd10pcs" in names and len(names) == 1:
             hits = self._pcs_index_first(query, hits)
@@ -309,51 +336,50 @@ class Retriever:
             timings["fuse_ms"] = round((time.perf_counter() - t2) * 1000, 1)
         return hits[:k]
 
-    def _code_signals(self, title: str, sig: dict[str, float], qwords: set[str], qnums: set[int], qside: set[str],
-                      qenc: str | None, negated: set[str], unstated: set[str]) -> float:
-        """The score change of a code passage whose title agrees or clashes with what the question states."""
-        w = self.weights
-        delta = 0.0
-        title_words = set(tokens(title))
-        tnums = small_numbers(title.split(" ", 2)[-1])  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own numbers
+    @staticmethod
+    def _code_signals(title: str, context: str, sig: dict[str, float], q: "_Query") -> None:
+        """Features of a code passage: how much of the question its title covers, and where it clashes
+        with what the question states (another stage, side or encounter, a negated branch)."""
+        own_title = title.split(" ", 2)[-1]  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own words
+        title_words = set(tokens(own_title))
+        short = next((line.split(":", 1)[1] for line in context.splitlines()
+                      if line.startswith("Short description:")), "")
+        seen = title_words | set(tokens(short))
+        if q.own:
+            sig["q_cover"] = sum(1 for forms in q.own.values() if forms & seen) / len(q.own)
+        if title_words:
+            sig["t_cover"] = len(title_words & q.words) / len(title_words)
+        tnums = small_numbers(own_title)
         tside = _SIDES & title_words
-        if unstated:
+        if q.unstated:
             # The tabular's convention: detail the question does not state (a side, "other")
             # points to the unspecified code, so codes that assert it rank a little lower.
-            extra = unstated & title_words
+            extra = q.unstated & title_words
             if extra:
-                delta -= w.unstated * len(extra)
                 sig["unstated_detail"] = float(len(extra))
-        if qnums:
+        if q.numbers:
             # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses;
             # "unstageable" or "deep tissue damage" also answer "which stage" with another answer.
             title_lower = title.lower()
             staged_otherwise = not tnums and ("unstageable" in title_lower or "deep tissue" in title_lower)
-            if (tnums and not (qnums & tnums)) or staged_otherwise:
-                delta -= w.number_mismatch
+            if (tnums and not (q.numbers & tnums)) or staged_otherwise:
                 sig["number_mismatch"] = 1.0
         # "stage 3 pressure ulcer": the question states the detail that an "unspecified stage" title
         # leaves open, so the specific code is the better match.
-        if "unspecified" in title_words and ((qnums and not tnums) or (qside and not tside)):
-            delta -= w.stated_unspecified
+        if "unspecified" in title_words and ((q.numbers and not tnums) or (q.side and not tside)):
             sig["stated_unspecified"] = 1.0
         # The question states a side or an encounter and the title states another one.
-        if qside and tside and not (qside & tside):
-            delta -= w.attribute_mismatch
+        if q.side and tside and not (q.side & tside):
             sig["side_mismatch"] = 1.0
         tenc = encounter_of(title)
-        if qenc and tenc and qenc != tenc:
-            delta -= w.attribute_mismatch
+        if q.encounter and tenc and q.encounter != tenc:
             sig["encounter_mismatch"] = 1.0
         # "with heart failure": a title "without heart failure" is the other branch.
-        if (negated_terms(title) - negated) & qwords:
-            delta -= w.title_negates
+        if (negated_terms(title) - q.negated) & q.words:
             sig["title_negates"] = 1.0
         # "without X" in the question: a title that has X but not "without" is the wrong branch.
-        if negated and negated & title_words and "without" not in title_words and "no" not in title_words:
-            delta -= w.negation
+        if q.negated and q.negated & title_words and "without" not in title_words and "no" not in title_words:
             sig["negation_penalty"] = 1.0
-        return delta
 
     def _pcs_index_first(self, query: str, hits: list[Hit]) -> list[Hit]:
         """PCS codes the official Alphabetic Index leads to (casepilot.pcsindex) ahead of the fused list."""

