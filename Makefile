@@ -1,6 +1,9 @@
 # Two commands do all setup on a fresh Linux machine with Python 3.11:
-#   make run    install, ingest the default knowledge (first run: ~15 min), serve the API
+#   make run    install, ingest what needs no model (first run: about a minute), serve the API; the dense
+#               vectors (~15-20 min on 2 cores) build in the background, progress in /readyz and
+#               `casepilot status`
 #   make test   install with test extras, run the test suite
+# `make ingest` builds everything in the foreground instead (with progress).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +14,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run ingest serve test test-fast bench clean
+.PHONY: install run ingest serve test test-fast bench bench-first-run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +29,10 @@ install: $(STAMP)
 ingest: install
 	$(BIN)/casepilot ingest
 
-run: ingest
+# Stage 1 (code store, notes, BM25) in the foreground, then serve; `serve` builds the missing vectors
+# in a background process and resumes an interrupted build.
+run: install
+	$(BIN)/casepilot ingest --lexical-only
 	$(BIN)/casepilot serve --host $(HOST) --port $(PORT)
 
 test: install
@@ -37,6 +43,10 @@ test-fast: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_foundation.py
+
+# From an empty data directory: time to the first lookup, the first description search and full readiness.
+bench-first-run: install
+	$(BIN)/python benchmarks/bench_first_run.py
 
 clean:
 	rm -rf $(VENV) .casepilot

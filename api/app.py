@@ -6,6 +6,7 @@ middleware: it buffers event streams.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import logging
@@ -22,9 +23,14 @@ from api.logs import configure_logging
 from api.routes import chat, codes, health, ncci, search
 from api.security import (AccessMiddleware, AccessPolicy, BodyLimitMiddleware, GuardMiddleware,
                           RateLimitMiddleware)
+from casepilot.retrieval import Retriever
 from casepilot.settings import Settings, get_settings, prepare_offline_environment
+from casepilot.status import dense_progress
 
 log = logging.getLogger("casepilot.api")
+
+# How often the server looks at stage.json while the vectors are being built behind it.
+DENSE_POLL_S = 2.0
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DOCS_ASSETS = "/docs-assets"
@@ -41,7 +47,10 @@ DESCRIPTION = """Cited answers to US medical coding questions, offline by defaul
 
 
 def build_engine(settings: Settings):
-    """The ChatEngine of the settings (with the LLM answerer when ``CASEPILOT_LLM`` is set), or None."""
+    """The ChatEngine of the settings (with the LLM answerer when ``CASEPILOT_LLM`` is set), or None.
+
+    While the vectors are incomplete (after ``casepilot ingest --lexical-only``) its retriever is lexical.
+    """
     from casepilot.engine import ChatEngine
     from casepilot.retrieval import data_present
 
@@ -53,7 +62,43 @@ def build_engine(settings: Settings):
         from casepilot.answer.llm import LLMAnswerer
 
         llm = LLMAnswerer.from_settings(settings)
+    progress = dense_progress(settings)
+    if not progress["full"]:
+        log.info("vectors %s/%s: answering with exact lookups and BM25 until the dense build is done",
+                 progress["done"], progress["total"])
+        return ChatEngine(settings, retriever=Retriever(settings, dense=False), llm=llm)
     return ChatEngine(settings, llm=llm)
+
+
+def hybrid_engine(settings: Settings, lexical):
+    """A full (BM25 + dense) engine to replace the lexical one, sharing its loaded model; warmed."""
+    from casepilot.engine import ChatEngine
+
+    eng = ChatEngine(settings, retriever=Retriever(settings, embedder=lexical.retriever.embedder), llm=lexical.llm)
+    warm(eng, full=False)
+    return eng
+
+
+async def _watch_dense(app: FastAPI, settings: Settings) -> None:
+    """While the engine is lexical, watch stage.json; once every vector is in, swap in a hybrid engine."""
+    failures = 0
+    while True:
+        await asyncio.sleep(DENSE_POLL_S * (1 + min(failures, 15)))
+        eng = app.state.engine
+        if eng is None or getattr(eng.retriever, "dense_live", True):
+            return
+        try:
+            progress = await anyio.to_thread.run_sync(dense_progress, settings)
+            if not progress["full"] or progress["build"] == "running":
+                continue
+            new = await anyio.to_thread.run_sync(hybrid_engine, settings, eng)
+        except Exception as e:  # keep answering lexically; try again a little later
+            failures += 1
+            log.error("loading the dense vectors failed: %s", type(e).__name__)
+            continue
+        app.state.engine = new
+        log.info("dense vectors complete (%s passages): hybrid retrieval is live", progress["total"])
+        return
 
 
 def warm(engine, full: bool = True) -> None:
@@ -88,7 +133,14 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
             except Exception as e:  # a down Chroma server: /readyz says so, lookups still work
                 log.error("warm-up failed: %s", type(e).__name__)
         app.state.engine = eng
-        yield
+        watcher = None
+        if eng is not None and not getattr(eng.retriever, "dense_live", True):
+            watcher = asyncio.create_task(_watch_dense(app, settings))
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
     assets = _docs_assets_dir()
     app = FastAPI(

@@ -250,12 +250,44 @@ class Health(BaseModel):
     version: str
 
 
+class CollectionVectors(BaseModel):
+    """How many passages of one collection have their dense vector."""
+
+    done: int
+    total: int
+    fraction: float
+    rate: float | None = Field(None, description="Passages embedded per second, while this one is being built.")
+    eta_s: float | None = Field(None, description="Seconds until this collection is done (0 when it is).")
+
+
+class VectorsProgress(BaseModel):
+    """The dense vectors behind the lexical stage: built in the background after `ingest --lexical-only`."""
+
+    done: int | None = None
+    total: int | None = None
+    fraction: float = Field(..., description="done / total, 0 to 1.")
+    rate: float | None = Field(None, description="Passages embedded per second while the build runs.")
+    eta_s: float | None = Field(None, description="Seconds until every vector is in (0 when done).")
+    build: str = Field(..., description="pending, running, stopped, done or failed.")
+    pid: int | None = Field(None, description="The build's process while it runs.")
+    message: str = ""
+    collections: dict[str, CollectionVectors] = Field(default_factory=dict)
+
+
 class Ready(BaseModel):
+    """Readiness. ``ready`` (status 200): lookups, lexical search and guidance answer. ``full``: dense
+    retrieval is live too. A load balancer routes on the status; a deployment that wants hybrid
+    retrieval from the first question waits for ``full``."""
+
     ready: bool
+    full: bool = Field(False, description="True when every retrieval mode is live (BM25 and dense vectors).")
+    stage: str = Field("none", description="none (no index), lexical (exact lookups and BM25; vectors being "
+                       "built) or full.")
     answerer: str
     code_sets: dict[str, str] = Field(default_factory=dict)
     sources: list[dict[str, Any]] = Field(default_factory=list)
     collections: dict[str, int] = Field(default_factory=dict)
+    vectors: VectorsProgress | None = Field(None, description="Progress of the dense vectors.")
     tables: list[dict[str, Any]] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
     error: ErrorBody | None = Field(None, description="Present (with status 503) when not ready.")

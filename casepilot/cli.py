@@ -65,18 +65,83 @@ class _RichReporter:
         self.progress.stop()
 
 
+class _PlainReporter:
+    """Progress as plain lines, for logs and pipes: one line every ``every_s`` seconds or ``every_pct`` percent.
+
+    ``icd10cm: embedded 12,000/74,000 (160/s, ETA 6 min)``
+    """
+
+    def __init__(self, stream=None, every_s: float = 5.0, every_pct: float = 10.0):
+        self.stream = stream
+        self.every_s = every_s
+        self.every_pct = every_pct
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream or sys.stderr, flush=True)
+
+    def stage(self, text: str) -> None:
+        self._print(text)
+
+    def start(self, label: str, total: int):
+        import time
+
+        from casepilot.status import format_eta
+
+        name = label.replace(": embedding", ": embedded")
+        state = {"done": 0, "t0": time.monotonic(), "last_t": time.monotonic(), "last_pct": 0.0}
+
+        def line(final: bool = False) -> str:
+            elapsed = max(time.monotonic() - state["t0"], 1e-6)
+            rate = state["done"] / elapsed
+            tail = (f"in {format_eta(elapsed)}" if final else
+                    f"ETA {format_eta((total - state['done']) / rate) if rate > 0 else 'unknown'}")
+            return f"{name} {state['done']:,}/{total:,} ({rate:,.0f}/s, {tail})"
+
+        def tick(n: int) -> None:
+            state["done"] += n
+            now = time.monotonic()
+            pct = 100.0 * state["done"] / total if total else 100.0
+            if state["done"] < total and now - state["last_t"] < self.every_s and pct - state["last_pct"] < self.every_pct:
+                return
+            state["last_t"], state["last_pct"] = now, pct
+            self._print(line(final=state["done"] >= total))
+
+        return tick
+
+    def finish(self) -> None: ...
+
+
+def _reporter():
+    """Progress bars on a terminal; plain lines when stderr (where progress goes) is a pipe, a file or a log."""
+    return _RichReporter(err) if err.is_terminal else _PlainReporter()
+
+
 @app.command()
 def ingest(
     source: Optional[str] = typer.Option(None, "--source", help="Kind of user file: hcpcs, ncci-ptp, mue, pfs, cpt, docs."),
     path: Optional[Path] = typer.Argument(None, help="The file or folder for --source."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Re-write every passage (embeddings still come from the cache)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    lexical_only: bool = typer.Option(False, "--lexical-only",
+                                      help="Stage 1: code store, notes and BM25 only (no model, about a minute); "
+                                      "the vectors follow with --dense-only or `casepilot serve`."),
+    dense_only: bool = typer.Option(False, "--dense-only",
+                                    help="Stage 2: embed what has no vector yet, in batches; resumes after a kill."),
+    batch_size: int = typer.Option(1000, "--batch-size", min=1, hidden=True, help="Passages per dense batch."),
+    max_batches: Optional[int] = typer.Option(None, "--max-batches", min=1, hidden=True,
+                                              help="Stop after this many dense batches (a later run resumes)."),
+    nice: int = typer.Option(0, "--nice", min=0, max=19, hidden=True, help="Lower this process's CPU priority."),
 ) -> None:
     """Build or refresh the index: ICD-10-CM, ICD-10-PCS and the corpus by default.
 
-    Running it again with nothing changed embeds nothing. Examples:
+    Running it again with nothing changed embeds nothing. Progress goes to stderr: bars on a terminal,
+    plain lines otherwise. Examples:
 
       casepilot ingest
+
+      casepilot ingest --lexical-only      (lookups and lexical search now; `casepilot serve` adds the vectors)
+
+      casepilot ingest --dense-only        (the vectors, resumable)
 
       casepilot ingest --source hcpcs HCPC2026_JAN_ANWEB.xlsx
     """
@@ -84,7 +149,18 @@ def ingest(
     from casepilot.vectorstore import VectorStoreUnavailable
     from ingest.pipeline import IngestBusy, default_sources, run_ingest
 
-    reporter = _RichReporter(err)
+    if nice:
+        import os
+
+        os.nice(nice)
+    if lexical_only and dense_only:
+        _fail("--lexical-only and --dense-only are the two halves of one ingest: pick one (or neither for both)", 2)
+    reporter = _reporter()
+    if dense_only:
+        if source or path is not None or rebuild:
+            _fail("--dense-only builds the vectors of what is already ingested: it takes no --source, PATH or --rebuild", 2)
+        _ingest_dense(settings, reporter, batch_size, max_batches, as_json)
+        return
     if source:
         if path is None:
             _fail("--source needs a PATH")
@@ -108,7 +184,7 @@ def ingest(
     else:
         sources = default_sources(settings)
     try:
-        summary = run_ingest(settings, sources, reporter=reporter, rebuild=rebuild)
+        summary = run_ingest(settings, sources, reporter=reporter, rebuild=rebuild, dense=not lexical_only)
     except IngestBusy as e:
         _fail(str(e), 3)
     except VectorStoreUnavailable as e:
@@ -128,9 +204,56 @@ def ingest(
             console.print(f"  {name}: {state}")
         if s.added == s.updated == s.deleted == 0 and s.ok:
             console.print("Nothing changed: the index is up to date.")
+        if s.pending_vectors:
+            console.print(f"Lookups and lexical search are ready. Vectors: {s.pending_vectors:,} passages pending; "
+                          "`casepilot serve` builds them in the background (or run `casepilot ingest --dense-only`).")
     for p in summary.problems:
         err.print(f"[bold red]problem:[/] {p}")
     if summary.problems:
+        raise typer.Exit(1)
+
+
+def _ingest_dense(settings, reporter, batch_size: int, max_batches: int | None, as_json: bool) -> None:
+    """``casepilot ingest --dense-only``: SIGTERM or Ctrl-C stops it after the batch in hand (a second
+    Ctrl-C at once); the next run resumes."""
+    import signal
+    import threading
+
+    from casepilot.vectorstore import VectorStoreUnavailable
+    from ingest.pipeline import IngestBusy, run_dense
+
+    stop = threading.Event()
+    previous = {}
+
+    def on_signal(signum, frame):
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        err.print("stopping after the current batch (run `casepilot ingest --dense-only` again to resume)")
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+    try:
+        summary = run_dense(settings, reporter=reporter, batch_size=batch_size, max_batches=max_batches,
+                            stop=stop.is_set)
+    except IngestBusy as e:
+        _fail(str(e), 3)
+    except VectorStoreUnavailable as e:
+        _fail(str(e), 4)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        s = summary
+        state = "complete" if s.complete else ("stopped; run again to resume" if s.stopped else "incomplete")
+        console.print(f"vectors {s.done:,}/{s.total:,} ({state})  [bold]upserted[/] {s.upserted:,}  "
+                      f"embedded {s.embedded:,}  removed {s.deleted:,}  in {s.seconds:.1f} s")
+    for p in summary.problems:
+        err.print(f"[bold red]problem:[/] {p}")
+    if summary.problems and not summary.complete:
         raise typer.Exit(1)
 
 
@@ -266,8 +389,18 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)."),
     port: int = typer.Option(8000, min=1, max=65535),
     workers: int = typer.Option(1, min=1, help="Worker processes (share one Chroma server via CASEPILOT_CHROMA_URL)."),
+    build_missing: bool = typer.Option(True, "--build-missing/--no-build-missing",
+                                       help="When vectors are missing (after `ingest --lexical-only`), build them in "
+                                       "a background process while serving; progress in /readyz."),
+    dense_batch_size: int = typer.Option(1000, "--dense-batch-size", min=1, hidden=True,
+                                         help="Passages per batch of the background build."),
 ) -> None:
-    """Serve the HTTP API, its /docs and the chat widget (run `casepilot ingest` first)."""
+    """Serve the HTTP API, its /docs and the chat widget (run `casepilot ingest` or `ingest --lexical-only` first).
+
+    Lookups and lexical search answer at once; missing vectors are built behind them by a niced
+    `casepilot ingest --dense-only` process (log: <data dir>/dense-build.log), stopped with the server
+    and resumed at the next start. Dense retrieval joins when the build is done.
+    """
     from pydantic import ValidationError
 
     try:
@@ -277,13 +410,60 @@ def serve(
     _need_index(settings)
     import uvicorn
 
+    from casepilot.status import dense_progress, format_eta
+
+    worker = None
+    progress = dense_progress(settings)
+    if not progress["full"]:
+        have = f"{progress['done']:,}/{progress['total']:,} passages have vectors"
+        if progress["build"] == "running":
+            console.print(f"Vectors: {have}; a build is already running (pid {progress['pid']}, "
+                          f"ETA {format_eta(progress['eta_s'])}).")
+        elif build_missing:
+            from ingest.background import DenseWorker
+
+            worker = DenseWorker(settings, batch_size=dense_batch_size)
+            worker.start()
+            console.print(f"Vectors: {have}; building the rest in the background (pid {worker.pid}, "
+                          f"log {worker.log_path}). Lookups and lexical search answer now.")
+        else:
+            console.print(f"Vectors: {have}; answering without dense retrieval "
+                          "(run `casepilot ingest --dense-only` to build them).")
     # X-Forwarded-For is believed only from the configured proxies (CASEPILOT_TRUSTED_PROXIES); with none,
     # uvicorn's proxy handling is off (its default trusts 127.0.0.1) and the client is the socket peer.
     proxies = settings.trusted_proxy_list
     proxy_opts: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
     console.print(f"CasePilot on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), timeout_graceful_shutdown=10, **proxy_opts)
+    if worker is None:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level.lower(), timeout_graceful_shutdown=10, **proxy_opts)
+        return
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; with the default
+    # handler that would end this process before it could stop the build. So SIGTERM raises here, the
+    # build is stopped (it finishes its batch), and the process then ends by SIGTERM all the same.
+    import os
+    import signal
+
+    class _Terminated(Exception):
+        pass
+
+    def on_term(signum, frame):
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    terminated = False
+    try:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level.lower(), timeout_graceful_shutdown=10, **proxy_opts)
+    except _Terminated:
+        terminated = True
+    finally:
+        if worker.running():
+            console.print("Stopping the background build (it resumes at the next start).")
+        worker.stop()
+        signal.signal(signal.SIGTERM, previous)
+    if terminated:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _llm(settings):
@@ -313,8 +493,31 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
         console.print(f"[bold]{s['name']}[/]: {s['version'] or '-'} · {s['records']} records · loaded {s['loaded_at']}")
         if s["note"]:
             console.print(f"   [dim]{s['note']}[/]")
+    from casepilot.status import format_eta
+
+    vec = info.get("vectors") or {}
+    if info["sources"]:
+        stage = {"full": "full (exact lookups, BM25 and dense vectors)",
+                 "lexical": "lexical (exact lookups and BM25; dense vectors incomplete)"}.get(info["stage"], info["stage"])
+        console.print(f"[bold]Stage[/] {stage}")
+        if not info["full"]:
+            build = vec.get("build", "")
+            how = {"running": f"building (pid {vec.get('pid')}, {vec.get('rate') or 0:,.0f}/s, "
+                              f"ETA {format_eta(vec.get('eta_s'))})",
+                   "pending": "not started: `casepilot serve` builds them, or `casepilot ingest --dense-only`",
+                   "stopped": "stopped: `casepilot serve` or `casepilot ingest --dense-only` resumes",
+                   "failed": f"failed: {vec.get('message') or 'see dense-build.log'}"}.get(build, build)
+            console.print(f"  vectors {vec.get('done') or 0:,}/{vec.get('total') or 0:,} "
+                          f"({100 * (vec.get('fraction') or 0):.0f}%): {how}")
+    per = vec.get("collections") or {}
     for c, n in info["collections"].items():
-        console.print(f"  collection {c}: {n} passages")
+        p = per.get(c)
+        if p is None or p["done"] >= p["total"]:
+            console.print(f"  collection {c}: {n} passages")
+            continue
+        extra = (f", {p['rate']:,.0f}/s" if p.get("rate") else "") + \
+            (f", ETA {format_eta(p['eta_s'])}" if p.get("eta_s") else "")
+        console.print(f"  collection {c}: {n} passages, vectors {p['done']:,}/{p['total']:,}{extra}")
     for t in info.get("tables", []):
         console.print(f"  table {t.get('kind')} {t.get('setting') or ''} {t.get('part') or ''}: version "
                       f"{t.get('version') or '-'}, effective {t.get('effective') or '-'}, {t.get('rows')} rows "

@@ -19,6 +19,7 @@ from casepilot.edits import loaded_tables, tables_path
 from casepilot.passages import PassageStore
 from casepilot.retrieval import Retriever
 from casepilot.settings import Settings
+from casepilot.status import retrieval_modes
 from casepilot.verify import cited_numbers, verify_answer
 
 Event = tuple[str, dict]
@@ -54,7 +55,9 @@ class ChatEngine:
         timings["route_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         yield "meta", {"conversation_id": conversation_id, "intent": route.intent,
                        "code_sets": self.code_set_versions(),
-                       "answerer": "llm" if self.llm is not None else "grounded"}
+                       "answerer": "llm" if self.llm is not None else "grounded",
+                       # which retrieval modes answer: {"lexical": true, "dense": false, "dense_progress": 0.41}
+                       "retrieval": retrieval_modes(self.settings, self.retriever)}
         draft = self.grounded.answer(route, message, timings)
         if self.llm is not None:
             self.grounded.extend(route, message, draft, timings)

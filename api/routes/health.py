@@ -1,4 +1,9 @@
-"""``GET /healthz`` (the process is alive) and ``GET /readyz`` (the index is loaded and reachable)."""
+"""``GET /healthz`` (the process is alive) and ``GET /readyz`` (the index is loaded and reachable).
+
+``/readyz`` is 200 as soon as exact lookups and lexical search answer (after ``casepilot ingest
+--lexical-only``); ``full`` turns true once the dense vectors are built and in use, with the build's
+progress in ``vectors``.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +35,11 @@ async def healthz():
 @router.get("/readyz", response_model=Ready, summary="Readiness",
             responses={503: {"model": Ready, "description": "Not ready: `problems` and `error` say why."}})
 async def readyz(request: Request, settings: SettingsDep):
-    """200 when the index is present, the engine loaded and the vector store answers; else 503."""
+    """200 when the index is present, the engine loaded and the vector store answers; else 503.
+
+    200 comes before the dense vectors: ``stage`` says ``lexical`` (exact lookups, BM25 search and guidance
+    answer) and ``vectors`` the build's progress; ``full`` is true once dense retrieval is live too.
+    """
     engine = getattr(request.app.state, "engine", None)
     problems: list[str] = []
     info = await anyio.to_thread.run_sync(collect_status, settings)
@@ -45,12 +54,19 @@ async def readyz(request: Request, settings: SettingsDep):
                                                abandon_on_cancel=True)
         except Exception:
             problems.append(f"the Chroma server at {settings.chroma_url} does not answer")
+    # Full readiness is what this server does, not only what is on disk: the vectors are complete and the
+    # loaded engine uses them (it swaps to hybrid retrieval within seconds of the build finishing).
+    dense_live = engine is not None and getattr(engine.retriever, "dense_live", True)
+    full = bool(not problems and info.get("full") and dense_live)
     body = {
         "ready": not problems,
+        "full": full,
+        "stage": "full" if full else ("none" if engine is None or info.get("stage") == "none" else "lexical"),
         "answerer": info.get("answerer", ""),
         "code_sets": {s["name"]: s["version"] for s in info.get("sources", []) if s.get("version")},
         "sources": info.get("sources", []),
         "collections": info.get("collections", {}),
+        "vectors": info.get("vectors"),
         "tables": info.get("tables", []),
         "problems": problems,
     }
