@@ -114,7 +114,7 @@
     return h("a", { href: safe, target: "_blank", rel: "noopener noreferrer nofollow ugc", referrerpolicy: "no-referrer", text: label });
   }
 
-  /** The host a label or hostname names: "cms.gov", "WWW.CMS.GOV" and "https://www.cms.gov/x" all name cms.gov. */
+  /** The host a label or hostname names: "cms.gov", "WWW.CMS.GOV" and "www.cms.gov/x" all name cms.gov. */
   function bareHost(s) {
     return String(s).trim().toLowerCase().replace(/^https?:\/\//, "").split(/[\/?#]/)[0].replace(/^www\./, "").replace(/\.$/, "");
   }
