@@ -26,7 +26,7 @@ from casepilot.passages import PassageStore
 from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller
-from casepilot.text import STOPWORDS, expand_query, negated_terms, small_numbers, tokens
+from casepilot.text import STOPWORDS, SYNONYMS, expand_query, negated_terms, small_numbers, tokens
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client
 from casepilot.vectorstore import query as dense_query
 
@@ -112,6 +112,23 @@ class _Query:
     negated: set[str]
     unstated: set[str]
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion
+
+
+def own_word_forms(query: str) -> dict[str, set[str]]:
+    """Each word the question itself uses, with the words it stands for: its own expansion ("stg" ->
+    "stage") and, for a phrase the vocabulary maps ("heart attack"), the phrase's code-set words.
+
+    >>> sorted(own_word_forms("heart attack")["attack"])
+    ['attack', 'infarction', 'myocardial']
+    """
+    low = query.lower()
+    forms = {t: {t} | set(tokens(expand_query(t))) for t in dict.fromkeys(tokens(query))}
+    for phrase, value in SYNONYMS.items():
+        if " " in phrase and re.search(rf"\b{re.escape(phrase)}\b", low):
+            for word in tokens(phrase):
+                if word in forms:
+                    forms[word] |= set(tokens(value))
+    return forms
 
 
 def _order_codes_by_ranker(hits: list[Hit]) -> None:
@@ -300,7 +317,7 @@ class Retriever:
             words=qwords, numbers=small_numbers(query), side=_SIDES & qwords, encounter=encounter_of(expanded),
             negated=negated, unstated=_UNSTATED_DETAIL - qwords if not (_SIDES & qwords) else {"other"} - qwords,
             # each word the question itself uses, with the words it expands to ("stg" -> "stage")
-            own={t: {t} | set(tokens(expand_query(t))) for t in dict.fromkeys(tokens(query))},
+            own=own_word_forms(query),
         )
         hits = []
         for i in ids:

@@ -49,6 +49,9 @@ def test_trainer_learns_the_feature_that_separates_right_from_wrong():
     hand = np.array([rk.HAND_WEIGHTS[f] for f in rk.FEATURES])
     w = fit(groups, lam=0.001)
     assert w[k] > 0.5
+    # every training target is billable by construction: that feature is not learned
+    learned = rk.normalized(dict(zip(rk.FEATURES, map(float, w))))
+    assert learned["billable"] == pytest.approx(rk.HAND_WEIGHTS["billable"])
     assert hit_at_1(groups, w) == 1.0 and hit_at_1(groups, hand) < 0.5
 
 
