@@ -114,6 +114,11 @@ class _Query:
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion
 
 
+def short_description(context: str) -> str:
+    """The CMS short description a code passage's BM25 context carries (ingest/icd10cm.py), or ""."""
+    return next((line.split(":", 1)[1] for line in context.splitlines() if line.startswith("Short description:")), "")
+
+
 def own_word_forms(query: str) -> dict[str, set[str]]:
     """Each word the question itself uses, with the words it stands for: its own expansion ("stg" ->
     "stage") and, for a phrase the vocabulary maps ("heart attack"), the phrase's code-set words.
@@ -359,9 +364,7 @@ class Retriever:
         with what the question states (another stage, side or encounter, a negated branch)."""
         own_title = title.split(" ", 2)[-1]  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own words
         title_words = set(tokens(own_title))
-        short = next((line.split(":", 1)[1] for line in context.splitlines()
-                      if line.startswith("Short description:")), "")
-        seen = title_words | set(tokens(short))
+        seen = title_words | set(tokens(short_description(context)))
         if q.own:
             sig["q_cover"] = sum(1 for forms in q.own.values() if forms & seen) / len(q.own)
         if title_words:

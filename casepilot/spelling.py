@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from functools import lru_cache
 
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz import process
@@ -38,6 +39,9 @@ class Speller:
     def __init__(self, df: dict[str, int], keep: frozenset[str] | set[str] = frozenset()):
         self.df = {w: n for w, n in df.items() if w.isalpha()}
         self.keep = keep  # words never changed (stopwords: the indexes leave them out on purpose)
+        # A question is spelled by the answerer and again by each search it runs: the same text, the
+        # same result, so the (fuzzy-search) work is done once.
+        self.fix = lru_cache(maxsize=1024)(self._fix)
         self.sorted = sorted(self.df)
         self._choices = list(self.df)
 
@@ -68,7 +72,7 @@ class Speller:
             return None
         return min(found, key=lambda f: (f[1], -self.df[f[0]], f[0]))[0]
 
-    def fix(self, text: str) -> str:
+    def _fix(self, text: str) -> str:
         """``text`` with unknown words corrected in place and truncated words followed by their completion."""
         def repl(m: re.Match) -> str:
             raw = m.group(0)

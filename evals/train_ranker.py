@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from casepilot.codes import normalize
 from casepilot.ranker import FEATURES, HAND_WEIGHTS, RANKER_PATH, Ranker, normalized, write
 
 SEED = 2026  # not the seeds of evals/generate.py (7) or of the hand tuning (11)
@@ -110,8 +111,8 @@ def _features(settings):
     pairs = official_pairs()
     for i, (query, code, _) in enumerate(pairs):
         codes, x = matrix(candidates(retriever, query))
-        if _norm(code) in codes:
-            train.append((x, codes.index(_norm(code))))
+        if normalize(code) in codes:
+            train.append((x, codes.index(normalize(code))))
         else:
             missing += 1
         if (i + 1) % 200 == 0:
@@ -125,13 +126,9 @@ def _features(settings):
         if (named_system(it.question) or infer_system(it.question)) != "icd10cm":
             continue
         codes, x = matrix(candidates(retriever, strip_question(it.question)))
-        want = _norm(it.expected_codes[0])
+        want = normalize(it.expected_codes[0])
         tune.append((x, codes.index(want) if want in codes else None))
     return train, tune, missing
-
-
-def _norm(code: str) -> str:
-    return code.replace(".", "").upper()
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
 from casepilot.procedures import is_procedure
-from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever
+from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, short_description
 from casepilot.text import expand_query, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
@@ -200,12 +200,10 @@ class GroundedAnswerer:
 
     def _scope_decision(self, question: str) -> Decision | None:
         """A decline when the question asks what no coding reference holds (a payer's rates, the asker's
-        own data, the future), decided by the calibrated model with the evidence taken as covering it."""
+        own data, the future); None otherwise."""
         if not any(scope_signals(question).values()):
             return None
-        feats = features(question, [], 1.0, "", self.retriever.idf, self.retriever.known)
-        feats.update(cover=1.0, cover_top=1.0, title_cover=1.0, cosine=1.0)
-        decision = decide(feats)
+        decision = self._covered_decision(question)
         return decision if decision.label == DECLINE else None
 
     def _code_decision(self, question: str, known: list[rt.Resolved]) -> Decision | None:
@@ -215,6 +213,10 @@ class GroundedAnswerer:
         # The code itself is the evidence and it is known: how the question words it ("define", "can I
         # bill", "code first note") says nothing against answering. Only what a reference cannot hold
         # (a payer's rates, the asker's own data, the future) can turn the answer into a decline.
+        return self._covered_decision(question)
+
+    def _covered_decision(self, question: str) -> Decision:
+        """The calibrated decision with the evidence taken as covering the question: scope signals only."""
         feats = features(question, [], 1.0, "", self.retriever.idf, self.retriever.known)
         feats.update(cover=1.0, cover_top=1.0, title_cover=1.0, cosine=1.0)
         return decide(feats)
@@ -772,9 +774,7 @@ def confident(query: str, top: Hit) -> bool:
     if top.signals.get("exact_title"):
         return True
     title = set(tokens(top.doc.metadata.get("title", "") + " " + top.doc.page_content.split("\n", 1)[0]))
-    short = next((line.split(":", 1)[1] for line in str(top.doc.metadata.get("context", "")).splitlines()
-                  if line.startswith("Short description:")), "")
-    title |= set(tokens(short))
+    title |= set(tokens(short_description(str(top.doc.metadata.get("context", "")))))
     # Coverage counts the question's own words: "stg" is covered by "stage" (its expansion), and the
     # expansion words themselves do not enlarge the question.
     words = [w for w in dict.fromkeys(tokens(query))]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
+import subprocess
 import threading
 import time
 from contextlib import asynccontextmanager, contextmanager
@@ -174,3 +176,12 @@ def grounded_server(slice_index, engine):
     with live_server(create_app(slice_index, engine=engine)) as base:
         yield base
 
+
+def stop_process(proc: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM, then SIGKILL if ``proc`` has not exited within ``grace`` seconds."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)

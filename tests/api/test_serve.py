@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from tests.api.conftest import E11_22, api_settings, chat_stream, events_only, free_port, live_server
+from tests.api.conftest import E11_22, api_settings, chat_stream, events_only, free_port, live_server, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -54,12 +53,7 @@ def _casepilot_serve(data_dir: Path, **env: str) -> Iterator[str]:
             time.sleep(0.3)
         yield base
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from casepilot.status import dense_progress, pid_alive, read_stage
 from ingest.corpus import CorpusSource
 from ingest.icd10cm import ICD10CMSource
 from ingest.pipeline import lock_for, run_dense, run_ingest
-from tests.api.conftest import E11_22, asgi_client, free_port, parse_sse, run
+from tests.api.conftest import E11_22, asgi_client, free_port, parse_sse, run, stop_process
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.slow
@@ -112,15 +111,6 @@ def _wait(cond, timeout: float, what: str, proc: subprocess.Popen, log: Path):
         time.sleep(0.3)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(90)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
-
 @pytest.mark.server
 def test_casepilot_serve_builds_missing_vectors_in_a_worker_that_stops_with_it_and_resumes(tmp_path, corpus_copy):
     settings = make_settings(tmp_path / "data")
@@ -148,7 +138,7 @@ def test_casepilot_serve_builds_missing_vectors_in_a_worker_that_stops_with_it_a
         body = ready_body(base)
         assert body["full"] is False and body["vectors"]["build"] == "running" and body["vectors"]["pid"] == worker
     finally:
-        _stop(proc)  # the server stops its worker: it finishes the batch in hand and exits
+        stop_process(proc, grace=90)  # the server stops its worker: it finishes the batch in hand and exits
     assert proc.returncode is not None
     deadline = time.monotonic() + 30
     while pid_alive(worker) and time.monotonic() < deadline:
@@ -170,7 +160,7 @@ def test_casepilot_serve_builds_missing_vectors_in_a_worker_that_stops_with_it_a
         meta = next(d for n, d in parse_sse(r.text.splitlines()) if n == "meta")
         assert meta["retrieval"] == {"lexical": True, "dense": True, "dense_progress": 1.0}
     finally:
-        _stop(proc)
+        stop_process(proc, grace=90)
     build_log = (settings.data_dir / "dense-build.log").read_text()
     assert build_log.count("starting: ") == 2
     assert f"upserted {total - stopped_at:,}" in build_log.replace("\n", " ")  # the second run did only the rest

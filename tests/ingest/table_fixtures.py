@@ -257,14 +257,17 @@ def write_pdf(path: Path, pages: list[str], title: str = "Test policy") -> Path:
                     f"/Resources << /Font << /F1 3 0 R >> >> >>".encode())
         objs.append(b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream")
     objs.append(f"<< /Title ({title}) >>".encode())
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objs, start=1):
+    path.write_bytes(pdf_bytes(objs, f"<< /Size {len(objs) + 1} /Root 1 0 R /Info {len(objs)} 0 R >>".encode()))
+    return path
+
+
+def pdf_bytes(objects: list[bytes], trailer: bytes) -> bytes:
+    """A PDF of these object bodies (numbered from 1) and this trailer, with correct xref offsets."""
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, start=1):
         offsets.append(len(out))
         out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
     xref = len(out)
-    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R /Info {len(objs)} 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    path.write_bytes(bytes(out))
-    return path
+    return bytes(out + b"trailer\n" + trailer + f"\nstartxref\n{xref}\n%%EOF\n".encode())

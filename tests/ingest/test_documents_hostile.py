@@ -15,7 +15,7 @@ import zipfile
 import pytest
 
 from ingest.documents import DocumentsSource
-from tests.ingest.table_fixtures import write_pdf
+from tests.ingest.table_fixtures import pdf_bytes, write_pdf
 from tests.ingest.test_documents import make_folder
 
 GOOD = {"policy.md", "sub/page.html", "notes.txt", "policy.pdf"}
@@ -33,18 +33,6 @@ def load(root):
     src = DocumentsSource(root)
     docs = list(src.passages())
     return src, docs, {d.metadata["source"] for d in docs}, {p.where: p.message for p in src.problems}
-
-
-def pdf_bytes(objects: list[bytes], trailer: bytes) -> bytes:
-    """A PDF of these object bodies (numbered from 1) and this trailer, with correct xref offsets."""
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for n, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    return bytes(out + b"trailer\n" + trailer + f"\nstartxref\n{xref}\n%%EOF\n".encode())
 
 
 def write_aes256_pdf(path, plain, password: str):
