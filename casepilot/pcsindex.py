@@ -32,7 +32,10 @@ _APPROACHES = [
     # PCS defines the percutaneous approach as entry "by puncture or minor incision": a puncture, a
     # -centesis or a needle aspiration is percutaneous unless the question says otherwise.
     ("3", r"percutaneous\w*|needle|puncture|\w+centesis|aspiration"),
-    ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"),
+    # A tube passed through the mouth, nose or urethra enters "via natural or artificial opening" (PCS
+    # approach definitions): endotracheal intubation is 0BH17EZ, a nasogastric tube 0DH67UZ.
+    ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"
+          r"|endotracheal\w*|nasotracheal\w*|orotracheal\w*|nasogastric\w*|orogastric\w*|transoral\w*|transnasal\w*"),
     ("8", r"endoscop\w*"),
     ("0", r"open|(?:total )?abdominal hysterectomy"),
     ("X", r"external\w*"),

@@ -26,6 +26,7 @@ from casepilot.passages import PassageStore
 from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller
+from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.text import STOPWORDS, SYNONYMS, expand_query, negated_terms, small_numbers, tokens
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client
 from casepilot.vectorstore import query as dense_query
@@ -111,6 +112,7 @@ class _Query:
     encounter: str | None
     negated: set[str]
     unstated: set[str]
+    dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion
 
 
@@ -315,12 +317,15 @@ class Retriever:
                     if hit not in docs:
                         docs.update(self.passages.get([hit]))
                         ids.append(hit)
-        negated = negated_terms(query)
+        negated = negated_terms(query) | negated_terms(expanded)
         qwords = set(tokens(expanded))
         qall = set(tokens(query)) | qwords
+        # "left hemiparesis, pt is right-handed": the handedness names no affected side
+        side = _SIDES & set(tokens(expand_query(without_handedness(query))))
         q = _Query(
-            words=qwords, numbers=small_numbers(query), side=_SIDES & qwords, encounter=encounter_of(expanded),
-            negated=negated, unstated=_UNSTATED_DETAIL - qwords if not (_SIDES & qwords) else {"other"} - qwords,
+            words=qwords, numbers=small_numbers(query), side=side, encounter=encounter_of(expanded),
+            negated=negated, unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
+            dominance=dominance_of(query),
             # each word the question itself uses, with the words it expands to ("stg" -> "stage")
             own=own_word_forms(query),
         )
@@ -363,10 +368,16 @@ class Retriever:
         """Features of a code passage: how much of the question its title covers, and where it clashes
         with what the question states (another stage, side or encounter, a negated branch)."""
         own_title = title.split(" ", 2)[-1]  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own words
+        short = short_description(context)
         title_words = set(tokens(own_title))
-        seen = title_words | set(tokens(short_description(context)))
+        # What the title (or its CMS short description) states is absent ("without gangrene") and what it
+        # asserts; a question word counts as covered only with the same polarity.
+        t_negated = negated_terms(own_title) | negated_terms(short)
+        asserted = (title_words | set(tokens(short))) - t_negated
         if q.own:
-            sig["q_cover"] = sum(1 for forms in q.own.values() if forms & seen) / len(q.own)
+            sig["q_cover"] = sum(
+                1 for word, forms in q.own.items() if forms & (t_negated if word in q.negated else asserted)
+            ) / len(q.own)
         if title_words:
             sig["t_cover"] = len(title_words & q.words) / len(title_words)
         tnums = small_numbers(own_title)
@@ -391,15 +402,22 @@ class Retriever:
         # The question states a side or an encounter and the title states another one.
         if q.side and tside and not (q.side & tside):
             sig["side_mismatch"] = 1.0
+        # "left hemiparesis" in a right-handed patient is the non-dominant side (I.C.6.a)
+        tdom = title_dominance(own_title)
+        if q.dominance and tdom and tdom != q.dominance:
+            sig["side_mismatch"] = 1.0
         tenc = encounter_of(title)
         if q.encounter and tenc and q.encounter != tenc:
             sig["encounter_mismatch"] = 1.0
         # "with heart failure": a title "without heart failure" is the other branch.
-        if (negated_terms(title) - q.negated) & q.words:
+        if t_negated & (q.words - q.negated):
             sig["title_negates"] = 1.0
-        # "without X" in the question: a title that has X but not "without" is the wrong branch.
-        if q.negated and q.negated & title_words and "without" not in title_words and "no" not in title_words:
+        # "no gangrene" in the question: a title that asserts gangrene is the wrong branch, one that says
+        # "without gangrene" is the right one.
+        if q.negated & asserted & title_words:
             sig["negation_penalty"] = 1.0
+        if q.negated & t_negated:
+            sig["negation_agrees"] = 1.0
 
     def _pcs_index_first(self, query: str, hits: list[Hit]) -> list[Hit]:
         """PCS codes the official Alphabetic Index leads to (casepilot.pcsindex) ahead of the fused list."""

@@ -90,6 +90,12 @@ SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].it
 
 _TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
 
+# expand_query's words. A letter/letter abbreviation with a vocabulary entry ("s/p", "N/V") is one word; any
+# other "x/y" still splits into "x", "/", "y" as before. An empty alternation would match "", hence the guard.
+_PAIRS = [re.escape(k) for k in ABBREVIATIONS if re.fullmatch(r"[a-z]/[a-z]", k)]
+_QUERY_WORD = re.compile((rf"(?i:{'|'.join(_PAIRS)})(?![A-Za-z0-9])|" if _PAIRS else "")
+                         + r"[Ww]/[Oo]|[Ww]/|[Ee]/[Mm]|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+")
+
 
 def tokens(text: str, stop: bool = True) -> list[str]:
     """Lower-case word tokens; hyphenated words also yield their parts (gastro-esophageal -> gastro, esophageal)."""
@@ -107,9 +113,13 @@ def tokens(text: str, stop: bool = True) -> list[str]:
 
 
 def expand_query(text: str) -> str:
-    """Spell out abbreviations and append code-set vocabulary for plain words (pure, idempotent enough)."""
+    """Spell out abbreviations and append code-set vocabulary for plain words (pure, idempotent enough).
+
+    >>> expand_query("N/V, h/o MI")
+    'nausea with vomiting , history myocardial infarction'
+    """
     text = re.sub(r"\bE/M\b", "E/M evaluation and management", text, flags=re.I)
-    words = re.findall(r"[Ww]/[Oo]|[Ww]/|[Ee]/[Mm]|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+", text)
+    words = _QUERY_WORD.findall(text)
     out = []
     cms = learned()
     for w in words:
@@ -130,11 +140,42 @@ def expand_query(text: str) -> str:
     return " ".join([expanded, *extra]).strip()
 
 
+# "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.
+_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|denies|negative\s+for|free\s+of)\b\s*", re.I)
+_SCOPE_END = re.compile(r"[.;:!?()\[\]]|\s-\s|\b(?:but|with|w/|who|which|that|is|are|was|were|has|have|had|then|now|"
+                        r"what|code|codes|so|because|due|after|since|without|no|not|nt)\b", re.I)
+# Words that say how the absence was recorded, not what is absent ("no gangrene mentioned").
+_NEGATION_FILLER = frozenset({"mention", "mentioned", "documented", "noted", "present", "found", "seen", "evidence",
+                              "signs", "sign", "any", "known", "current", "currently", "problem", "problems", "issue",
+                              "issues", "stated", "reported", "nor"})
+
+
 def negated_terms(text: str) -> set[str]:
-    """Words the question says are absent: "without complication", "no fever" -> {"complication", "fever"}."""
+    """Words a text says are absent, the whole negated phrase and any "or" list that continues it.
+
+    A comma ends the phrase unless the next part continues an "or" list ("no perforation, abscess or
+    bleeding"); "no macular edema, right eye" negates the edema, not the eye.
+
+    >>> sorted(negated_terms("diverticulitis without perforation, abscess or bleeding"))
+    ['abscess', 'bleeding', 'perforation']
+    >>> sorted(negated_terms("retinopathy, no macular edema, right eye"))
+    ['edema', 'macular']
+    >>> sorted(negated_terms("Parkinson's disease - no dyskinesia or fluctuations documented"))
+    ['dyskinesia', 'fluctuations']
+    """
     out: set[str] = set()
-    for m in re.finditer(r"\b(?:without|w/o|no|not|denies)\s+([a-z]+)", text.lower()):
-        out.add(m.group(1))
+    for m in _NEGATOR.finditer(text):
+        rest = text[m.end():]
+        end = _SCOPE_END.search(rest)
+        scope = rest[: end.start()] if end else rest
+        parts = scope.split(",")
+        kept = [parts[0]]
+        for part in parts[1:]:
+            if not re.search(r"\b(?:or|nor)\b", part, re.I):
+                break
+            kept.append(part)
+        words = [t for t in tokens(" ".join(kept)) if t not in _NEGATION_FILLER and not t.isdigit()]
+        out.update(words[:5])
     return out
 
 

@@ -61,6 +61,7 @@ def test_parser_shapes():
         ("open right hemicolectomy", "0DTF0ZZ"),
         ("laparoscopic assisted vaginal hysterectomy", "0UT9FZZ"),
         ("arthroscopy of the right knee", "0SJC4ZZ"),
+        ("endotracheal intubation", "0BH17EZ"),  # a tube through the mouth: via natural opening
     ],
 )
 def test_first_candidate(ix, question, code):

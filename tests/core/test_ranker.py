@@ -71,3 +71,18 @@ def test_codes_take_the_rankers_order_on_the_fused_scale():
     assert by_id["corpus:g"] == 0.7  # guidance keeps its fused score
     assert by_id["icd10cm:B"] == pytest.approx(0.9) and by_id["icd10cm:C"] == pytest.approx(0.5)
     assert by_id["icd10cm:A"] == pytest.approx(0.2)  # the same three scores, in the ranker's order
+
+
+def test_negation_pairs_phrase_the_without_branch_as_coders_write_it():
+    from evals.train_ranker import NEGATIONS, negation_pairs
+
+    rows = [
+        ("E1151", "", "Type 2 diabetes mellitus with diabetic peripheral angiopathy without gangrene"),
+        ("E1152", "", "Type 2 diabetes mellitus with diabetic peripheral angiopathy with gangrene"),
+        ("K5730", "", "Diverticulosis of large intestine without perforation or abscess without bleeding"),  # no sibling
+    ]
+    pairs = negation_pairs(rows, n=10)
+    assert [code for _, code, kind in pairs] == ["E1151"] and pairs[0][2] == "negated"
+    query = pairs[0][0]
+    assert "gangrene" in query
+    assert any(t.format(x="gangrene") in query for t in NEGATIONS)

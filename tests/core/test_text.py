@@ -1,3 +1,5 @@
+import pytest
+
 from casepilot.text import expand_query, negated_terms, tokens
 
 
@@ -23,3 +25,20 @@ def test_tokens_split_hyphens_and_drop_stopwords():
 
 def test_negations():
     assert negated_terms("diabetes without complications, no fever") == {"complications", "fever"}
+
+
+@pytest.mark.parametrize("text, absent", [
+    # an "or" list continues the negated phrase; a comma without one ends it
+    ("Diverticulitis of large intestine without perforation or abscess without bleeding",
+     {"perforation", "abscess", "bleeding"}),
+    ("no perforation, abscess or bleeding", {"perforation", "abscess", "bleeding"}),
+    ("retinopathy, no macular edema, right eye", {"macular", "edema"}),
+    # how the absence was recorded is not what is absent
+    ("peripheral angiopathy, no gangrene mentioned", {"gangrene"}),
+    ("Parkinson's disease without dyskinesia, without mention of fluctuations", {"dyskinesia", "fluctuations"}),
+    # a clause word ends the phrase: the heart failure is present
+    ("no chest pain but with heart failure", {"chest", "pain"}),
+    ("type 2 diabetes with heart failure", set()),
+])
+def test_negated_phrase_scope(text, absent):
+    assert negated_terms(text) == absent

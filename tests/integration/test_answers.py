@@ -92,3 +92,16 @@ def test_search_hybrid_beats_nothing(engine):
     assert hits[0].id == "icd10cm:E1122"
     hits = engine.retriever.search("T2DM with CKD", ["icd10cm"], k=5)
     assert "icd10cm:E1122" in [h.id for h in hits]
+
+
+@pytest.mark.parametrize("query, right, wrong", [
+    # the question denies what one branch asserts: the "without" branch is the answer
+    ("type 2 diabetes with peripheral angiopathy, no gangrene mentioned", "E1151", "E1152"),
+    ("T2DM w/ hyperosmolarity, no coma", "E1100", "E1101"),
+    # ... and a question that asserts it takes the "with" branch
+    ("type 2 diabetes with peripheral angiopathy with gangrene", "E1152", "E1151"),
+])
+def test_a_negated_detail_picks_the_other_branch(engine, query, right, wrong):
+    ids = [h.id for h in engine.retriever.search(query, ["icd10cm"], k=10)]
+    assert f"icd10cm:{right}" in ids and f"icd10cm:{wrong}" in ids
+    assert ids.index(f"icd10cm:{right}") < ids.index(f"icd10cm:{wrong}")
