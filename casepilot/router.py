@@ -38,6 +38,18 @@ _SYSTEM_WORDS = [
 ]
 _QUESTION = re.compile(r"\?|\b(what|how|when|why|which|who|can|could|should|does|do|is|are|may|must|explain|"
                        r"tell|describe|define|list)\b", re.I)
+# A question's form: a question mark, "what/how/why" anywhere, or another question word opening the message
+# or one of its clauses. An "is" or a "which" inside a description ("patient is left-handed", "fracture
+# which is healing") is not one.
+_WH = re.compile(r"\b(what|whats|how|hows|why)\b", re.I)
+_OPENS_QUESTION = re.compile(r"(?:^|[,.;:!]\s+|\s[-–]\s+)\W*" + _QUESTION.pattern[len(r"\?|"):], re.I)
+
+
+def _asks(message: str) -> bool:
+    """Whether the message is phrased as a question, rather than as a bare clinical description."""
+    return "?" in message or bool(_WH.search(message) or _OPENS_QUESTION.search(message))
+
+
 _TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|definition|policy|policies|coverage|"
                     r"documentation|ncci|mue|global|billing|compliance|audit\w*|e/m|mdm|time|excludes\w*|abn|lcd|ncd|"
                     r"convention\w*|sequenc\w*|medicare|payer|claim\w*|units?|reimburse\w*)\b", re.I)
@@ -171,7 +183,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         # "Which ICD-10-CM code is used for an encounter for immunization?": the named code set
         # and "code" ask for a code of that set, not for guidance about it.
         intent = DESCRIPTION_TO_CODE
-    elif _QUESTION.search(message) or _TOPIC.search(message) or len(message.split()) > 14:
+    elif _asks(message) or _TOPIC.search(message):
         # "What does NEC mean in ICD-10-CM?" asks about the rules; when the guidance has nothing
         # relevant, the answerer still tries the description as a code search.
         intent = GUIDELINE

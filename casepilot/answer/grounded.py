@@ -22,7 +22,8 @@ from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
 from casepilot.procedures import is_procedure
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, short_description
-from casepilot.text import expand_query, tokens
+from casepilot.dominance import dominance_of, title_dominance
+from casepilot.text import expand_query, negated_terms, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # Title words that name no topic ("ICD-10-PCS ... including ... versus")
@@ -736,21 +737,36 @@ def infer_system(question: str) -> str:
 
 def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -> CodeRecord | None:
     """The billable code below ``heading`` for a question that matched the heading: the child whose own words
-    (beyond the heading's) the question names; else the "unspecified" child (NOS); else the "other" child (NEC).
+    (beyond the heading's) the question names, with their polarity ("no abnormal findings" names "without
+    abnormal findings", not "with") and the dominant side the guideline gives; else the "unspecified" child
+    (NOS); else the "without" child (a condition the record does not state is not coded); else the "other"
+    child (NEC).
 
     Pure: children are the heading's billable descendants.
     """
     if not children:
         return None
     q = set(tokens(expand_query(query)))
+    q_negated = negated_terms(query) | negated_terms(expand_query(query))
+    dominance = dominance_of(query)
     base = set(tokens(heading.title))
-    named = [(len((set(tokens(c.title)) - base) & q), c) for c in children]
-    best = max(n for n, _ in named)
-    if best:
-        picks = [c for n, c in named if n == best]
+
+    def named(c: CodeRecord) -> int:
+        own = set(tokens(c.title)) - base
+        c_negated = negated_terms(c.title) & own
+        score = len((own - c_negated) & (q - q_negated)) + len(c_negated & q_negated)
+        score -= len((own - c_negated) & q_negated)  # asserts what the question denies
+        if dominance and title_dominance(c.title) not in (None, dominance):
+            score -= 1
+        return score
+
+    scored = [(named(c), c) for c in children]
+    best = max(n for n, _ in scored)
+    if best > 0:
+        picks = [c for n, c in scored if n == best]
         return picks[0] if len(picks) == 1 else None
-    for word in ("unspecified", "other"):
-        picks = [c for c in children if word in set(tokens(c.title)) - base]
+    for word in ("unspecified", "without", "other"):
+        picks = [c for n, c in scored if n == best and word in set(tokens(c.title)) - base]
         if len(picks) == 1:
             return picks[0]
     return None

@@ -107,3 +107,31 @@ def test_rank_documents_groups_hits_by_their_document():
     ranked = rank_documents(hits)
     assert [k for k, _ in ranked] == ["b", "a", "pcs-root:B"]  # several strong sections outrank one
     assert [h.id for h in ranked[0][1]] == ["b#1", "b#2", "b#3"]
+
+
+WELL_CHILD = _rec("Z0012", "Encounter for routine child health examination")
+WELL_CHILD_KIDS = [_rec("Z00121", "Encounter for routine child health examination with abnormal findings"),
+                   _rec("Z00129", "Encounter for routine child health examination without abnormal findings")]
+
+
+def test_default_child_reads_the_polarity_of_what_the_question_names():
+    assert default_child("routine child health exam, no abnormal findings", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00129"
+    assert default_child("routine child health exam with abnormal findings", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00121"
+
+
+def test_default_child_is_the_without_branch_when_nothing_is_stated():
+    # what the record does not state is not coded: the "without" child
+    assert default_child("well child check", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00129"
+
+
+HEMI = _rec("I6935", "Hemiplegia and hemiparesis following cerebral infarction")
+HEMI_KIDS = [_rec(f"I6935{n}", f"Hemiplegia and hemiparesis following cerebral infarction affecting {side}")
+             for n, side in (("1", "right dominant side"), ("2", "left dominant side"),
+                             ("3", "right non-dominant side"), ("4", "left non-dominant side"),
+                             ("9", "unspecified side"))]
+
+
+def test_default_child_follows_the_dominance_guideline():
+    assert default_child("hemiparesis after stroke, left side, left-handed", HEMI, HEMI_KIDS).code == "I69352"
+    assert default_child("hemiparesis after stroke, left side", HEMI, HEMI_KIDS).code == "I69354"
+    assert default_child("hemiparesis after stroke", HEMI, HEMI_KIDS).code == "I69359"

@@ -38,6 +38,12 @@ def store(tmp_path_factory):
     ("Guidelines for E/M services", rt.GUIDELINE),
     # the named code set and "which ... code" ask for a code of that set
     ("Which ICD-10-CM code is used for an encounter for immunization?", rt.DESCRIPTION_TO_CODE),
+    # a bare clinical description, however long, wants a code: an "is" inside it asks nothing
+    ("Hemiplegia of the left side as a late effect of an old stroke; patient is left-handed", rt.DESCRIPTION_TO_CODE),
+    ("lt hemiparesis after CVA, pt is R handed", rt.DESCRIPTION_TO_CODE),
+    # ... while a question word opening a clause, or what/how anywhere, asks one
+    ("pt admitted w/ sepsis due to UTI, which goes first", rt.GUIDELINE),
+    ("'code first' vs 'use additional code' notes what do they mean", rt.GUIDELINE),
     ("What does the ICD-10-PCS root operation Excision mean?", rt.GUIDELINE),
     # a description that ends by asking for its code
     ("dm2 w/ hyperglycemia, uncontrolled per MD - dx code?", rt.DESCRIPTION_TO_CODE),
