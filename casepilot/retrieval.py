@@ -305,14 +305,16 @@ class Retriever:
         ids = list(dict.fromkeys([i for i, _ in bm25] + [i for i, _ in dense]))
         docs = self.passages.get(ids)
         exact = set()
-        qnorm = _norm_title(query)
+        # The question as written, and with its abbreviations spelled out ("HA" -> "headache").
+        keys = list(dict.fromkeys([_norm_title(query), _norm_title(expanded)]))
         for name in names:
             if name in CODE_COLLECTIONS:
-                hit = self.titles(name).get(qnorm)
+                titles = self.titles(name)
+                # A title with ", unspecified" added ("Nausea with vomiting, unspecified"), or a heading's own
+                # title ("Paracoccidioidomycosis") means the unspecified code (B41.9): the tabular's NOS
+                # convention.
+                hit = next((h for key in keys if (h := titles.get(key + " unspecified") or titles.get(key))), None)
                 if hit:
-                    # A heading's own title ("Paracoccidioidomycosis") means its unspecified code
-                    # (B41.9), as the tabular's NOS convention has it.
-                    hit = self.titles(name).get(qnorm + " unspecified", hit)
                     exact.add(hit)
                     if hit not in docs:
                         docs.update(self.passages.get([hit]))

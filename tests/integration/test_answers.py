@@ -105,3 +105,12 @@ def test_a_negated_detail_picks_the_other_branch(engine, query, right, wrong):
     ids = [h.id for h in engine.retriever.search(query, ["icd10cm"], k=10)]
     assert f"icd10cm:{right}" in ids and f"icd10cm:{wrong}" in ids
     assert ids.index(f"icd10cm:{right}") < ids.index(f"icd10cm:{wrong}")
+
+
+@pytest.mark.parametrize("query, code", [
+    ("COPD", "J449"),  # the abbreviation spelled out is a title with ", unspecified" added (NOS)
+    ("chronic obstructive pulmonary disease", "J449"),
+])
+def test_a_title_named_in_full_or_by_its_abbreviation_is_an_exact_match(engine, query, code):
+    top = engine.retriever.search(query, ["icd10cm"], k=3)[0]
+    assert top.id == f"icd10cm:{code}" and top.signals.get("exact_title") == 1.0
