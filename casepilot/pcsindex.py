@@ -15,13 +15,15 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
 
+from casepilot.text import negated_terms
+
 _CODE = re.compile(r"\|?\*\*([0-9A-HJ-NP-Z]{3,7})\*?\*?")
 _SEE_USE = re.compile(r"(?:^|\s)(see|use)\s+(.*)$")
 _STOP = frozenset("a an the of and or with for in on to by via at from is what code codes icd 10 pcs procedure "
                   "performed patient s no none device qualifier approach".split())
 _LAT = frozenset(("right", "left", "bilateral"))
 _PARTIAL = re.compile(r"\b(partial|segmental|wedge|biops|excision|part of|subtotal)")
-# (approach value, question pattern), most specific first.
+# (approach value(s), question pattern), most specific first; several values: the first the table has.
 _APPROACHES = [
     ("F", r"laparoscopic(?:ally)?[- ]assisted vaginal|lavh|with percutaneous endoscopic assistance"),
     ("8", r"colonoscop\w*|esophagogastroduodenoscop\w*|egd|cystoscop\w*|hysteroscop\w*|bronchoscop\w*"
@@ -36,7 +38,9 @@ _APPROACHES = [
     # approach definitions): endotracheal intubation is 0BH17EZ, a nasogastric tube 0DH67UZ.
     ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"
           r"|endotracheal\w*|nasotracheal\w*|orotracheal\w*|nasogastric\w*|orogastric\w*|transoral\w*|transnasal\w*"),
-    ("8", r"endoscop\w*"),
+    # An endoscope without a stated route ("knee scope", "endoscopic"): through a natural opening where the
+    # table has that approach (8), else through a port (4, as for a joint).
+    ("84", r"endoscop\w*|scope"),
     ("0", r"open|(?:total )?abdominal hysterectomy"),
     ("X", r"external\w*"),
 ]
@@ -195,7 +199,9 @@ class PCSIndex:
     # -- question analysis --------------------------------------------------------------------
     def _question(self, question: str) -> tuple[str, set[str], set[str], list[str]]:
         """Normalised text, word set, laterality words and matched main terms of a question."""
-        text = " ".join(_NONWORD.sub(" ", question.lower()).split())
+        # what the question says was not done ("tonsillectomy (no adenoids)") names no body part or term
+        absent = negated_terms(question)
+        text = " ".join(w for w in _NONWORD.sub(" ", question.lower()).split() if w not in absent)
         for pat, rep in self.abbrev + _SYNONYMS:
             text = pat.sub(rep, text)
         q = set(_words(text))
@@ -239,7 +245,11 @@ class PCSIndex:
         if ref.kind == "use":
             return
         if ref.code and len(ref.code) >= 4:
-            yield ref.code[:4], ref.code, "", 0.0
+            # "see Excision, Joint, Knee, Right 0SBC": the side the target names must be the question's
+            lat = set(_words(ref.target)) & _LAT
+            if lat and qlat and not lat & qlat:
+                return
+            yield ref.code[:4], ref.code, "", 0.5 if lat & qlat else 0.0
         elif ref.code:  # a 3-character table: body part from the question
             parts = [(bp, _match(_name_words(name), q, qlat), name) for bp, name in self.table(ref.code)[1].items()]
             parts = [(bp, m[0], name) for bp, m, name in parts if m]
@@ -303,6 +313,8 @@ class PCSIndex:
                 yield Candidate(con, rows[con][0], term, prefix, why0 + "; full code in the index", base + 1.0)
             return
         avail = sorted({c[4] for c in rows}, key="04387XF".find)
+        # the first of the question's approach values that this table has
+        approach = next((a for a in approach or "" if a in avail), approach)
         if approach in avail:
             rows = {c: a for c, a in rows.items() if c[4] == approach}
         aps = {c[4]: a[1] for c, a in rows.items()}

@@ -3,7 +3,8 @@
 A question that names no code set ("thoracentesis left side, therapeutic, needle") must still go to
 the right one. The procedure vocabulary is not written by hand: it is every one-word main term of the
 ICD-10-PCS Alphabetic Index ("Thoracentesis", "Ligation", "Meniscectomy", "Puncture, lumbar") that
-ICD-10-CM titles almost never use, plus the surgical suffixes and root-operation words. Words that describe why the
+ICD-10-CM titles almost never use, the official root operation names that they rarely use, plus the
+surgical suffixes. Words that describe why the
 patient is seen (a visit, a status, a screening) point to ICD-10-CM's Z codes instead.
 """
 
@@ -19,6 +20,12 @@ from casepilot.text import expand_query, tokens
 # A PCS index main term counts as procedure vocabulary when at most this many ICD-10-CM titles use it
 # ("puncture" names 1,239 injuries and is left out; "thoracentesis" names none).
 MAX_CM_TITLES = 3
+# PCS root operation names (table pcs_root_operation: "Extraction", "Reposition", "Release") are procedure
+# words when ICD-10-CM titles use them at most this often ("Extraction" 6 times, "Occlusion" 133: left out).
+MAX_CM_TITLES_ROOT = 10
+# ... except "control", which in a coder's description states a condition ("DM2 out of control", "poor
+# control") far more often than it names the PCS root operation (stopping a bleed).
+_CONDITION_WORDS = frozenset({"control"})
 
 _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|centesis|tripsy|desis)\b|\b("
                        r"excision|resection|repair|replacement|insertion|removal|bypass|transplant\w*|laparoscopic|"
@@ -52,7 +59,12 @@ def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
                  if not content.lstrip().startswith("use ")}
     finally:
         con.close()
-    words: set[str] = set()
+    con = _db("icd10pcs.db")
+    try:
+        roots = {v.lower() for (v,) in con.execute("SELECT DISTINCT value FROM pcs_root_operation")}
+    finally:
+        con.close()
+    words: set[str] = {r for r in roots - _CONDITION_WORDS if len(postings.get(r, ())) <= MAX_CM_TITLES_ROOT}
     phrases: set[frozenset[str]] = set()
     for term in terms:
         ws = frozenset(tokens(term))

@@ -62,6 +62,10 @@ def test_parser_shapes():
         ("laparoscopic assisted vaginal hysterectomy", "0UT9FZZ"),
         ("arthroscopy of the right knee", "0SJC4ZZ"),
         ("endotracheal intubation", "0BH17EZ"),  # a tube through the mouth: via natural opening
+        # an endoscope on a joint (no natural opening there) is the percutaneous endoscopic approach, and the
+        # side the index target names must be the question's
+        ("left knee scope with meniscectomy", "0SBD4ZZ"),
+        ("arthroscopic meniscectomy, right knee", "0SBC4ZZ"),
     ],
 )
 def test_first_candidate(ix, question, code):
@@ -75,6 +79,10 @@ def test_why_explains_the_index_path(ix):
     assert top.title == "Resection of Gallbladder, Percutaneous Endoscopic Approach"
     assert top.why == ("Index: Cholecystectomy → see Resection, Gallbladder 0FT4; approach 4 from 'laparoscopic'; "
                        "no device, no qualifier")
+
+
+def test_what_was_not_done_names_no_body_part(ix):
+    assert first(ix, "tonsillectomy without adenoidectomy").startswith("0CTP")  # tonsils, not adenoids (0CTQ)
 
 
 def test_partial_means_excision(ix):

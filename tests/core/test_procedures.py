@@ -12,6 +12,8 @@ from casepilot.procedures import is_procedure, procedure_words
     "lap sleeve gastrectomy",  # surgical suffix
     "tonsillectomy (no adenoids)",
     "CABG x1, LIMA to LAD, open",  # an abbreviation that expands to a procedure
+    "cataract extraction, right eye",  # an official root operation name CM titles rarely use
+    "carpal tunnel release, left",
 ])
 def test_procedures(text):
     assert is_procedure(text)
@@ -25,6 +27,7 @@ def test_procedures(text):
     "Visit for suture removal only",  # the reason for the visit: a Z code
     "Screening colonoscopy on an average-risk patient",
     "Hypertension with end stage renal disease on dialysis",
+    "type 2 diabetes out of control",  # "control" names a state here, not the root operation
 ])
 def test_conditions_and_reasons_for_a_visit(text):
     assert not is_procedure(text)
