@@ -359,7 +359,9 @@ class GroundedAnswerer:
                 d.notices.append("Load the CMS HCPCS Level II file (casepilot ingest --source hcpcs PATH) to check "
                                  "every HCPCS code.")
         # Deleted and replaced codes are discussed in the guidance: say what it says about this one.
-        for h in self.retriever.search(raw, list(KNOWLEDGE_COLLECTIONS), k=4):
+        # (sections only: a document's declared questions and card are pointers, not statements)
+        sections = [c for c in KNOWLEDGE_COLLECTIONS if c not in DOC_LEVEL]
+        for h in self.retriever.search(raw, sections, k=4):
             if re.search(rf"\b{re.escape(r.mention.raw)}\b", h.doc.page_content, re.I):
                 for _, sent in best_sentences(raw, [h.doc], limit=2, per_doc=2):
                     if r.mention.raw.upper() in sent.upper():

@@ -114,3 +114,10 @@ def test_a_negated_detail_picks_the_other_branch(engine, query, right, wrong):
 def test_a_title_named_in_full_or_by_its_abbreviation_is_an_exact_match(engine, query, code):
     top = engine.retriever.search(query, ["icd10cm"], k=3)[0]
     assert top.id == f"icd10cm:{code}" and top.signals.get("exact_title") == 1.0
+
+
+def test_an_unknown_code_is_explained_by_a_section_never_by_a_declared_question(engine):
+    # gl-ambulance declares the question "what does RH mean on ambulance claim": an index entry, not a statement
+    done = engine.answer("ambulence modifier RH means what")
+    assert "residence" in done["answer"].lower()
+    assert all(c.get("kind") != "question" for c in done["citations"])
