@@ -25,7 +25,7 @@ RANKER_PATH = Path(__file__).resolve().parent / "data" / "ranker.json"
 FEATURES = (
     "bm25", "dense", "exact_title", "billable", "q_cover", "t_cover",
     "unstated_detail", "number_mismatch", "stated_unspecified", "side_mismatch", "encounter_mismatch",
-    "title_negates", "negation_penalty", "negation_agrees",
+    "title_negates", "negation_penalty", "negation_agrees", "visit_reason",
 )
 
 # The weights tuned by hand before the ranker was learned (README: reworded items, seed 11).
@@ -33,7 +33,7 @@ HAND_WEIGHTS = {
     "bm25": 0.45, "dense": 0.55, "exact_title": 0.5, "billable": 0.04, "q_cover": 0.0, "t_cover": 0.0,
     "unstated_detail": -0.04, "number_mismatch": -0.15, "stated_unspecified": -0.15, "side_mismatch": -0.2,
     "encounter_mismatch": -0.2, "title_negates": -0.2, "negation_penalty": -0.25,
-    "negation_agrees": 0.0,
+    "negation_agrees": 0.0, "visit_reason": 0.0,
 }
 
 

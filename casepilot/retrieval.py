@@ -85,6 +85,24 @@ _GENERIC = {"10", "versus", "vs", "and", "the", "overview", "guidelines", "guide
 _UNSTATED_DETAIL = _SIDES | {"other"}
 
 
+# The question gives the reason for a visit ("came in for a flu shot", "here to start the pill"), and a title
+# names an encounter for a reason (Z23 "Encounter for immunization", "Aftercare following ...",
+# "Supervision of ..." in pregnancy): the reason for the visit is what is coded, not the condition named.
+_VISIT = re.compile(r"\b(came|comes|coming) in\b|\bhere (for|to)\b|\bin for\b|\bvisits?\b|\bencounter (for|to)\b|"
+                    r"\bpresents? (for|to)\b|\bseen (for|to)\b|\bappo?i?n?t(ment)?s? (for|to)\b|\bappt\b", re.I)
+_VISIT_TITLE = re.compile(r"^(encounter for|aftercare|supervision of)\b", re.I)
+# "first visit for the injury", "follow-up visit": the 7th-character encounter of an injury, not a reason
+_INJURY_VISIT = re.compile(r"\b(first|initial|follow[- ]?up|f/u|subsequent|return|later)\s+(visit|encounter)s?\b", re.I)
+
+
+def gives_visit_reason(text: str) -> bool:
+    """Whether a question gives the reason for a visit (not an injury's encounter).
+
+    >>> gives_visit_reason("Patient came in just for a flu shot"), gives_visit_reason("fell, first visit for the injury")
+    (True, False)
+    """
+    return bool(_VISIT.search(_INJURY_VISIT.sub(" ", text)))
+
 _ENCOUNTERS = (
     ("sequela", re.compile(r"\b(sequela|late effects?)\b", re.I)),
     ("subsequent", re.compile(r"\bsubsequent encounter|\bsubsequent\b|\bfollow[- ]?up\b|\bf/u\b|\bhealing\b", re.I)),
@@ -113,7 +131,31 @@ class _Query:
     negated: set[str]
     unstated: set[str]
     dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
+    visit: bool  # the question gives the reason for a visit
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion
+
+
+def query_facts(query: str, expanded: str | None = None) -> _Query:
+    """What the ranker's code features read from a question, once per search (pure)."""
+    expanded = expand_query(query) if expanded is None else expanded
+    qwords = set(tokens(expanded))
+    # "left hemiparesis, pt is right-handed": the handedness names no affected side
+    side = _SIDES & set(tokens(expand_query(without_handedness(query))))
+    return _Query(
+        words=qwords, numbers=small_numbers(query), side=side, encounter=encounter_of(expanded),
+        negated=negated_terms(query) | negated_terms(expanded),
+        unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
+        dominance=dominance_of(query), visit=gives_visit_reason(query),
+        # each word the question itself uses, with the words it expands to ("stg" -> "stage")
+        own=own_word_forms(query),
+    )
+
+
+def code_features(title: str, context: str, q: _Query) -> dict[str, float]:
+    """The ranker's features of one code passage for a question (pure; BM25 and dense come from the search)."""
+    sig: dict[str, float] = {}
+    Retriever._code_signals(title, context, sig, q)
+    return sig
 
 
 def short_description(context: str) -> str:
@@ -319,18 +361,8 @@ class Retriever:
                     if hit not in docs:
                         docs.update(self.passages.get([hit]))
                         ids.append(hit)
-        negated = negated_terms(query) | negated_terms(expanded)
-        qwords = set(tokens(expanded))
-        qall = set(tokens(query)) | qwords
-        # "left hemiparesis, pt is right-handed": the handedness names no affected side
-        side = _SIDES & set(tokens(expand_query(without_handedness(query))))
-        q = _Query(
-            words=qwords, numbers=small_numbers(query), side=side, encounter=encounter_of(expanded),
-            negated=negated, unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
-            dominance=dominance_of(query),
-            # each word the question itself uses, with the words it expands to ("stg" -> "stage")
-            own=own_word_forms(query),
-        )
+        q = query_facts(query, expanded)
+        qall = set(tokens(query)) | q.words
         hits = []
         for i in ids:
             doc = docs.get(i)
@@ -420,6 +452,8 @@ class Retriever:
             sig["negation_penalty"] = 1.0
         if q.negated & t_negated:
             sig["negation_agrees"] = 1.0
+        if q.visit and _VISIT_TITLE.search(own_title):
+            sig["visit_reason"] = 1.0
 
     def _pcs_index_first(self, query: str, hits: list[Hit]) -> list[Hit]:
         """PCS codes the official Alphabetic Index leads to (casepilot.pcsindex) ahead of the fused list."""

@@ -33,6 +33,7 @@ from evals.generate import reword
 SEED = 2026  # not the seeds of evals/generate.py (7) or of the hand tuning (11)
 N_CODES = 700
 N_NEGATED = 200  # extra codes whose title says what is absent ("without gangrene"), phrased as coders do
+N_VISITS = 150  # extra "Encounter for ..." codes, phrased as the reason a patient came in
 DEPTH = 40  # candidates per query
 NEGATIVES = 20  # the best-scored wrong candidates paired with the right one
 LAMBDAS = (0.001, 0.01, 0.1, 0.3, 1.0)
@@ -46,7 +47,7 @@ FIXED = ("billable",)
 # each code's short description in its BM25 context, so such a query matches its own code word for word and
 # the model learns to trust BM25 far beyond what a coder's own wording earns (dense weight 0.15 with
 # them, 0.31 without; tuning hit@1 0.810 with, 0.815 without).
-TRAIN_KINDS = ("title", "reworded", "negated")
+TRAIN_KINDS = ("title", "reworded", "negated", "visit")
 
 # How coders write an absence: the title's "without X" becomes one of these (X is the title's own words).
 NEGATIONS = ("no {x}", "w/o {x}", "without {x}", "no {x} documented", "no {x} mentioned")
@@ -83,6 +84,23 @@ def negation_pairs(rows: list[tuple], n: int = N_NEGATED, seed: int = SEED) -> l
     return out
 
 
+# How coders give the reason for a visit: the title's "Encounter for X" becomes one of these.
+VISITS = ("patient came in for {x}", "here for {x}", "visit for {x}", "pt seen for {x}", "came in today for {x}")
+
+
+def visit_pairs(rows: list[tuple], n: int = N_VISITS, seed: int = SEED) -> list[tuple[str, str, str]]:
+    """(query, code, "visit") pairs: billable "Encounter for ..." codes (Z23 "Encounter for immunization"),
+    phrased as the reason a patient came in. Random titles rarely are, so without these the ranker cannot
+    learn that a visit's reason is coded by its encounter code rather than by the condition it names."""
+    eligible = sorted((code, long) for code, _, long in rows if long.lower().startswith("encounter for "))
+    rng = random.Random(seed + 2)
+    out = []
+    for code, long in rng.sample(eligible, min(n, len(eligible))):
+        reason = long[len("encounter for "):]
+        out.append((rng.choice(VISITS).format(x=reason), code, "visit"))
+    return out
+
+
 def official_pairs(n: int = N_CODES, seed: int = SEED) -> list[tuple[str, str, str]]:
     """(query, code, kind) pairs from the official ICD-10-CM data: short descriptions, reworded titles and
     titles whose "without" is phrased as coders write it."""
@@ -99,7 +117,7 @@ def official_pairs(n: int = N_CODES, seed: int = SEED) -> list[tuple[str, str, s
             out.append((short, code, "short"))
         text, how = reword(long)
         out.append((text if how else long, code, "reworded" if how else "title"))
-    return out + negation_pairs(rows)
+    return out + negation_pairs(rows) + visit_pairs(rows)
 
 
 def candidates(retriever, query: str, collection: str = "icd10cm") -> list[tuple[str, dict[str, float]]]:
@@ -214,7 +232,8 @@ def main() -> None:
             return
         write(Ranker(weights, {
             "trained_on": f"{len(train)} official ICD-10-CM pairs (titles and reworded titles of {N_CODES} "
-                          f"billable codes, and {N_NEGATED} 'without' titles phrased as coders write an absence, "
+                          f"billable codes, {N_NEGATED} 'without' titles phrased as coders write an absence and {N_VISITS} "
+                          f"'Encounter for' titles phrased as a visit's reason, "
                           f"seed {SEED}; CMS short descriptions left out, see TRAIN_KINDS)",
             "tuned_on": f"{len(tune)} tuning-split description items (lambda chosen from {list(LAMBDAS)})",
             "lambda": lam, "tuning_hit1": round(best_tune, 4), "hand_tuning_hit1": round(hand_tune, 4),
