@@ -136,9 +136,9 @@
   function hrefPattern(min) {
     return "((?:[^\\s()]|\\([^\\s()]{0,200}\\)){" + min + ",2000})";
   }
-  var TITLE = "(?:[ \\t]+\"[^\"\\n]{0,200}\")?";
-  var IMAGE = "!\\[([^\\[\\]\\n]{0,200})\\]\\(" + hrefPattern(0) + TITLE + "\\)";
-  var LINK = "\\[([^\\[\\]\\n]{1,200})\\]\\(" + hrefPattern(1) + TITLE + "\\)";
+  var LINK_TITLE = "(?:[ \\t]+\"[^\"\\n]{0,200}\")?";
+  var IMAGE = "!\\[([^\\[\\]\\n]{0,200})\\]\\(" + hrefPattern(0) + LINK_TITLE + "\\)";
+  var LINK = "\\[([^\\[\\]\\n]{1,200})\\]\\(" + hrefPattern(1) + LINK_TITLE + "\\)";
 
   var INLINE = new RegExp(
     [

@@ -122,6 +122,8 @@ def test_data_code_context_from_a_third_party_page(site, page, host_pages):
     assert w.launcher.inner_text().strip() == "Have a question about CPT 99214?"
     w.open()
     assert "CPT 99214" in w.locator("header").inner_text()
+    # the header shows the page's data-title (a link-parsing pattern once shadowed it)
+    assert w.locator("#cp-title").inner_text().startswith("Coding help")
     w.ask("what is it used for?")
     msg = w.wait_state("done")
     assert "99214" in msg.locator(".body").inner_text()
