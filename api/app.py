@@ -156,6 +156,7 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
 
     for r in (chat.router, codes.router, search.router, ncci.router, health.router):
         app.include_router(r)
+    app.include_router(importlib.import_module("api.routes.coverage").router)
     if importlib.util.find_spec("api.routes.feedback") is not None:
         try:
             app.include_router(importlib.import_module("api.routes.feedback").router)

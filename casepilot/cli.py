@@ -118,7 +118,7 @@ def _reporter():
 
 @app.command()
 def ingest(
-    source: Optional[str] = typer.Option(None, "--source", help="Kind of user file: hcpcs, ncci-ptp, mue, pfs, cpt, docs."),
+    source: Optional[str] = typer.Option(None, "--source", help="Kind of user file: hcpcs, ncci-ptp, mue, pfs, mcd, cpt, docs."),
     path: Optional[Path] = typer.Argument(None, help="The file or folder for --source."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Re-write every passage (embeddings still come from the cache)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),

@@ -56,6 +56,9 @@ _MODIFIER_CONTEXT = re.compile(
 # "the GZ modifier", "a 25 modifier": the label before the word (capitals only, so "an" is no modifier).
 _MODIFIER_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s+[Mm]odifiers?\b")
 _HYPHEN_MODIFIER = re.compile(r"\b(?:[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})-([0-9A-Z]{2})\b")
+# Medicare Coverage Database document ids (article A52420, LCD L33767): shaped like an undotted ICD-10-CM code,
+# but no ICD-10-CM code is A + 5 digits or L3 + 4 digits, so they are never read as codes.
+_MCD_DOCUMENT = re.compile(r"^(?:[Aa][0-9]{5}|[Ll]3[0-9]{4})$")
 
 # Capital letters of other scripts drawn like the Latin ones codes use (Unicode confusables):
 # Cyrillic А В Е К М Н О Р С Т Х Ѕ І Ј and Greek Α Β Ε Ζ Η Ι Κ Μ Ν Ο Ρ Τ Χ Υ. NFKC leaves them alone.
@@ -259,7 +262,7 @@ def find_mentions(text: str) -> list[Mention]:
     for m in _TEXT_CODE.finditer(norm):
         raw = m.group(1)
         systems = [s for s in candidate_systems(raw) if s != MODIFIER]
-        if systems and _stands_alone(norm, m.start(1), code_ends):
+        if systems and not _MCD_DOCUMENT.match(raw) and _stands_alone(norm, m.start(1), code_ends):
             code_ends.add(m.end(1))
             add(m.start(1), m.end(1), normalize(raw), tuple(systems))
     for m in _MODIFIER_BEFORE.finditer(norm):

@@ -18,6 +18,7 @@ PAIR_CHECK = "pair_check"
 UNITS = "units"
 GLOBAL_PERIOD = "global_period"
 GUIDELINE = "guideline"
+COVERAGE = "coverage"
 
 _PAIR = re.compile(
     r"\b(together|same (day|date|session|encounter)|bundl\w*|ncci|ptp|unbundl\w*|billed with|bill(ed)? both|"
@@ -26,6 +27,15 @@ _PAIR = re.compile(
 _BILL_BOTH = re.compile(r"\b(bill|billed|billing|report|reported|code|coded|submit)\b.*\b(and|with|\+|&)\b", re.I)
 _UNITS = re.compile(r"\b(mue|medically unlikely|units?|how many times|max(imum)? (units|times))\b", re.I)
 _GLOBAL = re.compile(r"\bglobal (period|days|surgery package)\b|\bpost-?op(erative)? (period|days)\b", re.I)
+# Medicare coverage (the MCD tables): words that ask whether a code is covered, never a bare "cover"
+# ("what does 96372 cover" asks what the code means). "Supports" only between two codes ("does M17.11 support
+# 20610"): "does my note support 99215" asks about E/M levels.
+_COVERAGE = re.compile(r"\b(covered|non-?covered|coverage|medical(ly)? necess\w*|lcds?|ncds?|articles?|"
+                       r"crosswalks?|medicare (cover|pay)s?)\b", re.I)
+_SUPPORTS = re.compile(r"\bsupport(s|ed|ing)?\b", re.I)
+# Without a code: a named NCD, article or LCD, or "does Medicare cover ...".
+_COVERAGE_DOC = re.compile(r"\bncds?\s*#?\s*\d{1,4}(\.\d{1,3})*\b|\b(article\s+)?A\d{5}\b|\bL3\d{4}\b|"
+                           r"^\W*(does|will|would|is)\s+medicare\s+(cover|pay for)\b|\bcrosswalk", re.I)
 _DESCRIBE = re.compile(
     r"\b(icd[- ]?10[- ]?(cm|pcs)?|cpt|hcpcs|diagnosis|dx|procedure)?\s*codes?\s+(for|to use for|of)\b|"
     r"\bwhat (icd|cpt|hcpcs|code|diagnosis code)\b|\bhow (do|should|would) (i|you|we) code\b|\bcode (a|an|the)\b",
@@ -173,6 +183,10 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = UNITS
     elif procedures and _GLOBAL.search(message):
         intent = GLOBAL_PERIOD
+    elif _COVERAGE_DOC.search(message) or (
+            (coded := [r for r in resolved if r.mention.systems != (cs.MODIFIER,)])
+            and (_COVERAGE.search(message) or (len(coded) >= 2 and _SUPPORTS.search(message)))):
+        intent = COVERAGE
     elif resolved and _within_heading(message, resolved):
         # "acute diastolic heart failure - which I50 code?": a description to code inside that heading.
         intent = DESCRIPTION_TO_CODE

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
 # Sources an item may need beyond the default index; items whose sources are not loaded are skipped.
-OPTIONAL_SOURCES = ("hcpcs", "ncci-ptp", "mue", "pfs", "cpt")
+OPTIONAL_SOURCES = ("hcpcs", "ncci-ptp", "mue", "pfs", "cpt", "mcd")
 
 
 class Turn(BaseModel):
@@ -37,7 +37,7 @@ class EvalItem(BaseModel):
     expected_facts: list[list[str]] = Field(default_factory=list)  # groups of acceptable phrasings
     expected_evidence: list[str] = Field(default_factory=list)  # passage ids
     answerable: bool = True
-    requires: list[str] = Field(default_factory=list)  # optional sources: hcpcs, ncci-ptp, mue, pfs, cpt
+    requires: list[str] = Field(default_factory=list)  # optional sources: hcpcs, ncci-ptp, mue, pfs, cpt, mcd
     tags: list[str] = Field(default_factory=list)
     note: str = ""
 

@@ -40,6 +40,9 @@ KINDS: dict[str, Kind] = {
                 "MCR_MUE_<setting>_Eff_<date> .csv or .xlsx, or the zip"),
     "pfs": Kind("pfs", "table", "physician fee schedule RVU file (status, global days, surgery indicators)",
                 "PPRRVU<year>… .csv, .xlsx or .txt, or the RVU zip"),
+    "mcd": Kind("mcd", "table", "Medicare Coverage Database: billing-and-coding articles (coverage crosswalk), LCDs, NCDs",
+                "current_article.zip, current_lcd.zip or ncd.zip as downloaded, an inner *_csv.zip, or a folder of "
+                "the extracted CSVs"),
 }
 TABLE_KINDS = frozenset(k for k, v in KINDS.items() if v.mode == "table")
 SOURCE_KINDS = frozenset(k for k, v in KINDS.items() if v.mode == "source")
@@ -80,6 +83,8 @@ def table_loader(kind: str) -> Callable[..., TableLoadResult]:
         from ingest.mue import load_table
     elif kind == "pfs":
         from ingest.pfs import load_table
+    elif kind == "mcd":
+        from ingest.mcd import load_table
     else:
         raise ValueError(f"{kind!r} is not a table kind; table kinds: {', '.join(sorted(TABLE_KINDS))}")
     return load_table

@@ -382,6 +382,12 @@
     ".sources li{margin:0 0 8px;padding:6px 8px;border-radius:6px;background:#f6f8fa}",
     ".sources li.flash{background:#fff4d6;outline:2px solid #f5a623}",
     ".src-title{font-weight:600}",
+    ".cov{margin-top:8px;padding:8px 10px;border:1px solid #c9d1da;border-left:4px solid #57606a;border-radius:8px;background:#fbfcfd;font-size:13px}",
+    ".cov.supported{border-left-color:#1a7f37}.cov.not_supported{border-left-color:#c0392b}.cov.not_decided{border-left-color:#b7791f}",
+    ".cov h3{margin:0 0 4px;font-size:14px}.cov p{margin:0 0 6px}.cov ul{margin:0 0 6px;padding-left:18px}",
+    ".cov .verdict{display:inline-block;padding:0 6px;border-radius:8px;background:#57606a;color:#fff;font-weight:700}",
+    ".cov.supported .verdict{background:#1a7f37}.cov.not_supported .verdict{background:#c0392b}.cov.not_decided .verdict{background:#8a5a00}",
+    ".cov .rows li{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}",
     ".src-meta{color:#57606a;font-size:12px}",
     ".src-snippet{margin:4px 0 0;color:#333;overflow-wrap:anywhere}",
     ".actions{display:flex;gap:6px;margin-top:8px;flex-wrap:wrap}",
@@ -718,6 +724,7 @@
     if (codes.length) {
       msg.extra.appendChild(h("ul", { class: "codes", "aria-label": "Codes in this answer" }, codes.slice(0, 30).map(codeListItem)));
     }
+    if (msg.done && msg.done.verdict && msg.done.verdict.kind === "coverage") msg.extra.appendChild(coverageCard(msg.done.verdict));
     var notices = (msg.done && Array.isArray(msg.done.notices)) ? msg.done.notices : [];
     notices.slice(0, 5).forEach(function (n) {
       msg.extra.appendChild(h("p", { class: "note", text: String(typeof n === "object" ? n.message || "" : n).slice(0, 500) }));
@@ -735,6 +742,50 @@
       h("button", { type: "button", class: "copy", text: "Copy answer", onclick: function () { copyAnswer(msg); } }),
       up, down,
     ]));
+  }
+
+  /**
+   * The coverage verdict card (done.verdict of kind "coverage", computed by the server from the MCD tables):
+   * verdict, article(s) with version, dates and jurisdiction, and the table rows behind it. Text only.
+   */
+  function coverageCard(v) {
+    function str(x, n) { return String(x == null ? "" : x).slice(0, n || 300); }
+    var arts = (Array.isArray(v.articles) ? v.articles : []).slice(0, 3);
+    var others = (Array.isArray(v.other_articles) ? v.other_articles : []).slice(0, 3);
+    var rows = (Array.isArray(v.rows) ? v.rows : []).slice(0, 8);
+    var kids = [];
+    var title = "Medicare coverage";
+    if (v.type === "check") title += ": " + str(v.code, 10) + " with " + str(v.dx, 10);
+    else if (v.type === "crosswalk") title += ": crosswalk for " + str(v.code, 10);
+    else if (v.type === "ncd" && v.ncd) title = "NCD " + str(v.ncd.section, 20) + " " + str(v.ncd.title, 160);
+    else if (v.type === "not_loaded") title = "Medicare Coverage Database not loaded";
+    kids.push(h("h3", { text: title }));
+    if (v.verdict_label) kids.push(h("p", null, [h("span", { class: "verdict", text: str(v.verdict_label, 20) }), v.jurisdiction ? " in " + str(v.jurisdiction, 60) : ""]));
+    if (v.reason) kids.push(h("p", { class: "reason", text: str(v.reason, 600) }));
+    if (v.type === "ncd" && v.ncd) {
+      kids.push(h("p", { class: "dates", text: "Effective " + str(v.ncd.effective || "n/a", 12) + (v.ncd.terminated ? ", terminated " + str(v.ncd.terminated, 12) : "") + "; " + str(v.ncd.status_text, 120) + "; " + str(v.ncd.coverage_level_text, 120) }));
+    }
+    if (v.type === "not_loaded" || (!arts.length && v.type !== "ncd")) kids.push(h("p", { text: str(v.message, 600) }));
+    if (arts.length) {
+      kids.push(h("ul", { class: "articles", "aria-label": "Articles" }, arts.map(function (a) {
+        var macs = (Array.isArray(a.contractors) ? a.contractors : []).map(function (c) { return str(c.name, 80) + (c.number ? " (" + str(c.number, 8) + ")" : ""); }).join("; ");
+        var where = a.jurisdiction_known ? (macs || "contractor not listed") + (a.states && a.states.length ? ", states " + a.states.slice(0, 12).join(", ") : "") : "jurisdiction not in the loaded files";
+        return h("li", { "data-id": str(a.public_id, 10) }, [
+          link(a.url, str(a.public_id, 10) + " v" + str(a.version, 6)), " " + str(a.title, 200) + ". ",
+          h("span", { class: "dates", text: str(a.status_text, 120) + (a.end ? ", end " + str(a.end, 12) : "") + ". " }),
+          h("span", { class: "where", text: where }),
+        ]);
+      })));
+    }
+    if (others.length) {
+      kids.push(h("p", { class: "others", text: "Not the answer here: " + others.map(function (a) { return str(a.public_id, 10) + " (" + (a.in_jurisdiction === false && a.current ? "another jurisdiction" : str(a.status_text, 80)) + ")"; }).join("; ") }));
+    }
+    if (rows.length) {
+      kids.push(h("details", { class: "rows" }, [h("summary", { text: "Rows behind it (" + rows.length + ")" }),
+        h("ul", null, rows.map(function (r) { return h("li", { text: str(r.table, 60) + (r.line ? " line " + str(r.line, 8) : "") + ": " + str(r.row, 400) }); }))]));
+    }
+    var cls = "cov" + (v.verdict ? " " + String(v.verdict).replace(/[^a-z_]/g, "") : "");
+    return h("section", { class: cls, role: "region", "aria-label": "Coverage verdict" }, kids);
   }
 
   /** One code of the done event in the list under the answer, with the server's verdict spelled out. */

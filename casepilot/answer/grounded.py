@@ -130,6 +130,8 @@ class GroundedAnswerer:
 
     # -- intents -----------------------------------------------------------------------------
     def answer(self, route: rt.Route, question: str, timings: dict | None = None) -> Draft:
+        if route.intent == rt.COVERAGE:
+            return self.coverage(route, question)
         if route.intent in (rt.CODE_LOOKUP, rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
             return self.codes(route, question, timings)
         if route.intent == rt.DESCRIPTION_TO_CODE:
@@ -263,6 +265,25 @@ class GroundedAnswerer:
                              metadata={"title": d.searched[-1], "source": "tables loaded with casepilot ingest --source",
                                        "kind": "table"})]
         d.say(v.message, *docs)
+
+    def coverage(self, route: rt.Route, question: str, as_of=None) -> Draft:
+        """The Medicare coverage answer from the loaded MCD tables, cited to their rows (casepilot.answer.coverage)."""
+        from datetime import date
+
+        from casepilot.answer import coverage as mcd_answer
+
+        d = Draft(route.intent)
+        ans = mcd_answer.ask(question, route.codes, self.tables or Path("/nonexistent"), as_of or date.today(),
+                             self.store)
+        d.verdict, d.searched = ans.verdict, list(ans.searched)
+        for text, docs, bullet in ans.sentences:
+            d.say(text, *docs, bullet=bullet)
+        for r in route.codes[:2]:  # what the codes are, from the code store
+            if r.records:
+                rec = r.record
+                d.say(f'{cs.display_code(rec.code, rec.system)} ({_label(rec.system)}): "{rec.title}"',
+                      self.record_doc(rec))
+        return d
 
     def _one_code(self, d: Draft, r: rt.Resolved, question: str, limit: int = 5) -> None:
         try:

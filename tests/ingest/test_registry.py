@@ -19,8 +19,8 @@ from tests.ingest.table_fixtures import (
 
 
 def test_kinds():
-    assert set(KINDS) == {"hcpcs", "cpt", "docs", "ncci-ptp", "mue", "pfs"}
-    assert SOURCE_KINDS == {"hcpcs", "cpt", "docs"} and TABLE_KINDS == {"ncci-ptp", "mue", "pfs"}
+    assert set(KINDS) == {"hcpcs", "cpt", "docs", "ncci-ptp", "mue", "pfs", "mcd"}
+    assert SOURCE_KINDS == {"hcpcs", "cpt", "docs"} and TABLE_KINDS == {"ncci-ptp", "mue", "pfs", "mcd"}
 
 
 def test_source_for(tmp_path):
