@@ -19,10 +19,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import FileResponse, HTMLResponse
 
 from api.errors import error_response, install_error_handlers
-from api.logs import configure_logging
+from api.logs import configure_logging, install_route_redaction
 from api.routes import chat, codes, health, ncci, search
 from api.security import (AccessMiddleware, AccessPolicy, BodyLimitMiddleware, GuardMiddleware,
                           RateLimitMiddleware)
+from api.shutdown import Shutdown, watch_server_exit
+from casepilot.egress import disable_tracing
 from casepilot.retrieval import Retriever
 from casepilot.settings import Settings, get_settings, prepare_offline_environment
 from casepilot.status import dense_progress
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
     settings = settings or get_settings()
     prepare_offline_environment()
     configure_logging(settings.log_bodies)
+    disable_tracing(settings.allow_tracing)  # an inherited LANGSMITH_TRACING=true would send prompts out
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -136,11 +139,16 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
         watcher = None
         if eng is not None and not getattr(eng.retriever, "dense_live", True):
             watcher = asyncio.create_task(_watch_dense(app, settings))
+        # SIGTERM: open chat streams end with an `error` event (shutting_down); see api/shutdown.py.
+        exit_watch = asyncio.create_task(watch_server_exit(app.state.shutdown))
         try:
             yield
         finally:
+            app.state.shutdown.set()
+            exit_watch.cancel()
             if watcher is not None:
                 watcher.cancel()
+            await anyio.to_thread.run_sync(_flush_feedback, settings)
 
     assets = _docs_assets_dir()
     app = FastAPI(
@@ -152,6 +160,7 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.limiter = anyio.CapacityLimiter(settings.chat_concurrency)
+    app.state.shutdown = Shutdown()
     install_error_handlers(app)
 
     for r in (chat.router, codes.router, search.router, ncci.router, health.router):
@@ -172,7 +181,19 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(AccessMiddleware, policy=AccessPolicy.from_settings(settings))
+    install_route_redaction(app)  # access logs show /v1/codes/{code}, never the code typed
     return app
+
+
+def _flush_feedback(settings: Settings) -> None:
+    """At shutdown: wait for feedback writes in flight and make the file durable."""
+    module = importlib.import_module("api.routes.feedback") if importlib.util.find_spec("api.routes.feedback") else None
+    flush = getattr(module, "flush", None)
+    if flush is not None:
+        try:
+            flush(settings)
+        except OSError as e:
+            log.error("flushing feedback failed: %s", type(e).__name__)
 
 
 def _docs(app: FastAPI, assets: Path | None) -> None:

@@ -67,5 +67,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The exception's text may quote the input: log its type only.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        from api.logs import redact_path
+
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, redact_path(request.url.path))
         return error_response(500, "internal_error", "Something went wrong on the server.")

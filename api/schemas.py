@@ -21,6 +21,8 @@ class ErrorBody(BaseModel):
     suggestions: list[CodeSuggestion] | None = Field(None, description="Nearest valid codes (code_not_found).")
     limit: int | None = Field(None, description="The limit that was exceeded (413/422 on limits).")
     details: list[dict[str, Any]] | None = Field(None, description="Which fields failed validation.")
+    retry_after: int | None = Field(None, description="Seconds to wait before asking again (503s; also the "
+                                    "Retry-After header).")
 
 
 class ErrorResponse(BaseModel):
@@ -43,7 +45,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid input (malformed code, over-long message or history, bad parameter).",
         429: "Too many requests; see Retry-After.",
         502: "The language model failed.",
-        503: "The index is not loaded or the vector store is unreachable.",
+        503: "The index is not loaded, the vector store is unreachable (with Retry-After), every chat slot is "
+             "taken (`busy`, with Retry-After) or the server is shutting down (`shutting_down`).",
         504: "The language model did not answer in time.",
     }
     return {s: {"model": ErrorResponse, "description": text.get(s, "Error.")} for s in statuses}
@@ -112,8 +115,11 @@ class TokenEvent(BaseModel):
 
 
 class ErrorEvent(BaseModel):
-    code: str = Field(description="llm_failed, llm_timeout, llm_empty, index_unavailable or internal_error.")
+    code: str = Field(description="llm_failed, llm_timeout, llm_empty, index_unavailable, shutting_down or "
+                      "internal_error.")
     message: str
+    retry_after: int | None = Field(None, description="Seconds after which asking again may work "
+                                    "(index_unavailable, shutting_down).")
 
 
 class ChatDone(BaseModel):
@@ -236,6 +242,9 @@ class SearchResponse(BaseModel):
     k: int
     exact: list[ExactMatch]
     hits: list[SearchHit]
+    dense: bool = Field(True, description="False when the hits come from BM25 alone (vectors not built yet, or the "
+                        "vector store not answering: then `notices` says so).")
+    notices: list[str] = Field(default_factory=list)
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "query": "type 2 diabetes with ckd", "system": "icd10cm", "k": 3, "exact": [],

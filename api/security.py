@@ -97,7 +97,12 @@ class AccessPolicy:
 
 
 class AccessMiddleware:
-    """API keys and origins on ``/v1/``; CORS grants only to what is allowed (403 and no grant otherwise)."""
+    """API keys and origins on ``/v1/``; CORS grants only to what is allowed (403 and no grant otherwise).
+
+    A widget key is public: it sits in the page's HTML for anyone to read. It ties calls from browsers to
+    the key's sites (a browser always sends Origin on these requests) and names a bucket for the rate
+    limit; it is not a secret, and a client outside a browser can send it without an Origin header.
+    """
 
     def __init__(self, app: ASGIApp, policy: AccessPolicy):
         self.app = app
@@ -155,7 +160,16 @@ class AccessMiddleware:
         elif protected and origin is not None and p.open_origins is not None and norm not in p.open_origins:
             return await _send_json(send, 403, _error("origin_not_allowed", "This origin may not call the API."))
 
-        grant = self._grant(origin) if (origin and (protected or not p.keys)) else []
+        if not origin:
+            grant = []
+        elif protected:
+            grant = self._grant(origin)  # the key and origin checks above let it through
+        elif p.keys:
+            grant = []  # pages and /readyz: no CORS grant when access is by key
+        else:
+            # No keys: only the allowed origins (any, by default) may read pages and /readyz cross-site;
+            # a restricted list never echoes another Origin.
+            grant = self._grant(origin) if p.open_origins is None or norm in p.open_origins else []
         if not grant:
             return await self.app(scope, receive, send)
 
@@ -238,7 +252,10 @@ class GuardMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"))
+            from api.logs import redact_path
+
+            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"),
+                      redact_path(str(scope.get("path", ""))))
             if not started:
                 await _send_json(send, 500, _error("internal_error", "Something went wrong on the server."))
 

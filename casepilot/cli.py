@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape as E
+from rich.markup import escape as _escape
 
 from casepilot.settings import get_settings
 
@@ -28,8 +28,14 @@ console = Console()
 err = Console(stderr=True)
 
 
+def E(value) -> str:
+    """A value (a title, a file name, a message, a path: anything not written here) as Rich text, never
+    markup: ``[/]`` or ``[bold]`` in a cell prints as itself instead of failing or styling the line."""
+    return _escape("" if value is None else str(value))
+
+
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {E(message)}")
     raise typer.Exit(code)
 
 
@@ -54,11 +60,11 @@ class _RichReporter:
         self.task = None
 
     def stage(self, text: str) -> None:
-        self.console.print(f"[dim]{text}[/]")
+        self.console.print(f"[dim]{E(text)}[/]")
 
     def start(self, label: str, total: int):
         self.progress.start()
-        self.task = self.progress.add_task(label, total=total)
+        self.task = self.progress.add_task(E(label), total=total)
         return lambda n: self.progress.advance(self.task, n)
 
     def finish(self) -> None:
@@ -201,14 +207,14 @@ def ingest(
             f"embedded {s.embedded}  in {s.seconds:.1f} s"
         )
         for name, state in s.sources.items():
-            console.print(f"  {name}: {state}")
+            console.print(f"  {E(name)}: {E(state)}")
         if s.added == s.updated == s.deleted == 0 and s.ok:
             console.print("Nothing changed: the index is up to date.")
         if s.pending_vectors:
             console.print(f"Lookups and lexical search are ready. Vectors: {s.pending_vectors:,} passages pending; "
                           "`casepilot serve` builds them in the background (or run `casepilot ingest --dense-only`).")
     for p in summary.problems:
-        err.print(f"[bold red]problem:[/] {p}")
+        err.print(f"[bold red]problem:[/] {E(p)}")
     if summary.problems:
         raise typer.Exit(1)
 
@@ -252,7 +258,7 @@ def _ingest_dense(settings, reporter, batch_size: int, max_batches: int | None, 
         console.print(f"vectors {s.done:,}/{s.total:,} ({state})  [bold]upserted[/] {s.upserted:,}  "
                       f"embedded {s.embedded:,}  removed {s.deleted:,}  in {s.seconds:.1f} s")
     for p in summary.problems:
-        err.print(f"[bold red]problem:[/] {p}")
+        err.print(f"[bold red]problem:[/] {E(p)}")
     if summary.problems and not summary.complete:
         raise typer.Exit(1)
 
@@ -277,18 +283,18 @@ def lookup(
         if as_json:
             print(json.dumps({"error": {"code": "malformed_code", "message": str(e)}}))
         else:
-            err.print(f"[red]{e}[/]")
+            err.print(f"[red]{E(e)}[/]")
         raise typer.Exit(2)
     except CodeNotFound as e:
         sugg = [{"system": r.system, "code": cs.display_code(r.code, r.system), "title": r.title} for r in e.suggestions]
         if as_json:
             print(json.dumps({"error": {"code": "code_not_found", "message": str(e), "suggestions": sugg}}))
         else:
-            err.print(f"[red]{e.code}: not found.[/]")
+            err.print(f"[red]{E(e.code)}: not found.[/]")
             if sugg:
                 err.print("Nearest valid codes:")
                 for s in sugg:
-                    err.print(f"  {s['code']}  {E(s['title'])}  ({cs.SYSTEM_LABELS.get(s['system'], s['system'])})")
+                    err.print(f"  {E(s['code'])}  {E(s['title'])}  ({E(cs.SYSTEM_LABELS.get(s['system'], s['system']))})")
         raise typer.Exit(1)
     data = look.to_dict()
     if as_json:
@@ -297,25 +303,25 @@ def lookup(
     from casepilot.records import NOTE_LABELS
 
     label = cs.SYSTEM_LABELS.get(data["system"], data["system"])
-    console.print(f"[bold]{data['code']}[/] ({label})  {E(data['title'])}")
+    console.print(f"[bold]{E(data['code'])}[/] ({E(label)})  {E(data['title'])}")
     if data["description"] and data["description"] != data["title"]:
         console.print(E(data["description"]))
     if data["billable"] is True:
         console.print("[green]Billable[/]")
     elif data["billable"] is False:
-        console.print(f"[yellow]Not billable[/]: a {data['level']} heading. Billable codes below it:")
+        console.print(f"[yellow]Not billable[/]: a {E(data['level'])} heading. Billable codes below it:")
         for c in data["billable_below"][:20]:
-            console.print(f"  {c['code']}  {E(c['title'])}")
+            console.print(f"  {E(c['code'])}  {E(c['title'])}")
     if data["parent"]:
-        console.print(f"Parent: {data['parent']}")
+        console.print(f"Parent: {E(data['parent'])}")
     if data["children"] and data["billable"] is not False:
-        console.print(f"Children: {', '.join(data['children'][:20])}")
+        console.print(f"Children: {E(', '.join(data['children'][:20]))}")
     for n in data["notes"]:
         where = f"inherited from {n['level']}" if n["inherited"] else "own"
-        console.print(f"[cyan]{NOTE_LABELS.get(n['type'], n['type'])}[/] ({where}): {E(n['text'])}")
+        console.print(f"[cyan]{E(NOTE_LABELS.get(n['type'], n['type']))}[/] ({E(where)}): {E(n['text'])}")
     for a in data["alternates"]:
-        console.print(f"[dim]Same characters in {cs.SYSTEM_LABELS.get(a['system'])}: {a['code']} {E(a['title'])}[/]")
-    console.print(f"[dim]Version: {data['version']} · source: {data['source']}[/]")
+        console.print(f"[dim]Same characters in {E(cs.SYSTEM_LABELS.get(a['system']))}: {E(a['code'])} {E(a['title'])}[/]")
+    console.print(f"[dim]Version: {E(data['version'])} · source: {E(data['source'])}[/]")
 
 
 @app.command()
@@ -340,6 +346,10 @@ def search(
     # With --json, stdout carries the JSON alone: anything loading the model or the index prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
         hits = retriever.search(query, list(SYSTEM_COLLECTIONS[system]) if system else None, k=k)
+    if retriever.take_dense_skipped():  # the Chroma server did not answer: these are BM25 hits alone
+        from casepilot.retrieval import DENSE_DOWN_NOTICE
+
+        err.print(f"[yellow]note:[/] {E(DENSE_DOWN_NOTICE)}")
     out = {
         "exact": [{"system": r.record.system, "code": r.record.display, "title": r.record.title} for r in exact],
         "hits": [h.to_dict() for h in hits],
@@ -348,9 +358,9 @@ def search(
         print(json.dumps(out, indent=2))
         return
     for e in out["exact"]:
-        console.print(f"[bold green]exact[/] {e['code']} ({e['system']}) {E(e['title'])}")
+        console.print(f"[bold green]exact[/] {E(e['code'])} ({E(e['system'])}) {E(e['title'])}")
     for i, h in enumerate(out["hits"], 1):
-        console.print(f"{i:>2}. [bold]{E(h['title'])}[/]  [dim]{h['collection']} · {h['score']:.3f}[/]")
+        console.print(f"{i:>2}. [bold]{E(h['title'])}[/]  [dim]{E(h['collection'])} · {h['score']:.3f}[/]")
     if not out["hits"] and not out["exact"]:
         console.print("No results.")
 
@@ -381,7 +391,7 @@ def ask(
         console.print("Searched: " + "; ".join(done.get("searched", [])), highlight=False, markup=False, style="dim")
     bad = [c["code"] for c in done["codes"] if not c["verified"]]
     if bad:
-        console.print(f"[red]Unverified codes:[/] {', '.join(bad)}")
+        console.print(f"[red]Unverified codes:[/] {E(', '.join(bad))}")
 
 
 @app.command()
@@ -425,7 +435,7 @@ def serve(
             worker = DenseWorker(settings, batch_size=dense_batch_size)
             worker.start()
             console.print(f"Vectors: {have}; building the rest in the background (pid {worker.pid}, "
-                          f"log {worker.log_path}). Lookups and lexical search answer now.")
+                          f"log {E(worker.log_path)}). Lookups and lexical search answer now.")
         else:
             console.print(f"Vectors: {have}; answering without dense retrieval "
                           "(run `casepilot ingest --dense-only` to build them).")
@@ -433,7 +443,7 @@ def serve(
     # uvicorn's proxy handling is off (its default trusts 127.0.0.1) and the client is the socket peer.
     proxies = settings.trusted_proxy_list
     proxy_opts: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
-    console.print(f"CasePilot on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    console.print(f"CasePilot on http://{E(host)}:{port}  (API docs: http://{E(host)}:{port}/docs)")
     if worker is None:
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                     log_level=settings.log_level.lower(), timeout_graceful_shutdown=10, **proxy_opts)
@@ -486,20 +496,21 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print(json.dumps(info, indent=2))
         return
-    console.print(f"[bold]Data directory[/] {info['data_dir']}  ·  Chroma: {info['chroma']}")
+    console.print(f"[bold]Data directory[/] {E(info['data_dir'])}  ·  Chroma: {E(info['chroma'])}")
     if not info["sources"]:
         console.print("Nothing ingested yet: run `casepilot ingest`.")
     for s in info["sources"]:
-        console.print(f"[bold]{s['name']}[/]: {s['version'] or '-'} · {s['records']} records · loaded {s['loaded_at']}")
+        console.print(f"[bold]{E(s['name'])}[/]: {E(s['version'] or '-')} · {E(s['records'])} records · "
+                      f"loaded {E(s['loaded_at'])}")
         if s["note"]:
-            console.print(f"   [dim]{s['note']}[/]")
+            console.print(f"   [dim]{E(s['note'])}[/]")
     from casepilot.status import format_eta
 
     vec = info.get("vectors") or {}
     if info["sources"]:
         stage = {"full": "full (exact lookups, BM25 and dense vectors)",
                  "lexical": "lexical (exact lookups and BM25; dense vectors incomplete)"}.get(info["stage"], info["stage"])
-        console.print(f"[bold]Stage[/] {stage}")
+        console.print(f"[bold]Stage[/] {E(stage)}")
         if not info["full"]:
             build = vec.get("build", "")
             how = {"running": f"building (pid {vec.get('pid')}, {vec.get('rate') or 0:,.0f}/s, "
@@ -508,21 +519,21 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
                    "stopped": "stopped: `casepilot serve` or `casepilot ingest --dense-only` resumes",
                    "failed": f"failed: {vec.get('message') or 'see dense-build.log'}"}.get(build, build)
             console.print(f"  vectors {vec.get('done') or 0:,}/{vec.get('total') or 0:,} "
-                          f"({100 * (vec.get('fraction') or 0):.0f}%): {how}")
+                          f"({100 * (vec.get('fraction') or 0):.0f}%): {E(how)}")
     per = vec.get("collections") or {}
     for c, n in info["collections"].items():
         p = per.get(c)
         if p is None or p["done"] >= p["total"]:
-            console.print(f"  collection {c}: {n} passages")
+            console.print(f"  collection {E(c)}: {n} passages")
             continue
         extra = (f", {p['rate']:,.0f}/s" if p.get("rate") else "") + \
             (f", ETA {format_eta(p['eta_s'])}" if p.get("eta_s") else "")
-        console.print(f"  collection {c}: {n} passages, vectors {p['done']:,}/{p['total']:,}{extra}")
+        console.print(f"  collection {E(c)}: {n} passages, vectors {p['done']:,}/{p['total']:,}{E(extra)}")
     for t in info.get("tables", []):
-        console.print(f"  table {t.get('kind')} {t.get('setting') or ''} {t.get('part') or ''}: version "
-                      f"{t.get('version') or '-'}, effective {t.get('effective') or '-'}, {t.get('rows')} rows "
-                      f"({t.get('file')})")
-    console.print(f"Answerer: {info['answerer']}")
+        console.print(E(f"  table {t.get('kind')} {t.get('setting') or ''} {t.get('part') or ''}: version "
+                        f"{t.get('version') or '-'}, effective {t.get('effective') or '-'}, {t.get('rows')} rows "
+                        f"({t.get('file')})"))
+    console.print(f"Answerer: {E(info['answerer'])}")
 
 
 @app.command("eval")

@@ -7,6 +7,7 @@ Events are ``(name, payload)`` pairs in the order of the HTTP contract (DESIGN.m
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from typing import Callable, Iterator
@@ -17,7 +18,7 @@ from casepilot.answer.grounded import Draft, GroundedAnswerer
 from casepilot.codestore import CodeStore
 from casepilot.edits import loaded_tables, tables_path
 from casepilot.passages import PassageStore
-from casepilot.retrieval import Retriever
+from casepilot.retrieval import DENSE_DOWN_NOTICE, Retriever
 from casepilot.settings import Settings
 from casepilot.status import retrieval_modes
 from casepilot.verify import cited_numbers, verify_answer
@@ -46,8 +47,12 @@ class ChatEngine:
         return out
 
     def stream(self, message: str, history: list[dict] | None = None,
-               conversation_id: str | None = None) -> Iterator[Event]:
-        """Answer ``message`` as events; the last one is ``done`` (or ``error`` from the caller)."""
+               conversation_id: str | None = None, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Answer ``message`` as events; the last one is ``done`` (or ``error`` from the caller).
+
+        ``cancel`` (set by the caller when its client went away or the server shuts down) stops a model
+        that is streaming or silent within a fraction of a second (``casepilot.answer.llm.Cancelled``).
+        """
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         conversation_id = conversation_id or uuid.uuid4().hex
@@ -58,13 +63,29 @@ class ChatEngine:
                        "answerer": "llm" if self.llm is not None else "grounded",
                        # which retrieval modes answer: {"lexical": true, "dense": false, "dense_progress": 0.41}
                        "retrieval": retrieval_modes(self.settings, self.retriever)}
+        self._dense_skipped()  # forget what an earlier request on this worker thread left
         draft = self.grounded.answer(route, message, timings)
-        if self.llm is not None:
+        self._note_dense_down(draft)
+
+        def extend() -> None:
+            self._dense_skipped()
             self.grounded.extend(route, message, draft, timings)
-            yield from self._llm_events(message, history or [], route, draft, timings, t0)
+            self._note_dense_down(draft)
+
+        if self.llm is not None:
+            extend()
+            yield from self._llm_events(message, history or [], route, draft, timings, t0, cancel)
             return
-        yield from self._grounded_events(draft, timings, t0,
-                                         extend=lambda: self.grounded.extend(route, message, draft, timings))
+        yield from self._grounded_events(draft, timings, t0, extend=extend)
+
+    def _dense_skipped(self) -> bool:
+        take = getattr(self.retriever, "take_dense_skipped", None)
+        return bool(take()) if take is not None else False
+
+    def _note_dense_down(self, draft: Draft) -> None:
+        """A search in this thread fell back to BM25 because the vector store is down: the answer says so."""
+        if self._dense_skipped() and DENSE_DOWN_NOTICE not in draft.notices:
+            draft.notices.append(DENSE_DOWN_NOTICE)
 
     def _grounded_events(self, draft: Draft, timings: dict, t0: float,
                          extend: Callable[[], None] | None = None) -> Iterator[Event]:
@@ -130,7 +151,7 @@ class ChatEngine:
         }
 
     def _llm_events(self, message: str, history: list[dict], route: rt.Route, draft: Draft,
-                    timings: dict, t0: float) -> Iterator[Event]:
+                    timings: dict, t0: float, cancel: threading.Event | None = None) -> Iterator[Event]:
         """The LLM writes from the grounded draft's evidence; its text is verified as it streams.
 
         Text is released word by word once verified (unknown codes marked, citations to no evidence
@@ -149,7 +170,7 @@ class ChatEngine:
         raw = ""
         first = None
         try:
-            for chunk in self.llm.stream(message, history, evidence):
+            for chunk in self.llm.stream(message, history, evidence, cancel=cancel):
                 raw += chunk
                 cut = max(raw.rfind(" "), raw.rfind("\n"))
                 if cut > 0:

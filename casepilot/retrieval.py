@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.documents import Document
 
+from casepilot.breaker import CLOSED, CircuitBreaker
 from casepilot.embeddings import MiniLMEmbeddings
 from casepilot.fusion import max_normalized, weighted_fusion
 from casepilot.lexical import LexicalIndex
@@ -38,6 +39,10 @@ KNOWLEDGE_COLLECTIONS = (
     "corpus_document", "corpus_question", "corpus_code_summary", "corpus_modifier", "corpus_guideline", "corpus_policy", "corpus_coverage",
     "icd10pcs_reference", "docs",
 )
+DENSE_DOWN_NOTICE = ("Semantic search is unavailable right now (the vector store does not answer): this answer "
+                     "comes from exact lookups and keyword (BM25) search only.")
+_MISSING = object()
+
 SYSTEM_COLLECTIONS = {
     "icd10cm": ("icd10cm",),
     "icd10pcs": ("icd10pcs",),
@@ -215,6 +220,13 @@ class Retriever:
         self._vocab: set[str] | None = None
         self._speller: Speller | None = None
         self._lock = threading.Lock()
+        # Every call to Chroma goes through this breaker (``_dense``): after failed calls it is skipped
+        # for ``chroma_breaker_reset_s`` (searches fall back to BM25 at once), then one call probes it.
+        self.breaker = CircuitBreaker(settings.chroma_breaker_failures, settings.chroma_breaker_reset_s)
+        self._client_lock = threading.Lock()
+        self._check_lock = threading.Lock()
+        self._last_check = True
+        self._local = threading.local()  # per thread: did a search skip the dense side (take_dense_skipped)
 
     # -- resources ---------------------------------------------------------------------------
     @property
@@ -223,16 +235,70 @@ class Retriever:
         return [c for c, (_, n) in self.passages.revisions().items() if n]
 
     def client(self):
+        """The Chroma client (built once; a server client has query-side timeouts on every call)."""
         if self._client is None:
-            self._client = make_client(self.settings)
+            with self._client_lock:
+                if self._client is None:
+                    self._client = make_client(self.settings, read_timeout_s=self.settings.chroma_timeout_s)
         return self._client
+
+    def _dense(self, fn):
+        """``fn()`` (a Chroma call) under the breaker: ``VectorStoreUnavailable`` at once while it is open,
+        or when the call fails (every server call has a timeout, so that is within seconds)."""
+        if not self.breaker.allow():
+            raise VectorStoreUnavailable(f"the vector store is not answering; retry in {self.breaker.retry_after()} s")
+        try:
+            out = fn()
+        except Exception as e:
+            self.breaker.failure()
+            self._collections.clear()  # handles may be stale once the server is back (a restart)
+            log.warning("vector store call failed (%s); breaker %s", type(e).__name__, self.breaker.state)
+            if isinstance(e, VectorStoreUnavailable):
+                raise
+            raise VectorStoreUnavailable("the vector store did not answer") from e
+        except BaseException:
+            self.breaker.release()
+            raise
+        self.breaker.success()
+        return out
 
     def _collection(self, name: str):
         if not self.dense_live:
             return None
-        if name not in self._collections:
-            self._collections[name] = get_collection(self.client(), name)
-        return self._collections[name]
+        coll = self._collections.get(name, _MISSING)
+        if coll is _MISSING:
+            coll = self._dense(lambda: get_collection(self.client(), name))
+            self._collections[name] = coll
+        return coll
+
+    def dense_available(self) -> bool:
+        """True when dense retrieval is in use and its breaker is closed (the vector store answers)."""
+        return self.dense_live and self.breaker.state == CLOSED
+
+    def check_dense(self) -> bool:
+        """One bounded heartbeat to the vector store (for /readyz), through the breaker.
+
+        At most one check runs at a time: concurrent callers get the last answer rather than another
+        thread blocked on a silent server. While the breaker is open the answer is False without a call.
+        """
+        if not self._check_lock.acquire(blocking=False):
+            return self._last_check and self.breaker.state == CLOSED
+        try:
+            try:
+                self._dense(lambda: self.client().heartbeat())
+                ok = True
+            except VectorStoreUnavailable:
+                ok = False
+            self._last_check = ok
+            return ok
+        finally:
+            self._check_lock.release()
+
+    def take_dense_skipped(self) -> bool:
+        """Whether a search in this thread skipped the dense side (vector store down) since the last call."""
+        skipped = getattr(self._local, "skipped", False)
+        self._local.skipped = False
+        return skipped
 
     def lexical(self, name: str) -> LexicalIndex | None:
         with self._lock:
@@ -304,13 +370,21 @@ class Retriever:
         vec = np.asarray(self.embedder.embed_query("warm up"), dtype=np.float32)
         procedure_words()  # read from the PCS index once (~1 s), not on the first description question
         self.speller()
+        dense_ok = True
         for c in collections or self.available:
             self.lexical(c)
             if c in CODE_COLLECTIONS:
                 self.titles(c)
-            coll = self._collection(c)
-            if coll is not None:
-                dense_query(coll, vec, 1)  # loads the HNSW index: seconds on a cold start
+            if not dense_ok:
+                continue
+            try:
+                coll = self._collection(c)
+                if coll is not None:
+                    self._dense(lambda: dense_query(coll, vec, 1))  # loads the HNSW index: seconds on a cold start
+            except VectorStoreUnavailable as e:
+                # A down or silent server: start anyway (lookups and BM25 answer); the breaker probes it later.
+                log.error("vector store not answering at start-up (%s): BM25 only until it does", e)
+                dense_ok = False
 
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, collections: list[str] | None = None, k: int = 8,
@@ -329,16 +403,23 @@ class Retriever:
         t1 = time.perf_counter()
         bm25: list[tuple[str, float]] = []
         dense: list[tuple[str, float]] = []
+        dense_ok = self.dense_live
         for name in names:
             lex = self.lexical(name)
             if lex is not None:
                 bm25.extend(lex.search(expanded, w.depth))
-            coll = self._collection(name)
-            if coll is not None:
-                try:
-                    dense.extend(dense_query(coll, qvec, w.depth))
-                except Exception as e:
-                    raise VectorStoreUnavailable("the vector store did not answer") from e
+            if not dense_ok:
+                continue
+            try:
+                coll = self._collection(name)
+                if coll is not None:
+                    dense.extend(self._dense(lambda: dense_query(coll, qvec, w.depth)))
+            except VectorStoreUnavailable:
+                if not self.settings.chroma_fallback:
+                    raise
+                # Lookups and BM25 keep answering; the caller says semantic search was unavailable.
+                dense_ok, dense = False, []
+                self._local.skipped = True
         t2 = time.perf_counter()
         b = max_normalized(bm25)
         d = max_normalized(dense)

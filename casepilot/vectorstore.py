@@ -5,6 +5,7 @@ One collection per kind of passage (a ``where`` filter is ~50x slower than a pla
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlparse
 
 import numpy as np
@@ -19,8 +20,49 @@ class VectorStoreUnavailable(RuntimeError):
     """Chroma cannot be reached (server down or silent); the message says where it was looked for."""
 
 
-def make_client(settings: Settings):
-    """The Chroma client the settings ask for, with telemetry off."""
+# chromadb's HttpClient builds its httpx session with ``timeout=None`` and offers no setting for it
+# (chromadb 1.5: chromadb/api/fastapi.py), and it already talks to the server while it is being
+# constructed. So the session's timeout is set right where chromadb creates it: a wrapper around
+# ``FastAPI.__init__`` applies the timeout that ``make_client`` put in this thread's slot. Clients that
+# ``make_client`` did not build keep chromadb's behaviour.
+_pending = threading.local()
+_hook_lock = threading.Lock()
+
+
+def _install_timeout_hook() -> None:
+    from chromadb.api.fastapi import FastAPI
+
+    with _hook_lock:
+        if getattr(FastAPI.__init__, "_casepilot_timeout", False):
+            return
+        original = FastAPI.__init__
+
+        def __init__(self, system, *args, **kwargs):
+            original(self, system, *args, **kwargs)
+            timeout = getattr(_pending, "timeout", None)
+            if timeout is not None:
+                self._session.timeout = timeout
+
+        __init__._casepilot_timeout = True  # type: ignore[attr-defined]
+        FastAPI.__init__ = __init__
+
+
+def http_timeout(settings: Settings, read_timeout_s: float | None = None):
+    """The httpx timeout of every call to a Chroma server: connect, then read/write/pool."""
+    import httpx
+
+    read = settings.chroma_write_timeout_s if read_timeout_s is None else read_timeout_s
+    return httpx.Timeout(read, connect=settings.chroma_connect_timeout_s, pool=settings.chroma_connect_timeout_s)
+
+
+def make_client(settings: Settings, read_timeout_s: float | None = None):
+    """The Chroma client the settings ask for, with telemetry off.
+
+    A server client has a connect timeout (``chroma_connect_timeout_s``) and a read timeout on every call,
+    construction included: ``read_timeout_s`` for queries (the retriever passes ``chroma_timeout_s``), else
+    the long ``chroma_write_timeout_s`` that ingest's large upserts need. A server that accepts connections
+    and never answers is then a ``VectorStoreUnavailable`` after the timeout, never a hang.
+    """
     prepare_offline_environment()
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -28,6 +70,8 @@ def make_client(settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
+        _install_timeout_hook()
+        _pending.timeout = http_timeout(settings, read_timeout_s)
         try:
             client = chromadb.HttpClient(
                 host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https",
@@ -36,6 +80,8 @@ def make_client(settings: Settings):
             client.heartbeat()
         except Exception as e:  # chromadb raises several transport errors; all mean "unreachable"
             raise VectorStoreUnavailable(f"Chroma server at {settings.chroma_url} is not reachable") from e
+        finally:
+            _pending.timeout = None
         return client
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
@@ -45,15 +91,28 @@ def collection_name(kind: str) -> str:
     return COLLECTION_PREFIX + kind
 
 
+def is_missing_collection(exc: BaseException) -> bool:
+    """True when ``exc`` says a collection does not exist (the store answered), not that the store failed."""
+    from chromadb.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError) or (isinstance(exc, ValueError) and "does not exist" in str(exc))
+
+
 def get_collection(client, kind: str, create: bool = False):
-    """The Chroma collection of one kind of passage, or None when it does not exist (and not ``create``)."""
+    """The Chroma collection of one kind of passage, or None when it does not exist (and not ``create``).
+
+    Any other failure (a timeout, a refused connection, a 5xx) propagates: a server that did not answer
+    must not be remembered as "no such collection".
+    """
     name = collection_name(kind)
     if create:
         return client.get_or_create_collection(name, metadata=HNSW)
     try:
         return client.get_collection(name)
-    except Exception:  # NotFoundError / ValueError depending on the client
-        return None
+    except Exception as e:
+        if is_missing_collection(e):
+            return None
+        raise VectorStoreUnavailable(f"the vector store did not answer ({type(e).__name__})") from e
 
 
 def langchain_store(client, kind: str, embeddings):

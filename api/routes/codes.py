@@ -7,7 +7,7 @@ from typing import Literal
 import anyio
 from fastapi import APIRouter, Path, Query
 
-from api.deps import StoreDep
+from api.deps import LookupLimiterDep, StoreDep
 from api.errors import ApiError
 from api.schemas import CodeRecordOut, error_responses
 from casepilot import codes as cs
@@ -22,13 +22,14 @@ System = Literal["icd10cm", "icd10pcs", "cpt", "hcpcs", "modifier"]
             responses=error_responses(403, 404, 422, 429, 503))
 async def get_code(
     store: StoreDep,
+    limiter: LookupLimiterDep,
     code: str = Path(max_length=32, description="Any spelling: E11.22, e1122, 99213, G2211, 0DTJ4ZZ.",
                      examples=["E11.22"]),
     system: System | None = Query(None, description="Restrict to one code set."),
 ):
     """Meaning, billable status, parent/children, own and inherited notes, version and source."""
     try:
-        look = await anyio.to_thread.run_sync(store.lookup, code, system)
+        look = await anyio.to_thread.run_sync(store.lookup, code, system, limiter=limiter)
     except ValueError as e:
         raise ApiError(422, "malformed_code", str(e)) from None
     except CodeNotFound as e:

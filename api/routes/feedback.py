@@ -7,6 +7,7 @@ Free text (a comment, the question or the answer) may hold patient details, so i
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import datetime, timezone
 from typing import Literal
@@ -60,9 +61,24 @@ def _record(req: FeedbackRequest, store_text: bool, origin: str | None) -> dict:
 
 
 def _append(path, line: str) -> None:
+    """One line, on disk (fsync) before the request is acknowledged: a 201 is never lost to a shutdown."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with _lock, open(path, "a", encoding="utf-8") as f:
         f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def flush(settings) -> None:
+    """At shutdown: wait for a write in flight (the lock), then make the file durable."""
+    path = settings.data_dir / FILE_NAME
+    with _lock:
+        if path.exists():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackResponse, summary="Rate an answer",

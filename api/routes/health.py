@@ -7,6 +7,7 @@ progress in ``vectors``.
 
 from __future__ import annotations
 
+import math
 from importlib.metadata import PackageNotFoundError, version
 
 import anyio
@@ -42,18 +43,27 @@ async def readyz(request: Request, settings: SettingsDep):
     """
     engine = getattr(request.app.state, "engine", None)
     problems: list[str] = []
+    # The data directory and the Chroma URL are for the operator (no Origin header: curl, a load
+    # balancer, `casepilot status`), never for a page on another site.
+    detail = request.headers.get("origin") is None
+    retry_after = None
     info = await anyio.to_thread.run_sync(collect_status, settings)
     if not data_present(settings):
-        problems.append(f"no index in {settings.data_dir}: run `casepilot ingest`")
+        problems.append(f"no index in {settings.data_dir}: run `casepilot ingest`" if detail
+                        else "no index: run `casepilot ingest`")
     if engine is None:
         problems.append("the chat engine is not loaded")
     elif settings.chroma_url:
-        try:
-            with anyio.fail_after(settings.chroma_timeout_s):
-                await anyio.to_thread.run_sync(lambda: engine.retriever.client().heartbeat(),
-                                               abandon_on_cancel=True)
-        except Exception:
-            problems.append(f"the Chroma server at {settings.chroma_url} does not answer")
+        # One bounded heartbeat (connect and read timeouts), skipped while the breaker is open; the thread
+        # always returns, so a silent server costs no thread per request.
+        check = getattr(engine.retriever, "check_dense", None)
+        ok = await anyio.to_thread.run_sync(check) if check is not None else True
+        if not ok:
+            problems.append(f"the Chroma server at {settings.chroma_url} does not answer" if detail
+                            else "the vector store does not answer")
+            breaker = getattr(engine.retriever, "breaker", None)
+            wait = breaker.retry_after() if breaker is not None else 0
+            retry_after = str(wait or math.ceil(settings.chroma_breaker_reset_s))
     # Full readiness is what this server does, not only what is on disk: the vectors are complete and the
     # loaded engine uses them (it swaps to hybrid retrieval within seconds of the build finishing).
     dense_live = engine is not None and getattr(engine.retriever, "dense_live", True)
@@ -72,5 +82,5 @@ async def readyz(request: Request, settings: SettingsDep):
     }
     if problems:
         body["error"] = {"code": "not_ready", "message": "; ".join(problems)}
-        return JSONResponse(body, status_code=503)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": retry_after} if retry_after else None)
     return body

@@ -7,7 +7,7 @@ from datetime import date
 import anyio
 from fastapi import APIRouter, Path, Query
 
-from api.deps import SettingsDep
+from api.deps import LookupLimiterDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import NcciResult, error_responses
 from casepilot.edits import check_pair, mue_for, tables_path
@@ -19,13 +19,15 @@ router = APIRouter(prefix="/v1/ncci", tags=["ncci"])
             responses=error_responses(403, 422, 429))
 async def ptp(
     settings: SettingsDep,
+    limiter: LookupLimiterDep,
     code1: str = Query(max_length=16, examples=["99213"]),
     code2: str = Query(max_length=16, examples=["11055"]),
     as_of: date | None = Query(None, description="Date of service (default today)."),
 ):
     """Which code is column 1, whether the edit is in force, and whether a modifier may bypass it."""
     try:
-        v = await anyio.to_thread.run_sync(check_pair, tables_path(settings.data_dir), code1, code2, as_of)
+        v = await anyio.to_thread.run_sync(check_pair, tables_path(settings.data_dir), code1, code2, as_of,
+                                           limiter=limiter)
     except ValueError as e:
         raise ApiError(422, "malformed_code", str(e)) from None
     return v.to_dict()
@@ -33,10 +35,10 @@ async def ptp(
 
 @router.get("/mue/{code}", response_model=NcciResult, summary="Medically Unlikely Edit of a code",
             responses=error_responses(403, 422, 429))
-async def mue(settings: SettingsDep, code: str = Path(max_length=16, examples=["99213"])):
+async def mue(settings: SettingsDep, limiter: LookupLimiterDep, code: str = Path(max_length=16, examples=["99213"])):
     """The units-of-service limit in every loaded MUE table, with the row it comes from."""
     try:
-        v = await anyio.to_thread.run_sync(mue_for, tables_path(settings.data_dir), code)
+        v = await anyio.to_thread.run_sync(mue_for, tables_path(settings.data_dir), code, limiter=limiter)
     except ValueError as e:
         raise ApiError(422, "malformed_code", str(e)) from None
     return v.to_dict()

@@ -7,10 +7,9 @@ from typing import Literal
 import anyio
 from fastapi import APIRouter, Query
 
-from api.deps import EngineDep, LimiterDep, SettingsDep
-from api.errors import ApiError
+from api.deps import EngineDep, SearchLimiterDep, SettingsDep, index_unavailable
 from api.schemas import SearchResponse, error_responses
-from casepilot.retrieval import SYSTEM_COLLECTIONS
+from casepilot.retrieval import DENSE_DOWN_NOTICE, SYSTEM_COLLECTIONS
 from casepilot.router import resolve_mentions
 from casepilot.vectorstore import VectorStoreUnavailable
 
@@ -24,26 +23,34 @@ SearchSystem = Literal["icd10cm", "icd10pcs", "cpt", "hcpcs", "modifier", "corpu
 async def search(
     engine: EngineDep,
     settings: SettingsDep,
-    limiter: LimiterDep,
+    limiter: SearchLimiterDep,
     q: str = Query(min_length=1, max_length=1000, description="A description or question.",
                    examples=["type 2 diabetes with ckd"]),
     system: SearchSystem | None = Query(None, description="Restrict to one code set or to the corpus."),
     k: int = Query(8, ge=1, le=50, description="How many hits."),
 ):
-    """Ranked hits with fused scores and snippets; exact matches for code-shaped tokens come first."""
+    """Ranked hits with fused scores and snippets; exact matches for code-shaped tokens come first.
+
+    While the vector store does not answer, the hits come from BM25 alone and `notices` says so
+    (`CASEPILOT_CHROMA_FALLBACK=false`: 503 with Retry-After instead)."""
     collections = list(SYSTEM_COLLECTIONS[system]) if system else None
+    retriever = engine.retriever
+    take = getattr(retriever, "take_dense_skipped", lambda: False)
 
     def run():
+        take()
         exact = [r for r in resolve_mentions(q, engine.store) if r.records]
-        hits = engine.retriever.search(q, collections, k=k)
-        return exact, hits
+        hits = retriever.search(q, collections, k=k)
+        return exact, hits, take()
 
     try:
-        exact, hits = await anyio.to_thread.run_sync(run, limiter=limiter)
+        exact, hits, skipped = await anyio.to_thread.run_sync(run, limiter=limiter)
     except VectorStoreUnavailable:
-        raise ApiError(503, "index_unavailable", "The search index is not reachable right now.") from None
+        raise index_unavailable(engine) from None
     return {
         "query": q, "system": system, "k": k,
         "exact": [{"system": r.record.system, "code": r.record.display, "title": r.record.title} for r in exact],
         "hits": [h.to_dict() for h in hits],
+        "dense": bool(getattr(retriever, "dense_live", True)) and not skipped,
+        "notices": [DENSE_DOWN_NOTICE] if skipped else [],
     }

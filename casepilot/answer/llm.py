@@ -1,7 +1,9 @@
 """The LLM answerer: a LangChain chat model writes the answer from the numbered evidence only.
 
-The model runs in a pump thread so a deadline can end a call that never yields, and so a consumer
-that stops reading (a client gone) closes the model's stream at its next chunk.
+The model runs in a pump thread so timeouts can end a call that never yields, and so a consumer
+that stops reading (a client gone) closes the model's stream at its next chunk. Three limits apply,
+each on its own: the time to the first token, the longest silence between two tokens, and the
+deadline of the whole answer.
 """
 
 from __future__ import annotations
@@ -48,6 +50,18 @@ class LLMError(RuntimeError):
 class LLMTimeout(LLMError):
     code = "llm_timeout"
     public_message = "The language model did not answer in time."
+
+
+class LLMFirstTokenTimeout(LLMTimeout):
+    public_message = "The language model did not start answering in time."
+
+
+class LLMStalled(LLMTimeout):
+    public_message = "The language model stopped answering in the middle of its answer."
+
+
+class Cancelled(RuntimeError):
+    """The caller gave up (its client went away, or the server is shutting down): nothing to report."""
 
 
 class LLMEmpty(LLMError):
@@ -99,11 +113,18 @@ def _text(chunk) -> str:
 
 
 class LLMAnswerer:
-    """Streams a chat model's answer under a deadline; raises ``LLMError`` subclasses on failure."""
+    """Streams a chat model's answer under its time limits; raises ``LLMError`` subclasses on failure.
 
-    def __init__(self, model, timeout_s: float = 60.0):
+    ``timeout_s`` bounds the whole answer; ``first_token_timeout_s`` the wait for the first text and
+    ``token_gap_timeout_s`` any silence after it (None: only the whole-answer deadline applies).
+    """
+
+    def __init__(self, model, timeout_s: float = 60.0, first_token_timeout_s: float | None = None,
+                 token_gap_timeout_s: float | None = None):
         self.model = model
         self.timeout_s = timeout_s
+        self.first_token_timeout_s = first_token_timeout_s
+        self.token_gap_timeout_s = token_gap_timeout_s
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LLMAnswerer":
@@ -127,10 +148,20 @@ class LLMAnswerer:
                 kw["api_key"] = settings.llm_api_key
             elif settings.llm_base_url:
                 kw["api_key"] = "not-needed"  # local OpenAI-compatible servers often take any key
-        return cls(init_chat_model(settings.llm, **kw), timeout_s=settings.llm_timeout_s)
+        model = init_chat_model(settings.llm, **kw)
+        # The provider's client library is loaded now: keep its loggers (prompts at DEBUG) and tracing quiet.
+        from casepilot.egress import apply_egress_policy
 
-    def stream(self, message: str, history: list[dict], evidence: Evidence) -> Iterator[str]:
-        """Text chunks of the model's answer; closing this iterator stops the model at its next chunk."""
+        apply_egress_policy(settings)
+        return cls(model, timeout_s=settings.llm_timeout_s, first_token_timeout_s=settings.llm_first_token_timeout_s,
+                   token_gap_timeout_s=settings.llm_token_gap_timeout_s)
+
+    def stream(self, message: str, history: list[dict], evidence: Evidence,
+               cancel: threading.Event | None = None) -> Iterator[str]:
+        """Text chunks of the model's answer; closing this iterator stops the model at its next chunk.
+
+        ``cancel`` set by the caller ends the wait at once with ``Cancelled`` (the model stops at its next chunk).
+        """
         msgs = build_messages(message, history, evidence)
         q: queue.Queue = queue.Queue()
         stop = threading.Event()
@@ -161,18 +192,37 @@ class LLMAnswerer:
                         pass
 
         threading.Thread(target=pump, name="casepilot-llm", daemon=True).start()
-        deadline = time.monotonic() + self.timeout_s
+        start = time.monotonic()
+        deadline = start + self.timeout_s
+        got_text = False
+        last = start
         try:
             while True:
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                # The nearest of the three limits decides how long this wait may be, and which error it is.
+                limits = [(deadline, LLMTimeout, f"deadline of {self.timeout_s:.1f} s")]
+                silence = self.token_gap_timeout_s if got_text else self.first_token_timeout_s
+                if silence is not None:
+                    kind_err = LLMStalled if got_text else LLMFirstTokenTimeout
+                    what = "gap between tokens" if got_text else "wait for the first token"
+                    limits.append((last + silence, kind_err, f"{what} of {silence:.1f} s"))
+                until, error, what = min(limits, key=lambda x: x[0])
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                wait = until - now
                 try:
-                    if remaining <= 0:
+                    if wait <= 0:
                         raise queue.Empty
-                    kind, value = q.get(timeout=remaining)
+                    # Short waits so a cancel is seen within a fraction of a second.
+                    kind, value = q.get(timeout=min(wait, 0.2) if cancel is not None else wait)
                 except queue.Empty:
-                    log.warning("LLM deadline of %.1f s passed", self.timeout_s)
-                    raise LLMTimeout(LLMTimeout.public_message) from None
+                    if time.monotonic() < until:
+                        continue
+                    log.warning("LLM %s passed", what)
+                    raise error(error.public_message) from None
                 if kind == "text":
+                    got_text = True
+                    last = time.monotonic()
                     yield value
                 elif kind == "end":
                     return

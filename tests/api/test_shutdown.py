@@ -1,0 +1,132 @@
+"""SIGTERM with streams open (issue 13, finding 7; RELIABILITY row 19), against a live `casepilot serve`.
+
+The model is a slow OpenAI-compatible server on loopback (in this test process), so the streams are
+mid-answer when the signal comes. Every open stream must end with an ``error`` event ``shutting_down``,
+the process must exit within its grace period, and feedback acknowledged before must be on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from tests.api.conftest import E11_22, free_port, live_server, parse_sse
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _slow_model(words: int = 400, gap_s: float = 0.25) -> Starlette:
+    """/v1/chat/completions streaming one word every ``gap_s`` seconds (minutes in all)."""
+
+    async def completions(request: Request):
+        body = await request.json()
+
+        async def gen():
+            for i in range(words):
+                delta = {"content": ("" if i == 0 else " ") + ("E11.22 is diabetes with CKD [1]." if i % 5 == 0 else "and")}
+                chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                yield f"data: {json.dumps(chunk)}\n\n"
+                await asyncio.sleep(gap_s)
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+
+
+def _data_dir_view(src: Path, dst: Path) -> Path:
+    """A data directory whose index entries are links to the session's index (feedback lands in ``dst``)."""
+    dst.mkdir()
+    for entry in src.iterdir():
+        if entry.name != "feedback.jsonl":
+            (dst / entry.name).symlink_to(entry)
+    return dst
+
+
+def test_sigterm_ends_every_open_stream_with_shutting_down_and_flushes_feedback(slice_index, tmp_path):
+    data = _data_dir_view(slice_index.data_dir, tmp_path / "data")
+    with live_server(_slow_model()) as llm_base:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CASEPILOT_")}
+        env.update({"CASEPILOT_DATA_DIR": str(data), "CASEPILOT_LLM": "openai:fake-model",
+                    "CASEPILOT_LLM_BASE_URL": f"{llm_base}/v1", "CASEPILOT_LLM_MAX_RETRIES": "0",
+                    "CASEPILOT_SHUTDOWN_DRAIN_S": "3"})
+        proc = subprocess.Popen([sys.executable, "-c", "from casepilot.cli import app; app()", "serve",
+                                 "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "casepilot serve did not become ready"
+                time.sleep(0.3)
+
+            streams: list[list] = [[] for _ in range(3)]
+            ended: list[float | None] = [None] * 3
+            answering = threading.Barrier(4)
+
+            def read(i: int) -> None:
+                try:
+                    with httpx.Client(base_url=base, timeout=60) as c:
+                        with c.stream("POST", "/v1/chat", json={"message": E11_22}) as r:
+                            for name, data_ in parse_sse(r.iter_lines()):
+                                if name == "comment":
+                                    continue
+                                streams[i].append((name, data_))
+                                if name == "token" and [n for n, _ in streams[i]].count("token") == 1:
+                                    answering.wait(60)
+                except httpx.HTTPError as e:
+                    streams[i].append(("transport_error", type(e).__name__))
+                ended[i] = time.monotonic()
+
+            readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(3)]
+            for t in readers:
+                t.start()
+            answering.wait(60)  # every stream is mid-answer
+            fb = httpx.post(f"{base}/v1/feedback", json={"conversation_id": "shutdown-test", "rating": "up"}, timeout=10)
+            assert fb.status_code == 201
+
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            for t in readers:
+                t.join(20)
+            proc.wait(20)
+            exited = time.monotonic()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            if proc.stdout:
+                proc.stdout.close()
+    for events, end in zip(streams, ended):
+        assert events and events[-1] == ("error", {"code": "shutting_down", "message": (
+            "The server is shutting down; ask again in a moment."), "retry_after": 2}), (events[-3:], output[-2000:])
+        assert [n for n, _ in events].count("token") >= 1 and "done" not in [n for n, _ in events]
+        assert end is not None and end - sent < 5  # told at once, not when the grace period ran out
+    assert exited - sent < 12  # uvicorn's grace is 10 s; the streams ended well before it
+    rows = [json.loads(line) for line in (data / "feedback.jsonl").read_text().splitlines()]
+    assert [r["conversation_id"] for r in rows] == ["shutdown-test"]
