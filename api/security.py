@@ -35,8 +35,9 @@ def _norm_origin(origin: str) -> str:
 def parse_api_keys(spec: str | None) -> dict[str, frozenset[str] | None]:
     """``key=https://a.example|https://b.example,key2=...`` -> {key: origins}; ``None`` origins = any.
 
-    >>> parse_api_keys("k1=https://a.example|https://B.example/,k2=*")
-    {'k1': frozenset({'https://a.example', 'https://b.example'}), 'k2': None}
+    >>> keys = parse_api_keys("k1=https://a.example|https://B.example/,k2=*")
+    >>> sorted(keys["k1"]), keys["k2"]  # sorted: a frozenset's order depends on the hash seed
+    (['https://a.example', 'https://b.example'], None)
     """
     out: dict[str, frozenset[str] | None] = {}
     for item in (spec or "").split(","):

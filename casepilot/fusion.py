@@ -24,17 +24,6 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = 60, weights: Sequence[float]
     return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
 
 
-def minmax(scored: Sequence[tuple[str, float]]) -> dict[str, float]:
-    """Scores rescaled to [0, 1] within one list (a single hit scores 1)."""
-    if not scored:
-        return {}
-    vals = [s for _, s in scored]
-    lo, hi = min(vals), max(vals)
-    if hi - lo < 1e-12:
-        return {d: 1.0 for d, _ in scored}
-    return {d: (s - lo) / (hi - lo) for d, s in scored}
-
-
 def max_normalized(scored: Sequence[tuple[str, float]]) -> dict[str, float]:
     """Scores divided by the list's best score: keeps how far behind the leader each hit is."""
     if not scored:

@@ -185,3 +185,14 @@ def stop_process(proc: subprocess.Popen, grace: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in tests/api is a component test (the app over ASGI or a live server, on the slice
+    index). A conftest hook sees every collected item, so only the ones in this folder are marked."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.component)

@@ -1,6 +1,6 @@
 import pytest
 
-from casepilot.fusion import max_normalized, minmax, rrf, weighted_fusion
+from casepilot.fusion import max_normalized, rrf, weighted_fusion
 
 
 def test_rrf_rewards_agreement():
@@ -17,11 +17,10 @@ def test_rrf_weights_and_validation():
         rrf([["a"], ["b"]], weights=[1])
 
 
-def test_normalisers():
-    assert minmax([("a", 2.0), ("b", 4.0)]) == {"a": 0.0, "b": 1.0}
-    assert minmax([("a", 3.0)]) == {"a": 1.0}
+def test_max_normalized():
     assert max_normalized([("a", 2.0), ("b", 4.0)]) == {"a": 0.5, "b": 1.0}
     assert max_normalized([]) == {}
+    assert max_normalized([("a", 0.0), ("b", -1.0)]) == {"a": 0.0, "b": 0.0}
 
 
 def test_weighted_fusion_keeps_score_gaps():

@@ -38,8 +38,12 @@ def test_every_item_ran_on_both_systems(ci_run):
 def test_baseline_is_a_real_comparison(ci_run):
     _, results, summary = ci_run
     base = summary["systems"]["baseline"]
-    # the naive RAG never routes or refuses, and cites only what similarity search returned (k=4)
-    assert base["refusal_recall"] in (0.0, None) or base["refusal_recall"] < 1.0
+    # the naive RAG never routes or refuses (no threshold: it always has sentences to extract), and cites
+    # only what similarity search returned (k=4)
+    assert any(not r["answerable"] for r in results), "the CI subset needs unanswerable items"
+    assert all(r["baseline"]["answered"] and r["baseline"]["intent"] == "naive_rag" for r in results)
+    assert base["refusal_recall"] == 0.0
+    assert summary["systems"]["casepilot"]["refusal_recall"] > 0
     assert all(len(r["baseline"]["evidence"]) <= 4 for r in results)
     assert summary["systems"]["casepilot"]["accuracy"] > base["accuracy"]
 
