@@ -612,7 +612,10 @@ class GroundedAnswerer:
                 return coded
             d.searched.extend(s for s in coded.searched if s not in d.searched)
         if decision is None or decision.label == DECLINE:
-            self._decline(d, decision, [hs[0] for _, hs in ranked[:3]])
+            # the asker's own data, a payer's rates, the future: topics near the words are no help (as in
+            # describe), and their titles ("HCPCS Level II") would read as codes
+            scoped = any(scope_signals(question).values())
+            self._decline(d, decision, [] if scoped else [hs[0] for _, hs in ranked[:3]])
             return d
         d.decision = decision
         self._compose(d, question, hits, ranked)
