@@ -52,7 +52,6 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     max_history_turns: int = 40
     max_body_bytes: int = 256_000
-    top_k: int = 8
     # HTTP API (api/): streams, limits, access
     max_turn_chars: int = Field(20_000, description="Longest history turn (assistant answers run long).")
     chat_concurrency: int = Field(8, description="Chats whose engine work runs at once; the rest queue.")
