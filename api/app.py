@@ -10,6 +10,7 @@ import asyncio
 import importlib
 import importlib.util
 import logging
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -186,13 +187,13 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
 
 
 def _flush_feedback(settings: Settings) -> None:
-    """At shutdown: wait for feedback writes in flight and make the file durable."""
+    """At shutdown: wait for feedback writes in flight and fold the database's WAL into its file."""
     module = importlib.import_module("api.routes.feedback") if importlib.util.find_spec("api.routes.feedback") else None
     flush = getattr(module, "flush", None)
     if flush is not None:
         try:
             flush(settings)
-        except OSError as e:
+        except (OSError, sqlite3.Error) as e:
             log.error("flushing feedback failed: %s", type(e).__name__)
 
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     allow_tracing: bool = Field(False, description="Keep LangSmith/LangChain tracing if the environment turns it on "
                                 "(off: tracing would send prompts out).")
     feedback_store_text: bool = Field(False, description="Keep feedback comments/text (off: may hold patient data).")
+    feedback_retention_days: int = Field(365, ge=0, description="Feedback rows older than this are deleted as new "
+                                                                 "ones arrive (0 keeps them all).")
     max_message_chars: int = 4000
     max_history_turns: int = 40
     max_body_bytes: int = 256_000

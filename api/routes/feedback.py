@@ -1,4 +1,5 @@
-"""``POST /v1/feedback``: thumbs up/down from the widget, appended as JSON lines to the data directory.
+"""``POST /v1/feedback``: thumbs up/down from the widget, stored in ``feedback.sqlite`` in the data directory
+(api/feedback_store.py: SQLite in WAL mode, safe with several workers, bounded by a retention).
 
 Free text (a comment, the question or the answer) may hold patient details, so it is kept only when
 ``CASEPILOT_FEEDBACK_STORE_TEXT=true``; otherwise a record says only that text was given.
@@ -6,9 +7,6 @@ Free text (a comment, the question or the answer) may hold patient details, so i
 
 from __future__ import annotations
 
-import json
-import os
-import threading
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -16,12 +14,12 @@ import anyio
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import feedback_store
 from api.deps import SettingsDep
 from api.schemas import error_responses
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
-FILE_NAME = "feedback.jsonl"
-_lock = threading.Lock()
+FILE_NAME = feedback_store.FILE_NAME
 
 
 class FeedbackRequest(BaseModel):
@@ -60,32 +58,16 @@ def _record(req: FeedbackRequest, store_text: bool, origin: str | None) -> dict:
     return rec
 
 
-def _append(path, line: str) -> None:
-    """One line, on disk (fsync) before the request is acknowledged: a 201 is never lost to a shutdown."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock, open(path, "a", encoding="utf-8") as f:
-        f.write(line + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def flush(settings) -> None:
-    """At shutdown: wait for a write in flight (the lock), then make the file durable."""
-    path = settings.data_dir / FILE_NAME
-    with _lock:
-        if path.exists():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    """At shutdown: wait for a write in flight and fold the WAL into the database file."""
+    feedback_store.checkpoint(settings.data_dir)
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackResponse, summary="Rate an answer",
              responses=error_responses(403, 413, 422, 429))
 async def feedback(req: FeedbackRequest, request: Request, settings: SettingsDep):
-    """Thumbs up or down on one answer; stored in `feedback.jsonl` in the data directory."""
+    """Thumbs up or down on one answer; stored in `feedback.sqlite` in the data directory."""
     store_text = settings.feedback_store_text
     rec = _record(req, store_text, request.headers.get("origin"))
-    await anyio.to_thread.run_sync(_append, settings.data_dir / FILE_NAME, json.dumps(rec, ensure_ascii=False))
+    await anyio.to_thread.run_sync(feedback_store.add, settings.data_dir, rec, settings.feedback_retention_days)
     return {"status": "recorded", "text_stored": store_text and any((req.comment, req.question, req.answer))}

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from api import feedback_store
 from tests.api.conftest import E11_22, free_port, live_server, parse_sse
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -55,7 +56,7 @@ def _data_dir_view(src: Path, dst: Path) -> Path:
     """A data directory whose index entries are links to the session's index (feedback lands in ``dst``)."""
     dst.mkdir()
     for entry in src.iterdir():
-        if entry.name != "feedback.jsonl":
+        if not entry.name.startswith("feedback."):
             (dst / entry.name).symlink_to(entry)
     return dst
 
@@ -128,5 +129,5 @@ def test_sigterm_ends_every_open_stream_with_shutting_down_and_flushes_feedback(
         assert [n for n, _ in events].count("token") >= 1 and "done" not in [n for n, _ in events]
         assert end is not None and end - sent < 5  # told at once, not when the grace period ran out
     assert exited - sent < 12  # uvicorn's grace is 10 s; the streams ended well before it
-    rows = [json.loads(line) for line in (data / "feedback.jsonl").read_text().splitlines()]
+    rows = feedback_store.rows(data)
     assert [r["conversation_id"] for r in rows] == ["shutdown-test"]

@@ -1,12 +1,15 @@
-"""POST /v1/feedback in process: stored as JSON lines, no free text unless enabled, 422 on bad input."""
+"""POST /v1/feedback in process: stored in SQLite (WAL), no free text unless enabled, 422 on bad input, a
+retention bound, and several processes writing at once lose nothing."""
 
 from __future__ import annotations
 
-import json
+import multiprocessing
+from pathlib import Path
 
 import httpx
 import pytest
 
+from api import feedback_store
 from casepilot.settings import Settings
 
 
@@ -21,8 +24,7 @@ def _post(settings: Settings, body, headers=None) -> httpx.Response:
 
 
 def _records(settings: Settings) -> list[dict]:
-    path = settings.data_dir / "feedback.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return feedback_store.rows(settings.data_dir)
 
 
 def test_recorded_without_text_by_default(tmp_path):
@@ -34,8 +36,8 @@ def test_recorded_without_text_by_default(tmp_path):
     (rec,) = _records(s)
     assert rec["conversation_id"] == "abc123" and rec["rating"] == "up" and rec["message_index"] == 0
     assert rec["has_comment"] and rec["has_question"] and rec["has_answer"]
-    raw = (tmp_path / "feedback.jsonl").read_text()
-    assert "John" not in raw and "q text" not in raw and "a text" not in raw
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("feedback.sqlite*"))
+    assert raw and b"John" not in raw and b"q text" not in raw and b"a text" not in raw
     assert rec["ts"].endswith("+00:00")
 
 
@@ -80,3 +82,30 @@ def test_keys_guard_feedback_too(tmp_path):
     r = _post(s, body, {"X-CasePilot-Key": "k1", "Origin": "https://site.example"})
     assert r.status_code == 201 and r.headers["access-control-allow-origin"] == "https://site.example"
     assert len(_records(s)) == 1
+
+
+def test_rows_past_the_retention_are_dropped(tmp_path):
+    old = {"ts": "2020-01-01T00:00:00+00:00", "conversation_id": "old", "rating": "up"}
+    feedback_store.add(tmp_path, old, retention_days=0)  # 0 keeps everything
+    assert [r["conversation_id"] for r in feedback_store.rows(tmp_path)] == ["old"]
+    s = Settings(data_dir=tmp_path, feedback_retention_days=30)
+    assert _post(s, {"conversation_id": "new", "rating": "down"}).status_code == 201
+    assert [r["conversation_id"] for r in _records(s)] == ["new"]
+
+
+def _write_many(data_dir: str, worker: int, n: int) -> None:
+    for i in range(n):
+        feedback_store.add(Path(data_dir), {"ts": "2026-11-29T00:00:00+00:00", "conversation_id": f"w{worker}-{i}",
+                                            "rating": "up"}, retention_days=0)
+
+
+def test_several_processes_writing_at_once_lose_nothing(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(tmp_path), w, 40)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    ids = [r["conversation_id"] for r in feedback_store.rows(tmp_path)]
+    assert len(ids) == 160 and len(set(ids)) == 160

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from api import feedback_store
 from tests.browser.conftest import Widget, no_leaks, open_host_page, shot
 
 Q_99213 = "What is CPT code 99213?"
@@ -200,17 +201,16 @@ def test_feedback_and_copy(site, new_page, slice_index):
     w = Widget(page)
     w.ask(Q_99213)
     msg = w.wait_state("done")
-    feedback = slice_index.data_dir / "feedback.jsonl"
-    before = feedback.read_text().splitlines() if feedback.exists() else []
+    before = feedback_store.rows(slice_index.data_dir)
     with page.expect_response(lambda r: r.url.endswith("/v1/feedback")) as resp:
         msg.locator(".actions .up").click()
     assert resp.value.status == 201
     assert msg.locator(".actions .up").get_attribute("aria-pressed") == "true"
-    lines = feedback.read_text().splitlines()
-    assert len(lines) == len(before) + 1
-    rec = json.loads(lines[-1])
+    rows = feedback_store.rows(slice_index.data_dir)
+    assert len(rows) == len(before) + 1
+    rec = rows[-1]
     assert rec["rating"] == "up" and rec["message_index"] == 0 and rec["conversation_id"]
-    assert "99213" not in lines[-1]  # no message text stored by default
+    assert "99213" not in json.dumps(rec)  # no message text stored by default
     msg.locator(".actions .copy").click()
     page.wait_for_function("document.querySelector('casepilot-widget').shadowRoot"
                            ".querySelector('#cp-status').textContent.includes('copied')")
