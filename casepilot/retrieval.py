@@ -144,8 +144,10 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     """What the ranker's code features read from a question, once per search (pure)."""
     expanded = expand_query(query) if expanded is None else expanded
     qwords = set(tokens(expanded))
-    # "left hemiparesis, pt is right-handed": the handedness names no affected side
-    side = _SIDES & set(tokens(expand_query(without_handedness(query))))
+    # "left hemiparesis, pt is right-handed": the handedness names no affected side (the question is expanded
+    # again only when it mentions handedness)
+    unhanded = without_handedness(query)
+    side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
         words=qwords, numbers=small_numbers(query), side=side, encounter=encounter_of(expanded),
         negated=negated_terms(query) | negated_terms(expanded),
@@ -157,9 +159,63 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
 
 
 def code_features(title: str, context: str, q: _Query) -> dict[str, float]:
-    """The ranker's features of one code passage for a question (pure; BM25 and dense come from the search)."""
+    """The ranker's features of one code passage (pure; BM25 and dense come from the search): how much of
+    the question its title covers, and where it clashes with what the question states (another stage, side
+    or encounter, a negated branch)."""
     sig: dict[str, float] = {}
-    Retriever._code_signals(title, context, sig, q)
+    own_title = title.split(" ", 2)[-1]  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own words
+    short = short_description(context)
+    title_words = set(tokens(own_title))
+    # What the title (or its CMS short description) states is absent ("without gangrene") and what it
+    # asserts; a question word counts as covered only with the same polarity.
+    t_negated = negated_terms(own_title) | negated_terms(short)
+    asserted = (title_words | set(tokens(short))) - t_negated
+    if q.own:
+        sig["q_cover"] = sum(
+            1 for word, forms in q.own.items() if forms & (t_negated if word in q.negated else asserted)
+        ) / len(q.own)
+    if title_words:
+        sig["t_cover"] = len(title_words & q.words) / len(title_words)
+    tnums = small_numbers(own_title)
+    tside = _SIDES & title_words
+    if q.unstated:
+        # The tabular's convention: detail the question does not state (a side, "other")
+        # points to the unspecified code, so codes that assert it rank a little lower.
+        extra = q.unstated & title_words
+        if extra:
+            sig["unstated_detail"] = float(len(extra))
+    if q.numbers:
+        # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses;
+        # "unstageable" or "deep tissue damage" also answer "which stage" with another answer.
+        title_lower = title.lower()
+        staged_otherwise = not tnums and ("unstageable" in title_lower or "deep tissue" in title_lower)
+        if (tnums and not (q.numbers & tnums)) or staged_otherwise:
+            sig["number_mismatch"] = 1.0
+    # "stage 3 pressure ulcer": the question states the detail that an "unspecified stage" title
+    # leaves open, so the specific code is the better match.
+    if "unspecified" in title_words and ((q.numbers and not tnums) or (q.side and not tside)):
+        sig["stated_unspecified"] = 1.0
+    # The question states a side or an encounter and the title states another one.
+    if q.side and tside and not (q.side & tside):
+        sig["side_mismatch"] = 1.0
+    # "left hemiparesis" in a right-handed patient is the non-dominant side (I.C.6.a)
+    tdom = title_dominance(own_title)
+    if q.dominance and tdom and tdom != q.dominance:
+        sig["side_mismatch"] = 1.0
+    tenc = encounter_of(title)
+    if q.encounter and tenc and q.encounter != tenc:
+        sig["encounter_mismatch"] = 1.0
+    # "with heart failure": a title "without heart failure" is the other branch.
+    if t_negated & (q.words - q.negated):
+        sig["title_negates"] = 1.0
+    # "no gangrene" in the question: a title that asserts gangrene is the wrong branch, one that says
+    # "without gangrene" is the right one.
+    if q.negated & asserted & title_words:
+        sig["negation_penalty"] = 1.0
+    if q.negated & t_negated:
+        sig["negation_agrees"] = 1.0
+    if q.visit and _VISIT_TITLE.search(own_title):
+        sig["visit_reason"] = 1.0
     return sig
 
 
@@ -456,7 +512,7 @@ class Retriever:
                     sig["exact_title"] = 1.0
                 if m.get("billable") is True:
                     sig["billable"] = 1.0
-                self._code_signals(m.get("title", ""), str(m.get("context", "")), sig, q)
+                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q))
                 sig["ranker"] = self.ranker.score(sig)
                 score = base.get(i, 0.0)
             else:
@@ -477,64 +533,6 @@ class Retriever:
             timings["retrieve_ms"] = round((t2 - t1) * 1000, 1)
             timings["fuse_ms"] = round((time.perf_counter() - t2) * 1000, 1)
         return hits[:k]
-
-    @staticmethod
-    def _code_signals(title: str, context: str, sig: dict[str, float], q: "_Query") -> None:
-        """Features of a code passage: how much of the question its title covers, and where it clashes
-        with what the question states (another stage, side or encounter, a negated branch)."""
-        own_title = title.split(" ", 2)[-1]  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own words
-        short = short_description(context)
-        title_words = set(tokens(own_title))
-        # What the title (or its CMS short description) states is absent ("without gangrene") and what it
-        # asserts; a question word counts as covered only with the same polarity.
-        t_negated = negated_terms(own_title) | negated_terms(short)
-        asserted = (title_words | set(tokens(short))) - t_negated
-        if q.own:
-            sig["q_cover"] = sum(
-                1 for word, forms in q.own.items() if forms & (t_negated if word in q.negated else asserted)
-            ) / len(q.own)
-        if title_words:
-            sig["t_cover"] = len(title_words & q.words) / len(title_words)
-        tnums = small_numbers(own_title)
-        tside = _SIDES & title_words
-        if q.unstated:
-            # The tabular's convention: detail the question does not state (a side, "other")
-            # points to the unspecified code, so codes that assert it rank a little lower.
-            extra = q.unstated & title_words
-            if extra:
-                sig["unstated_detail"] = float(len(extra))
-        if q.numbers:
-            # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses;
-            # "unstageable" or "deep tissue damage" also answer "which stage" with another answer.
-            title_lower = title.lower()
-            staged_otherwise = not tnums and ("unstageable" in title_lower or "deep tissue" in title_lower)
-            if (tnums and not (q.numbers & tnums)) or staged_otherwise:
-                sig["number_mismatch"] = 1.0
-        # "stage 3 pressure ulcer": the question states the detail that an "unspecified stage" title
-        # leaves open, so the specific code is the better match.
-        if "unspecified" in title_words and ((q.numbers and not tnums) or (q.side and not tside)):
-            sig["stated_unspecified"] = 1.0
-        # The question states a side or an encounter and the title states another one.
-        if q.side and tside and not (q.side & tside):
-            sig["side_mismatch"] = 1.0
-        # "left hemiparesis" in a right-handed patient is the non-dominant side (I.C.6.a)
-        tdom = title_dominance(own_title)
-        if q.dominance and tdom and tdom != q.dominance:
-            sig["side_mismatch"] = 1.0
-        tenc = encounter_of(title)
-        if q.encounter and tenc and q.encounter != tenc:
-            sig["encounter_mismatch"] = 1.0
-        # "with heart failure": a title "without heart failure" is the other branch.
-        if t_negated & (q.words - q.negated):
-            sig["title_negates"] = 1.0
-        # "no gangrene" in the question: a title that asserts gangrene is the wrong branch, one that says
-        # "without gangrene" is the right one.
-        if q.negated & asserted & title_words:
-            sig["negation_penalty"] = 1.0
-        if q.negated & t_negated:
-            sig["negation_agrees"] = 1.0
-        if q.visit and _VISIT_TITLE.search(own_title):
-            sig["visit_reason"] = 1.0
 
     def _pcs_index_first(self, query: str, hits: list[Hit]) -> list[Hit]:
         """PCS codes the official Alphabetic Index leads to (casepilot.pcsindex) ahead of the fused list."""

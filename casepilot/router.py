@@ -46,13 +46,14 @@ _SYSTEM_WORDS = [
     (cs.HCPCS, re.compile(r"\bhcpcs\b", re.I)),
     (cs.CPT, re.compile(r"\bcpt\b", re.I)),
 ]
-_QUESTION = re.compile(r"\?|\b(what|how|when|why|which|who|can|could|should|does|do|is|are|may|must|explain|"
-                       r"tell|describe|define|list)\b", re.I)
+_QUESTION_WORDS = (r"\b(what|how|when|why|which|who|can|could|should|does|do|is|are|may|must|explain|"
+                   r"tell|describe|define|list)\b")
+_QUESTION = re.compile(r"\?|" + _QUESTION_WORDS, re.I)
 # A question's form: a question mark, "what/how/why" anywhere, or another question word opening the message
 # or one of its clauses. An "is" or a "which" inside a description ("patient is left-handed", "fracture
 # which is healing") is not one.
 _WH = re.compile(r"\b(what|whats|how|hows|why)\b", re.I)
-_OPENS_QUESTION = re.compile(r"(?:^|[,.;:!]\s+|\s[-–]\s+)\W*" + _QUESTION.pattern[len(r"\?|"):], re.I)
+_OPENS_QUESTION = re.compile(r"(?:^|[,.;:!]\s+|\s[-–]\s+)\W*" + _QUESTION_WORDS, re.I)
 
 
 def _asks(message: str) -> bool:

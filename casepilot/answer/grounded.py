@@ -21,8 +21,8 @@ from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
 from casepilot.procedures import is_procedure
-from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, short_description
-from casepilot.dominance import dominance_of, title_dominance
+from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, query_facts, short_description
+from casepilot.dominance import title_dominance
 from casepilot.text import expand_query, negated_terms, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
@@ -30,6 +30,8 @@ INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 _GENERIC_TITLE = frozenset("10 including versus vs and or the of in for to what how".split())
 # Passages that stand for a whole corpus document: its card and the questions it declares.
 DOC_LEVEL = ("corpus_document", "corpus_question")
+# Collections whose passages state things (a document's card and declared questions only point at them).
+SECTION_COLLECTIONS = tuple(c for c in KNOWLEDGE_COLLECTIONS if c not in DOC_LEVEL)
 # Code sets CasePilot holds in full: a code missing from them does not exist (CPT and HCPCS may be partial).
 FULL_CODE_SETS = (cs.ICD10CM, cs.ICD10PCS)
 # The order a coder acts on notes: what else to code, what may not be coded together, then the rest.
@@ -380,9 +382,7 @@ class GroundedAnswerer:
                 d.notices.append("Load the CMS HCPCS Level II file (casepilot ingest --source hcpcs PATH) to check "
                                  "every HCPCS code.")
         # Deleted and replaced codes are discussed in the guidance: say what it says about this one.
-        # (sections only: a document's declared questions and card are pointers, not statements)
-        sections = [c for c in KNOWLEDGE_COLLECTIONS if c not in DOC_LEVEL]
-        for h in self.retriever.search(raw, sections, k=4):
+        for h in self.retriever.search(raw, list(SECTION_COLLECTIONS), k=4):
             if re.search(rf"\b{re.escape(r.mention.raw)}\b", h.doc.page_content, re.I):
                 for _, sent in best_sentences(raw, [h.doc], limit=2, per_doc=2):
                     if r.mention.raw.upper() in sent.upper():
@@ -408,8 +408,7 @@ class GroundedAnswerer:
             return
         if d.label == DECLINE and d.verdict is None:
             return  # a declined question gets no "related" guidance appended
-        colls = [c for c in KNOWLEDGE_COLLECTIONS
-                 if c not in ("corpus_code_summary", "corpus_modifier") and c not in DOC_LEVEL]
+        colls = [c for c in SECTION_COLLECTIONS if c not in ("corpus_code_summary", "corpus_modifier")]
         if route.intent == rt.PAIR_CHECK:
             self._pair_guidance(d, route, question, timings)
         hits = self.retriever.search(question, colls, k=4, timings=timings)
@@ -772,17 +771,16 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
     """
     if not children:
         return None
-    q = set(tokens(expand_query(query)))
-    q_negated = negated_terms(query) | negated_terms(expand_query(query))
-    dominance = dominance_of(query)
+    q = query_facts(query)  # the question's words, what it denies and its dominant side, as the ranker reads them
+    stated = q.words - q.negated
     base = set(tokens(heading.title))
 
     def named(c: CodeRecord) -> int:
         own = set(tokens(c.title)) - base
-        c_negated = negated_terms(c.title) & own
-        score = len((own - c_negated) & (q - q_negated)) + len(c_negated & q_negated)
-        score -= len((own - c_negated) & q_negated)  # asserts what the question denies
-        if dominance and title_dominance(c.title) not in (None, dominance):
+        denied = negated_terms(c.title) & own
+        score = len((own - denied) & stated) + len(denied & q.negated)
+        score -= len((own - denied) & q.negated)  # asserts what the question denies
+        if q.dominance and title_dominance(c.title) not in (None, q.dominance):
             score -= 1
         return score
 

@@ -162,6 +162,20 @@ class ScriptedChatModel(BaseChatModel):
             st["closed_at"] = time.monotonic()
 
 
+def assert_model_stopped(model: ScriptedChatModel, since: float, within: float, most: int) -> None:
+    """The model's stream closed within ``within`` seconds of ``since`` (when the client went away), after fewer
+    than ``most`` tokens, and nothing more is generated afterwards."""
+    deadline = since + within
+    while "closed_at" not in model.state and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "closed_at" in model.state, f"the model kept generating for {within} s after the client went away"
+    assert model.state["closed_at"] - since < within
+    emitted = model.state["emitted"]
+    assert emitted < most
+    time.sleep(0.3)
+    assert model.state["emitted"] == emitted  # nothing more was generated
+
+
 def words(text: str) -> list[str]:
     """Split like a model's token stream: each word keeps its leading space."""
     parts = text.split(" ")
@@ -185,6 +199,39 @@ def stop_process(proc: subprocess.Popen, grace: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+def start_casepilot_serve(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen, str]:
+    """`casepilot serve` in a subprocess on a free loopback port; returns (process, base URL) once /readyz says 200.
+
+    The process gets this environment without ``CASEPILOT_*`` variables and uvicorn's FORWARDED_ALLOW_IPS
+    (so only our settings decide), plus ``env``. Its output is piped; the caller stops it (``stop_process``).
+    """
+    import os
+    import sys
+    from pathlib import Path
+
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CASEPILOT_") and k != "FORWARDED_ALLOW_IPS"}
+    full_env.update(env)
+    proc = subprocess.Popen([sys.executable, "-c", "from casepilot.cli import app; app()", "serve", "--host",
+                             "127.0.0.1", "--port", str(port)], cwd=Path(__file__).resolve().parents[2],
+                            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    return proc, base
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "casepilot serve did not become ready"
+            time.sleep(0.3)
+    except BaseException:
+        stop_process(proc)
+        raise
 
 
 def pytest_collection_modifyitems(config, items):

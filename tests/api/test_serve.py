@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -18,11 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from tests.api.conftest import E11_22, api_settings, chat_stream, events_only, free_port, live_server, stop_process
+from tests.api.conftest import (E11_22, api_settings, chat_stream, events_only, live_server, start_casepilot_serve,
+                                stop_process)
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -32,25 +27,8 @@ def _casepilot_serve(data_dir: Path, **env: str) -> Iterator[str]:
     ``env`` adds/overrides ``CASEPILOT_*`` variables; uvicorn's own FORWARDED_ALLOW_IPS is removed so only
     our setting decides which proxies are trusted.
     """
-    port = free_port()
-    base_env = {k: v for k, v in os.environ.items()
-                if not k.startswith("CASEPILOT_") and k != "FORWARDED_ALLOW_IPS"}
-    full_env = {**base_env, "CASEPILOT_DATA_DIR": str(data_dir), **env}
-    cli = [sys.executable, "-c", "from casepilot.cli import app; app()"]
-    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_casepilot_serve({"CASEPILOT_DATA_DIR": str(data_dir), **env})
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "casepilot serve did not become ready"
-            time.sleep(0.3)
         yield base
     finally:
         stop_process(proc)

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,11 +22,9 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from api import feedback_store
-from tests.api.conftest import E11_22, free_port, live_server, parse_sse
+from tests.api.conftest import E11_22, live_server, parse_sse, start_casepilot_serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _slow_model(words: int = 400, gap_s: float = 0.25) -> Starlette:
@@ -64,27 +59,11 @@ def _data_dir_view(src: Path, dst: Path) -> Path:
 def test_sigterm_ends_every_open_stream_with_shutting_down_and_flushes_feedback(slice_index, tmp_path):
     data = _data_dir_view(slice_index.data_dir, tmp_path / "data")
     with live_server(_slow_model()) as llm_base:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CASEPILOT_")}
-        env.update({"CASEPILOT_DATA_DIR": str(data), "CASEPILOT_LLM": "openai:fake-model",
-                    "CASEPILOT_LLM_BASE_URL": f"{llm_base}/v1", "CASEPILOT_LLM_MAX_RETRIES": "0",
-                    "CASEPILOT_SHUTDOWN_DRAIN_S": "3"})
-        proc = subprocess.Popen([sys.executable, "-c", "from casepilot.cli import app; app()", "serve",
-                                 "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_casepilot_serve({
+            "CASEPILOT_DATA_DIR": str(data), "CASEPILOT_LLM": "openai:fake-model",
+            "CASEPILOT_LLM_BASE_URL": f"{llm_base}/v1", "CASEPILOT_LLM_MAX_RETRIES": "0",
+            "CASEPILOT_SHUTDOWN_DRAIN_S": "3"})
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "casepilot serve did not become ready"
-                time.sleep(0.3)
-
             streams: list[list] = [[] for _ in range(3)]
             ended: list[float | None] = [None] * 3
             answering = threading.Barrier(4)
