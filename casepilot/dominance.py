@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-_HANDED = re.compile(r"\b(right|left|rt|lt|r|l)[\s-]*hand(?:ed|edness)?\b(?!\s+(?:fracture|injur|pain|laceration))|"
-                     r"\bambidextrous\b", re.I)
+# "left-handed", "R handed", "ambidextrous": the patient's handedness ("left hand" is an affected side).
+_HANDED = re.compile(r"\b(right|left|rt|lt|r|l)[\s-]*hand(?:ed|edness)\b|\bambidextrous\b", re.I)
 _SIDE = re.compile(r"\b(right|left|rt|lt)\b", re.I)
 
 
@@ -21,13 +21,12 @@ def handedness(text: str) -> str | None:
     >>> handedness("pt is R handed"), handedness("left-handed"), handedness("ambidextrous"), handedness("left hand")
     ('right', 'left', 'both', None)
     """
-    for m in _HANDED.finditer(text):
-        word = m.group(0).lower()
-        if word == "ambidextrous":
-            return "both"
-        if re.search(r"hand(ed|edness)", word):
-            return "left" if m.group(1).lower() in ("left", "lt", "l") else "right"
-    return None
+    m = _HANDED.search(text)
+    if m is None:
+        return None
+    if m.group(1) is None:
+        return "both"  # ambidextrous
+    return "left" if m.group(1).lower() in ("left", "lt", "l") else "right"
 
 
 def without_handedness(text: str) -> str:

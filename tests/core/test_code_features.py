@@ -40,3 +40,8 @@ def test_dominance_clash_counts_as_another_side():
 def test_visit_reason_meets_encounter_titles(question, expected):
     assert features(question, "Encounter for immunization").get("visit_reason") == expected
     assert features(question, "Influenza due to unidentified influenza virus with pneumonia").get("visit_reason") is None
+
+
+def test_a_hand_keeps_its_side():
+    assert query_facts("cellulitis of left hand").side == {"left"}
+    assert features("cellulitis of left hand", "Cellulitis of right hand").get("side_mismatch") == 1.0

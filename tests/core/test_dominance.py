@@ -29,3 +29,9 @@ def test_title_dominance_reads_both_spellings():
     assert title_dominance("Monoplegia of upper limb following stroke affecting left non-dominant side") == "nondominant"
     assert title_dominance("Flaccid hemiplegia affecting left dominant side") == "dominant"
     assert title_dominance("Nodular lymphocyte predominant Hodgkin lymphoma") is None
+
+
+def test_a_hand_is_an_affected_side_not_a_handedness():
+    # "left hand" names the side of the condition; only "left-handed" names the patient's handedness
+    assert without_handedness("cellulitis of left hand") == "cellulitis of left hand"
+    assert dominance_of("laceration of right hand") == "dominant"
