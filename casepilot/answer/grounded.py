@@ -558,13 +558,18 @@ class GroundedAnswerer:
                 d.say(f'{r.code} "{r.title}" ({c.why})', self.record_doc(r), bullet=True)
             d.decision = Decision(PARTIAL, 0.5)
             return True
+        # the index, the CMS ICD-9-CM -> ICD-10-PCS GEMs, or both led here (casepilot/pcsgems.py)
+        via = {"index": "the ICD-10-PCS Alphabetic Index", "gems": "the CMS ICD-9-CM to ICD-10-PCS GEMs",
+               "index+gems": "the ICD-10-PCS Alphabetic Index and the CMS GEMs"}.get(top.source, "the ICD-10-PCS "
+                                                                                    "Alphabetic Index")
         index_doc = Document(
             page_content=top.why, id=f"pcs-index:{top.index_term}:{top.code}",
-            metadata={"title": f"ICD-10-PCS Alphabetic Index: {top.index_term}", "kind": "pcs_index",
-                      "source": f"{rec.version}: Alphabetic Index and tables"})
+            metadata={"title": f"ICD-10-PCS {'GEMs' if top.source == 'gems' else 'Alphabetic Index'}: {top.index_term}",
+                      "kind": "pcs_index",
+                      "source": f"{rec.version}: Alphabetic Index, GEMs and tables"})
         doc = self.record_doc(rec)
         d.say(f'The best match in ICD-10-PCS is {rec.code} "{rec.title}"', doc, index_doc)
-        d.say(f"How it was reached in the ICD-10-PCS Alphabetic Index: {top.why}", index_doc)
+        d.say(f"How it was reached in {via}: {top.why}", index_doc)
         if "not stated" in top.why:
             d.notices.append("The question does not state every axis (approach, device, qualifier): "
                              "check the candidates against the operative report.")

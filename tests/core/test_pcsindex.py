@@ -8,6 +8,7 @@ import time
 import pytest
 
 from casepilot.pcsindex import IndexRef, PCSIndex, parse_index_content
+from casepilot.text import expand_query
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,9 @@ def test_why_explains_the_index_path(ix):
     assert top.prefix == "0FT4" and top.index_term == "Cholecystectomy"
     assert top.title == "Resection of Gallbladder, Percutaneous Endoscopic Approach"
     assert top.why == ("Index: Cholecystectomy → see Resection, Gallbladder 0FT4; approach 4 from 'laparoscopic'; "
-                       "no device, no qualifier")
+                       "no device, no qualifier; the ICD-9-CM→PCS GEMs agree (ICD-9-CM 51.23 \"Laparoscopic "
+                       "cholecystectomy\")")
+    assert top.source == "index+gems"
 
 
 def test_what_was_not_done_names_no_body_part(ix):
@@ -120,3 +123,110 @@ def test_every_candidate_exists(ix):
     for term in random.Random(7).sample(terms, 200):
         for c in ix.candidates(term):
             assert len(c.code) == 7 and c.code in ix.codes and c.code.startswith(c.prefix), (term, c)
+
+
+# -- the GEMs as a second way in, and the index's gaps closed from the data -----------------------------------
+# (wordings written for these tests, not the eval items')
+
+
+@pytest.mark.parametrize(
+    "question,code",
+    [
+        # the index names the table (0W9) but not the body part; the GEMs title "Thoracentesis" does
+        ("right thoracentesis, needle", "0W993ZZ"),
+        ("diagnostic paracentesis", "0W9G3ZX"),
+        # guideline B5.3a: resections within an orifice are External
+        ("adenoidectomy without tonsillectomy", "0CTQXZZ"),
+        ("circumcision", "0VTTXZZ"),
+        # B5.3b: a closed reduction is External
+        ("closed reduction of left humeral shaft fracture", "0PSGXZZ"),
+        # "hernia repair" is Herniorrhaphy; "mesh" is the index's Synthetic Substitute, so Supplement
+        ("laparoscopic left inguinal herniorrhaphy with mesh", "0YU64JZ"),
+        ("open umbilical hernia repair, no mesh", "0WQF0ZZ"),
+        # the index's sub-term names the qualifier: "Gastrectomy, Vertical (sleeve)"
+        ("sleeve gastrectomy, open", "0DB60Z3"),
+        # "Clipping ... see Occlusion using Extraluminal Device": the device comes with the reference
+        ("open bilateral tubal ligation with clips", "0UL70CZ"),
+        # an acronym of an axis value's name: RIMA, right internal mammary (the bypass's source, qualifier 8)
+        ("single-vessel coronary bypass using the RIMA, open", "02100Z8"),
+        # a truncation completed against the index ("phaco"), the term's modifier names the lens
+        ("phaco with lens implant, left eye", "08RK3JZ"),
+        # the general device when none is named; "cemented" is the qualifier
+        ("right total hip arthroplasty, cemented", "0SR90J9"),
+        # not "Partial nephrectomy" or "Bilateral nephrectomy" from the GEMs: the question says neither
+        ("laparoscopic right nephrectomy", "0TT04ZZ"),
+    ],
+)
+def test_index_and_gems_together(ix, question, code):
+    assert code in ix.codes
+    assert first(ix, expand_query(question)) == code
+
+
+def test_gems_name_the_body_part_and_say_so(ix):
+    top = ix.candidates("right thoracentesis, needle")[0]
+    assert top.source == "index+gems" and top.index_term == "Thoracentesis"
+    assert "Index: Thoracentesis → see Drainage, Anatomical Regions, General 0W9" in top.why
+    assert 'body part from the GEMs: ICD-9-CM 34.91 "Thoracentesis" → 0W99' in top.why
+
+
+@pytest.mark.parametrize(
+    "question,code",
+    [
+        # B3.11a: the scope is part of the procedure it performs
+        ("cystoscopy with removal of stone from left renal pelvis", "0TC48ZZ"),
+        ("left ureteroscopy with laser lithotripsy", "0TF78ZZ"),
+        ("EGD with removal of foreign body from esophagus", "0DC58ZZ"),
+        ("ERCP with removal of common bile duct stone", "0FC98ZZ"),
+    ],
+)
+def test_an_inspection_yields_to_the_procedure_it_is_part_of(ix, question, code):
+    found = ix.candidates(expand_query(question))
+    assert found[0].code == code
+    assert all("B3.11a" in c.why for c in found if c.code[2] == "J")
+
+
+def test_an_inspection_alone_stays(ix):
+    assert first(ix, expand_query("diagnostic colonoscopy to the cecum, no polyps removed")) == "0DJD8ZZ"
+
+
+def test_question_words_read_against_the_data(ix):
+    assert ix._complete("phaco") == "phacoemulsification"  # one completion dominates
+    assert ix._complete("line") is None  # a whole word, not a truncation of "liner"
+    assert ix._noun("tubal") == "tube" and ix._noun("ureteric") == "ureter" and ix._noun("tonsillar") == "tonsil"
+    assert ix._noun("inserted") == "insertion"
+    assert ix._noun("tibial") == "~tibia"  # body-part names use "tibial" themselves: a weaker root only
+    read = ix._question("PICC placed through the cephalic vein")
+    assert {"peripherally", "inserted", "central", "catheter"} <= read.q  # the index term its aside spells out
+    assert ix._implies["mesh"] == "Synthetic Substitute"
+
+
+@pytest.mark.parametrize(
+    "question,code",
+    [
+        # "external" names the artery here, not the approach
+        ("percutaneous angioplasty of the left external iliac artery with stent", "047J3DZ"),
+        # "Change device in" is not hidden by the more specific-looking "Change device in or on" (section 2)
+        ("change of the drainage device in the bladder, external", "0T2BX0Z"),
+        # the index's full body part (renal vein) beats a GEMs title on another ("Other repair of kidney")
+        ("repair of left renal vein, open", "06QB0ZZ"),
+    ],
+)
+def test_words_that_are_also_anatomy_or_glue(ix, question, code):
+    assert first(ix, expand_query(question)) == code
+
+
+def test_the_first_approach_stated_wins_over_appended_expansions(ix):
+    assert ix._approach("resection of ileum, percutaneous endoscopic approach via natural or artificial "
+                        "opening endoscopic")[0] == "4"
+    assert ix._approach("laparoscopic cholecystectomy converted to open")[0] == "0"
+
+
+def test_retrieval_synonyms_do_not_state_a_root_operation(ix):
+    own = ix._own_words(expand_query("cystoscopy with removal of bladder stone from the renal pelvis"))
+    assert "excision" not in own and "resection" not in own
+    assert "kidney" in own  # harmless synonyms stay
+
+
+def test_an_acronym_that_is_the_code_set_names_nothing(ix):
+    # "(ICD)" is the aside of "Implantable cardioverter-defibrillator"; in "ICD-10-PCS" it is the code set
+    assert "defibrillator" not in ix._question("ICD-10-PCS code for an open appendectomy").q

@@ -38,3 +38,33 @@ def test_procedure_words_come_from_the_index_and_exclude_cm_words():
     words = procedure_words()
     assert {"thoracentesis", "tonsillectomy"} <= words
     assert "puncture" not in words and "fracture" not in words
+
+
+@pytest.mark.parametrize("text", [
+    "right above knee amputation",  # "amputation": ICD-10-CM uses it beside "traumatic" (97%); here it is not
+    "open reduction of left radius fracture with plate",  # the index's "Reduction, Fracture" (term + sub-term)
+    "phaco left eye",  # a truncation one procedure word completes (Phacoemulsification)
+    "hysteroscopic tubal occlusion",  # the adjective of an index procedure (hysteroscopy)
+])
+def test_procedures_found_through_the_index_structure(text):
+    assert is_procedure(text)
+
+
+@pytest.mark.parametrize("text", [
+    "traumatic amputation of right thumb",
+    "status post right below knee amputation",  # a status: Z89
+    "acquired absence of left leg below knee",
+    "puncture wound of right foot",  # "wound" is beside "puncture" in 95% of ICD-10-CM titles
+    "microscopic hematuria",  # "-scopic" only counts for an index procedure's adjective
+    "closed fracture of left radius, initial encounter",
+])
+def test_conditions_and_statuses_stay_conditions(text):
+    assert not is_procedure(text)
+
+
+def test_guarded_terms_come_from_the_titles():
+    from casepilot.procedures import procedure_terms
+
+    guarded = procedure_terms()[2]
+    assert guarded["amputation"] == {"traumatic"}
+    assert {"foreign", "body"} <= guarded["puncture"]
