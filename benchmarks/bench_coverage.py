@@ -191,7 +191,7 @@ def main() -> None:
 
 
 def bench_checks(db: Path, pairs: list[tuple[str, str]], n: int) -> None:
-    from casepilot.coverage import check
+    from casepilot.tables.coverage import check
 
     rnd = random.Random(5)
     sample = [rnd.choice(pairs) for _ in range(n)]

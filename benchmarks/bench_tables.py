@@ -16,13 +16,15 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from casepilot.codestore import CodeStore  # noqa: E402
-from casepilot.edits import check_pair, tables_path  # noqa: E402
+from casepilot.tables import tables_path  # noqa: E402
+from casepilot.tables.ptp import check_pair  # noqa: E402
 from ingest.hcpcs import HCPCSSource  # noqa: E402
 from ingest.ncci_ptp import load_table  # noqa: E402
 
@@ -116,10 +118,11 @@ def bench_pairs(db: Path, n: int = 2000) -> None:
     con.close()
     lat = []
     hits = 0
+    today = date.today()  # the date of service the API uses by default
     for i, (a, b) in enumerate(pairs):
         x, y = (b, a) if i % 2 else (a, b)  # either order
         t0 = time.perf_counter()
-        v = check_pair(db, x, y)
+        v = check_pair(db, x, y, today)
         lat.append(time.perf_counter() - t0)
         hits += bool(v.edits)
     q = statistics.quantiles(lat, n=100)

@@ -1,6 +1,8 @@
 """The code store: one SQLite file for exact lookup, hierarchy, notes and source versions.
 
-Readers open it read-only and share nothing mutable, so lookups are safe from many threads.
+Readers open it read-only and share nothing mutable, so lookups are safe from many threads. Records are stored
+with their dates; every read returns them as they stand on ``as_of`` (default: the day of the lookup), so a
+code terminated since the ingest reads as terminated (``casepilot.records.on_date``).
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import json
 import sqlite3
 import threading
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
 from casepilot import codes as cs
 from casepilot.iterutils import batched
-from casepilot.records import NOT_INHERITED, CodeRecord, Lookup, Note
+from casepilot.records import NOT_INHERITED, CodeRecord, Lookup, Note, on_date
 
 # Bumped when the tables change shape; an older store is rebuilt by the next ingest.
 SCHEMA_VERSION = 2
@@ -37,8 +39,9 @@ CREATE TABLE IF NOT EXISTS sources (
 """
 
 
-def _row_to_record(row: sqlite3.Row) -> CodeRecord:
-    return CodeRecord(
+def _row_to_record(row: sqlite3.Row, as_of: date | None = None) -> CodeRecord:
+    """The stored record as it stands on ``as_of`` (None: today, the day of the lookup)."""
+    return on_date(CodeRecord(
         system=row["system"],
         code=row["code"],
         display=row["display"],
@@ -53,7 +56,7 @@ def _row_to_record(row: sqlite3.Row) -> CodeRecord:
         source=row["source"],
         licensed=bool(row["licensed"]),
         extra=json.loads(row["extra"]),
-    )
+    ), as_of or date.today())
 
 
 class CodeNotFound(LookupError):
@@ -145,14 +148,14 @@ class CodeStore:
     def sources(self) -> list[dict]:
         return [dict(r) for r in self.con.execute("SELECT * FROM sources ORDER BY name")]
 
-    def get(self, system: str, code: str) -> CodeRecord | None:
+    def get(self, system: str, code: str, as_of: date | None = None) -> CodeRecord | None:
         row = self.con.execute(
             "SELECT * FROM codes WHERE system = ? AND code = ? ORDER BY licensed DESC, source",
             (system, cs.normalize(code)),
         ).fetchone()
-        return _row_to_record(row) if row else None
+        return _row_to_record(row, as_of) if row else None
 
-    def find(self, raw: str, systems: Iterable[str] | None = None) -> list[CodeRecord]:
+    def find(self, raw: str, systems: Iterable[str] | None = None, as_of: date | None = None) -> list[CodeRecord]:
         """Every record whose code matches ``raw`` in any system its shape allows, likeliest first."""
         code = cs.normalize(raw)
         allowed = list(systems) if systems else cs.candidate_systems(raw)
@@ -160,52 +163,54 @@ class CodeStore:
             return []
         marks = ",".join("?" * len(allowed))
         rows = self.con.execute(f"SELECT * FROM codes WHERE code = ? AND system IN ({marks})", (code, *allowed))
-        recs = [_row_to_record(r) for r in rows]
+        recs = [_row_to_record(r, as_of) for r in rows]
         order = {s: i for i, s in enumerate(allowed)}
         # A user's licensed file before CasePilot's own summary of the same code.
         return sorted(recs, key=lambda r: (order.get(r.system, 99), not r.licensed, r.source))
 
-    def lookup(self, raw: str, system: str | None = None) -> Lookup:
-        """Resolve a code in any common spelling; raise ValueError (malformed) or CodeNotFound."""
+    def lookup(self, raw: str, system: str | None = None, as_of: date | None = None) -> Lookup:
+        """Resolve a code in any common spelling, as it stands on ``as_of`` (default today); raise ValueError
+        (malformed) or CodeNotFound."""
         reason = cs.why_malformed(raw)
         if reason:
             raise ValueError(f"{raw.strip()!r} is not a valid code: {reason}")
         systems = [system] if system else None
-        recs = self.find(raw, systems)
+        recs = self.find(raw, systems, as_of)
         if not recs:
-            raise CodeNotFound(raw.strip().upper(), self.nearest(raw, systems))
+            raise CodeNotFound(raw.strip().upper(), self.nearest(raw, systems, as_of=as_of))
         record, alternates = recs[0], recs[1:]
-        ancestors = self.ancestors(record)
+        ancestors = self.ancestors(record, as_of)
         inherited = [
             n for a in ancestors for n in a.notes if n.type not in NOT_INHERITED
         ]
-        billable_below = self.billable_descendants(record) if record.billable is False else []
+        billable_below = self.billable_descendants(record, as_of=as_of) if record.billable is False else []
         return Lookup(record, inherited, ancestors, billable_below, alternates)
 
-    def siblings(self, record: CodeRecord) -> list[CodeRecord]:
+    def siblings(self, record: CodeRecord, as_of: date | None = None) -> list[CodeRecord]:
         """Codes defined in the same corpus document as ``record`` (99204 beside 99214), itself excluded."""
         doc = record.extra.get("doc_id")
         if not doc:
             return []
         rows = self.con.execute("SELECT * FROM codes WHERE source = ? AND json_extract(extra, '$.doc_id') = ?",
                                 (record.source, doc)).fetchall()
-        return [r for r in map(_row_to_record, rows) if (r.system, r.code) != (record.system, record.code)]
+        recs = [_row_to_record(r, as_of) for r in rows]
+        return [r for r in recs if (r.system, r.code) != (record.system, record.code)]
 
-    def ancestors(self, record: CodeRecord) -> list[CodeRecord]:
+    def ancestors(self, record: CodeRecord, as_of: date | None = None) -> list[CodeRecord]:
         """Parent, grandparent, ... up to the chapter."""
         out: list[CodeRecord] = []
         seen = {record.code}
         parent = record.parent
         while parent and parent not in seen:
             seen.add(parent)
-            rec = self.get(record.system, parent)
+            rec = self.get(record.system, parent, as_of)
             if rec is None:
                 break
             out.append(rec)
             parent = rec.parent
         return out
 
-    def billable_descendants(self, record: CodeRecord, limit: int = 50) -> list[CodeRecord]:
+    def billable_descendants(self, record: CodeRecord, limit: int = 50, as_of: date | None = None) -> list[CodeRecord]:
         """Billable codes below a heading (breadth first, at most ``limit``)."""
         out: list[CodeRecord] = []
         queue = list(record.children)
@@ -215,7 +220,7 @@ class CodeStore:
             rows = self.con.execute(
                 f"SELECT * FROM codes WHERE system = ? AND code IN ({marks})", (record.system, *batch)
             ).fetchall()
-            by_code = {r["code"]: _row_to_record(r) for r in rows}
+            by_code = {r["code"]: _row_to_record(r, as_of) for r in rows}
             for c in batch:
                 rec = by_code.get(c)
                 if rec is None:
@@ -226,7 +231,8 @@ class CodeStore:
                     queue.extend(rec.children)
         return out[:limit]
 
-    def nearest(self, raw: str, systems: Iterable[str] | None = None, n: int = 5) -> list[CodeRecord]:
+    def nearest(self, raw: str, systems: Iterable[str] | None = None, n: int = 5,
+                as_of: date | None = None) -> list[CodeRecord]:
         """Up to ``n`` valid codes closest to ``raw``: longest shared prefix, then string similarity."""
         code = cs.normalize(raw)
         allowed = list(systems) if systems else cs.candidate_systems(raw) or [cs.ICD10CM, cs.CPT, cs.HCPCS]
@@ -237,7 +243,7 @@ class CodeStore:
                 f"SELECT * FROM codes WHERE system IN ({marks}) AND code LIKE ? AND level != 'chapter' LIMIT 400",
                 (*allowed, code[:cut] + "%"),
             ).fetchall()
-            recs = [_row_to_record(r) for r in rows if (r["system"], r["code"]) not in picked]
+            recs = [_row_to_record(r, as_of) for r in rows if (r["system"], r["code"]) not in picked]
             recs.sort(
                 key=lambda r: (-difflib.SequenceMatcher(None, code, r.code).ratio(), r.billable is False, r.code)
             )

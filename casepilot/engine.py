@@ -16,7 +16,7 @@ from casepilot import router as rt
 from casepilot.answer.evidence import Evidence
 from casepilot.answer.grounded import Draft, GroundedAnswerer
 from casepilot.codestore import CodeStore
-from casepilot.edits import loaded_tables, tables_path
+from casepilot.tables import loaded_tables, tables_path
 from casepilot.passages import PassageStore
 from casepilot.retrieval import DENSE_DOWN_NOTICE, Retriever
 from casepilot.settings import Settings

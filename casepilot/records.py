@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from casepilot.codes import display_code
@@ -70,6 +71,30 @@ class CodeRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def on_date(record: CodeRecord, as_of: date) -> CodeRecord:
+    """The record as it stands on ``as_of``, from its own dates: after its termination date (the last day it
+    may be reported) a code is terminated and no longer billable. Loaders store the dates, never a status
+    decided on the day of ingest; the code store applies this to every record it returns.
+
+    >>> r = CodeRecord("hcpcs", "G9997", "G9997", "Old service", billable=True,
+    ...                extra={"termination_date": "2025-12-31"})
+    >>> last = on_date(r, date(2025, 12, 31))
+    >>> last.title, last.billable, "terminated" in last.extra
+    ('Old service (terminates 2025-12-31)', True, False)
+    >>> after = on_date(r, date(2026, 1, 1))
+    >>> after.title, after.billable, after.extra["terminated"]
+    ('Old service (terminated 2025-12-31)', False, '2025-12-31')
+    """
+    term = record.extra.get("termination_date")
+    if not term:
+        return record
+    if term < as_of.isoformat():
+        return replace(record, title=f"{record.title} (terminated {term})",
+                       billable=None if record.billable is None else False,
+                       extra={**record.extra, "terminated": term})
+    return replace(record, title=f"{record.title} (terminates {term})")
 
 
 @dataclass

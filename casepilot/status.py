@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from casepilot.codestore import CodeStore
-from casepilot.edits import loaded_tables, tables_path
+from casepilot.tables import loaded_tables, tables_path
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
 

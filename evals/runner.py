@@ -45,7 +45,7 @@ def loaded_sources(settings) -> set[str]:
         for s in CodeStore(settings.codestore_path).sources():
             out.add("cpt" if s["name"] == "cpt-licensed" else s["name"])
     try:
-        from casepilot.edits import loaded_tables, tables_path
+        from casepilot.tables import loaded_tables, tables_path
 
         out |= {t["kind"] for t in loaded_tables(tables_path(settings.data_dir))}
     except ImportError:

@@ -2,7 +2,9 @@
 
 Fixed width: 320-character records (CRLF, Latin-1); record type 3 code, 4 code continuation, 7 modifier,
 8 modifier continuation; positions from the CMS record layout. xlsx/csv: the 48 ANWEB columns with the
-long description in one cell. Terminated codes are kept and marked.
+long description in one cell. Terminated codes are kept with their termination date; whether a code is
+terminated (and so no longer billable) is decided when it is looked up, for the date asked
+(``casepilot.records.on_date``), never on the day of ingest.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator
@@ -22,24 +23,43 @@ from casepilot.records import CodeRecord
 from ingest.source import Problem, passage, stable_hash
 from ingest.tabular import LayoutError, Member, iso_date, members, rows, text_lines
 
-LOADER_VERSION = 1
+# 2: records carry the termination date only (billable and "terminated" are decided at lookup).
+LOADER_VERSION = 2
 SOURCE = "hcpcs"
 COLLECTION = "hcpcs"
 URL = "https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system"
 RECORD_LEN = 320
-LAYOUT_TXT = ("the HCPCS fixed-width layout has 320-character records: code 1-5, sequence 6-10, record type 11 "
-              "(3 code, 4 code continuation, 7 modifier, 8 modifier continuation), long description 12-91, "
-              "short description 92-119, ..., action code 293")
-LAYOUT_TABLE = ("the HCPCS xlsx/csv layout has 48 columns starting HCPC, SEQNUM, RECID, LONG DESCRIPTION, "
-                "SHORT DESCRIPTION, ... and ending ADD DT, ACT EFF DT, TERM DT, ACTION CD")
-# 1-based inclusive positions of the fields of record types 3 and 7.
+# 1-based inclusive positions from the CMS record layout. Every record: code, sequence number, record type
+# (3 code, 4 code continuation, 7 modifier, 8 modifier continuation) and a part of the long description.
+# Record types 3 and 7 then carry the fields after it (FIELDS).
 POS = {
+    "code": (1, 5), "seq": (6, 10), "rid": (11, 11), "long": (12, 91),
     "short": (92, 119), "price": (120, 127), "mult_pi": (128, 128), "cim": (129, 146), "mcm": (147, 170),
     "statute": (171, 180), "labcert": (181, 204), "xref": (205, 229), "cov": (230, 230), "asc_grp": (231, 232),
     "asc_dt": (233, 240), "opps": (241, 243), "opps_pi": (244, 244), "opps_dt": (245, 252),
     "procnote": (253, 256), "betos": (257, 259), "tos": (261, 265), "anest_bu": (266, 268), "add_dt": (269, 276),
     "act_eff_dt": (277, 284), "term_dt": (285, 292), "action_cd": (293, 293),
 }
+FIELDS = tuple(k for k in POS if k not in ("code", "seq", "rid", "long"))
+
+
+def _span(name: str) -> str:
+    a, b = POS[name]
+    return str(a) if a == b else f"{a}-{b}"
+
+
+def _cut(line: str, name: str) -> str:
+    """The raw text of one field of a record (positions in POS)."""
+    a, b = POS[name]
+    return line[a - 1:b]
+
+
+LAYOUT_TXT = (f"the HCPCS fixed-width layout has {RECORD_LEN}-character records: code {_span('code')}, sequence "
+              f"{_span('seq')}, record type {_span('rid')} (3 code, 4 code continuation, 7 modifier, 8 modifier "
+              f"continuation), long description {_span('long')}, short description {_span('short')}, ..., action "
+              f"code {_span('action_cd')}")
+LAYOUT_TABLE = ("the HCPCS xlsx/csv layout has 48 columns starting HCPC, SEQNUM, RECID, LONG DESCRIPTION, "
+                "SHORT DESCRIPTION, ... and ending ADD DT, ACT EFF DT, TERM DT, ACTION CD")
 REPEATS = {"price": 2, "cim": 6, "mcm": 8, "labcert": 3, "xref": 5, "tos": 1}  # width of each occurrence
 COVERAGE = {
     "C": "carrier judgment", "D": "special coverage instructions apply", "I": "not payable by Medicare",
@@ -85,8 +105,8 @@ def parse_fixed(member: Member) -> Iterator[Entry]:
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
-        rid = line[10:11] if len(line) > 10 else ""
-        shaped = rid in ("3", "4", "7", "8") and line[5:10].strip().isdigit()
+        rid = _cut(line, "rid")
+        shaped = rid in ("3", "4", "7", "8") and _cut(line, "seq").strip().isdigit()
         if not started:
             if not shaped:
                 if lineno > 40:
@@ -95,27 +115,27 @@ def parse_fixed(member: Member) -> Iterator[Entry]:
             started = True
         if not shaped:
             raise LayoutError(member.name, lineno, f"record type is {rid!r} (expected 3, 4, 7 or 8) or the sequence "
-                              "number in positions 6-10 is not numeric", LAYOUT_TXT)
+                              f"number in positions {_span('seq')} is not numeric", LAYOUT_TXT)
         if len(line) > RECORD_LEN:
             raise LayoutError(member.name, lineno, f"record is {len(line)} characters, the HCPCS fixed-width layout "
                               f"has {RECORD_LEN}", LAYOUT_TXT)
-        code = line[:5].strip()
+        code = _cut(line, "code").strip()
         if rid in ("3", "7"):
-            if len(line) < 293:
+            if len(line) < POS["action_cd"][1]:
                 raise LayoutError(member.name, lineno, f"record is {len(line)} characters, the HCPCS fixed-width "
                                   f"layout has {RECORD_LEN} (the file may be truncated)", LAYOUT_TXT)
             line = line.ljust(RECORD_LEN)
             if current:
                 yield current
-            fields = {k: line[a - 1:b] for k, (a, b) in POS.items()}
+            fields = {k: _cut(line, k) for k in FIELDS}
             for k, width in REPEATS.items():
                 fields[k] = " ".join(_split(fields[k], width))
-            current = Entry(code, rid == "7", [line[11:91].strip()], fields, lineno)
+            current = Entry(code, rid == "7", [_cut(line, "long").strip()], fields, lineno)
         else:
             if current is None or current.code != code or current.modifier != (rid == "8"):
                 raise LayoutError(member.name, lineno, f"continuation record for {code!r} does not follow its first "
                                   f"record (type {'7' if rid == '8' else '3'})", LAYOUT_TXT)
-            current.long.append(line[11:91].strip())
+            current.long.append(_cut(line, "long").strip())
     if current:
         yield current
     if not started:
@@ -186,8 +206,12 @@ def parse_table(member: Member) -> Iterator[Entry]:
         yield current
 
 
-def to_record(e: Entry, name: str, version: str, today: str) -> CodeRecord:
-    """A CodeRecord from an assembled entry; raises LayoutError for a bad code or date."""
+def to_record(e: Entry, name: str, version: str) -> CodeRecord:
+    """A CodeRecord from an assembled entry; raises LayoutError for a bad code or date.
+
+    The record holds the file's dates as they are: a code is billable here, and ``extra["termination_date"]``
+    says from when it is not (``casepilot.records.on_date`` decides that for the date of a lookup).
+    """
     f = {k: v.strip() for k, v in e.fields.items()}
     code = cs.normalize(e.code)
     system = cs.MODIFIER if e.modifier else cs.HCPCS
@@ -201,8 +225,6 @@ def to_record(e: Entry, name: str, version: str, today: str) -> CodeRecord:
     long = re.sub(r"\s+", " ", " ".join(p for p in e.long if p)).strip() or f.get("short", "")
     label = "modifier" if e.modifier else "code"
     title = long if len(long) <= 160 else long[:157].rsplit(" ", 1)[0] + "..."
-    if term:
-        title += f" (terminated {term})" if term < today else f" (terminates {term})"
     cov, action = f.get("cov", ""), f.get("action_cd", "")
     extra = {
         "short_description": f.get("short", ""), "added": added, "effective": eff, "termination_date": term,
@@ -214,12 +236,10 @@ def to_record(e: Entry, name: str, version: str, today: str) -> CodeRecord:
         "processing_note": f.get("procnote", ""), "anesthesia_base_units": f.get("anest_bu", ""),
         "level": label,
     }
-    if term:
-        extra["terminated"] = term
     extra = {k: v for k, v in extra.items() if v not in ("", [], None)}
     return CodeRecord(
         system=system, code=code, display=code, title=title, description=long,
-        billable=None if e.modifier else not (term and term < today),
+        billable=None if e.modifier else True,
         level="modifier" if e.modifier else "code", version=version, source=SOURCE, extra=extra,
     )
 
@@ -244,7 +264,8 @@ class HCPCSSource:
     system: str = cs.HCPCS
     collections: tuple[str, ...] = (COLLECTION,)
     problems: list[Problem] = field(default_factory=list)
-    note: str = "CMS HCPCS Level II file loaded by the user; terminated codes are kept and marked."
+    note: str = ("CMS HCPCS Level II file loaded by the user; terminated codes are kept and marked terminated "
+                 "from their termination date.")
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -265,7 +286,7 @@ class HCPCSSource:
         with open(self.path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
-        return stable_hash(self.name, LOADER_VERSION, h.hexdigest(), date.today().isoformat()[:7])
+        return stable_hash(self.name, LOADER_VERSION, h.hexdigest())  # the file alone: no re-ingest each month
 
     @cached_property
     def _parsed(self) -> list[CodeRecord]:
@@ -280,10 +301,9 @@ class HCPCSSource:
         m = _pick(self.path)
         self._version = self._version or version_of(m.name)
         entries = parse_fixed(m) if m.suffix == ".txt" else parse_table(m)
-        today = date.today().isoformat()
         out: dict[tuple[str, str], CodeRecord] = {}
         for e in entries:
-            r = to_record(e, m.name, "", today)
+            r = to_record(e, m.name, "")
             out[(r.system, r.code)] = r
         if not out:
             raise LayoutError(m.name, None, "no codes or modifiers found", LAYOUT_TXT)
@@ -301,13 +321,14 @@ class HCPCSSource:
         for r in self._parsed:
             yield passage(COLLECTION, f"hcpcs:{r.system}:{r.code}", passage_text(r), title=passage_title(r),
                           source=self.version, system=r.system, code=r.code, display=r.display,
-                          level=r.level, billable=r.billable, terminated=r.extra.get("terminated"), url=URL,
+                          level=r.level, billable=r.billable, termination_date=r.extra.get("termination_date"), url=URL,
                           embed_text=r.description)
 
 
 def passage_title(r: CodeRecord) -> str:
     kind = "HCPCS Level II modifier" if r.system == cs.MODIFIER else "HCPCS"
-    return f"{kind} {r.code} {r.title}"
+    term = r.extra.get("termination_date")
+    return f"{kind} {r.code} {r.title}" + (f" (termination date {term})" if term else "")
 
 
 def passage_text(r: CodeRecord) -> str:
@@ -325,8 +346,8 @@ def passage_text(r: CodeRecord) -> str:
         parts.append(f"Added {x['added']}.")
     if x.get("effective"):
         parts.append(f"Latest action {x.get('action', x.get('action_code', ''))} effective {x['effective']}.")
-    if x.get("terminated"):
-        parts.append(f"Terminated: {x['terminated']}.")
+    if x.get("termination_date"):
+        parts.append(f"Termination date: {x['termination_date']}.")
     if x.get("cross_reference"):
         parts.append(f"Cross reference: {', '.join(x['cross_reference'])}.")
     return " ".join(parts)

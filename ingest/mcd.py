@@ -4,7 +4,7 @@
 downloaded (or their ``all_*`` forms), an inner ``*_csv.zip``, or a folder of extracted CSVs (several downloads
 at once is fine). Each download found replaces its dataset in one transaction, so a bad, partial or
 truncated file changes nothing. The layout is ``../shared/data/mcd/LAYOUT.md``; the schema and the readers
-live in ``casepilot.mcdstore`` and ``casepilot.coverage``.
+live in ``casepilot.tables.coverage``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable
 
-from casepilot.mcdstore import (DATASET_INDEXES, DATASET_TABLES, DOWNLOAD_FILES, KIND, SHARED_SCHEMA,
-                                SHARED_TABLES, mcd_date, tables_of)
+from casepilot.tables.coverage.labels import DOWNLOAD_FILES
+from casepilot.tables.coverage.schema import (DATASET_INDEXES, DATASET_TABLES, KIND, SHARED_SCHEMA, SHARED_TABLES,
+                                              tables_of)
+from casepilot.tables.coverage.status import mcd_date
 from ingest.mcd_files import LAYOUT, CsvFile, Group, Limits, column_index, discover, fingerprint, html_to_text, read_rows
 from ingest.tablestore import ROWS_PER_BATCH, TableLoadResult, Ticker, connect, record_part, timed, transaction
 from ingest.tabular import LayoutError

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
 
-from casepilot.edits import ptp_state
+from casepilot.tables.ptp import ptp_state
 from casepilot.iterutils import batched
 from ingest.tablestore import ROWS_PER_BATCH, TableLoadResult, Ticker, connect, record_part, timed, transaction
 from ingest.tabular import LayoutError, Member, iso_date, members, rows, text_lines

@@ -1,7 +1,7 @@
 """Writes the NCCI PTP, MUE and fee-schedule tables into ``tables.sqlite`` in one transaction per load.
 
 A load either replaces its parts completely or, on any error, changes nothing (rollback), so a bad
-file never damages tables already loaded. The schema and the readers live in ``casepilot.edits``.
+file never damages tables already loaded. The schema and the readers live in ``casepilot.tables``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from casepilot.edits import SCHEMA, tables_path
+from casepilot.tables.schema import SCHEMA, tables_path
 
 
 @dataclass

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import SettingsDep
 from api.errors import ApiError
 from api.schemas import error_responses
-from casepilot import coverage as cov
-from casepilot.edits import tables_path
+from casepilot.tables import coverage as cov
+from casepilot.tables import tables_path
 
 router = APIRouter(prefix="/v1/coverage", tags=["coverage"])
 

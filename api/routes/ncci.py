@@ -10,7 +10,9 @@ from fastapi import APIRouter, Path, Query
 from api.deps import LookupLimiterDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import NcciResult, error_responses
-from casepilot.edits import check_pair, mue_for, tables_path
+from casepilot.tables import tables_path
+from casepilot.tables.mue import mue_for
+from casepilot.tables.ptp import check_pair
 
 router = APIRouter(prefix="/v1/ncci", tags=["ncci"])
 
@@ -26,8 +28,8 @@ async def ptp(
 ):
     """Which code is column 1, whether the edit is in force, and whether a modifier may bypass it."""
     try:
-        v = await anyio.to_thread.run_sync(check_pair, tables_path(settings.data_dir), code1, code2, as_of,
-                                           limiter=limiter)
+        v = await anyio.to_thread.run_sync(check_pair, tables_path(settings.data_dir), code1, code2,
+                                           as_of or date.today(), limiter=limiter)
     except ValueError as e:
         raise ApiError(422, "malformed_code", str(e)) from None
     return v.to_dict()

@@ -19,8 +19,8 @@ from typing import Any
 from langchain_core.documents import Document
 
 from casepilot import codes as cs
-from casepilot import coverage as cov
-from casepilot.mcdstore import reading
+from casepilot.tables import coverage as cov
+from casepilot.tables.coverage.store import reading
 
 Sentence = tuple[str, list[Document], bool]
 _NCD = re.compile(r"\bNCDs?\s*#?\s*(\d{1,4}(?:\.\d{1,3}){0,3})\b", re.I)

@@ -236,18 +236,20 @@ class GroundedAnswerer:
 
     def _table_verdict(self, d: Draft, route: rt.Route) -> None:
         """The deterministic answer from the CMS tables, cited to the rows it rests on."""
-        from casepilot import edits
+        from datetime import date
+
+        from casepilot.tables import mue, pfs, ptp
 
         codes = route.procedures()
         db = self.tables or Path("/nonexistent")
         if route.intent == rt.PAIR_CHECK:
-            v = edits.check_pair(db, codes[0], codes[1])
+            v = ptp.check_pair(db, codes[0], codes[1], date.today())
             d.searched.append(f"NCCI PTP tables: {codes[0]} with {codes[1]}")
         elif route.intent == rt.UNITS:
-            v = edits.mue_for(db, codes[0])
+            v = mue.mue_for(db, codes[0])
             d.searched.append(f"MUE tables: {codes[0]}")
         else:
-            v = edits.global_period(db, codes[0])
+            v = pfs.global_period(db, codes[0])
             d.searched.append(f"fee-schedule RVU file: {codes[0]}")
         d.verdict = v.to_dict()
         if v.status == "not_loaded":
@@ -303,6 +305,10 @@ class GroundedAnswerer:
         d.say(f'{display} ({label}) means "{rec.title}"', doc)
         if rec.billable:
             d.say(f"{display} is billable: it is valid for reporting on a claim", doc)
+        elif rec.extra.get("terminated"):
+            # decided on the day of the question from the record's own dates (casepilot/records.py::on_date)
+            d.say(f"{display} was terminated on {rec.extra['terminated']}: it is not valid for dates of service "
+                  "after that day", doc)
         elif rec.billable is False:
             below = ", ".join(f"{c.display} ({c.title})" for c in look.billable_below[:5])
             more = " and more" if len(look.billable_below) > 5 else ""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from casepilot import coverage as cov
-from casepilot.edits import tables_path
+from casepilot.tables import coverage as cov
+from casepilot.tables import tables_path
 from ingest.registry import load_table_for
 from tests.browser.conftest import Widget, shot, sse
 from tests.ingest.mcd_fixtures import article_tables, write_download

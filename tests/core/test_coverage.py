@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from casepilot import coverage as cov
 from casepilot.codestore import CodeStore
-from casepilot.edits import tables_path
-from casepilot.mcdstore import doc_status, mcd_date, ncd_status
 from casepilot.records import CodeRecord
+from casepilot.tables import coverage as cov
+from casepilot.tables import tables_path
+from casepilot.tables.coverage.status import doc_status, mcd_date, ncd_status
 from ingest.mcd import load_table
 from tests.ingest.mcd_fixtures import article_tables, lcd_tables, ncd_tables, write_download
 
@@ -99,7 +99,7 @@ def test_not_yet_effective_and_retired_are_never_current(db):
 def test_new_york_regions_and_bad_inputs(db):
     import sqlite3
 
-    from casepilot.mcdstore import resolve_state
+    from casepilot.tables.coverage.jurisdiction import resolve_state
 
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row

@@ -9,7 +9,10 @@ from datetime import date
 
 import pytest
 
-from casepilot.edits import check_pair, global_period, loaded_tables, mue_for, ptp_state, tables_path
+from casepilot.tables import loaded_tables, tables_path
+from casepilot.tables.mue import mue_for
+from casepilot.tables.pfs import global_period
+from casepilot.tables.ptp import check_pair, ptp_state
 from ingest import mue, ncci_ptp, pfs
 from tests.ingest.table_fixtures import (
     pfs_csv_row, ptp_line, sample_mue_rows, sample_ptp_lines, shared, write_mue, write_pfs_csv, write_ptp,
@@ -53,17 +56,17 @@ def test_pair_states_by_date(db):
 
 
 def test_no_edit_and_missing_settings(tmp_path, db):
-    v = check_pair(db, "99213", "G2211")
+    v = check_pair(db, "99213", "G2211", as_of=date(2026, 5, 1))
     assert v.status == "no_edit" and v.edits == [] and "no edit pairs 99213 and G2211" in v.message
     ncci_only = tmp_path / "other"
     ncci_ptp.load_table(ncci_only, write_ptp(tmp_path / "ccipra-v321r0-f2.txt", sample_ptp_lines()))
-    v = check_pair(tables_path(ncci_only), "10021", "36000")
+    v = check_pair(tables_path(ncci_only), "10021", "36000", as_of=date(2026, 5, 1))
     assert v.settings_missing == ["hospital"] and "outpatient hospital PTP edits are not loaded" in v.message
 
 
 def test_not_loaded_names_the_file_and_command(tmp_path):
     missing = tmp_path / "nothing" / "tables.sqlite"
-    v = check_pair(missing, "10021", "36000")
+    v = check_pair(missing, "10021", "36000", as_of=date(2026, 5, 1))
     assert v.status == "not_loaded" and v.edits == []
     assert "casepilot ingest --source ncci-ptp PATH" in v.message and "ccipra" in v.message
     m = mue_for(missing, "99213")
@@ -77,7 +80,7 @@ def test_not_loaded_names_the_file_and_command(tmp_path):
 def test_bad_codes_raise(db):
     for bad in ("1234", "E11.229", "", "992133", "99-2"):
         with pytest.raises(ValueError, match="is not a CPT/HCPCS code"):
-            check_pair(db, bad, "99213")
+            check_pair(db, bad, "99213", as_of=date(2026, 5, 1))
 
 
 def test_mue(db):
@@ -174,7 +177,7 @@ def test_pair_check_latency(tmp_path):
     for i in range(300):
         a, b = f"{20000 + i % 100:05d}", f"{10000 + i:05d}"
         t0 = time.perf_counter()
-        check_pair(db, a, b)
+        check_pair(db, a, b, as_of=date(2026, 5, 1))
         t1 = time.perf_counter()
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         con.execute("SELECT * FROM ptp WHERE col1 = ? AND col2 = ?", (b, a)).fetchall()

@@ -10,7 +10,7 @@ import pytest
 from casepilot import router as rt
 from casepilot.answer.grounded import GroundedAnswerer
 from casepilot.codestore import CodeStore
-from casepilot.edits import tables_path
+from casepilot.tables import tables_path
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
 from casepilot.verify import verify_answer

@@ -12,10 +12,10 @@ import pytest
 from filelock import FileLock
 from typer.testing import CliRunner
 
-from casepilot import coverage as cov
 from casepilot import settings as settings_mod
-from casepilot.edits import loaded_tables, tables_path
 from casepilot.settings import Settings
+from casepilot.tables import coverage as cov
+from casepilot.tables import loaded_tables, tables_path
 from ingest import mcd_files
 from ingest.mcd import load_table
 from ingest.mcd_files import Limits, html_to_text

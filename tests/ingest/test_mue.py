@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from casepilot.edits import loaded_tables, tables_path
+from casepilot.tables import loaded_tables, tables_path
 from ingest.mue import effective_of, load_table
 from ingest.tabular import LayoutError
 from tests.ingest.table_fixtures import sample_mue_rows, shared, write_mue, zip_files

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from casepilot.edits import loaded_tables, tables_path
+from casepilot.tables import loaded_tables, tables_path
 from ingest.ncci_ptp import detect_setting, load_table, version_of
 from ingest.tabular import LayoutError
 from tests.ingest.table_fixtures import ptp_line, sample_ptp_lines, shared, write_ptp, write_ptp_xlsx, zip_files

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from casepilot.edits import loaded_tables, tables_path
+from casepilot.tables import loaded_tables, tables_path
 from ingest.pfs import load_table, release_of
 from ingest.tabular import LayoutError
 from tests.ingest.table_fixtures import pfs_csv_row, pfs_txt_record, shared, write_pfs_csv, write_pfs_txt

@@ -6,7 +6,7 @@ import pytest
 from filelock import FileLock
 
 from casepilot.codestore import CodeStore
-from casepilot.edits import loaded_tables, tables_path
+from casepilot.tables import loaded_tables, tables_path
 from casepilot.settings import Settings
 from ingest.cpt_licensed import CPTLicensedSource
 from ingest.documents import DocumentsSource

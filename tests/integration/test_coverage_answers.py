@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from casepilot.edits import tables_path
+from casepilot.tables import tables_path
 from ingest.registry import load_table_for
 from tests.api.conftest import ScriptedChatModel, asgi_client, engine_with, run, words
 from tests.ingest.mcd_fixtures import article_tables, ncd_tables, write_download

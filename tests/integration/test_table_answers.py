@@ -2,7 +2,7 @@
 
 import pytest
 
-from casepilot.edits import tables_path
+from casepilot.tables import tables_path
 from ingest.registry import load_table_for
 from tests.ingest.table_fixtures import ptp_line, write_mue, write_ptp
 
