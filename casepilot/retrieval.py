@@ -95,6 +95,9 @@ _UNSTATED_DETAIL = _SIDES | {"other"}
 # "Supervision of ..." in pregnancy): the reason for the visit is what is coded, not the condition named.
 _VISIT = re.compile(r"\b(came|comes|coming) in\b|\bhere (for|to)\b|\bin for\b|\bvisits?\b|\bencounter (for|to)\b|"
                     r"\bpresents? (for|to)\b|\bseen (for|to)\b|\bappo?i?n?t(ment)?s? (for|to)\b|\bappt\b", re.I)
+# How deep the BM25 list is read for "Encounter for / Aftercare / Supervision of" titles when a question gives a
+# visit's reason, and how many of them join the candidates.
+_VISIT_POOL, _VISIT_EXTRA = 5000, 8
 _VISIT_TITLE = re.compile(r"^(encounter for|aftercare|supervision of)\b", re.I)
 # "first visit for the injury", "follow-up visit": the 7th-character encounter of an injury, not a reason
 _INJURY_VISIT = re.compile(r"\b(first|initial|follow[- ]?up|f/u|subsequent|return|later)\s+(visit|encounter)s?\b", re.I)
@@ -272,6 +275,7 @@ class Retriever:
         self._collections: dict[str, object] = {}
         self._lexical: dict[str, LexicalIndex | None] = {}
         self._titles: dict[str, dict[str, str]] = {}
+        self._visit_titles: dict[str, frozenset[str]] = {}
         self._df: tuple[int, dict[str, int]] | None = None
         self._vocab: set[str] | None = None
         self._speller: Speller | None = None
@@ -377,6 +381,16 @@ class Retriever:
                 self._titles[name] = table
             return self._titles[name]
 
+    def visit_titles(self, name: str) -> frozenset[str]:
+        """Ids of the passages titled as a visit's reason ("Encounter for immunization", "Aftercare ...")."""
+        with self._lock:
+            found = self._visit_titles.get(name)
+        if found is None:
+            found = frozenset(pid for title, pid in self.titles(name).items() if _VISIT_TITLE.search(title))
+            with self._lock:
+                self._visit_titles[name] = found
+        return found
+
     def idf(self, word: str) -> float:
         """Inverse document frequency of ``word`` over the guidance passages (rare words weigh more)."""
         if self._df is None:
@@ -463,7 +477,16 @@ class Retriever:
         for name in names:
             lex = self.lexical(name)
             if lex is not None:
-                bm25.extend(lex.search(expanded, w.depth))
+                found = lex.search(expanded, w.depth)
+                if name == "icd10cm" and gives_visit_reason(query):
+                    # "came in for a flu shot": the reason for the visit is coded (Z23 "Encounter for
+                    # immunization"), but its few words lose to the many titles that name the condition
+                    # (influenza). The best "Encounter for / Aftercare / Supervision of" titles join the
+                    # candidates; the ranker's visit_reason signal decides between them and the rest.
+                    have, visit = {i for i, _ in found}, self.visit_titles(name)
+                    found += [(i, s) for i, s in lex.search(expanded, _VISIT_POOL)
+                              if i in visit and i not in have][:_VISIT_EXTRA]
+                bm25.extend(found)
             if not dense_ok:
                 continue
             try:

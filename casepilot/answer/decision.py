@@ -23,6 +23,10 @@ ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "decision.json"
 FEATURES = ("cover", "cover_top", "oov", "cosine", "title_cover", "own_data", "payer", "future")
 SCOPE_PATH = Path(__file__).resolve().parent.parent / "data" / "scope.json"
+# Description -> code has its own model: the evidence is a ranked list of codes, and what says whether the
+# first one is right is how the ranker scored it and how far it leads (``python -m evals.calibrate --describe``).
+DESCRIBE_PATH = Path(__file__).resolve().parent.parent / "data" / "describe_decision.json"
+DESCRIBE_FEATURES = ("ranker", "margin", "q_cover", "t_cover", "cosine", "bm25", "exact_title", "words_agree")
 # Words that say how things relate or what is asked, not what about: no evidence of relevance.
 FUNCTION_WORDS = frozenset(
     "with without no not other unspecified type due also use using used mean means meaning does did "
@@ -123,7 +127,7 @@ def _read(path: Path) -> dict:
 
 def score(feats: dict[str, float], model: dict | None = None) -> float:
     model = model or load_model()
-    z = model["bias"] + sum(model["weights"][k] * feats.get(k, 0.0) for k in FEATURES)
+    z = model["bias"] + sum(w * feats.get(k, 0.0) for k, w in model["weights"].items())
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -134,3 +138,28 @@ def decide(feats: dict[str, float], model: dict | None = None) -> Decision:
     t = model["thresholds"]
     label = ANSWER if p >= t["answer"] else PARTIAL if p >= t["partial"] else DECLINE
     return Decision(label, p, feats)
+
+
+def describe_features(signals: list[dict[str, float]], words_agree: bool = False) -> dict[str, float]:
+    """Decision features of a ranked code list (each hit's retrieval signals, best first); pure.
+
+    ``words_agree``: the first code's title covers the question's own words, through their expansions
+    (``grounded.confident``, the rule this model replaced, kept as one of its inputs).
+
+    >>> describe_features([{"ranker": 1.5, "q_cover": 0.8}, {"ranker": 1.2}])["margin"]
+    0.3
+    """
+    if not signals:
+        return {k: 0.0 for k in DESCRIBE_FEATURES}
+    top = signals[0]
+    second = signals[1].get("ranker", 0.0) if len(signals) > 1 else 0.0
+    feats = {k: float(top.get(k, 0.0)) for k in DESCRIBE_FEATURES if k not in ("margin", "words_agree")}
+    feats["words_agree"] = float(words_agree)
+    # how far the first code leads the next: two near-equal codes (routine vs delayed healing) are a coin toss
+    feats["margin"] = round(min(1.0, max(0.0, top.get("ranker", 0.0) - second)), 4)
+    return {k: feats[k] for k in DESCRIBE_FEATURES}
+
+
+def decide_description(feats: dict[str, float]) -> Decision:
+    """The answer / partial / decline label of a description -> code search, from its own fitted model."""
+    return decide(feats, load_model(DESCRIBE_PATH))

@@ -15,7 +15,8 @@ from langchain_core.documents import Document
 from casepilot import codes as cs
 from casepilot import router as rt
 from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, content_words, covered, decide,
-                                      features, scope_signals, stem, word_bag)
+                                      decide_description, describe_features, features, scope_signals, stem,
+                                      word_bag)
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -472,13 +473,14 @@ class GroundedAnswerer:
             hits = self.retriever.search(query, colls, k=5, timings=timings)
         d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}"
                           + (f" (below {', '.join(within)})" if within else ""))
-        if (not hits or not confident(query, hits[0])) and route.intent == rt.DESCRIPTION_TO_CODE \
-                and rt.asks_about_rules(question):
+        decision = describe_decision(query, hits)
+        if not words_agree(decision) and route.intent == rt.DESCRIPTION_TO_CODE and rt.asks_about_rules(question):
             # "How do I code a sequela?" asks for the rule, not a code.
             guided = self.guideline(rt.Route(rt.GUIDELINE, route.codes, route.system), question, timings)
             if guided.answered:
                 return guided
-        if not hits or not confident(query, hits[0]):
+        d.decision = decision
+        if decision.label == DECLINE:
             d.answered = False
             # Candidates are only worth showing when they share something real with the question.
             close = [h for h in hits[:3] if relevance(query, h) >= 0.34]
@@ -499,6 +501,12 @@ class GroundedAnswerer:
         rec = self._hit_record(top)
         if rec is None:  # a corpus passage rather than a code record
             return self.guideline(route, question, timings)
+        lead = "best match"
+        if decision.label == PARTIAL:
+            # a likely code, not a sure one: said as such, with what would settle it
+            lead = "closest match"
+            d.notices.append(f"CasePilot is not sure this {_label(rec.system)} code matches the description; check it "
+                             "and the alternatives against the tabular, or add detail (type, site, laterality, acuity).")
         look = self.store.lookup(rec.code, rec.system)
         display = cs.display_code(rec.code, rec.system)
         child = default_child(query, rec, look.billable_below) if rec.billable is False else None
@@ -508,7 +516,7 @@ class GroundedAnswerer:
             heading, rec = rec, child
             look = self.store.lookup(rec.code, rec.system)
             top_doc = self.record_doc(rec)
-            d.say(f'The best match in {_label(rec.system)} is {cs.display_code(rec.code, rec.system)} "{rec.title}"',
+            d.say(f'The {lead} in {_label(rec.system)} is {cs.display_code(rec.code, rec.system)} "{rec.title}"',
                   top_doc, top.doc)
             d.say(f"{display} \"{heading.title}\" is a heading; with no more detail than the question gives, the "
                   f"code below it is {cs.display_code(rec.code, rec.system)}", top.doc)
@@ -516,7 +524,7 @@ class GroundedAnswerer:
             d.say(f"{display} is billable", top_doc)
             top = Hit(top_doc.id or "", top.score, top_doc, top.signals)
         else:
-            d.say(f'The best match in {_label(rec.system)} is {display} "{rec.title}"', top.doc)
+            d.say(f'The {lead} in {_label(rec.system)} is {display} "{rec.title}"', top.doc)
         if child is not None:
             pass
         elif rec.billable is False and look.billable_below:
@@ -818,6 +826,31 @@ def relevance(question: str, hit: Hit) -> float:
         return 0.0
     words = set(tokens(hit.doc.page_content))
     return max(len(q & words) / len(q), hit.signals.get("cosine", 0.0) - 0.1)
+
+
+def words_agree(decision: Decision | None) -> bool:
+    """Whether a description decision's first code covers the question's own words (or is its exact title)."""
+    feats = decision.features if decision is not None else {}
+    return bool(feats.get("words_agree") or feats.get("exact_title")) or (decision is not None and not feats
+                                                                          and decision.label == ANSWER)
+
+
+def describe_decision(query: str, hits: list[Hit]) -> Decision:
+    """Answer, partial or decline for a description -> code search: the fitted model over the ranked codes'
+    signals where the ranker scored them, else (corpus code summaries) the word-and-vector rule below."""
+    if not hits:
+        return Decision(DECLINE, 0.0)
+    agree = confident(query, hits[0])
+    if hits[0].signals.get("exact_title"):
+        return Decision(ANSWER, 1.0, describe_features([h.signals for h in hits], agree))
+    if "ranker" in hits[0].signals:
+        decision = decide_description(describe_features([h.signals for h in hits if "ranker" in h.signals], agree))
+        if decision.label == PARTIAL and not agree:
+            # a closest match is offered only when its title covers the question's own words: "write me a
+            # poem about my cat" shares one word with "Scratched by cat" and gets no code
+            return Decision(DECLINE, decision.score, decision.features)
+        return decision
+    return Decision(ANSWER, 1.0) if agree else Decision(DECLINE, 0.0)
 
 
 def confident(query: str, top: Hit) -> bool:

@@ -67,6 +67,42 @@ def test_the_shipped_model_is_complete():
     assert 0 < model["thresholds"]["partial"] <= model["thresholds"]["answer"] < 1
 
 
+def test_the_shipped_description_model_is_complete():
+    model = json.loads(dm.DESCRIBE_PATH.read_text())
+    assert set(model["weights"]) == set(dm.DESCRIBE_FEATURES)
+    assert 0 < model["thresholds"]["partial"] <= model["thresholds"]["answer"] <= 1
+
+
+def test_describe_features_read_the_lead_of_the_first_code():
+    clear = dm.describe_features([{"ranker": 1.6, "q_cover": 1.0, "cosine": 0.7}, {"ranker": 0.9}])
+    tie = dm.describe_features([{"ranker": 1.3, "q_cover": 1.0, "cosine": 0.7}, {"ranker": 1.3}])
+    assert clear["margin"] == pytest.approx(0.7) and tie["margin"] == 0.0
+    assert dm.describe_features([]) == {k: 0.0 for k in dm.DESCRIBE_FEATURES}
+    alone = dm.describe_features([{"ranker": 0.4}])
+    assert alone["margin"] == 0.4  # nothing else came close
+
+
+def test_a_close_second_code_lowers_the_description_decision():
+    """Same first code, same words covered: a runner-up at the same score makes the answer less sure."""
+    lead = [{"ranker": 1.4, "q_cover": 0.6, "t_cover": 0.5, "cosine": 0.5, "bm25": 1.0}, {"ranker": 0.7}]
+    tied = [lead[0], {"ranker": 1.4}]
+    model = json.loads(dm.DESCRIBE_PATH.read_text())
+    assert dm.score(dm.describe_features(lead), model) > dm.score(dm.describe_features(tied), model)
+
+
+def test_answer_threshold_is_the_lowest_score_that_keeps_precision():
+    import numpy as np
+
+    from evals.calibrate import answer_threshold
+
+    p = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5])
+    y = np.array([1, 1, 1, 0, 1, 0])
+    assert answer_threshold(p, y, floor=0.5, precision=1.0) == 0.8
+    assert answer_threshold(p, y, floor=0.5, precision=0.8) == 0.6
+    assert answer_threshold(p, y, floor=0.85, precision=0.8) == 0.9  # never below the decline threshold
+    assert answer_threshold(np.array([0.6]), np.array([0]), floor=0.5) == 1.0  # nothing is precise enough
+
+
 def _rec(code: str, title: str) -> CodeRecord:
     return CodeRecord(system="icd10cm", code=code, display=code, title=title, description=title, billable=True,
                       level="code", version="", source="t")

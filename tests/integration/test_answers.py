@@ -121,3 +121,23 @@ def test_an_unknown_code_is_explained_by_a_section_never_by_a_declared_question(
     done = engine.answer("ambulence modifier RH means what")
     assert "residence" in done["answer"].lower()
     assert all(c.get("kind") != "question" for c in done["citations"])
+
+
+def test_a_description_answer_carries_the_calibrated_description_decision(engine):
+    done = engine.answer("ICD-10-CM code for type 2 diabetes with diabetic chronic kidney disease")
+    assert done["decision"] == "answer" and done["answered"] is True
+    # the description model's features (casepilot/data/describe_decision.json), not the guidance model's
+    assert {"ranker", "margin", "q_cover"} <= set(done["decision_features"])
+    assert 0.0 <= done["decision_score"] <= 1.0
+
+
+def test_a_description_no_code_matches_is_declined_with_what_was_searched(engine):
+    done = engine.answer("ICD-10-CM code for the patient's unicorn having a rainbow")
+    assert done["decision"] == "decline" and done["answered"] is False
+    assert not done["answer"].startswith("The best match")
+
+
+def test_visit_reason_titles_are_the_encounter_aftercare_and_supervision_codes(engine):
+    visit = engine.retriever.visit_titles("icd10cm")
+    assert "icd10cm:Z23" in visit  # "Encounter for immunization"
+    assert "icd10cm:E1122" not in visit and "icd10cm:N184" not in visit
