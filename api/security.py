@@ -1,4 +1,5 @@
-"""Access (API keys with allowed origins, CORS), rate limits and the body-size limit, as ASGI middleware.
+"""Access (API keys with allowed origins, CORS), the body-size limit and the last-resort 500, as ASGI middleware
+(rate limits and quotas: ``api/ratelimit.py``).
 
 They are plain ASGI (not ``BaseHTTPMiddleware``) so event streams pass through unbuffered.
 """
@@ -8,15 +9,13 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import math
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.ratelimit import SCOPE_KEY
+from casepilot.access import ApiKey, norm_origin
 from casepilot.settings import Settings
 
 log = logging.getLogger("casepilot.api")
@@ -26,36 +25,6 @@ PROTECTED_PREFIX = "/v1/"
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Content-Type, X-CasePilot-Key, Last-Event-ID"
 CORS_EXPOSE = "Retry-After, X-Request-ID"
-
-
-def _norm_origin(origin: str) -> str:
-    return origin.strip().rstrip("/").lower()
-
-
-def parse_api_keys(spec: str | None) -> dict[str, frozenset[str] | None]:
-    """``key=https://a.example|https://b.example,key2=...`` -> {key: origins}; ``None`` origins = any.
-
-    >>> keys = parse_api_keys("k1=https://a.example|https://B.example/,k2=*")
-    >>> sorted(keys["k1"]), keys["k2"]  # sorted: a frozenset's order depends on the hash seed
-    (['https://a.example', 'https://b.example'], None)
-    """
-    out: dict[str, frozenset[str] | None] = {}
-    for item in (spec or "").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        key, _, origins = item.partition("=")
-        key = key.strip()
-        if not key:
-            raise ValueError("CASEPILOT_API_KEYS has an entry without a key")
-        allowed = [_norm_origin(o) for o in origins.split("|") if o.strip()]
-        out[key] = None if not allowed or "*" in allowed else frozenset(allowed)
-    return out
-
-
-def _parse_origins(spec: str) -> frozenset[str] | None:
-    items = [_norm_origin(o) for o in spec.replace("|", ",").split(",") if o.strip()]
-    return None if not items or "*" in items else frozenset(items)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -76,25 +45,29 @@ def _error(code: str, message: str, **extra) -> dict:
 
 @dataclass
 class AccessPolicy:
-    """Who may call: API keys each with its origins, or (no keys) the allowed origins for everyone."""
+    """Who may call: API keys each with its sites, or (no keys) the allowed origins for everyone.
 
-    keys: dict[str, frozenset[str] | None]
+    Both come parsed from the settings (``casepilot/access.py``), where a key that names no sites has taken
+    the allowed origins.
+    """
+
+    keys: dict[str, ApiKey]
     open_origins: frozenset[str] | None  # None = any origin (used when no keys are configured)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AccessPolicy":
-        return cls(parse_api_keys(settings.api_keys), _parse_origins(settings.allowed_origins))
+        return cls({k.key: k for k in settings.api_key_list}, settings.allowed_origin_set)
 
-    def match_key(self, given: str | None) -> tuple[bool, frozenset[str] | None]:
-        """(known, its origins); constant-time comparison against every key."""
-        found, origins = False, None
-        for key, allowed in self.keys.items():
+    def match_key(self, given: str | None) -> ApiKey | None:
+        """The key given, if it is one; constant-time comparison against every key."""
+        found = None
+        for key, spec in self.keys.items():
             if given is not None and hmac.compare_digest(key.encode(), given.encode()):
-                found, origins = True, allowed
-        return found, origins
+                found = spec
+        return found
 
     def any_key_allows(self, origin: str) -> bool:
-        return any(o is None or origin in o for o in self.keys.values())
+        return any(k.allows(origin) for k in self.keys.values())
 
 
 class AccessMiddleware:
@@ -124,7 +97,7 @@ class AccessMiddleware:
             return await self.app(scope, receive, send)
         headers = _headers(scope)
         origin = headers.get("origin")
-        norm = _norm_origin(origin) if origin else None
+        norm = norm_origin(origin) if origin else None
         path = scope.get("path", "")
         protected = path.startswith(PROTECTED_PREFIX)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -134,8 +107,8 @@ class AccessMiddleware:
         if scope["method"] == "OPTIONS" and origin and "access-control-request-method" in headers:
             if p.keys:
                 if key is not None:
-                    known, allowed = p.match_key(key)
-                    ok = known and (allowed is None or norm in allowed)
+                    spec = p.match_key(key)
+                    ok = spec is not None and spec.allows(norm)
                 else:
                     ok = p.any_key_allows(norm)
             else:
@@ -151,13 +124,14 @@ class AccessMiddleware:
             return await send({"type": "http.response.body", "body": b""})
 
         if protected and p.keys:
-            known, allowed = p.match_key(key)
-            if not known:
+            spec = p.match_key(key)
+            if spec is None:
                 return await _send_json(send, 403, _error(
                     "invalid_api_key", "A valid API key is required (header X-CasePilot-Key or query key)."))
-            if origin is not None and allowed is not None and norm not in allowed:
+            if origin is not None and not spec.allows(norm):
                 return await _send_json(send, 403, _error(
                     "origin_not_allowed", "This API key may not be used from this site."))
+            scope.setdefault("state", {})[SCOPE_KEY] = spec  # for the key's quota (api/ratelimit.py)
         elif protected and origin is not None and p.open_origins is not None and norm not in p.open_origins:
             return await _send_json(send, 403, _error("origin_not_allowed", "This origin may not call the API."))
 
@@ -180,54 +154,6 @@ class AccessMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_grant)
-
-
-class RateLimitMiddleware:
-    """A token bucket per client address on ``/v1/``.
-
-    The address is the one the server reports (``scope["client"]``), never a header read here: uvicorn
-    rewrites it from X-Forwarded-For only for the proxies in ``CASEPILOT_TRUSTED_PROXIES`` (see
-    ``casepilot serve``). At most ``max_clients`` buckets are kept; past that the least recently seen
-    client's bucket is dropped (the one with the most time to refill), so a flood of new addresses never
-    resets the buckets of clients that are active and being limited.
-    """
-
-    def __init__(self, app: ASGIApp, per_minute: int, max_clients: int = 10_000):
-        self.app = app
-        self.rate = per_minute / 60.0
-        self.capacity = float(per_minute)
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # oldest activity first
-        self._lock = threading.Lock()
-
-    def _take(self, client: str) -> float:
-        """0 when allowed, else seconds until a token is free."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(client, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if client in self._buckets:
-                self._buckets.move_to_end(client)
-            else:
-                while self._buckets and len(self._buckets) >= self.max_clients:
-                    self._buckets.popitem(last=False)  # bounded memory: forget the idle-longest client
-            if tokens >= 1:
-                self._buckets[client] = (tokens - 1, now)
-                return 0.0
-            self._buckets[client] = (tokens, now)
-            return (1 - tokens) / self.rate
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith(PROTECTED_PREFIX) \
-                or scope["method"] == "OPTIONS":
-            return await self.app(scope, receive, send)
-        client = (scope.get("client") or ("unknown", 0))[0]
-        wait = self._take(client)
-        if wait > 0:
-            retry = str(max(1, math.ceil(wait)))
-            return await _send_json(send, 429, _error("rate_limited", f"Too many requests; retry after {retry} s."),
-                                    [(b"retry-after", retry.encode())])
-        await self.app(scope, receive, send)
 
 
 class GuardMiddleware:

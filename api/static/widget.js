@@ -971,6 +971,8 @@
     } catch (x) { /* not JSON */ }
     if (res.status === 401 || res.status === 403) {
       message = message || "This site is not allowed to use this CasePilot server.";
+    } else if (res.status === 429 && code === "quota_exceeded") {
+      message = "This site has used today's questions. They start again at midnight UTC.";
     } else if (res.status === 429) {
       var wait = parseInt(res.headers.get("Retry-After") || "", 10);
       message = "Too many questions at once." + (wait ? " Try again in " + wait + " s." : " Try again shortly.");

@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from api.security import (
-    AccessMiddleware, AccessPolicy, BodyLimitMiddleware, RateLimitMiddleware, parse_api_keys,
-)
+from api.ratelimit import Limiter, RateLimitMiddleware
+from api.security import AccessMiddleware, AccessPolicy, BodyLimitMiddleware
+from casepilot.access import parse_api_keys
 from casepilot.settings import Settings
 from tests.api.conftest import run
 
@@ -117,6 +117,11 @@ def test_restricted_origins_compare_spelling_blind_and_let_server_callers_throug
 KEYS = f"k1={GOOD}|{OTHER},k2=https://c.example,k3=*"
 
 
+def policy(keys: str) -> AccessPolicy:
+    """The policy of CASEPILOT_API_KEYS=keys (parsed as the settings parse it)."""
+    return AccessPolicy({k.key: k for k in parse_api_keys(keys)}, None)
+
+
 @pytest.mark.parametrize("where", ["query", "header"])
 @pytest.mark.parametrize("key, origin, status", [
     ("k2", "https://c.example", 204),  # the key's own site
@@ -126,7 +131,7 @@ KEYS = f"k1={GOOD}|{OTHER},k2=https://c.example,k3=*"
 ])
 def test_preflight_with_a_key_is_judged_by_that_key(where, key, origin, status):
     app = Recorder()
-    mw = AccessMiddleware(app, AccessPolicy(parse_api_keys(KEYS), None))
+    mw = AccessMiddleware(app, policy(KEYS))
     headers = {"Origin": origin, "Access-Control-Request-Method": "POST"}
     query = b""
     if where == "query":
@@ -144,7 +149,7 @@ def test_preflight_with_a_key_is_judged_by_that_key(where, key, origin, status):
 
 
 def test_preflight_without_a_key_passes_if_any_key_allows_the_site():
-    mw = AccessMiddleware(Recorder(), AccessPolicy(parse_api_keys(f"k1={GOOD},k2=https://c.example"), None))
+    mw = AccessMiddleware(Recorder(), policy(f"k1={GOOD},k2=https://c.example"))
     pre = {"Access-Control-Request-Method": "POST"}
     assert call(mw, "OPTIONS", "/v1/chat", {"Origin": "https://c.example", **pre}).status == 204
     assert call(mw, "OPTIONS", "/v1/chat", {"Origin": EVIL, **pre}).status == 403
@@ -189,54 +194,51 @@ def test_a_chunked_body_is_replayed_whole_and_later_receives_reach_the_server():
 
 
 # -- the rate limit's refill ----------------------------------------------------------------------------
+# A moving window (the `limits` library): at most N requests in any 60 s; a request is let in again as soon
+# as the oldest one in the window is 60 s old, and Retry-After says when that is.
 
 
 class Clock:
     def __init__(self):
-        self.now = 1000.0
+        self.now = 1_000_000.0
 
-    def __call__(self) -> float:
+    def time(self) -> float:
         return self.now
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    import api.security
+    """One fake wall clock for the limiter and the `limits` library's in-memory storage."""
+    import limits.aio.storage.memory
+
+    import api.ratelimit
 
     c = Clock()
-    monkeypatch.setattr(api.security.time, "monotonic", c)
+    monkeypatch.setattr(limits.aio.storage.memory, "time", c)
+    monkeypatch.setattr(api.ratelimit, "time", c)
     return c
 
 
-def test_rate_limit_refills_at_the_per_minute_rate(clock):
-    lim = RateLimitMiddleware(Recorder(), per_minute=60)  # one token a second, 60 at most
-    assert all(lim._take("a") == 0 for _ in range(60))
-    assert lim._take("a") == pytest.approx(1.0)  # empty: the next token in a second
-    clock.now += 0.5
-    assert lim._take("a") == pytest.approx(0.5)  # half refilled: half a second to go
-    clock.now += 0.5
-    assert lim._take("a") == 0  # a whole token: one request
-    assert lim._take("a") > 0
-    clock.now += 10
-    assert [lim._take("a") == 0 for _ in range(11)] == [True] * 10 + [False]
-    assert lim._take("b") == 0  # each client has its own bucket
-
-
-def test_rate_limit_refill_stops_at_the_capacity(clock):
-    lim = RateLimitMiddleware(Recorder(), per_minute=5)
-    assert all(lim._take("a") == 0 for _ in range(5))
-    clock.now += 24 * 3600  # a day idle refills five tokens, not thousands
-    assert [lim._take("a") == 0 for _ in range(6)] == [True] * 5 + [False]
-
-
-def test_retry_after_counts_the_seconds_to_the_next_token(clock):
+def test_rate_limit_refills_as_requests_leave_the_window(clock):
     app = Recorder()
-    lim = RateLimitMiddleware(app, per_minute=3)  # a token every 20 s
-    assert [call(lim).status for _ in range(3)] == [200, 200, 200]
-    clock.now += 5
+    lim = RateLimitMiddleware(app, Limiter(per_minute=3))
+    for step in (0, 10, 20):  # three requests, ten seconds apart
+        clock.now = 1_000_000.0 + step
+        assert call(lim).status == 200
+    clock.now = 1_000_025.0
     limited = call(lim)
-    assert limited.status == 429 and limited.headers["retry-after"] == "15"
-    assert limited.error()["code"] == "rate_limited" and "15 s" in limited.error()["message"]
-    clock.now += 15
-    assert call(lim).status == 200
-    assert len(app.calls) == 4
+    assert limited.status == 429 and limited.headers["retry-after"] == "35"  # the first leaves at +60
+    assert limited.error() == {"code": "rate_limited", "message": "Too many requests; retry after 35 s.", "limit": 3}
+    clock.now = 1_000_060.5
+    assert call(lim).status == 200  # the first left: one request
+    limited = call(lim)
+    assert limited.status == 429 and limited.headers["retry-after"] == "10"  # the second leaves at +70
+    assert call(lim, client=("192.0.2.2", 4000)).status == 200  # each client has its own window
+    assert len(app.calls) == 5
+
+
+def test_rate_limit_refill_stops_at_the_limit(clock):
+    lim = RateLimitMiddleware(Recorder(), Limiter(per_minute=5))
+    assert [call(lim).status for _ in range(5)] == [200] * 5
+    clock.now += 24 * 3600  # a day idle allows five requests again, not thousands
+    assert [call(lim).status for _ in range(6)] == [200] * 5 + [429]

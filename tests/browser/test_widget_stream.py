@@ -110,6 +110,15 @@ def test_network_error_http_error_and_cut_off_stream(site, page):
     msg = w.wait_state("error")
     assert "Try again in 7 s" in msg.inner_text() and "rate_limited" in msg.inner_text()
     page.unroute("**/v1/chat")
+    # A key's daily quota used up: not "too many at once" with a wait of hours in seconds.
+    page.route("**/v1/chat", lambda r: r.fulfill(
+        status=429, headers={"Retry-After": "30000", "Access-Control-Allow-Origin": "*"},
+        content_type="application/json", body='{"error": {"code": "quota_exceeded", "message": "This API key has '
+        'used its daily quota of 500 requests; it resets at 00:00 UTC, in 30000 s.", "limit": 500}}'))
+    w.ask("and with modifier 57?")
+    msg = w.wait_state("error")
+    assert "used today's questions" in msg.inner_text() and "30000" not in msg.inner_text()
+    page.unroute("**/v1/chat")
 
     # A stream that ends without `done`.
     page.route("**/v1/chat", lambda r: r.fulfill(status=200, content_type="text/event-stream", body=sse(
