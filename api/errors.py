@@ -15,6 +15,7 @@ log = logging.getLogger("casepilot.api")
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
                 422: "invalid_request", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+BODY_PARSE_DETAIL = "There was an error parsing the body"  # fastapi.routing, for a body that is not UTF-8
 
 
 class ApiError(Exception):
@@ -53,6 +54,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_DETAIL:
+            # FastAPI's 400 for a body it cannot decode (not UTF-8): invalid input, like JSON that does not parse
+            return error_response(422, "invalid_request", "body: not JSON text in UTF-8")
         code = STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))

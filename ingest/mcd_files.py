@@ -22,39 +22,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from ingest.tabular import LayoutError
+from ingest.tabular import LayoutError, Limits
 
 LAYOUT = ("the MCD downloads hold comma-separated files with a header row of column names: current_article.zip, "
           "current_lcd.zip or ncd.zip, each with an inner *_csv.zip")
-MAX_MEMBER_BYTES = 1 << 30  # one CSV or inner zip unpacked; the largest real CSV is about 100 MB
-MAX_TOTAL_BYTES = 3 << 30  # everything unpacked from one PATH
-MAX_RATIO = 200  # unpacked/packed size of a member larger than RATIO_FLOOR (CSV text packs about 10:1)
-RATIO_FLOOR = 8 << 20
 MAX_FIELD_CHARS = 16 << 20  # article HTML cells pass 128 KiB (csv's default limit); 16 MiB is far above any
 MAX_NESTING = 2  # outer zip -> inner *_csv.zip
-
-
-@dataclass
-class Limits:
-    """How much a PATH may unpack to; tests lower them."""
-
-    member: int = MAX_MEMBER_BYTES
-    total: int = MAX_TOTAL_BYTES
-    ratio: int = MAX_RATIO
-    used: int = 0
-
-    def admit(self, name: str, size: int, packed: int | None = None) -> None:
-        """Count ``size`` unpacked bytes of ``name`` or raise LayoutError naming the limit."""
-        if size > self.member:
-            raise LayoutError(name, None, f"unpacks to {size:,} bytes, over the limit of {self.member:,} bytes per file "
-                              "(not an MCD download, or a zip bomb)")
-        if packed is not None and size > RATIO_FLOOR and size > self.ratio * max(packed, 1):
-            raise LayoutError(name, None, f"expands {size // max(packed, 1):,} times ({packed:,} -> {size:,} bytes), "
-                              f"over the limit of {self.ratio} (a zip bomb?)")
-        self.used += size
-        if self.used > self.total:
-            raise LayoutError(name, None, f"the download unpacks to more than {self.total:,} bytes in all "
-                              "(not an MCD download, or a zip bomb)")
 
 
 @dataclass

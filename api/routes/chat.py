@@ -220,6 +220,9 @@ async def chat_events(engine: ChatEngine, req: ChatRequest, limiter: anyio.Capac
             elif name == "done":
                 answerer = payload.get("answerer") or answerer
             yield _event(name, payload)
+            if name == "done":  # the terminal event: nothing may follow it, not even a shutdown's error
+                outcome = "ok"
+                return
     finally:
         await steps.close(drain_s)
         log.info("chat stream conversation=%s intent=%s answerer=%s tokens=%d outcome=%s ms=%.0f",
@@ -300,6 +303,15 @@ class _ChatStream(EventSourceResponse):
             self._on_close()
 
 
+# One event of the stream (Open API 3.1 gives an event stream's `schema` per event; `: ping` comments are not events).
+SSE_EVENT_SCHEMA = {
+    "type": "object", "required": ["event", "data"],
+    "properties": {"event": {"type": "string", "enum": ["meta", "citation", "token", "done", "error"]},
+                   "data": {"type": "string", "contentMediaType": "application/json",
+                            "description": "The event's JSON object (see above)."}},
+}
+
+
 def _busy(settings: Settings) -> ApiError:
     wait = settings.chat_retry_after_s
     return ApiError(503, "busy", f"Every chat slot of this server is taken; retry in {wait} s.",
@@ -313,7 +325,7 @@ def _busy(settings: Settings) -> ApiError:
     responses={
         200: {"description": "With `\"stream\": true` (the default): `text/event-stream`. " + SSE_DESCRIPTION
               + "\nWith `\"stream\": false`: one JSON object, the `done` payload plus `conversation_id`.",
-              "content": {"text/event-stream": {"schema": {"type": "string"}, "example": SSE_EXAMPLE}}},
+              "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA, "example": SSE_EXAMPLE}}},
         **error_responses(403, 413, 422, 429, 502, 503, 504),
     },
 )

@@ -110,3 +110,38 @@ def test_sigterm_ends_every_open_stream_with_shutting_down_and_flushes_feedback(
     assert exited - sent < 12  # uvicorn's grace is 10 s; the streams ended well before it
     rows = feedback_store.rows(data)
     assert [r["conversation_id"] for r in rows] == ["shutdown-test"]
+
+
+def test_a_shutdown_after_done_adds_no_error_event():
+    """``done`` is terminal: a SIGTERM that lands as the engine sends ``done`` must not append
+    ``error: shutting_down`` after it (seen in benchmarks/load_faults.py: a widget would show an error
+    under a complete answer)."""
+    import anyio
+
+    from api.routes.chat import chat_events
+    from api.schemas import ChatRequest
+
+    class LateShutdown:
+        """Set while the engine makes ``done``; never wakes a waiter (so the step is not interrupted)."""
+        flag = False
+
+        def is_set(self) -> bool:
+            return self.flag
+
+        async def wait(self) -> None:
+            await anyio.sleep_forever()
+
+    shutdown = LateShutdown()
+
+    class Engine:
+        def stream(self, message, history, conversation_id, cancel=None):
+            yield "meta", {"conversation_id": "c1", "intent": "code_lookup"}
+            shutdown.flag = True
+            yield "done", {"answer": "E11.22 [1]", "answerer": "grounded"}
+
+    async def collect():
+        return [e async for e in chat_events(Engine(), ChatRequest(message=E11_22), anyio.CapacityLimiter(2),
+                                             shutdown, drain_s=1.0)]
+
+    events = anyio.run(collect)
+    assert [e["event"] for e in events] == ["meta", "done"]
