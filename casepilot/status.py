@@ -140,6 +140,10 @@ def retrieval_modes(settings: Settings, retriever=None) -> dict:
     p = dense_progress(settings)
     live = bool(getattr(retriever, "dense_live", True))
     out = {"lexical": p["stage"] != "none", "dense": bool(live and p["full"]), "dense_progress": p["fraction"]}
+    embeddings = getattr(retriever, "query_embeddings", None)
+    if out["dense"] and embeddings is not None:
+        # model/backend the searched collections were built with: queries are embedded the same way
+        out["embedding"] = embeddings()
     available = getattr(retriever, "dense_available", None)
     if out["dense"] and available is not None and not available():
         # The vectors are built but the vector store does not answer (its breaker is open).
@@ -161,6 +165,8 @@ def collect_status(settings: Settings) -> dict:
         "collections": {},
         "tables": [],
         "answerer": f"LLM {settings.llm}" if settings.llm else "grounded (offline, no LLM)",
+        # what makes new collections' vectors; an existing collection keeps the one it was built with
+        "embedding": f"{settings.embed_model}/{settings.embed_backend}",
     }
     if settings.codestore_path.exists():
         info["sources"] = CodeStore(settings.codestore_path).sources()

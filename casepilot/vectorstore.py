@@ -6,10 +6,12 @@ One collection per kind of passage (a ``where`` filter is ~50x slower than a pla
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 
+from casepilot.embeddings import EmbeddingId, MiniLMEmbeddings, embedder_for
 from casepilot.settings import Settings, prepare_offline_environment
 
 COLLECTION_PREFIX = "cp_"
@@ -98,15 +100,16 @@ def is_missing_collection(exc: BaseException) -> bool:
     return isinstance(exc, NotFoundError) or (isinstance(exc, ValueError) and "does not exist" in str(exc))
 
 
-def get_collection(client, kind: str, create: bool = False):
+def get_collection(client, kind: str, create: bool = False, embedding: EmbeddingId | None = None):
     """The Chroma collection of one kind of passage, or None when it does not exist (and not ``create``).
 
-    Any other failure (a timeout, a refused connection, a 5xx) propagates: a server that did not answer
-    must not be remembered as "no such collection".
+    A collection made here records ``embedding`` (the model and backend of the vectors it will hold);
+    an existing one keeps what it recorded. Any other failure (a timeout, a refused connection, a 5xx)
+    propagates: a server that did not answer must not be remembered as "no such collection".
     """
     name = collection_name(kind)
     if create:
-        return client.get_or_create_collection(name, metadata=HNSW)
+        return client.get_or_create_collection(name, metadata={**HNSW, **(embedding.metadata() if embedding else {})})
     try:
         return client.get_collection(name)
     except Exception as e:
@@ -115,10 +118,32 @@ def get_collection(client, kind: str, create: bool = False):
         raise VectorStoreUnavailable(f"the vector store did not answer ({type(e).__name__})") from e
 
 
-def langchain_store(client, kind: str, embeddings):
-    """The same collection through LangChain's Chroma integration (used by the dense-only baseline)."""
+def stored_embedding(collection, default_model: str) -> EmbeddingId:
+    """The model and backend of a collection's vectors (torch for one made before backends existed)."""
+    return EmbeddingId.from_metadata(collection.metadata, default_model)
+
+
+def collection_for(client, kind: str, embedding: EmbeddingId, replace: bool = False):
+    """The collection of ``kind``, made for ``embedding`` if new. One that holds vectors of another model or
+    backend is kept as it is (its vectors stay valid for queries embedded its way) unless it is empty or
+    ``replace`` is set (``ingest --rebuild``): then it is dropped and made anew for ``embedding``.
+    """
+    coll = get_collection(client, kind, create=True, embedding=embedding)
+    if stored_embedding(coll, embedding.model) != embedding and (replace or coll.count() == 0):
+        client.delete_collection(collection_name(kind))
+        coll = get_collection(client, kind, create=True, embedding=embedding)
+    return coll
+
+
+def langchain_store(client, kind: str, embeddings, export_dir: Path | None = None):
+    """The same collection through LangChain's Chroma integration (used by the dense-only baseline); a
+    ``MiniLMEmbeddings`` is swapped for the embedder that made the collection's vectors."""
     from langchain_chroma import Chroma
 
+    if isinstance(embeddings, MiniLMEmbeddings):
+        coll = get_collection(client, kind)
+        if coll is not None:
+            embeddings = embedder_for(coll.metadata, embeddings, export_dir)
     return Chroma(client=client, collection_name=collection_name(kind), embedding_function=embeddings,
                   create_collection_if_not_exists=False)
 

@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 
 from casepilot.answer.evidence import Evidence, best_sentences
 from casepilot.codestore import CodeStore
+from casepilot.embeddings import default_export_dir
 from casepilot.settings import Settings
 from casepilot.vectorstore import langchain_store, make_client
 from casepilot.verify import verify_answer
@@ -39,7 +40,8 @@ class NaiveRAG:
         client = make_client(settings)
         names = collections or [c for c, (_, n) in PassageStore(settings.data_dir / "passages.sqlite")
                                 .revisions().items() if n]
-        self.stores = {c: langchain_store(client, c, embeddings) for c in sorted(names)}
+        exports = default_export_dir(settings.data_dir)  # a collection is queried the way its vectors were made
+        self.stores = {c: langchain_store(client, c, embeddings, exports) for c in sorted(names)}
 
     def retrieve(self, question: str) -> list[Document]:
         scored: list[tuple[float, str, Document]] = []

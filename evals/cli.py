@@ -19,12 +19,14 @@ def load_thresholds(name: str, path: Path = THRESHOLDS) -> dict:
 
 def build_systems(settings, llm_answerer=None, with_baseline: bool = True, embedder=None):
     """The engine and the baseline sharing one embedding model (loaded once)."""
-    from casepilot.embeddings import MiniLMEmbeddings
+    from casepilot.embeddings import MiniLMEmbeddings, default_export_dir
     from casepilot.engine import ChatEngine
     from casepilot.retrieval import Retriever
     from evals.baseline import NaiveRAG
 
-    embedder = embedder or MiniLMEmbeddings(settings.embed_model, settings.embed_batch_size)
+    # each collection is still queried with the model and backend that made its vectors (embedder_for)
+    embedder = embedder or MiniLMEmbeddings(settings.embed_model, settings.embed_batch_size, settings.embed_backend,
+                                            default_export_dir(settings.data_dir))
     engine = ChatEngine(settings, retriever=Retriever(settings, embedder=embedder), llm=llm_answerer)
     baseline = NaiveRAG(settings, embedder, engine.store) if with_baseline else None
     return engine, baseline

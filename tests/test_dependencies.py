@@ -27,8 +27,6 @@ STRING_IMPORTERS = frozenset({"import_module", "find_spec", "files", "importorsk
 
 # Declared but never imported by name: each is needed at run time for the reason given.
 RUNTIME_ONLY = {
-    # pinned to the CPU build (see pyproject.toml and the Makefile); sentence-transformers imports it
-    "torch": "CPU build pin for sentence-transformers",
     # chat model providers: langchain's init_chat_model("openai:...") / ("ollama:...") imports them by
     # name (casepilot/answer/llm.py, evals/judge.py); tests/api/test_chat_llm.py builds a ChatOpenAI
     "langchain-openai": "provider loaded by init_chat_model",
