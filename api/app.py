@@ -17,13 +17,14 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.responses import FileResponse, HTMLResponse
+from starlette.responses import FileResponse, HTMLResponse, Response
 
 from api.errors import error_response, install_error_handlers
 from api.logs import configure_logging, install_route_redaction
 from api.routes import chat, codes, health, ncci, search
-from api.security import (AccessMiddleware, AccessPolicy, BodyLimitMiddleware, GuardMiddleware,
-                          RateLimitMiddleware)
+from api.ratelimit import Limiter, RateLimitMiddleware
+from api.schemas import error_responses
+from api.security import AccessMiddleware, AccessPolicy, BodyLimitMiddleware, GuardMiddleware
 from api.shutdown import Shutdown, watch_server_exit
 from casepilot.egress import disable_tracing
 from casepilot.retrieval import Retriever
@@ -122,6 +123,7 @@ def _docs_assets_dir() -> Path | None:
 def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
     """The API. ``engine`` lets tests share one loaded ChatEngine; otherwise the lifespan builds one."""
     settings = settings or get_settings()
+    limiter = Limiter.from_settings(settings) if Limiter.needed(settings) else None
     prepare_offline_environment()
     configure_logging(settings.log_bodies)
     disable_tracing(settings.allow_tracing)  # an inherited LANGSMITH_TRACING=true would send prompts out
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
             if watcher is not None:
                 watcher.cancel()
             await anyio.to_thread.run_sync(_flush_feedback, settings)
+            if limiter is not None:
+                await limiter.aclose()
 
     assets = _docs_assets_dir()
     app = FastAPI(
@@ -179,8 +183,8 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
     # Added last = outermost: access first, then rate limit, then the body limit before any parsing.
     app.add_middleware(GuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if settings.rate_limit_per_minute > 0:
-        app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
+    if limiter is not None:  # a rate limit or a key's quota, counted where CASEPILOT_RATELIMIT_STORAGE says
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(AccessMiddleware, policy=AccessPolicy.from_settings(settings))
     install_route_redaction(app)  # access logs show /v1/codes/{code}, never the code typed
     return app
@@ -225,12 +229,15 @@ def _widget(app: FastAPI) -> None:
             return error_response(404, "not_found", f"api/static/{name} is not built in this installation.")
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
 
-    @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget")
+    @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget", response_class=Response,
+             responses={200: {"content": {"application/javascript": {"schema": {"type": "string"}}}},
+                        **error_responses(404)})
     async def widget_js():
         """A script to embed with `<script src=".../widget.js">` on any allowed site."""
         return _file("widget.js", "application/javascript; charset=utf-8", "public, max-age=300")
 
-    @app.get("/", tags=["widget"], summary="Demo page embedding the widget", response_class=HTMLResponse)
+    @app.get("/", tags=["widget"], summary="Demo page embedding the widget", response_class=HTMLResponse,
+             responses=error_responses(404))
     async def index():
         """A page that embeds the widget, for trying CasePilot in a browser."""
         return _file("index.html", "text/html; charset=utf-8", "no-cache")

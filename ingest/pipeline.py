@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from casepilot.embeddings import EmbeddingCache, MiniLMEmbeddings, embed_with_cache
+from casepilot.embeddings import (EmbeddingCache, EmbeddingId, MiniLMEmbeddings, default_export_dir, embed_with_cache,
+                                  embedder_for)
 from casepilot.codestore import CodeStore
-from casepilot.lexical import LexicalIndex
+from casepilot.lexical import LexicalIndex, content_fingerprint
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
 from casepilot.status import write_stage
-from casepilot.vectorstore import get_collection, make_client
+from casepilot.vectorstore import collection_for, get_collection, make_client
 from ingest.lock import IngestBusy, lock_for, writer_lock  # noqa: F401  (re-exported for callers)
 from ingest.source import Problem, Source, stable_hash
 
@@ -179,8 +180,9 @@ class _Ingest:
         self.queue: DenseQueue | None = None
         if dense:
             self._client = make_client(settings)
-            self.cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite", settings.embed_model)
-            self.embedder = embedder or MiniLMEmbeddings(settings.embed_model, settings.embed_batch_size)
+            self.cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+            self.embedder = embedder or MiniLMEmbeddings(settings.embed_model, settings.embed_batch_size,
+                                                         settings.embed_backend, default_export_dir(settings.data_dir))
             if DenseQueue.path_for(settings.data_dir).exists():
                 self.queue = DenseQueue(DenseQueue.path_for(settings.data_dir))
         else:
@@ -248,8 +250,9 @@ class _Ingest:
                 missing = rev[1] - (chroma.count() if chroma is not None else 0)
                 if missing > 0 and self.queue is not None and self.queue.count(coll) < missing:
                     return False
-            if rev[1] and not LexicalIndex.is_current(self.settings.data_dir / "bm25" / coll):
-                return False
+            if rev[1] and not LexicalIndex.is_current(self.settings.data_dir / "bm25" / coll,
+                                                      content_fingerprint(self.passages.hashes(coll))):
+                return False  # BM25 is missing, damaged or behind the passages (a run killed before its save)
         return True
 
     def _one(self, src: Source, rebuild: bool) -> None:
@@ -296,7 +299,10 @@ class _Ingest:
         if not self.dense:
             self._sync_lexical(coll, rows, existing, seen, revision, delete, rebuild)
             return
-        chroma = get_collection(self.client, coll, create=True)
+        # All of a collection's vectors come from one embedder, the one it recorded: the settings' when the
+        # collection is new or empty, or on --rebuild (which drops vectors of another model or backend).
+        chroma = collection_for(self.client, coll, self.embedder.id, replace=rebuild)
+        embedder = embedder_for(chroma.metadata, self.embedder, default_export_dir(self.settings.data_dir))
         if rebuild:
             changed = rows
         else:
@@ -319,7 +325,7 @@ class _Ingest:
             step = self.max_batch
             for i in range(0, len(changed), step):
                 part = changed[i : i + step]
-                vecs, n_new = embed_with_cache(self.embedder, self.cache, [r[4] for r in part], progress=tick)
+                vecs, n_new = embed_with_cache(embedder, self.cache, [r[4] for r in part], progress=tick)
                 s.embedded += n_new
                 chroma.upsert(
                     ids=[r[0] for r in part], embeddings=vecs.tolist(), documents=[r[2] for r in part],
@@ -338,11 +344,15 @@ class _Ingest:
         self._finish_collection(coll, revision, bool(changed or gone))
 
     def _finish_collection(self, coll: str, revision: str, changed: bool) -> None:
+        """Rebuild BM25 when passages changed or the saved index was built from other passages (a run
+        killed between the passage writes and the save, or during the save), then record the revision."""
         folder = self.settings.data_dir / "bm25" / coll
-        if changed or not LexicalIndex.is_current(folder):
-            self.reporter.stage(f"{coll}: building the BM25 index")
+        fingerprint = content_fingerprint(self.passages.hashes(coll))
+        if changed or not LexicalIndex.is_current(folder, fingerprint):
+            self.reporter.stage(f"{coll}: building the BM25 index" if changed
+                                else f"{coll}: rebuilding the BM25 index (out of date, or not the passages' own)")
             ids, texts = self.passages.texts(coll)
-            LexicalIndex.build(ids, texts).save(folder)
+            LexicalIndex.build(ids, texts).save(folder, fingerprint)
         self.passages.set_revision(coll, revision)
 
     def _sync_lexical(self, coll: str, rows: list, existing: dict[str, str], seen: set[str], revision: str,
@@ -361,6 +371,11 @@ class _Ingest:
         s.updated += len(changed) - added
         s.skipped += len(rows) - len(changed)
         s.passages += len(rows)
+        if rebuild and (client := self._client_if_any()) is not None and get_collection(client, coll) is not None:
+            # --rebuild applies the embedding settings: vectors of another model or backend go, and the dense
+            # stage makes them anew from the queued texts
+            collection_for(client, coll, EmbeddingId(self.settings.embed_model, self.settings.embed_backend),
+                           replace=True)
         if stale or gone:
             client = self._client_if_any()
             chroma = get_collection(client, coll) if client is not None else None
@@ -442,14 +457,14 @@ class _Dense:
         passages = PassageStore(self.settings.data_dir / "passages.sqlite", readonly=False)
         client = make_client(self.settings)
         queue = DenseQueue(DenseQueue.path_for(self.settings.data_dir))
-        cache = EmbeddingCache(self.settings.data_dir / "embeddings.sqlite", self.settings.embed_model)
+        cache = EmbeddingCache(self.settings.data_dir / "embeddings.sqlite")
         max_batch = _max_batch(client)
         batches = 0
         try:
             plan = []
             for coll, (_, n) in sorted(passages.revisions().items()):
                 hashes = passages.hashes(coll)  # in insertion order: vectors go in as a full ingest adds them
-                chroma = get_collection(client, coll, create=bool(hashes))
+                chroma = collection_for(client, coll, self.embedder_().id) if hashes else get_collection(client, coll)
                 if chroma is None:
                     continue
                 have = set(chroma.get(include=[])["ids"]) if chroma.count() else set()
@@ -484,8 +499,9 @@ class _Dense:
                         part = todo[i : i + self.batch_size]
                         t = time.perf_counter()
                         docs = passages.get(part)
-                        vecs, n_new = embed_with_cache(self.embedder_(), cache, [texts[p][1] for p in part],
-                                                       progress=tick)
+                        vecs, n_new = embed_with_cache(
+                            embedder_for(chroma.metadata, self.embedder_(), default_export_dir(self.settings.data_dir)),
+                            cache, [texts[p][1] for p in part], progress=tick)
                         chroma.upsert(ids=part, embeddings=vecs.tolist(),
                                       documents=[docs[p].page_content for p in part],
                                       metadatas=[docs[p].metadata for p in part])
@@ -524,7 +540,8 @@ class _Dense:
 
     def embedder_(self) -> MiniLMEmbeddings:
         if self.embedder is None:
-            self.embedder = MiniLMEmbeddings(self.settings.embed_model, self.settings.embed_batch_size)
+            self.embedder = MiniLMEmbeddings(self.settings.embed_model, self.settings.embed_batch_size,
+                                             self.settings.embed_backend, default_export_dir(self.settings.data_dir))
         return self.embedder
 
     def _write(self, state: str, current: str | None = None, message: str = "") -> None:
