@@ -79,7 +79,9 @@ def test_readyz_and_answers_during_the_lexical_stage_then_hybrid_once_vectors_ar
                 await anyio.sleep(0.2)
             assert body["stage"] == "full" and body["vectors"]["fraction"] == 1.0 and body["vectors"]["build"] == "done"
             meta, done = _meta_and_done(await c.post("/v1/chat", json={"message": E11_22}))
-            assert meta["retrieval"] == {"lexical": True, "dense": True, "dense_progress": 1.0}
+            # the vectors were made by the test's torch model: queries are embedded the same way
+            assert meta["retrieval"] == {"lexical": True, "dense": True, "dense_progress": 1.0,
+                                         "embedding": ["bundled/torch"]}
             hits = (await c.get("/v1/search", params={"q": DESCRIBE, "system": "icd10cm"})).json()["hits"]
             top = next(h for h in hits if h["code"] == "E11.22")
             assert top["signals"]["dense"] > 0 and top["signals"]["cosine"] > 0.5
@@ -158,7 +160,10 @@ def test_casepilot_serve_builds_missing_vectors_in_a_worker_that_stops_with_it_a
         assert body["stage"] == "full" and body["vectors"]["done"] == total and body["vectors"]["build"] == "done"
         r = httpx.post(f"{base}/v1/chat", json={"message": E11_22}, timeout=60)
         meta = next(d for n, d in parse_sse(r.text.splitlines()) if n == "meta")
-        assert meta["retrieval"] == {"lexical": True, "dense": True, "dense_progress": 1.0}
+        # the worker built them with the default backend (exported to ONNX under the data directory)
+        assert meta["retrieval"] == {"lexical": True, "dense": True, "dense_progress": 1.0,
+                                     "embedding": ["bundled/onnx"]}
+        assert (settings.data_dir / "models").is_dir()
     finally:
         stop_process(proc, grace=90)
     build_log = (settings.data_dir / "dense-build.log").read_text()
