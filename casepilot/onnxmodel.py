@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -146,6 +147,7 @@ def _write_atomic(data_writer, dest: Path) -> None:
     os.close(fd)
     try:
         data_writer(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp made it private; the server and the dense worker both read it
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
@@ -220,11 +222,25 @@ def export_model(model_dir: Path, out: Path, fuse: bool = True, quantize: str | 
 
             if quantize not in ("per-tensor", "per-channel"):
                 raise ValueError(f"quantize must be 'per-tensor' or 'per-channel', but got {quantize!r}")
-            quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=quantize == "per-channel",
-                             # the fused graph's contrib ops carry no type information for their outputs
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            advice = _DropMessage("Please consider to run pre-processing")  # a tip for image models, on the root logger
+            logging.getLogger().addFilter(advice)
+            try:
+                quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=quantize == "per-channel",
+                                 # the fused graph's contrib ops carry no type information for their outputs
+                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            finally:
+                logging.getLogger().removeFilter(advice)
         else:
             Path(out).write_bytes(src.read_bytes())
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
 
 
 # -- running it ---------------------------------------------------------------------------------------
