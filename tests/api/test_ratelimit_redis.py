@@ -25,7 +25,7 @@ import redis
 
 from api.ratelimit import key_id
 from casepilot.settings import Settings
-from tests.api.conftest import free_port, live_server
+from tests.api.conftest import free_port, live_server, stop_process
 
 pytestmark = pytest.mark.server
 
@@ -68,12 +68,7 @@ def redis_server(folder: Path, port: int | None = None) -> Iterator[tuple[subpro
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGCONT)  # in case a test left it stopped
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop_process(proc, grace=10)
 
 
 @pytest.fixture(scope="module")
