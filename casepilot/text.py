@@ -136,8 +136,9 @@ def expand_query(text: str) -> str:
             out.append(w)
     expanded = " ".join(out)
     low = expanded.lower()
-    extra = [v for k, v in SYNONYMS.items() if re.search(rf"\b{re.escape(k)}\b", low) and v not in low]
-    return " ".join([expanded, *extra]).strip()
+    # the substring test first: the word-boundary regex runs only for the few keys the text contains
+    extra = [v for k, v in SYNONYMS.items() if k in low and re.search(rf"\b{re.escape(k)}\b", low) and v not in low]
+    return " ".join([expanded, *dict.fromkeys(extra)]).strip()  # two names of one drug add its class once
 
 
 # "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.
