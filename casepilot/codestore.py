@@ -186,6 +186,13 @@ class CodeStore:
         billable_below = self.billable_descendants(record, as_of=as_of) if record.billable is False else []
         return Lookup(record, inherited, ancestors, billable_below, alternates)
 
+    def with_note(self, system: str, fragment: str, as_of: date | None = None) -> list[CodeRecord]:
+        """Records of ``system`` whose notes contain ``fragment`` (case-insensitive), e.g. the history codes'
+        "Conditions classifiable to" inclusion terms (casepilot/history.py)."""
+        rows = self.con.execute("SELECT * FROM codes WHERE system = ? AND notes LIKE ? ORDER BY code",
+                                (system, f"%{fragment}%")).fetchall()
+        return [_row_to_record(r, as_of) for r in rows]
+
     def siblings(self, record: CodeRecord, as_of: date | None = None) -> list[CodeRecord]:
         """Codes defined in the same corpus document as ``record`` (99204 beside 99214), itself excluded."""
         doc = record.extra.get("doc_id")

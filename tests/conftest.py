@@ -19,7 +19,10 @@ CM_CHAPTERS = ("4",)
 CM_CATEGORIES = ("N18", "Z79", "I10", "J44", "K21",
                  # the answer-quality issue's questions: pressure ulcers, hypertensive heart and CKD,
                  # heart failure, acute MI and its complications, immunization encounters
-                 "L89", "I12", "I13", "I50", "I21", "I23", "Z23")
+                 "L89", "I12", "I13", "I50", "I21", "I23", "Z23",
+                 # history of a condition through the history codes' "classifiable to" ranges (and the
+                 # history of MI, which Z86.7 excludes to I25.2)
+                 "C18", "Z80", "Z85", "Z86", "I25")
 PCS_TABLES = ("0DT", "0FT")
 
 

@@ -22,8 +22,10 @@ from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
 from casepilot.procedures import is_procedure
-from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, query_facts, short_description
+from casepilot.retrieval import (KNOWLEDGE_COLLECTIONS, Hit, Retriever, own_word_forms, query_facts,
+                                 short_description)
 from casepilot.dominance import title_dominance
+from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
 from casepilot.text import expand_query, negated_terms, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
@@ -102,6 +104,22 @@ def _cite(sentence: str, cites: str) -> str:
 
 def _label(system: str) -> str:
     return cs.SYSTEM_LABELS.get(system, system)
+
+
+def _names_history(ask: HistoryAsk, top: Hit) -> bool:
+    """Whether the title search already found a history code that names the condition in full
+    ("Z86.010 Personal history of colon polyps"): the tabular's own wording beats a range."""
+    title = str(top.doc.metadata.get("title", ""))
+    own = title.split(" ", 2)[-1].lower()
+    if not own.startswith(f"{ask.kind} history"):
+        return False
+    words = set(tokens(own)) | set(tokens(short_description(str(top.doc.metadata.get("context", "")))))
+    return all(forms & words for forms in own_word_forms(ask.condition).values())
+
+
+def _dotted(spans: str) -> str:
+    """ "C15-C26, C7A022" -> "C15-C26, C7A.022": range ends as the tabular prints them."""
+    return re.sub(r"\b([A-Z][0-9][0-9A-Z])([0-9A-Z]+)\b", r"\1.\2", spans)
 
 
 def _flat(text: str) -> str:
@@ -473,6 +491,8 @@ class GroundedAnswerer:
             hits = self.retriever.search(query, colls, k=5, timings=timings)
         d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}"
                           + (f" (below {', '.join(within)})" if within else ""))
+        if system == cs.ICD10CM and not within and self._history_from_ranges(d, query, hits, timings):
+            return d
         decision = describe_decision(query, hits)
         if not words_agree(decision) and route.intent == rt.DESCRIPTION_TO_CODE and rt.asks_about_rules(question):
             # "How do I code a sequela?" asks for the rule, not a code.
@@ -591,6 +611,68 @@ class GroundedAnswerer:
             if c.score >= top.score - 2:
                 d.say(f'Also consider {other.code} "{other.title}"', self.record_doc(other), bullet=True)
         d.decision = Decision(ANSWER, 1.0)
+        return True
+
+    def _history_ranges(self, kind: str) -> dict[str, list[tuple[str, str]]]:
+        """The history codes of one kind (family / personal) with their "Conditions classifiable to" ranges."""
+        cache = self.__dict__.setdefault("_history_cache", {})
+        if kind not in cache:
+            prefix = "family history" if kind == FAMILY else "personal history"
+            cache[kind] = {r.code: spans for r in self.store.with_note(cs.ICD10CM, "classifiable to")
+                           if r.title.lower().startswith(prefix)
+                           and (spans := [s for n in r.notes for s in parse_ranges(n.text)])}
+        return cache[kind]
+
+    def _history_from_ranges(self, d: Draft, query: str, found: list[Hit], timings: dict | None) -> bool:
+        """History of a condition, the way the tabular words it: code the condition, then take the history code
+        whose "Conditions classifiable to" range holds it ("family history of colon cancer": C18.9 is in
+        Z80.0's C15-C26). False when the question asks no history, the condition is not coded with
+        confidence, or no range holds it (the caller then searches the titles: "Z86.010 Personal history of
+        colon polyps" names its condition)."""
+        ask = history_ask(query)
+        if ask is None or (found and _names_history(ask, found[0])):
+            return False
+        hits = [h for h in self.retriever.search(ask.condition, ["icd10cm"], k=10, timings=timings)
+                if not str(h.doc.metadata.get("code", "")).upper().startswith("Z")][:5]
+        sure = describe_decision(ask.condition, hits)
+        cond = self._hit_record(hits[0]) if hits and sure.label != DECLINE else None
+        ranges = self._history_ranges(ask.kind)
+        holders = covering(cond.code, ranges) if cond is not None else []
+        if not holders:
+            return False
+        hist = self.store.get(cs.ICD10CM, holders[0])
+        if hist is None:
+            return False
+        look = self.store.lookup(hist.code, cs.ICD10CM)
+        named = [str(h.doc.metadata.get("code", "")) for h in found[:3]] + [cond.code]
+        if any(excluded_here(n.text, named) for n in [*look.record.notes, *look.inherited]
+               if n.type in ("excludes1", "excludes2")):
+            # "history of MI": Z86.7 excludes old myocardial infarction (I25.2), which the title search found
+            return False
+        d.searched.append(f"ICD-10-CM {ask.kind} history codes (\"Conditions classifiable to\") for: {ask.condition}")
+        hist_doc, cond_doc = self.record_doc(hist), hits[0].doc
+        heading = None
+        if hist.billable is False:
+            child = default_child(ask.condition, hist, look.billable_below)
+            if child is None:
+                return False
+            heading, hist = hist, child
+        display, cond_display = cs.display_code(hist.code, cs.ICD10CM), cs.display_code(cond.code, cs.ICD10CM)
+        lead = "best match" if sure.label == ANSWER else "closest match"
+        d.say(f'The {lead} in ICD-10-CM is {display} "{hist.title}"', self.record_doc(hist))
+        spans = ", ".join(lo if lo == hi else f"{lo}-{hi}" for lo, hi in ranges[(heading or hist).code]
+                          ) if (heading or hist).code in ranges else ""
+        holder = heading or hist
+        d.say(f'{cs.display_code(holder.code, cs.ICD10CM)} "{holder.title}" is for conditions classifiable to '
+              f'{_dotted(spans)}, and {ask.condition} is {cond_display} "{cond.title}"', hist_doc, cond_doc)
+        if heading is not None:
+            d.say(f"{cs.display_code(heading.code, cs.ICD10CM)} is a heading; the code below it for this "
+                  f"history is {display}", hist_doc)
+        d.say(f"{display} is billable", self.record_doc(hist))
+        if sure.label == PARTIAL:
+            d.notices.append(f"CasePilot is not sure {cond_display} is the condition meant; the history code "
+                             "depends on it, so check both against the tabular.")
+        d.decision = Decision(sure.label, sure.score, sure.features)
         return True
 
     def _hit_record(self, h: Hit) -> CodeRecord | None:

@@ -141,3 +141,26 @@ def test_visit_reason_titles_are_the_encounter_aftercare_and_supervision_codes(e
     visit = engine.retriever.visit_titles("icd10cm")
     assert "icd10cm:Z23" in visit  # "Encounter for immunization"
     assert "icd10cm:E1122" not in visit and "icd10cm:N184" not in visit
+
+
+@pytest.mark.parametrize("question, first, condition", [
+    # the history codes name a site or chapter, never the condition: the condition's code sits in the
+    # history code's "Conditions classifiable to" range
+    ("Family history of colon cancer (father)", "Z80.0", "C18"),
+    ("personal hx of colon cancer", "Z85.038", "C18"),
+])
+def test_history_of_a_condition_is_coded_through_the_classifiable_ranges(engine, question, first, condition):
+    done = engine.answer(question)
+    assert done["decision"] in ("answer", "partial")
+    codes = [c["code"] for c in done["codes"]]
+    assert codes[0] == first, done["answer"]
+    assert any(c.startswith(condition) for c in codes), "the answer says which condition code put it there"
+    assert "classifiable to" in done["answer"]
+    assert _every_sentence_cites(done["answer"])
+
+
+def test_a_history_the_tabular_codes_elsewhere_is_not_forced_into_a_range(engine):
+    # Z86.7 (I00-I99) excludes old myocardial infarction (I25.2): no "classifiable to" answer for it
+    done = engine.answer("history of MI")
+    assert "Z86.7" not in [c["code"] for c in done["codes"]][:1]
+    assert "classifiable to" not in done["answer"]
