@@ -174,8 +174,12 @@ def code_features(title: str, context: str, q: _Query) -> dict[str, float]:
     t_negated = negated_terms(own_title) | negated_terms(short)
     asserted = (title_words | set(tokens(short))) - t_negated
     if q.own:
+        # A word the question negates ("no perforation") is covered by a title that says it is absent, and
+        # also by one that does not mention it: the tabular's default ("Unspecified acute appendicitis")
+        # carries no complication. Only a title asserting it ("with perforation") leaves it uncovered.
         sig["q_cover"] = sum(
-            1 for word, forms in q.own.items() if forms & (t_negated if word in q.negated else asserted)
+            1 for word, forms in q.own.items()
+            if ((forms & t_negated or not forms & asserted) if word in q.negated else forms & asserted)
         ) / len(q.own)
     if title_words:
         sig["t_cover"] = len(title_words & q.words) / len(title_words)
