@@ -21,6 +21,7 @@ from langchain_core.documents import Document
 
 from casepilot.breaker import CLOSED, CircuitBreaker
 from casepilot.embeddings import MiniLMEmbeddings, QueryVectors, default_export_dir
+from casepilot.contrasts import contradicts
 from casepilot.fusion import max_normalized, weighted_fusion
 from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
@@ -564,10 +565,16 @@ class Retriever:
                 score = base.get(i, 0.0)
                 # "What does the root operation Excision mean?": a passage whose heading the question
                 # names in full is about exactly that.
-                named = set(tokens(m.get("heading") or m.get("title", ""))) - _GENERIC
+                heading = set(tokens(m.get("heading") or m.get("title", "")))
+                named = heading - _GENERIC
                 if len(named) >= 2 and named <= qall:
                     score += w.title_named
                     sig["title_named"] = float(len(named))
+                # "established patient ..., moderate MDM": a heading that states only the other branch
+                # ("new patient ...") is another code, as far as a heading naming the question is the same one
+                if contradicts(qall, heading):
+                    score -= w.title_named
+                    sig["contrast"] = 1.0
             hits.append(Hit(i, score, doc, sig))
         _order_codes_by_ranker(hits)
         hits.sort(key=lambda h: (-h.score, h.id))
