@@ -590,7 +590,7 @@ class Retriever:
         """PCS codes the official Alphabetic Index leads to (casepilot.pcsindex) ahead of the fused list."""
         from casepilot.pcsindex import default_index
 
-        cands = default_index().candidates(expand_query(query), k=5)
+        cands = default_index().candidates(expand_query(query, pcs=True), k=5)
         if not cands:
             return hits
         found = self.passages.get([f"icd10pcs:{c.code}" for c in cands])

@@ -22,10 +22,11 @@ from casepilot.abbreviations import learned
 VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
 
 # Sections of vocabulary.toml, one per constant below. Each entry is a table with a non-empty value, reason
-# and source (and an optional check_titles flag, read by tests/core/test_vocabulary.py).
+# and source (and an optional check_titles flag, read by tests/core/test_vocabulary.py, and pcs = false for
+# a synonym whose value is diagnosis wording that ICD-10-PCS searches must not get: PCS names "Sigmoid Colon").
 _SECTIONS = ("stopwords", "abbreviations", "ambiguous", "synonyms")
 _REQUIRED = ("value", "reason", "source")
-_OPTIONAL = {"check_titles": bool}
+_OPTIONAL = {"check_titles": bool, "pcs": bool}
 
 
 class VocabularyError(ValueError):
@@ -87,6 +88,7 @@ AMBIGUOUS = frozenset(_VOCABULARY["ambiguous"])
 
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
 SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].items()}
+NOT_FOR_PCS: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].items() if e.get("pcs") is False)
 
 _TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -112,7 +114,7 @@ def tokens(text: str, stop: bool = True) -> list[str]:
     return [t for t in out if not (stop and t in STOPWORDS)]
 
 
-def expand_query(text: str) -> str:
+def expand_query(text: str, pcs: bool = False) -> str:
     """Spell out abbreviations and append code-set vocabulary for plain words (pure, idempotent enough).
 
     >>> expand_query("N/V, h/o MI")
@@ -137,7 +139,8 @@ def expand_query(text: str) -> str:
     expanded = " ".join(out)
     low = expanded.lower()
     # the substring test first: the word-boundary regex runs only for the few keys the text contains
-    extra = [v for k, v in SYNONYMS.items() if k in low and re.search(rf"\b{re.escape(k)}\b", low) and v not in low]
+    extra = [v for k, v in SYNONYMS.items() if k in low and re.search(rf"\b{re.escape(k)}\b", low) and v not in low
+             and not (pcs and k in NOT_FOR_PCS)]  # for an ICD-10-PCS search, only what PCS words the same way
     return " ".join([expanded, *dict.fromkeys(extra)]).strip()  # two names of one drug add its class once
 
 

@@ -578,7 +578,7 @@ class GroundedAnswerer:
         from casepilot.pcsindex import default_index
 
         d.searched.append(f"ICD-10-PCS Alphabetic Index for: {query}")
-        cands = [(c, rec) for c in default_index().candidates(expand_query(query), k=6)
+        cands = [(c, rec) for c in default_index().candidates(expand_query(query, pcs=True), k=6)
                  if (rec := self.store.get(cs.ICD10PCS, c.code)) is not None]
         if not cands:
             return False

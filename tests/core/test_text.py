@@ -42,3 +42,13 @@ def test_negations():
 ])
 def test_negated_phrase_scope(text, absent):
     assert negated_terms(text) == absent
+
+
+def test_a_synonym_marked_pcs_false_is_not_applied_to_a_pcs_search():
+    from casepilot.text import NOT_FOR_PCS, expand_query
+
+    assert "colon" in NOT_FOR_PCS
+    # ICD-10-CM says "large intestine" where coders say "colon"; ICD-10-PCS names "Sigmoid Colon" itself
+    assert "large intestine" in expand_query("diverticulitis of the sigmoid colon")
+    assert "large intestine" not in expand_query("biopsy of sigmoid colon", pcs=True)
+    assert "patella" in expand_query("kneecap fracture repair", pcs=True)  # other synonyms still apply
