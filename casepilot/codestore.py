@@ -203,6 +203,22 @@ class CodeStore:
         recs = [_row_to_record(r, as_of) for r in rows]
         return [r for r in recs if (r.system, r.code) != (record.system, record.code)]
 
+    def family(self, record: CodeRecord, as_of: date | None = None) -> list[CodeRecord]:
+        """The codes a follow-up may switch ``record`` to by naming one detail: its corpus document's codes
+        (99204 beside 99214), the rest of its ICD-10-PCS table (0FT40ZZ beside 0FT44ZZ), or the billable
+        codes of its ICD-10-CM category (S52.532D beside S52.532A); itself excluded."""
+        if record.extra.get("doc_id"):
+            return self.siblings(record, as_of)
+        if record.system == cs.ICD10PCS and record.parent:
+            rows = self.con.execute("SELECT * FROM codes WHERE system = ? AND parent = ?",
+                                    (record.system, record.parent)).fetchall()
+        elif record.system == cs.ICD10CM:
+            rows = self.con.execute("SELECT * FROM codes WHERE system = ? AND code LIKE ? AND billable = 1",
+                                    (record.system, record.code[:3] + "%")).fetchall()
+        else:
+            return []
+        return [r for r in (_row_to_record(row, as_of) for row in rows) if r.code != record.code]
+
     def ancestors(self, record: CodeRecord, as_of: date | None = None) -> list[CodeRecord]:
         """Parent, grandparent, ... up to the chapter."""
         out: list[CodeRecord] = []

@@ -181,7 +181,7 @@ class GroundedAnswerer:
             variant = self._variant(known[0], question)
             if variant is not None:
                 d.notices.append(f"Read as the earlier question about {cs.display_code(variant.record.code, variant.record.system)} "
-                                 f"instead of {known[0].mention.code}.")
+                                 f"instead of {cs.display_code(known[0].record.code, known[0].record.system)}.")
                 known = [variant]
                 route = rt.Route(route.intent, [variant], route.system, True, route.query, route.prior)
         if route.inherited and route.prior:
@@ -192,6 +192,8 @@ class GroundedAnswerer:
             # Two codes on one day: what a coder weighs is each code's global period and the
             # modifiers that separate them, not every detail of each summary.
             question, limit = question + " global period same day modifier separately", 2
+        if route.intent == rt.PAIR_CHECK:
+            self._pair_statements(d, [r for r in route.codes[:3] if r.records])
         for r in route.codes[:3]:
             if r.records:
                 self._one_code(d, r, question, limit)
@@ -205,11 +207,13 @@ class GroundedAnswerer:
         return d
 
     def _variant(self, r: rt.Resolved, follow_up: str) -> rt.Resolved | None:
-        """The sibling of ``r`` (same corpus document) whose title adds what the follow-up names and keeps the rest."""
+        """The code of ``r``'s family (its corpus document, PCS table or CM category: CodeStore.family) whose
+        title adds what the follow-up names and keeps the rest ("converted to open" after 0FT44ZZ: 0FT40ZZ)."""
         base = set(tokens(r.record.title))
-        asked = set(tokens(follow_up)) - {"same", "level", "code", "instead", "about"}
+        asked = {w for w in tokens(expand_query(follow_up)) if len(w) > 2 and not w.isdigit()} - {
+            "same", "level", "code", "instead", "about"}  # "she's" leaves an "s" that "Galeazzi's" shares
         best, best_score = None, 0.0
-        for sib in self.store.siblings(r.record):
+        for sib in self.store.family(r.record):
             words = set(tokens(sib.title))
             new = (asked & words) - base
             if not new:
@@ -443,6 +447,18 @@ class GroundedAnswerer:
         for di, s in best_sentences(question, docs[:2], limit=2, per_doc=1):
             if not self._has_unknown_code(s):
                 d.say(s, docs[di])
+
+    def _pair_statements(self, d: Draft, known: list[rt.Resolved]) -> None:
+        """What each code's own passage says about the other code of the pair ("It replaces 43235; do not
+        report both."), said first: the sources' direct word on the pair, whether or not a table is loaded."""
+        for r in known:
+            doc = self.record_doc(r.record)
+            others = [o.record.code for o in known if o.record.code != r.record.code]
+            for s in sentences(doc.page_content):
+                if any(re.search(rf"(?<![\w.]){re.escape(o)}(?![\w])", s) for o in others) \
+                        and not self._has_unknown_code(s):
+                    # out of its passage, "It" needs its code: "43239 replaces 43235; do not report both"
+                    d.say(re.sub(r"^(?:It|This code)\b", cs.display_code(r.record.code, r.record.system), s), doc)
 
     def _pair_guidance(self, d: Draft, route: rt.Route, question: str, timings: dict | None) -> None:
         """The rule that applies to the kind of pair: an E/M visit with a procedure on the same day is

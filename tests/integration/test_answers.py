@@ -147,7 +147,7 @@ def test_visit_reason_titles_are_the_encounter_aftercare_and_supervision_codes(e
     # the history codes name a site or chapter, never the condition: the condition's code sits in the
     # history code's "Conditions classifiable to" range
     ("Family history of colon cancer (father)", "Z80.0", "C18"),
-    ("personal hx of colon cancer", "Z85.038", "C18"),
+    ("fhx of stomach cancer (mother)", "Z80.0", "C16"),
 ])
 def test_history_of_a_condition_is_coded_through_the_classifiable_ranges(engine, question, first, condition):
     done = engine.answer(question)
@@ -164,3 +164,22 @@ def test_a_history_the_tabular_codes_elsewhere_is_not_forced_into_a_range(engine
     done = engine.answer("history of MI")
     assert "Z86.7" not in [c["code"] for c in done["codes"]][:1]
     assert "classifiable to" not in done["answer"]
+
+
+def test_a_pair_question_quotes_what_each_code_summary_says_about_the_other(engine):
+    # no NCCI table in the slice: the answer says so first, then the corpus's own word on the pair
+    done = engine.answer("EGD w/ bx 43239 and diagnostic EGD 43235 same session, both billable?")
+    parts = done["answer"].split(". ")
+    assert "not loaded" in parts[0]
+    assert any(p.startswith("43239 replaces 43235; do not report both") for p in parts[1:3]), done["answer"]
+    assert _every_sentence_cites(done["answer"])
+
+
+def test_a_follow_up_naming_one_axis_switches_the_pcs_code_within_its_table(engine):
+    first = engine.answer("ICD-10-PCS code for laparoscopic cholecystectomy")
+    assert [c["code"] for c in first["codes"]][0] == "0FT44ZZ", first["answer"]
+    history = [{"role": "user", "content": "ICD-10-PCS code for laparoscopic cholecystectomy"},
+               {"role": "assistant", "content": first["answer"]}]
+    done = engine.answer("ok and if they converted to open?", history)
+    assert [c["code"] for c in done["codes"]][0] == "0FT40ZZ", done["answer"]
+    assert any("instead of 0FT44ZZ" in n for n in done["notices"])
