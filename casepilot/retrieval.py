@@ -29,7 +29,7 @@ from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
-from casepilot.text import STOPWORDS, SYNONYMS, expand_query, negated_terms, small_numbers, tokens
+from casepilot.text import STOPWORDS, SYNONYMS, expand_query, negated_terms, own_word_forms, small_numbers, tokens
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
 
@@ -153,7 +153,9 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     unhanded = without_handedness(query)
     side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
-        words=qwords, numbers=small_numbers(query), side=side, encounter=encounter_of(expanded),
+        # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
+        words=qwords, numbers=small_numbers(query) | small_numbers(expanded), side=side,
+        encounter=encounter_of(expanded),
         negated=negated_terms(query) | negated_terms(expanded),
         unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
         dominance=dominance_of(query), visit=gives_visit_reason(query),
@@ -232,21 +234,7 @@ def short_description(context: str) -> str:
     return next((line.split(":", 1)[1] for line in context.splitlines() if line.startswith("Short description:")), "")
 
 
-def own_word_forms(query: str) -> dict[str, set[str]]:
-    """Each word the question itself uses, with the words it stands for: its own expansion ("stg" ->
-    "stage") and, for a phrase the vocabulary maps ("heart attack"), the phrase's code-set words.
-
-    >>> sorted(own_word_forms("heart attack")["attack"])
-    ['attack', 'infarction', 'myocardial']
-    """
-    low = query.lower()
-    forms = {t: {t} | set(tokens(expand_query(t))) for t in dict.fromkeys(tokens(query))}
-    for phrase, value in SYNONYMS.items():
-        if " " in phrase and re.search(rf"\b{re.escape(phrase)}\b", low):
-            for word in tokens(phrase):
-                if word in forms:
-                    forms[word] |= set(tokens(value))
-    return forms
+STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch")
 
 
 def _order_codes_by_ranker(hits: list[Hit]) -> None:
@@ -255,7 +243,11 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
     them as the fused scores would, whatever the scale of the learned weights."""
     coded = [h for h in hits if "ranker" in h.signals]
     scores = sorted((h.score for h in coded), reverse=True)
-    for rank, (h, score) in enumerate(zip(sorted(coded, key=lambda h: (-h.signals["ranker"], h.id)), scores)):
+    # A code that states another stage, side or encounter than the question does is another code, whatever
+    # else it shares: it ranks below every code that agrees with what the question states (the learned
+    # weights of these clashes are small, because generated training queries rarely state them).
+    order = sorted(coded, key=lambda h: (sum(h.signals.get(k, 0.0) for k in STATED_CLASHES), -h.signals["ranker"], h.id))
+    for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
 
 

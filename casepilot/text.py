@@ -191,11 +191,31 @@ def small_numbers(text: str) -> set[int]:
 
     >>> sorted(small_numbers("with stage 1 through stage 4 chronic kidney disease"))
     [1, 2, 3, 4]
+    >>> sorted(small_numbers("HTN w/ CKD 3a"))
+    [3]
     """
     out: set[int] = set()
     for m in _RANGE.finditer(text):
         lo, hi = int(m.group(1)), int(m.group(2))
         if lo < hi <= lo + 10:
             out.update(range(lo, hi + 1))
-    out.update(int(n) for n in re.findall(r"\b(\d{1,2})\b", text))
+    # "CKD 3a", "stage 3b": a lettered sub-stage is still stage 3 (N18.31, N18.32; I12.9 covers stages 1-4)
+    out.update(int(n) for n in re.findall(r"\b(\d{1,2})[ab]?\b", text))
     return out
+
+
+def own_word_forms(query: str) -> dict[str, set[str]]:
+    """Each word the question itself uses, with the words it stands for: its own expansion ("stg" ->
+    "stage") and, for a phrase the vocabulary maps ("heart attack"), the phrase's code-set words.
+
+    >>> sorted(own_word_forms("heart attack")["attack"])
+    ['attack', 'infarction', 'myocardial']
+    """
+    low = query.lower()
+    forms = {t: {t} | set(tokens(expand_query(t))) for t in dict.fromkeys(tokens(query))}
+    for phrase, value in SYNONYMS.items():
+        if " " in phrase and phrase in low and re.search(rf"\b{re.escape(phrase)}\b", low):
+            for word in tokens(phrase):
+                if word in forms:
+                    forms[word] |= set(tokens(value))
+    return forms

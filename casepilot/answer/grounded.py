@@ -22,11 +22,10 @@ from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
 from casepilot.procedures import is_procedure
-from casepilot.retrieval import (KNOWLEDGE_COLLECTIONS, Hit, Retriever, own_word_forms, query_facts,
-                                 short_description)
+from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, query_facts, short_description
 from casepilot.dominance import title_dominance
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
-from casepilot.text import expand_query, negated_terms, tokens
+from casepilot.text import expand_query, negated_terms, own_word_forms, small_numbers, tokens
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # Title words that name no topic ("ICD-10-PCS ... including ... versus")
@@ -891,6 +890,10 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
     q = query_facts(query)  # the question's words, what it denies and its dominant side, as the ranker reads them
     stated = q.words - q.negated
     base = set(tokens(heading.title))
+    if q.numbers:
+        # "CKD 3a": a child that names other stages (I12.0, stage 5) is not the default, one naming none may be
+        agree = [c for c in children if not small_numbers(c.title) or q.numbers & small_numbers(c.title)]
+        children = agree or children
 
     def named(c: CodeRecord) -> int:
         own = set(tokens(c.title)) - base

@@ -45,3 +45,30 @@ def test_visit_reason_meets_encounter_titles(question, expected):
 def test_a_hand_keeps_its_side():
     assert query_facts("cellulitis of left hand").side == {"left"}
     assert features("cellulitis of left hand", "Cellulitis of right hand").get("side_mismatch") == 1.0
+
+
+def test_a_code_stating_another_stage_side_or_encounter_ranks_below_every_code_that_agrees():
+    from langchain_core.documents import Document
+
+    from casepilot.retrieval import Hit, _order_codes_by_ranker
+
+    def hit(pid, ranker, **clash):
+        return Hit(pid, 0.0, Document(page_content=pid, id=pid), {"ranker": ranker, **clash})
+
+    hits = [hit("I120", 1.9, number_mismatch=1.0), hit("I12", 1.8), hit("I129", 1.6),
+            hit("S52532D", 2.5, encounter_mismatch=1.0), hit("M1712", 2.4, side_mismatch=1.0)]
+    for h, s in zip(hits, (0.9, 0.8, 0.7, 0.6, 0.5)):
+        h.score = s
+    _order_codes_by_ranker(hits)
+    order = [h.id for h in sorted(hits, key=lambda h: -h.score)]
+    assert order[:2] == ["I12", "I129"]  # the learned order among the codes that agree
+    assert set(order[2:]) == {"I120", "S52532D", "M1712"}
+    assert order[2:] == ["S52532D", "M1712", "I120"]  # and among those that clash once
+
+
+def test_numbers_the_expansion_states_count_as_stated():
+    # "DM2" is "type 2 diabetes mellitus": E11.22's "Type 2" is no stage clash with "CKD 3a"
+    q = query_facts("DM2 with CKD 3a")
+    assert q.numbers == {2, 3}
+    assert "number_mismatch" not in code_features(
+        "ICD-10-CM E11.22 Type 2 diabetes mellitus with diabetic chronic kidney disease", "", q)

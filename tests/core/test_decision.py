@@ -127,6 +127,17 @@ def test_default_child_prefers_unspecified():
     assert default_child("thing", _rec("X", "Thing"), kids).code == "X1"
 
 
+def test_default_child_never_names_another_stage_than_the_question():
+    # "renal" (the vocabulary's kidney synonym) is in I12.0's own words; its stage 5 is not the question's 3a
+    heading = _rec("I12", "Hypertensive chronic kidney disease")
+    kids = [_rec("I120", "Hypertensive chronic kidney disease with stage 5 chronic kidney disease or end stage "
+                         "renal disease"),
+            _rec("I129", "Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease, "
+                         "or unspecified chronic kidney disease")]
+    assert default_child("HTN w/ CKD 3a", heading, kids).code == "I129"
+    assert default_child("HTN with ESRD stage 5", heading, kids).code == "I120"
+
+
 def test_default_child_gives_up_when_ambiguous():
     kids = [_rec("X1", "Thing, left"), _rec("X2", "Thing, left and more")]
     assert default_child("thing left", _rec("X", "Thing"), kids) is None
