@@ -29,7 +29,8 @@ from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
-from casepilot.text import STOPWORDS, SYNONYMS, expand_query, negated_terms, own_word_forms, small_numbers, tokens
+from casepilot.text import (STOPWORDS, SYNONYMS, expand_query, negated_terms, own_word_forms,
+                             question_negations, small_numbers, tokens)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
 
@@ -156,7 +157,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
         words=qwords, numbers=small_numbers(query) | small_numbers(expanded), side=side,
         encounter=encounter_of(expanded),
-        negated=negated_terms(query) | negated_terms(expanded),
+        negated=question_negations(query),
         unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
         dominance=dominance_of(query), visit=gives_visit_reason(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
@@ -234,6 +235,10 @@ def short_description(context: str) -> str:
     return next((line.split(":", 1)[1] for line in context.splitlines() if line.startswith("Short description:")), "")
 
 
+# What the question states and the code's title contradicts: another stage, side or encounter. (A negated
+# branch is not among them: negated_terms reads a phrase's scope by heuristics, "without complications in
+# remission" would deny the remission, and as a hard rule such misreadings lost more tuning items than the
+# clashes won.)
 STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch")
 
 
@@ -243,9 +248,9 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
     them as the fused scores would, whatever the scale of the learned weights."""
     coded = [h for h in hits if "ranker" in h.signals]
     scores = sorted((h.score for h in coded), reverse=True)
-    # A code that states another stage, side or encounter than the question does is another code, whatever
-    # else it shares: it ranks below every code that agrees with what the question states (the learned
-    # weights of these clashes are small, because generated training queries rarely state them).
+    # A code that contradicts what the question states (STATED_CLASHES) is another code, whatever else it
+    # shares: it ranks below every code that agrees with the question (the learned weights of these clashes
+    # are small, because generated training queries rarely state them).
     order = sorted(coded, key=lambda h: (sum(h.signals.get(k, 0.0) for k in STATED_CLASHES), -h.signals["ranker"], h.id))
     for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order

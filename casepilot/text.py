@@ -120,6 +120,43 @@ def expand_query(text: str, pcs: bool = False) -> str:
     >>> expand_query("N/V, h/o MI")
     'nausea with vomiting , history myocardial infarction'
     """
+    body = spell_out(text)
+    return " ".join([body, *appended(body, pcs)]).strip()
+
+
+def appended(body: str, pcs: bool = False) -> list[str]:
+    """The vocabulary values a spelled-out question gets appended, in file order, each once (two names of
+    one drug add its class once); for an ICD-10-PCS search, only those PCS words the same way."""
+    # punctuation between words does not split a phrase: "C. diff" is the key "c diff"
+    low = " ".join(re.sub(r"[.,;:()\[\]!?]", " ", body.lower()).split())
+    # the substring test first: the word-boundary regex runs only for the few keys the text contains
+    extra = [v for k, v in SYNONYMS.items() if k in low and re.search(rf"\b{re.escape(k)}\b", low) and v not in low
+             and not (pcs and k in NOT_FOR_PCS)]
+    return list(dict.fromkeys(extra))
+
+
+def question_negations(query: str) -> set[str]:
+    """What a question denies, read in its own words and abbreviations ("w/o") and in each appended value on its
+    own ("uncomplicated" -> "without complications"), never across them: "without bleeding" followed by the
+    appended "large intestine" does not deny the intestine.
+
+    >>> sorted(question_negations("diverticulitis of colon w/o bleeding"))
+    ['bleeding']
+    """
+    body = spell_out(query)
+    out = negated_terms(query) | negated_terms(body)
+    for value in appended(body):
+        out |= negated_terms(value)
+    return out
+
+
+def spell_out(text: str) -> str:
+    """The question with its abbreviations spelled out, in place: expand_query without the appended
+    vocabulary, so a phrase's scope (what "without" negates) ends where the question's own words do.
+
+    >>> spell_out("diverticulitis of colon w/o bleeding")
+    'diverticulitis of colon without bleeding'
+    """
     text = re.sub(r"\bE/M\b", "E/M evaluation and management", text, flags=re.I)
     words = _QUERY_WORD.findall(text)
     out = []
@@ -136,12 +173,7 @@ def expand_query(text: str, pcs: bool = False) -> str:
             out.extend((w, cms[low]))
         else:
             out.append(w)
-    expanded = " ".join(out)
-    low = expanded.lower()
-    # the substring test first: the word-boundary regex runs only for the few keys the text contains
-    extra = [v for k, v in SYNONYMS.items() if k in low and re.search(rf"\b{re.escape(k)}\b", low) and v not in low
-             and not (pcs and k in NOT_FOR_PCS)]  # for an ICD-10-PCS search, only what PCS words the same way
-    return " ".join([expanded, *dict.fromkeys(extra)]).strip()  # two names of one drug add its class once
+    return " ".join(out)
 
 
 # "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.

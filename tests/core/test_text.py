@@ -52,3 +52,21 @@ def test_a_synonym_marked_pcs_false_is_not_applied_to_a_pcs_search():
     assert "large intestine" in expand_query("diverticulitis of the sigmoid colon")
     assert "large intestine" not in expand_query("biopsy of sigmoid colon", pcs=True)
     assert "patella" in expand_query("kneecap fracture repair", pcs=True)  # other synonyms still apply
+
+
+def test_punctuation_inside_a_phrase_does_not_hide_it_from_the_vocabulary():
+    from casepilot.text import expand_query
+
+    assert "clostridium difficile" in expand_query("Recurrent C. diff colitis")
+    assert "clostridium difficile" in expand_query("recurrent c diff colitis")
+    assert "clostridium" not in expand_query("vitamin C, diffuse rash")  # word boundaries still hold
+
+
+def test_negation_stops_where_the_appended_vocabulary_starts():
+    from casepilot.text import question_negations
+
+    # "colon" appends "large intestine" after "... without bleeding": the intestine is not denied
+    assert question_negations("Diverticulitis of the colon without perforation, abscess or bleeding") == {
+        "perforation", "abscess", "bleeding"}
+    # a value that itself negates still counts: "uncomplicated" is "without complications"
+    assert "complications" in question_negations("DM2 uncomplicated")
