@@ -909,11 +909,26 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
     if best > 0:
         picks = [c for n, c in scored if n == best]
         return picks[0] if len(picks) == 1 else None
+    # A child that asserts more than its heading ("with withdrawal", "with unspecified nicotine-induced
+    # disorders") codes a condition the question does not state: never the default.
+    plain = [(n, c) for n, c in scored if _WITH.subn("", c.title)[1] <= _WITH.subn("", heading.title)[1]]
     for word in ("unspecified", "without", "other"):
-        picks = [c for n, c in scored if n == best and word in set(tokens(c.title)) - base]
+        picks = [c for n, c in plain if n == best and _default_mark(c.title, base, word)]
         if len(picks) == 1:
             return picks[0]
     return None
+
+
+_WITH = re.compile(r"\bwith\b", re.I)
+
+
+def _default_mark(title: str, base: set[str], word: str) -> bool:
+    """Whether a child's own words mark it as the default of ``word``'s kind: "unspecified" (NOS), "without" or
+    "uncomplicated" (a condition the record does not state is not coded), "other" (NEC)."""
+    own = set(tokens(title)) - base
+    if word == "without":
+        return bool({"without", "uncomplicated"} & own)
+    return word in own
 
 
 # Words that say how conditions relate, not what they are: no evidence of relevance on their own.

@@ -138,6 +138,18 @@ def test_default_child_never_names_another_stage_than_the_question():
     assert default_child("HTN with ESRD stage 5", heading, kids).code == "I120"
 
 
+def test_default_child_with_unspecified_disorders_is_not_the_nos_default():
+    # F17.21 "Nicotine dependence, cigarettes": nothing stated beyond the heading is the uncomplicated code;
+    # "with unspecified nicotine-induced disorders" asserts a disorder the question does not state
+    heading = _rec("F1721", "Nicotine dependence, cigarettes")
+    kids = [_rec("F17210", "Nicotine dependence, cigarettes, uncomplicated"),
+            _rec("F17211", "Nicotine dependence, cigarettes, in remission"),
+            _rec("F17213", "Nicotine dependence, cigarettes, with withdrawal"),
+            _rec("F17218", "Nicotine dependence, cigarettes, with other nicotine-induced disorders"),
+            _rec("F17219", "Nicotine dependence, cigarettes, with unspecified nicotine-induced disorders")]
+    assert default_child("tobacco dependence, cigs", heading, kids).code == "F17210"
+
+
 def test_default_child_gives_up_when_ambiguous():
     kids = [_rec("X1", "Thing, left"), _rec("X2", "Thing, left and more")]
     assert default_child("thing left", _rec("X", "Thing"), kids) is None
