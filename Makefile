@@ -1,6 +1,6 @@
 # Two commands do all setup on a fresh Linux machine with Python 3.11:
 #   make run    install, ingest what needs no model (first run: about a minute), serve the API; the dense
-#               vectors (~15-20 min on 2 cores) build in the background, progress in /readyz and
+#               vectors (~10 min on 2 idle cores, ONNX backend; README) build in the background, progress in /readyz and
 #               `casepilot status`
 #   make test   install with test extras, run the test suite
 # `make ingest` builds everything in the foreground instead (with progress).

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import socket
 import subprocess
 import threading
@@ -19,6 +18,8 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
+
+from tests.processes import stop_process  # noqa: F401  (the API tests import it from here)
 
 E11_22 = "What is ICD-10-CM E11.22?"
 
@@ -189,16 +190,6 @@ def grounded_server(slice_index, engine):
 
     with live_server(create_app(slice_index, engine=engine)) as base:
         yield base
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM, then SIGKILL if ``proc`` has not exited within ``grace`` seconds."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
 
 
 def start_casepilot_serve(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen, str]:

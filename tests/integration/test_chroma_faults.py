@@ -27,6 +27,7 @@ import pytest
 from casepilot.retrieval import DENSE_DOWN_NOTICE, Retriever
 from casepilot.vectorstore import VectorStoreUnavailable, make_client
 from tests.conftest import make_settings
+from tests.processes import stop_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -199,13 +200,8 @@ def _chroma(path: Path, port: int):
         yield proc
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGCONT)
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            proc.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
+            stop_process(proc, grace=10)
 
 
 def _search(retriever: Retriever):

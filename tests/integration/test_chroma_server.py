@@ -15,6 +15,7 @@ from ingest.corpus import CorpusSource
 from ingest.icd10pcs import ICD10PCSSource
 from ingest.pipeline import run_ingest
 from tests.conftest import make_settings
+from tests.processes import stop_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -47,11 +48,7 @@ def chroma_server(tmp_path):
         proc.kill()
         pytest.fail("chroma server did not start within 60 s")
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc, grace=10)
 
 
 def test_ingest_and_search_against_a_server(tmp_path, chroma_server, corpus_copy, embedder):
