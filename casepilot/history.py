@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from casepilot import codes as cs
 from casepilot.text import tokens
 
 FAMILY, PERSONAL = "family", "personal"
@@ -60,10 +61,8 @@ def history_ask(text: str) -> HistoryAsk | None:
         # "type 2 diabetes with CKD 3, history of smoking": the history is a secondary detail of a question
         # about another condition, which the title search answers
         return None
-    condition = " ".join(_NOISE.sub(" ", text[m.end():]).split())
     # "finished treatment 2019": what follows a comma is context, not the condition
-    condition = condition if "," not in text[m.end():] else " ".join(
-        _NOISE.sub(" ", text[m.end():].split(",", 1)[0]).split())
+    condition = " ".join(_NOISE.sub(" ", text[m.end():].split(",", 1)[0]).split())
     if not re.search(r"[a-z]{2}", condition, re.I):
         return None
     return HistoryAsk(FAMILY if _FAMILY.search(text) else PERSONAL, condition)
@@ -84,12 +83,10 @@ def parse_ranges(note: str) -> list[tuple[str, str]]:
         return []
     out = []
     for part in m.group(1).split(","):
-        ends = [e.strip().rstrip(".-").strip() for e in part.split("-", 1)] if re.search(r"\w-\w", part) \
-            else [part.strip().rstrip("-").rstrip(".").strip()]
-        ends = [e.upper() for e in ends]
+        # "C15-C26" is a range, "C50.-" one category and its children
+        ends = [e.strip().rstrip(".-").strip().upper() for e in re.split(r"(?<=\w)-(?=\w)", part, maxsplit=1)]
         if all(_CODE.match(e) for e in ends):
-            lo, hi = (ends[0], ends[-1])
-            out.append((lo.replace(".", ""), hi.replace(".", "")))
+            out.append((ends[0].replace(".", ""), ends[-1].replace(".", "")))
     return out
 
 
@@ -124,9 +121,6 @@ def covering(code: str, ranges: dict[str, list[tuple[str, str]]]) -> list[str]:
     return [h for _, h in sorted(found)]
 
 
-_NOTE_CODE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)")
-
-
 def excluded_here(note: str, codes: list[str]) -> bool:
     """Whether an Excludes note names one of ``codes`` (or a heading above it): the tabular codes that
     condition's history elsewhere (pure).
@@ -136,5 +130,5 @@ def excluded_here(note: str, codes: list[str]) -> bool:
     >>> excluded_here("old myocardial infarction (I25.2)", ["I21.9"])
     False
     """
-    named = [m.replace(".", "") for m in _NOTE_CODE.findall(note)]
-    return any(c.replace(".", "").upper().startswith(n) for n in named for c in codes if c)
+    named = [m.code for m in cs.find_mentions(note)]
+    return any(cs.normalize(c).startswith(n) for n in named for c in codes if c)

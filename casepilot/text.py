@@ -129,10 +129,14 @@ def appended(body: str, pcs: bool = False) -> list[str]:
     one drug add its class once); for an ICD-10-PCS search, only those PCS words the same way."""
     # punctuation between words does not split a phrase: "C. diff" is the key "c diff"
     low = " ".join(re.sub(r"[.,;:()\[\]!?]", " ", body.lower()).split())
-    # the substring test first: the word-boundary regex runs only for the few keys the text contains
-    extra = [v for k, v in SYNONYMS.items() if k in low and re.search(rf"\b{re.escape(k)}\b", low) and v not in low
-             and not (pcs and k in NOT_FOR_PCS)]
+    extra = [SYNONYMS[k] for k in synonym_keys(low) if SYNONYMS[k] not in low and not (pcs and k in NOT_FOR_PCS)]
     return list(dict.fromkeys(extra))
+
+
+def synonym_keys(low: str) -> list[str]:
+    """The vocabulary's synonym keys that a lower-cased text contains as whole words, in file order."""
+    # the substring test first: the word-boundary regex runs only for the few keys the text contains
+    return [k for k in SYNONYMS if k in low and re.search(rf"\b{re.escape(k)}\b", low)]
 
 
 def question_negations(query: str) -> set[str]:
@@ -243,11 +247,10 @@ def own_word_forms(query: str) -> dict[str, set[str]]:
     >>> sorted(own_word_forms("heart attack")["attack"])
     ['attack', 'infarction', 'myocardial']
     """
-    low = query.lower()
     forms = {t: {t} | set(tokens(expand_query(t))) for t in dict.fromkeys(tokens(query))}
-    for phrase, value in SYNONYMS.items():
-        if " " in phrase and phrase in low and re.search(rf"\b{re.escape(phrase)}\b", low):
+    for phrase in synonym_keys(query.lower()):
+        if " " in phrase:
             for word in tokens(phrase):
                 if word in forms:
-                    forms[word] |= set(tokens(value))
+                    forms[word] |= set(tokens(SYNONYMS[phrase]))
     return forms

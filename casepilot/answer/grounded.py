@@ -116,11 +116,6 @@ def _names_history(ask: HistoryAsk, top: Hit) -> bool:
     return all(forms & words for forms in own_word_forms(ask.condition).values())
 
 
-def _dotted(spans: str) -> str:
-    """ "C15-C26, C7A022" -> "C15-C26, C7A.022": range ends as the tabular prints them."""
-    return re.sub(r"\b([A-Z][0-9][0-9A-Z])([0-9A-Z]+)\b", r"\1.\2", spans)
-
-
 def _flat(text: str) -> str:
     return " ".join(text.replace("\n", "; ").split()).replace(":;", ":")
 
@@ -665,25 +660,24 @@ class GroundedAnswerer:
             # "history of MI": Z86.7 excludes old myocardial infarction (I25.2), which the title search found
             return False
         d.searched.append(f"ICD-10-CM {ask.kind} history codes (\"Conditions classifiable to\") for: {ask.condition}")
-        hist_doc, cond_doc = self.record_doc(hist), hits[0].doc
-        heading = None
+        holder, holder_doc = hist, self.record_doc(hist)  # the code whose range holds the condition
         if hist.billable is False:
-            child = default_child(ask.condition, hist, look.billable_below)
-            if child is None:
+            hist = default_child(ask.condition, holder, look.billable_below)
+            if hist is None:
                 return False
-            heading, hist = hist, child
+        doc = self.record_doc(hist) if hist is not holder else holder_doc
         display, cond_display = cs.display_code(hist.code, cs.ICD10CM), cs.display_code(cond.code, cs.ICD10CM)
         lead = "best match" if sure.label == ANSWER else "closest match"
-        d.say(f'The {lead} in ICD-10-CM is {display} "{hist.title}"', self.record_doc(hist))
-        spans = ", ".join(lo if lo == hi else f"{lo}-{hi}" for lo, hi in ranges[(heading or hist).code]
-                          ) if (heading or hist).code in ranges else ""
-        holder = heading or hist
+        d.say(f'The {lead} in ICD-10-CM is {display} "{hist.title}"', doc)
+        spans = ", ".join(cs.display_code(lo, cs.ICD10CM) if lo == hi else
+                          f"{cs.display_code(lo, cs.ICD10CM)}-{cs.display_code(hi, cs.ICD10CM)}"
+                          for lo, hi in ranges[holder.code])
         d.say(f'{cs.display_code(holder.code, cs.ICD10CM)} "{holder.title}" is for conditions classifiable to '
-              f'{_dotted(spans)}, and {ask.condition} is {cond_display} "{cond.title}"', hist_doc, cond_doc)
-        if heading is not None:
-            d.say(f"{cs.display_code(heading.code, cs.ICD10CM)} is a heading; the code below it for this "
-                  f"history is {display}", hist_doc)
-        d.say(f"{display} is billable", self.record_doc(hist))
+              f'{spans}, and {ask.condition} is {cond_display} "{cond.title}"', holder_doc, hits[0].doc)
+        if hist is not holder:
+            d.say(f"{cs.display_code(holder.code, cs.ICD10CM)} is a heading; the code below it for this "
+                  f"history is {display}", holder_doc)
+        d.say(f"{display} is billable", doc)
         if sure.label == PARTIAL:
             d.notices.append(f"CasePilot is not sure {cond_display} is the condition meant; the history code "
                              "depends on it, so check both against the tabular.")
