@@ -43,12 +43,14 @@ def test_every_expected_code_exists(items):
     from ingest.corpus import CorpusSource
     from ingest.icd10pcs import _db
 
-    pcs = {r[0] for r in _db().execute("SELECT code FROM pcs_codes")}
+    # every PCS section (pcs_tree), not only the Medical and Surgical codes CasePilot ingests (pcs_codes): an
+    # obstetrics code a coder expects is a real gap to measure, not a wrong item
+    pcs = {r[0] for r in _db().execute("SELECT code FROM pcs_codes UNION SELECT code FROM pcs_tree")}
     corpus = {r.code for r in CorpusSource(Settings().corpus_dir).records()}
     for it in items:
         if it.requires:
             continue
-        written = "coders" in it.tags or "heldout" in it.tags  # coders' questions: CPT/HCPCS beyond the corpus
+        written = any(t.startswith("coders") for t in it.tags) or "heldout" in it.tags  # coders' questions: CPT/HCPCS beyond the corpus
         for code in it.expected_codes:
             ok = cm.is_valid_item(code) or cs.normalize(code) in pcs or cs.normalize(code) in corpus
             if written and not ok:
