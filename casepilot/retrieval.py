@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,11 @@ _SIDES = {"right", "left", "bilateral"}
 # Heading words that name no topic on their own ("ICD-10-PCS", "versus"): left out of the title-named signal.
 _GENERIC = {"10", "versus", "vs", "and", "the", "overview", "guidelines", "guideline", "official", "rules", "rule"}
 _UNSTATED_DETAIL = _SIDES | {"other"}
+# ICD-10-CM I.C.19.c.1: a fracture not stated as open or closed is coded as closed, one not stated as displaced
+# or nondisplaced as displaced. So a fracture title that says "open" or "nondisplaced" asserts detail the
+# question did not give, as a side does. (Only fracture titles: "open bite" and "open wound" are injuries.)
+_FRACTURE_DETAIL = {"open": re.compile(r"\bopen\b|\bcompound\b", re.I),
+                    "nondisplaced": re.compile(r"\bnon[- ]?displaced\b|\bundisplaced\b|\bhairline\b", re.I)}
 
 
 # The question gives the reason for a visit ("came in for a flu shot", "here to start the pill"), and a title
@@ -103,6 +109,34 @@ _VISIT_POOL, _VISIT_EXTRA = 5000, 8
 _VISIT_TITLE = re.compile(r"^(encounter for|aftercare|supervision of)\b", re.I)
 # "first visit for the injury", "follow-up visit": the 7th-character encounter of an injury, not a reason
 _INJURY_VISIT = re.compile(r"\b(first|initial|follow[- ]?up|f/u|subsequent|return|later)\s+(visit|encounter)s?\b", re.I)
+
+
+# One category can fill the BM25 depth on its own (M80 "osteoporosis with current pathological fracture" has
+# 200 codes, all naming the fracture that "no current fracture" denies): the best hit of each other category
+# in a list _FAMILY_POOL times deeper joins the candidates, so the ranker sees M81.0 too.
+_FAMILY_POOL = 10
+
+
+def diversified(ranked: list[tuple[str, float]], depth: int, extra: int) -> list[tuple[str, float]]:
+    """The first ``depth`` of a ranked code list, then the best hit of up to ``extra`` categories (first three
+    characters of the code) not among them (pure).
+
+    >>> diversified([("icd10cm:M80001A", 9), ("icd10cm:M80002A", 8), ("icd10cm:M810", 5), ("icd10cm:M8100", 4)], 2, 5)
+    [('icd10cm:M80001A', 9), ('icd10cm:M80002A', 8), ('icd10cm:M810', 5)]
+    """
+    def family(pid: str) -> str:
+        return pid.partition(":")[2][:3]
+
+    head = ranked[:depth]
+    seen = {family(i) for i, _ in head}
+    out = list(head)
+    for i, sc in ranked[depth:]:
+        if len(out) - len(head) >= extra:
+            break
+        if family(i) not in seen:
+            seen.add(family(i))
+            out.append((i, sc))
+    return out
 
 
 def gives_visit_reason(text: str) -> bool:
@@ -140,6 +174,7 @@ class _Query:
     encounter: str | None
     negated: set[str]
     unstated: set[str]
+    fracture_unstated: set[str]  # fracture detail the question leaves to the default (closed, displaced)
     dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
     visit: bool  # the question gives the reason for a visit
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion
@@ -159,16 +194,39 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         encounter=encounter_of(expanded),
         negated=question_negations(query),
         unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
+        fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
         dominance=dominance_of(query), visit=gives_visit_reason(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own=own_word_forms(query),
     )
 
 
-def code_features(title: str, context: str, q: _Query) -> dict[str, float]:
+def _q_cover(q: _Query, asserted: set[str], t_negated: set[str]) -> float:
+    """Share of the question's own words a title covers, each with its polarity.
+
+    A word the question negates ("no perforation") is covered by a title that says it is absent, and also
+    by one that does not mention it: the tabular's default ("Unspecified acute appendicitis") carries no
+    complication. Only a title asserting it ("with perforation") leaves it uncovered.
+    """
+    return sum(
+        1 for word, forms in q.own.items()
+        if ((forms & t_negated or not forms & asserted) if word in q.negated else forms & asserted)
+    ) / len(q.own)
+
+
+def inclusion_terms(text: str) -> list[str]:
+    """The inclusion terms a code passage lists (ingest/icd10cm.py writes one "Inclusion terms:" line each)."""
+    return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Inclusion terms:")]
+
+
+def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = ()) -> dict[str, float]:
     """The ranker's features of one code passage (pure; BM25 and dense come from the search): how much of
     the question its title covers, and where it clashes with what the question states (another stage, side
-    or encounter, a negated branch)."""
+    or encounter, a negated branch).
+
+    ``aliases``: the code's inclusion terms, the tabular's other names for it ("Plantar fasciitis" under M72.2
+    "Plantar fascial fibromatosis"); the question's coverage is the best of the title and each of them.
+    """
     sig: dict[str, float] = {}
     own_title = title.split(" ", 2)[-1]  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own words
     short = short_description(context)
@@ -177,24 +235,22 @@ def code_features(title: str, context: str, q: _Query) -> dict[str, float]:
     # asserts; a question word counts as covered only with the same polarity.
     t_negated = negated_terms(own_title) | negated_terms(short)
     asserted = (title_words | set(tokens(short))) - t_negated
+    alias_words = [(ws, negated_terms(a)) for a in aliases if (ws := set(tokens(a)))]
     if q.own:
-        # A word the question negates ("no perforation") is covered by a title that says it is absent, and
-        # also by one that does not mention it: the tabular's default ("Unspecified acute appendicitis")
-        # carries no complication. Only a title asserting it ("with perforation") leaves it uncovered.
-        sig["q_cover"] = sum(
-            1 for word, forms in q.own.items()
-            if ((forms & t_negated or not forms & asserted) if word in q.negated else forms & asserted)
-        ) / len(q.own)
+        sig["q_cover"] = max([_q_cover(q, asserted, t_negated)] +
+                             [_q_cover(q, ws - neg, neg) for ws, neg in alias_words])
     if title_words:
-        sig["t_cover"] = len(title_words & q.words) / len(title_words)
+        sig["t_cover"] = max([len(title_words & q.words) / len(title_words)] +
+                             [len(ws & q.words) / len(ws) for ws, _ in alias_words])
     tnums = small_numbers(own_title)
     tside = _SIDES & title_words
-    if q.unstated:
-        # The tabular's convention: detail the question does not state (a side, "other")
-        # points to the unspecified code, so codes that assert it rank a little lower.
-        extra = q.unstated & title_words
-        if extra:
-            sig["unstated_detail"] = float(len(extra))
+    # The tabular's convention: detail the question does not state (a side, "other")
+    # points to the unspecified code, so codes that assert it rank a little lower.
+    extra = q.unstated & title_words
+    if "fracture" in title_words:
+        extra |= q.fracture_unstated & title_words
+    if extra:
+        sig["unstated_detail"] = float(len(extra))
     if q.numbers:
         # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses;
         # "unstageable" or "deep tissue damage" also answer "which stage" with another answer.
@@ -496,7 +552,10 @@ class Retriever:
         for name in names:
             lex = self.lexical(name)
             if lex is not None:
-                found = lex.search(expanded, w.depth)
+                if name in CODE_COLLECTIONS:
+                    found = diversified(lex.search(expanded, w.depth * _FAMILY_POOL), w.depth, w.depth // 2)
+                else:
+                    found = lex.search(expanded, w.depth)
                 if name == "icd10cm" and gives_visit_reason(query):
                     # "came in for a flu shot": the reason for the visit is coded (Z23 "Encounter for
                     # immunization"), but its few words lose to the many titles that name the condition
@@ -555,7 +614,8 @@ class Retriever:
                     sig["exact_title"] = 1.0
                 if m.get("billable") is True:
                     sig["billable"] = 1.0
-                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q))
+                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q,
+                                         inclusion_terms(doc.page_content)))
                 sig["ranker"] = self.ranker.score(sig)
                 score = base.get(i, 0.0)
             else:

@@ -902,6 +902,13 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
     best = max(n for n, _ in scored)
     if best > 0:
         picks = [c for n, c in scored if n == best]
+        if len(picks) > 1:
+            # "chronic HFpEF": I50.32 "Chronic ..." and I50.33 "Acute on chronic ..." both name "chronic"; the
+            # one that asserts nothing the question leaves unsaid is meant
+            def unsaid(c: CodeRecord) -> int:
+                return len(set(tokens(c.title)) - base - stated - negated_terms(c.title) - {"on", "and", "of"})
+            least = min(unsaid(c) for c in picks)
+            picks = [c for c in picks if unsaid(c) == least]
         return picks[0] if len(picks) == 1 else None
     # A child that asserts more than its heading ("with withdrawal", "with unspecified nicotine-induced
     # disorders") codes a condition the question does not state: never the default.

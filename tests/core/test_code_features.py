@@ -72,3 +72,33 @@ def test_numbers_the_expansion_states_count_as_stated():
     assert q.numbers == {2, 3}
     assert "number_mismatch" not in code_features(
         "ICD-10-CM E11.22 Type 2 diabetes mellitus with diabetic chronic kidney disease", "", q)
+
+
+def test_an_inclusion_term_covers_the_question_as_the_title_would():
+    # M72.2 "Plantar fascial fibromatosis" lists "Plantar fasciitis": the coder's word is the tabular's alias
+    q = query_facts("plantar fasciitis lt foot")
+    bare = code_features("ICD-10-CM M72.2 Plantar fascial fibromatosis", "", q)
+    aliased = code_features("ICD-10-CM M72.2 Plantar fascial fibromatosis", "", q, ["Plantar fasciitis"])
+    assert aliased["q_cover"] > bare["q_cover"] and aliased["t_cover"] > bare["t_cover"]
+
+
+def test_inclusion_terms_are_read_from_the_passage():
+    from casepilot.retrieval import inclusion_terms
+
+    text = "M72.2 Plantar fascial fibromatosis\nInclusion terms: Plantar fasciitis\nExcludes1: x (Y00)"
+    assert inclusion_terms(text) == ["Plantar fasciitis"]
+
+
+@pytest.mark.parametrize("question, detail", [
+    ("Colles fracture of the left wrist, follow up visit, healing normally", "open"),
+    ("fracture of shaft of right clavicle, initial", "nondisplaced"),
+])
+def test_a_fracture_title_asserting_what_the_default_leaves_out_ranks_lower(question, detail):
+    # I.C.19.c.1: not stated open or closed is closed; not stated displaced or not is displaced
+    f = features(question, f"Fracture of X, {detail} fracture" if detail == "open" else f"{detail.capitalize()} fracture of X")
+    assert f.get("unstated_detail") == 1.0
+    stated = features(f"{detail} {question}", f"Fracture of X, {detail} fracture" if detail == "open"
+                      else f"{detail.capitalize()} fracture of X")
+    assert not stated.get("unstated_detail")
+    # "open bite" is an injury, not a fracture's open/closed axis
+    assert not features("dog bite of right forearm", "Open bite of right forearm").get("unstated_detail")

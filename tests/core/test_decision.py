@@ -27,6 +27,10 @@ def known(w: str) -> bool:
     ("How much does Aetna pay for 99213 in Ohio?", "payer"),
     ("How many inpatients are in our hospital right now?", "own_data"),
     ("What will the Medicare conversion factor be in 2031?", "future"),
+    ("ICD-12 code for long covid?", "future"),
+    ("DSM-7 code for gaming disorder", "future"),
+    ("did the claim for dos 3/2 get paid yet", "own_data"),
+    ("how many pts are in our ICU", "own_data"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -34,7 +38,8 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
 
 
 @pytest.mark.parametrize("question", ["What is ICD-10-CM E11.22?", "When do I use modifier 25?",
-                                      "Guidelines for E/M services", "medicare 2026 telehealth rules"])
+                                      "Guidelines for E/M services", "medicare 2026 telehealth rules",
+                                      "ICD-10-CM code for an ED visit", "who gets paid for a split/shared visit?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 
@@ -151,8 +156,19 @@ def test_default_child_with_unspecified_disorders_is_not_the_nos_default():
 
 
 def test_default_child_gives_up_when_ambiguous():
-    kids = [_rec("X1", "Thing, left"), _rec("X2", "Thing, left and more")]
+    kids = [_rec("X1", "Thing, left, acute"), _rec("X2", "Thing, left, chronic")]
     assert default_child("thing left", _rec("X", "Thing"), kids) is None
+
+
+def test_default_child_named_by_the_question_asserts_nothing_more():
+    # "chronic" names both I50.32 and I50.33; "acute on chronic" asserts an acuity the question does not state
+    heading = _rec("I503", "Diastolic (congestive) heart failure")
+    kids = [_rec("I5030", "Unspecified diastolic (congestive) heart failure"),
+            _rec("I5031", "Acute diastolic (congestive) heart failure"),
+            _rec("I5032", "Chronic diastolic (congestive) heart failure"),
+            _rec("I5033", "Acute on chronic diastolic (congestive) heart failure")]
+    assert default_child("chronic HFpEF, stable", heading, kids).code == "I5032"
+    assert default_child("acute on chronic diastolic CHF", heading, kids).code == "I5033"
 
 
 def _hit(pid: str, score: float, doc_id: str | None) -> Hit:
