@@ -55,6 +55,9 @@ _MODIFIER_CONTEXT = re.compile(
 )
 # "the GZ modifier", "a 25 modifier": the label before the word (capitals only, so "an" is no modifier).
 _MODIFIER_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s+[Mm]odifiers?\b")
+# "mod 25", "mod XS": coders' shorthand for modifier. "mod" is also "moderate" ("mod AS", "mod to severe"), so
+# after "mod" only a two-digit modifier or one of the common letter modifiers counts.
+_MOD_SHORT = re.compile(r"\bmods?\.?\s+-?([0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX)\b", re.IGNORECASE)
 _HYPHEN_MODIFIER = re.compile(r"\b(?:[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})-([0-9A-Z]{2})\b")
 # Medicare Coverage Database document ids (article A52420, LCD L33767): shaped like an undotted ICD-10-CM code,
 # but no ICD-10-CM code is A + 5 digits or L3 + 4 digits, so they are never read as codes.
@@ -268,6 +271,8 @@ def find_mentions(text: str) -> list[Mention]:
     for m in _MODIFIER_BEFORE.finditer(norm):
         add(m.start(1), m.end(1), m.group(1), (MODIFIER,), True)
     for m in _HYPHEN_MODIFIER.finditer(norm):
+        add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
+    for m in _MOD_SHORT.finditer(norm):
         add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
     for m in _MODIFIER_CONTEXT.finditer(norm):
         base = m.start(1)

@@ -37,10 +37,15 @@ _CONDITION_WORDS = frozenset({"control"})
 
 _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|centesis|tripsy|desis)\b|\b("
                        r"excision|resection|repair|replacement|insertion|removal|bypass|transplant\w*|laparoscopic|"
-                       r"open approach|percutaneous|drainage|biopsy)\b", re.I)
+                       r"open approach|percutaneous|drainage|biopsy|"
+                       # procedure words no ICD-10-CM title uses, or uses only for a complication of the procedure
+                       # (T88.4 "difficult intubation", O34.21 "scar from previous cesarean delivery"), which
+                       # the _ENCOUNTER words (history, previous) send to ICD-10-CM first
+                       r"placement|(?<!difficult )(?<!failed )intubation|(open|closed) reduction|internal fixation|angioplasty|arthroplasty|"
+                       r"stenting|cardioversion|c-section|cesarean section)\b", re.I)
 # The reason for the visit ("visit for suture removal", "status post TKA", "screening colonoscopy"):
 # ICD-10-CM Z codes, not the procedure itself.
-_ENCOUNTER = re.compile(r"\b(visit|encounter|status|screening|history of|aftercare|follow[- ]?up|s/p|"
+_ENCOUNTER = re.compile(r"\b(visit|encounter|status|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
                         r"diagnos[ie]s|dx|acquired absence|amputee)\b", re.I)
 
 
@@ -112,10 +117,22 @@ def procedure_words() -> frozenset[str]:
     return procedure_terms()[0]
 
 
+# A procedure named as a circumstance of the condition ("esophagitis seen on EGD", "referred for
+# parathyroidectomy", "bleeding after tonsillectomy"): the condition is what is coded, in ICD-10-CM.
+_CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|visualized) (?:on|at|during|by|via)|"
+                           r"referred (?:\w+ ){0,3}for|scheduled for|planned for|after|following|post)\s+"
+                           r"(?:a |an |the |his |her )?[\w/-]+", re.I)
+
+
 def is_procedure(text: str) -> bool:
-    """True when ``text`` describes a procedure rather than a condition or the reason for a visit."""
+    """True when ``text`` describes a procedure rather than a condition or the reason for a visit.
+
+    >>> is_procedure("lap chole"), is_procedure("GERD with esophagitis seen on EGD, no bleeding")
+    (True, False)
+    """
     if _ENCOUNTER.search(text):
         return False
+    text = _CIRCUMSTANCE.sub(" ", text)
     expanded = expand_query(text)
     if _SURGICAL.search(expanded):
         return True

@@ -237,7 +237,14 @@ def small_numbers(text: str) -> set[int]:
             out.update(range(lo, hi + 1))
     # "CKD 3a", "stage 3b": a lettered sub-stage is still stage 3 (N18.31, N18.32; I12.9 covers stages 1-4)
     out.update(int(n) for n in re.findall(r"\b(\d{1,2})[ab]?\b", text))
+    # "Second degree hemorrhoids", "third degree burn", "2nd trimester": an ordinal before the word it counts
+    # ("first visit" counts nothing)
+    out.update(_ORDINALS[m.group(1).lower()] for m in _ORDINAL.finditer(text))
     return out
+
+
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
+_ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})(?:[ -]degree|\s+trimester)\b", re.I)
 
 
 def own_word_forms(query: str) -> dict[str, set[str]]:

@@ -69,6 +69,15 @@ def test_modifier_named_before_the_word():
 
 
 @pytest.mark.parametrize("text,codes", [
+    ("mod 79", ["79"]), ("when do i put mod 25 on the E/M", ["25"]), ("mod XS?", ["XS"]),
+    # "mod" is also "moderate": no modifier unless a modifier's shape follows
+    ("mod AS and mild MR", []), ("mod to severe stenosis", []), ("mod persistent asthma", []),
+])
+def test_mod_is_shorthand_for_modifier_only_before_a_modifier(text, codes):
+    assert [m.code for m in cs.find_mentions(text) if cs.MODIFIER in m.systems] == codes
+
+
+@pytest.mark.parametrize("text,codes", [
     ("E11.22/E11.99", ["E1122", "E1199"]),
     ("E11.21-E11.98", ["E1121", "E1198"]),
     ("E11.21\u2013E11.98", ["E1121", "E1198"]),  # en dash

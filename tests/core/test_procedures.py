@@ -14,6 +14,10 @@ from casepilot.procedures import is_procedure, procedure_words
     "CABG x1, LIMA to LAD, open",  # an abbreviation that expands to a procedure
     "cataract extraction, right eye",  # an official root operation name CM titles rarely use
     "carpal tunnel release, left",
+    "PICC line placement, tip in SVC",  # procedure words no ICD-10-CM title uses
+    "endotracheal intubation",
+    "open reduction internal fixation of the femur shaft with an IM nail",
+    "PCI of one coronary artery with a drug eluting stent",
 ])
 def test_procedures(text):
     assert is_procedure(text)
@@ -57,6 +61,12 @@ def test_procedures_found_through_the_index_structure(text):
     "puncture wound of right foot",  # "wound" is beside "puncture" in 95% of ICD-10-CM titles
     "microscopic hematuria",  # "-scopic" only counts for an index procedure's adjective
     "closed fracture of left radius, initial encounter",
+    "difficult intubation during anesthesia",  # T88.4, a complication
+    "pregnant with a scar from a previous c-section",
+    # a procedure named as a circumstance of the condition
+    "GERD with esophagitis seen on EGD, no bleeding",
+    "primary hyperparathyroidism, referred to ENT for parathyroidectomy",
+    "bleeding after tonsillectomy",
 ])
 def test_conditions_and_statuses_stay_conditions(text):
     assert not is_procedure(text)
