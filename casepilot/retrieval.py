@@ -34,6 +34,7 @@ from casepilot.text import (STOPWORDS, SYNONYMS, expand_query, negated_terms, ow
                              question_negations, small_numbers, tokens)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
+from casepilot.vectorstore import similarities as dense_similarities
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,24 @@ def diversified(ranked: list[tuple[str, float]], depth: int, extra: int) -> list
     return out
 
 
+# I.C.20: external cause codes (chapter 20, V00-Y99) are never the first-listed diagnosis. A question that names
+# an injury and does not ask for the external cause wants the injury code first.
+_EXTERNAL_CAUSE = re.compile(r"^[VWXY][0-9]")
+_INJURY_WORDS = re.compile(r"\b(fracture\w*|fx|bite|bitten|laceration|lac|wound|burn\w*|sprain\w*|strain|contusion|"
+                           r"bruise\w*|dislocation|abrasion|puncture|concussion|injur\w*|amputation|crush\w*)\b", re.I)
+_ASKS_EXTERNAL = re.compile(r"\bexternal cause|\bplace of occurrence|\bactivity code|\bhow (it|the injury|they) "
+                            r"happened|\b[vwxy]-?codes?\b|\be-?codes?\b", re.I)
+
+
+def injury_first(text: str) -> bool:
+    """Whether a question names an injury and does not ask for its external cause.
+
+    >>> injury_first("dog bite to the left hand, initial - injury code"), injury_first("external cause code for a dog bite")
+    (True, False)
+    """
+    return bool(_INJURY_WORDS.search(text)) and not _ASKS_EXTERNAL.search(text)
+
+
 def gives_visit_reason(text: str) -> bool:
     """Whether a question gives the reason for a visit (not an injury's encounter).
 
@@ -177,6 +196,7 @@ class _Query:
     fracture_unstated: set[str]  # fracture detail the question leaves to the default (closed, displaced)
     dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
     visit: bool  # the question gives the reason for a visit
+    injury_first: bool  # it names an injury and does not ask for the external cause
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion
 
 
@@ -195,7 +215,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         negated=question_negations(query),
         unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
-        dominance=dominance_of(query), visit=gives_visit_reason(query),
+        dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own=own_word_forms(query),
     )
@@ -283,6 +303,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         sig["negation_agrees"] = 1.0
     if q.visit and _VISIT_TITLE.search(own_title):
         sig["visit_reason"] = 1.0
+    if q.injury_first and _EXTERNAL_CAUSE.match(title.split(" ", 2)[1] if title.count(" ") >= 2 else ""):
+        sig["external_cause"] = 1.0
     return sig
 
 
@@ -307,7 +329,10 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
     # A code that contradicts what the question states (STATED_CLASHES) is another code, whatever else it
     # shares: it ranks below every code that agrees with the question (the learned weights of these clashes
     # are small, because generated training queries rarely state them).
-    order = sorted(coded, key=lambda h: (sum(h.signals.get(k, 0.0) for k in STATED_CLASHES), -h.signals["ranker"], h.id))
+    # An external cause code (V00-Y99) is never first-listed (I.C.20): when the question names the injury and
+    # does not ask how it happened, it follows the injury codes ("dog bite of hand": S61.45-, then W54.0).
+    order = sorted(coded, key=lambda h: (sum(h.signals.get(k, 0.0) for k in STATED_CLASHES),
+                                         h.signals.get("external_cause", 0.0), -h.signals["ranker"], h.id))
     for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
 
@@ -571,7 +596,14 @@ class Retriever:
                 coll = self._collection(name)
                 if coll is not None:
                     qv = qvec(coll)  # outside the breaker: a model failure is not the vector store's
-                    dense.extend(self._dense(lambda: dense_query(coll, qv, w.depth)))
+                    near = self._dense(lambda: dense_query(coll, qv, w.depth))
+                    dense.extend(near)
+                    if name in CODE_COLLECTIONS:
+                        # A code only BM25 found has a dense score too: without it, "0" would read as "unlike
+                        # the question" to the ranker and the decision (a missing value is not a low one).
+                        seen = {i for i, _ in near}
+                        rest = [i for i, _ in found if i not in seen] if lex is not None else []
+                        dense.extend(self._dense(lambda: dense_similarities(coll, qv, rest)))
             except VectorStoreUnavailable:
                 if not self.settings.chroma_fallback:
                     raise

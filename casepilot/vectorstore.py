@@ -155,3 +155,19 @@ def query(collection, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         return []
     res = collection.query(query_embeddings=[vector.tolist()], n_results=min(k, n), include=["distances"])
     return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+
+
+def similarities(collection, vector: np.ndarray, ids: list[str]) -> list[tuple[str, float]]:
+    """(id, cosine similarity) of the given passages: the dense score of a candidate that only BM25 found."""
+    if not ids:
+        return []
+    res = collection.get(ids=ids, include=["embeddings"])
+    found = res.get("embeddings")
+    if found is None or len(found) == 0:
+        return []
+    m = np.asarray(found, dtype=np.float32)
+    v = np.asarray(vector, dtype=np.float32)
+    norms = np.linalg.norm(m, axis=1) * (np.linalg.norm(v) or 1.0)
+    sims = (m @ v) / np.where(norms > 0, norms, 1.0)
+    return [(i, float(s)) for i, s in zip(res["ids"], sims)]
+

@@ -102,3 +102,12 @@ def test_a_fracture_title_asserting_what_the_default_leaves_out_ranks_lower(ques
     assert not stated.get("unstated_detail")
     # "open bite" is an injury, not a fracture's open/closed axis
     assert not features("dog bite of right forearm", "Open bite of right forearm").get("unstated_detail")
+
+
+def test_an_external_cause_code_follows_the_injury_the_question_names():
+    # I.C.20: V00-Y99 are never first-listed; asked for, they are what the question wants
+    q = query_facts("dog bite to the left hand, initial encounter - injury code")
+    assert code_features("ICD-10-CM W54.0XXA Bitten by dog, initial encounter", "", q).get("external_cause") == 1.0
+    assert not code_features("ICD-10-CM S61.452A Open bite of left hand, initial encounter", "", q).get("external_cause")
+    asked = query_facts("external cause code for a fall from a ladder, initial encounter")
+    assert not code_features("ICD-10-CM W11.XXXA Fall on and from ladder, initial encounter", "", asked).get("external_cause")
