@@ -29,6 +29,10 @@ from casepilot.text import expand_query, negated_terms, own_word_forms, small_nu
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # Title words that name no topic ("ICD-10-PCS ... including ... versus")
+# "which PCS root operation is a below knee amputation", "removing a kidney stone - what root operation?"
+_ROOT_OP_ASK = re.compile(r"\broot op(?:eration)?s?\b", re.I)
+_ROOT_OP_WORDS = re.compile(r"\b(?:which|what|icd[- ]?10[- ]?pcs|pcs|root op(?:eration)?s?|is|are|would|should|be|do|does|"
+                            r"i|we|use|used|code|coded|for|as|the|it|in|this)\b|\?", re.I)
 _GENERIC_TITLE = frozenset("10 including versus vs and or the of in for to what how".split())
 # Passages that stand for a whole corpus document: its card and the questions it declares.
 DOC_LEVEL = ("corpus_document", "corpus_question")
@@ -705,9 +709,48 @@ class GroundedAnswerer:
             top.doc.metadata.get("heading") or top.doc.metadata.get("title", "") if top else "",
             self.retriever.idf, self.retriever.known))
 
+    def _root_operation_of(self, d: Draft, question: str) -> bool:
+        """"Which root operation is a below knee amputation?": the Alphabetic Index reads the procedure, and
+        the answer is the root operation of the code it leads to, with the official definition. False when the
+        question asks no root operation for a procedure (or names the root operation itself: "what does
+        Excision mean" is the definition's own passage)."""
+        from casepilot.pcsindex import default_index
+
+        if not _ROOT_OP_ASK.search(question):
+            return False
+        index = default_index()
+        if set(tokens(question)) & {w for k in index.root_ops for w in k.split()}:
+            return False
+        procedure = " ".join(_ROOT_OP_WORDS.sub(" ", question).split()).strip(" ?.-/")
+        if not procedure or not is_procedure(procedure):
+            return False
+        found = [(c, rec) for c in index.candidates(expand_query(procedure, pcs=True), k=3)
+                 if (rec := self.store.get(cs.ICD10PCS, c.code)) is not None]
+        if not found:
+            return False
+        top, rec = found[0]
+        root = self.passages.get([f"pcs-root:{rec.code[2]}"]).get(f"pcs-root:{rec.code[2]}")
+        if root is None:
+            return False
+        name = root.metadata.get("title", "").rsplit(" ", 1)[-1]
+        definition = re.split(r" (?:Explanation|Examples?):", root.page_content.split(": ", 1)[-1])[0]
+        index_doc = Document(page_content=top.why, id=f"pcs-index:{top.index_term}:{top.code}",
+                             metadata={"title": f"ICD-10-PCS Alphabetic Index: {top.index_term}", "kind": "pcs_index",
+                                       "source": f"{rec.version}: Alphabetic Index and tables"})
+        d.say(f"In ICD-10-PCS, {procedure} is coded with the root operation {name} (third character "
+              f"{rec.code[2]}), as the Alphabetic Index leads ({top.why})", root, index_doc)
+        d.say(f"{name}: {definition}", root)
+        d.say(f'For example, {rec.code} "{rec.title}"; the body part, approach, device and qualifier come from '
+              "the operative report", self.record_doc(rec))
+        d.decision = Decision(ANSWER, 1.0)
+        return True
+
     def guideline(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         """Guidance at topic level: the best document answers, its summary first when the question is broad."""
         d = Draft(route.intent)
+        if self._root_operation_of(d, question):
+            d.searched.append(f"ICD-10-PCS Alphabetic Index for: {question}")
+            return d
         colls = list(KNOWLEDGE_COLLECTIONS)
         hits = self.retriever.search(question, colls, k=12, timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))

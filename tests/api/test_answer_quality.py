@@ -119,6 +119,14 @@ def test_root_operation_definition(grounded_server):
     assert "cutting out or off" in done["answer"].lower()
 
 
+def test_root_operation_of_a_procedure_comes_from_the_index(grounded_server):
+    # the test index holds the 0DT and 0FT tables: a gallbladder and an appendix
+    done = ask(grounded_server, "which root operation is a lap chole")
+    assert "root operation Resection" in first_sentence(done["answer"]), done["answer"]
+    assert [c["id"] for c in done["citations"]][0] == "pcs-root:T", done["citations"]
+    assert codes_in_order(done)[0] == "0FT44ZZ", done["answer"]
+
+
 def test_follow_up_new_patient_at_the_same_level(grounded_server):
     history = [{"role": "user", "content": "How much time is needed for 99214?"},
                {"role": "assistant", "content": "99214 ... 30-39 minutes of total time on the date."}]
