@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from casepilot.codes import normalize
-from casepilot.ranker import FEATURES, HAND_WEIGHTS, RANKER_PATH, Ranker, normalized, write
+from casepilot.ranker import FEATURES, HAND_WEIGHTS, RANKER_PATH, Ranker, normalized, read, write
 from evals.generate import reword
 
 SEED = 2026  # not the seeds of evals/generate.py (7) or of the hand tuning (11)
@@ -223,6 +223,10 @@ def main() -> None:
     best_tune, lam, w = max(results, key=lambda r: (r[0], r[1]))
     hand_tune = hit_at_1(tune, hand)
     print(f"hand weights: train hit@1 {hit_at_1(train, hand):.3f}  tuning hit@1 {hand_tune:.3f}")
+    if RANKER_PATH.exists():  # the weights shipped today, on the same candidates: what a --write would replace
+        shipped = read(RANKER_PATH).weights
+        now = np.array([shipped.get(name, 0.0) for name in FEATURES])
+        print(f"shipped weights: train hit@1 {hit_at_1(train, now):.3f}  tuning hit@1 {hit_at_1(tune, now):.3f}")
     print(f"{len(train)} training queries ({missing} whose code was no candidate), {len(tune)} tuning queries")
     weights = normalized(dict(zip(FEATURES, map(float, w))))
     print(json.dumps({k: round(v, 3) for k, v in weights.items()}))
