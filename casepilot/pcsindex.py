@@ -79,6 +79,8 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\b(knee|hip|shoulder|ankle|elbow|wrist)( \w+)? (replacement|arthroplasty|resurfacing)\b", r"\g<0> joint"),
     (r"\bbiops\w*", r"\g<0> diagnostic"), (r"\bhemicolectom\w*", r"\g<0> large intestine"),
     (r"\b(lad|left anterior descending|circumflex|rca|right coronary)\b", r"\g<0> coronary artery"),
+    # the body part values say "Femoral Shaft", "Humeral Head" beside "Upper Femur": the noun names the adjective too
+    (r"\bfemur\b", "femur femoral"), (r"\bhumerus\b", "humerus humeral"),
 ]]
 
 

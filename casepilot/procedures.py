@@ -45,7 +45,7 @@ _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|cen
                        r"stenting|cardioversion|c-section|cesarean section)\b", re.I)
 # The reason for the visit ("visit for suture removal", "status post TKA", "screening colonoscopy"):
 # ICD-10-CM Z codes, not the procedure itself.
-_ENCOUNTER = re.compile(r"\b(visit|encounter|status|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
+_ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
                         r"diagnos[ie]s|dx|acquired absence|amputee)\b", re.I)
 
 

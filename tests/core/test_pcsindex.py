@@ -51,6 +51,8 @@ def test_parser_shapes():
         ("ICD-10-PCS code for laparoscopic cholecystectomy", "0FT44ZZ"),
         ("laparoscopic appendectomy", "0DTJ4ZZ"),
         ("open appendectomy", "0DTJ0ZZ"),
+        # "femur shaft" is the body part value "Femoral Shaft", not "Upper Femur"
+        ("open reduction internal fixation right femur shaft with intramedullary nail", "0QS806Z"),
         ("laparoscopic appendectomies", "0DTJ4ZZ"),
         ("hand assisted laparoscopic sigmoid colectomy", "0DTN4ZG"),
         ("total knee replacement right with cemented synthetic substitute", "0SRC0J9"),

@@ -18,6 +18,7 @@ from casepilot.procedures import is_procedure, procedure_words
     "endotracheal intubation",
     "open reduction internal fixation of the femur shaft with an IM nail",
     "PCI of one coronary artery with a drug eluting stent",
+    "total hip lt, uncemented prosthesis, open",  # coders' shorthand for the arthroplasty
 ])
 def test_procedures(text):
     assert is_procedure(text)
@@ -67,6 +68,7 @@ def test_procedures_found_through_the_index_structure(text):
     "GERD with esophagitis seen on EGD, no bleeding",
     "primary hyperparathyroidism, referred to ENT for parathyroidectomy",
     "bleeding after tonsillectomy",
+    "presence of right total knee",  # a status: Z96.651
 ])
 def test_conditions_and_statuses_stay_conditions(text):
     assert not is_procedure(text)
