@@ -14,6 +14,10 @@ Counters live in this process (``memory://``, the default) or in Redis (``CASEPI
 redis://...``), where every worker and host shares them. If Redis stops answering, limits fail open to this
 process's own memory counters (a warning is logged once, never a 500); a circuit breaker skips Redis for
 ``BREAKER_RESET_S`` before one request probes it again, so requests do not each wait for its timeout.
+
+``/readyz`` reports where counting happens right now (``readiness``): ``storage`` ``memory`` or ``redis`` and
+``fallback`` true while a configured Redis is not answering and counting is in this process. It reads the state
+the calls to Redis leave behind (``Limiter.degraded``), never asks Redis itself, and shows no URL.
 """
 
 from __future__ import annotations
@@ -44,6 +48,17 @@ PROTECTED_PREFIX = "/v1/"
 BREAKER_RESET_S = 5.0
 # What AccessMiddleware leaves in scope["state"]: the ApiKey the request was let in with.
 SCOPE_KEY = "api_key"
+# What RateLimitMiddleware leaves in scope["state"] of every request: its Limiter (read by /readyz).
+LIMITER_KEY = "ratelimit_limiter"
+
+
+def storage_kind(storage_uri: str) -> str:
+    """``memory`` or ``redis``: the kind of a CASEPILOT_RATELIMIT_STORAGE value, never its host or password.
+
+    >>> storage_kind("memory://"), storage_kind("redis://:secret@10.0.0.5:6379/0"), storage_kind("redis+unix:///r.sock")
+    ('memory', 'redis', 'redis')
+    """
+    return "memory" if storage_uri.startswith("memory://") else "redis"
 
 
 def key_id(key: str) -> str:
@@ -82,6 +97,7 @@ class Limiter:
                  breaker_reset_s: float = BREAKER_RESET_S):
         self.rate = RateLimitItemPerMinute(per_minute, namespace="casepilot-rate") if per_minute > 0 else None
         self.memory = _Counters(MemoryStorage())
+        self.storage = storage_kind(storage_uri)
         self.shared: _Counters | None = None
         self._pool: ConnectionPool | None = None
         if not storage_uri.startswith("memory://"):
@@ -105,6 +121,14 @@ class Limiter:
     def needed(settings: Settings) -> bool:
         """True when a rate limit or any key's quota is configured."""
         return settings.rate_limit_per_minute > 0 or any(k.daily_quota for k in settings.api_key_list)
+
+    def status(self) -> dict:
+        """Where limits and quotas are counted now, for /readyz: no I/O, only the state the last calls left.
+
+        ``fallback`` turns true when a call to Redis fails (and stays so while the breaker skips Redis) and false
+        again when one answers; before any request has needed the store it is false.
+        """
+        return {"enabled": True, "storage": self.storage, "fallback": self.shared is not None and self.degraded}
 
     async def aclose(self) -> None:
         """Close the shared store's connections (at shutdown)."""
@@ -170,6 +194,8 @@ class RateLimitMiddleware:
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})[LIMITER_KEY] = self.limiter  # for /readyz (``readiness``)
         if scope["type"] != "http" or not scope.get("path", "").startswith(PROTECTED_PREFIX) \
                 or scope["method"] == "OPTIONS":
             return await self.app(scope, receive, send)
@@ -178,3 +204,15 @@ class RateLimitMiddleware:
         if refusal is not None:
             return await refusal(scope, receive, send)
         await self.app(scope, receive, send)
+
+
+def readiness(scope: Scope, settings: Settings) -> dict:
+    """The ``ratelimit`` field of /readyz: ``{"enabled", "storage", "fallback"}``.
+
+    ``enabled`` is false when no rate limit or quota is configured (nothing is counted; ``storage`` then says what
+    is configured). The Limiter is the one RateLimitMiddleware put in the request's scope.
+    """
+    limiter = (scope.get("state") or {}).get(LIMITER_KEY)
+    if isinstance(limiter, Limiter):
+        return limiter.status()
+    return {"enabled": False, "storage": storage_kind(settings.ratelimit_storage), "fallback": False}

@@ -283,6 +283,18 @@ class VectorsProgress(BaseModel):
     collections: dict[str, CollectionVectors] = Field(default_factory=dict)
 
 
+class RateLimitStorage(BaseModel):
+    """Where rate limits and daily quotas are counted right now (CASEPILOT_RATELIMIT_STORAGE); never a URL."""
+
+    enabled: bool = Field(..., description="False when no rate limit or key quota is configured (nothing is "
+                          "counted).")
+    storage: Literal["memory", "redis"] = Field(..., description="memory (each process) or redis (shared by "
+                                                "every worker), as configured.")
+    fallback: bool = Field(False, description="True while the configured Redis does not answer and limits fail "
+                           "open to this process's own memory counters; false again once a call answers. "
+                           "Reported only: it never makes /readyz 503.")
+
+
 class Ready(BaseModel):
     """Readiness. ``ready`` (status 200): lookups, lexical search and guidance answer. ``full``: dense
     retrieval is live too. A load balancer routes on the status; a deployment that wants hybrid
@@ -298,6 +310,7 @@ class Ready(BaseModel):
     collections: dict[str, int] = Field(default_factory=dict)
     vectors: VectorsProgress | None = Field(None, description="Progress of the dense vectors.")
     tables: list[dict[str, Any]] = Field(default_factory=list)
+    ratelimit: RateLimitStorage | None = Field(None, description="Where limits and quotas are counted now.")
     problems: list[str] = Field(default_factory=list)
     error: ErrorBody | None = Field(None, description="Present (with status 503) when not ready.")
 

@@ -2,7 +2,8 @@
 
 ``/readyz`` is 200 as soon as exact lookups and lexical search answer (after ``casepilot ingest
 --lexical-only``); ``full`` turns true once the dense vectors are built and in use, with the build's
-progress in ``vectors``.
+progress in ``vectors``. ``ratelimit`` says where limits and quotas are counted now (``fallback`` while a
+configured Redis does not answer); it never changes the status: limits fail open by design.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from api.deps import SettingsDep
+from api.ratelimit import readiness as ratelimit_readiness
 from api.schemas import Health, Ready
 from casepilot.retrieval import data_present
 from casepilot.status import collect_status
@@ -78,6 +80,7 @@ async def readyz(request: Request, settings: SettingsDep):
         "collections": info.get("collections", {}),
         "vectors": info.get("vectors"),
         "tables": info.get("tables", []),
+        "ratelimit": ratelimit_readiness(request.scope, settings),  # reported, never a problem
         "problems": problems,
     }
     if problems:

@@ -151,3 +151,58 @@ def test_a_silent_redis_costs_one_timeout_then_the_breaker_skips_it():
     assert 0.25 < took[0] < 2.0  # the first waits for the timeout ...
     assert max(took[1:]) < 0.1  # ... the rest skip Redis while the breaker is open
     assert lim.degraded and len(app.calls) == 20
+
+
+# -- /readyz says where limits and quotas are counted (reported, never a reason to be unready) -----------------------
+
+
+def _readyz_app(tmp_path, **settings):
+    """The real app over an empty data directory (so /readyz is 503: no index), with a /v1 route that answers."""
+    from api.app import create_app
+    from casepilot.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, **settings))
+
+    async def ping() -> dict:
+        return {"ok": True}
+
+    app.add_api_route("/v1/ping", ping)
+    return app
+
+
+def _readyz_after_pings(app, pings: int) -> tuple[list[int], list[tuple[int, dict]]]:
+    """/readyz, then ``pings`` GET /v1/ping, then /readyz again: the pings' statuses and both (status, body)."""
+    from tests.api.conftest import asgi_client
+
+    async def go():
+        async with asgi_client(app) as c:
+            before = await c.get("/readyz")
+            statuses = [(await c.get("/v1/ping")).status_code for _ in range(pings)]
+            after = await c.get("/readyz")
+            return statuses, [(r.status_code, r.json()) for r in (before, after)], after.text
+
+    return run(go())
+
+
+def test_readyz_reports_memory_storage_by_default(tmp_path):
+    # nothing configured: nothing is counted, and nothing but this process's memory would be
+    _, [(code, body), _], _ = _readyz_after_pings(_readyz_app(tmp_path / "a"), 0)
+    assert body["ratelimit"] == {"enabled": False, "storage": "memory", "fallback": False}
+    # a rate limit over the default storage: counted in memory, never a fallback
+    statuses, [(before, first), (after, second)], _ = _readyz_after_pings(
+        _readyz_app(tmp_path / "b", rate_limit_per_minute=2), 3)
+    assert statuses == [200, 200, 429]
+    assert first["ratelimit"] == second["ratelimit"] == {"enabled": True, "storage": "memory", "fallback": False}
+    assert before == after == code  # the same readiness (503 here: no index)
+
+
+def test_readyz_reports_the_fallback_to_memory_without_the_url_and_stays_as_ready(tmp_path):
+    """A configured Redis that refuses connections: /readyz says fallback true, shows no URL, keeps its status."""
+    port = _closed_port()
+    app = _readyz_app(tmp_path, rate_limit_per_minute=2, ratelimit_storage=f"redis://:hunter2@127.0.0.1:{port}/0")
+    statuses, [(before, first), (after, second)], text = _readyz_after_pings(app, 3)
+    assert statuses == [200, 200, 429]  # limits fail open to this process's counters
+    assert first["ratelimit"] == {"enabled": True, "storage": "redis", "fallback": False}  # no request has asked yet
+    assert second["ratelimit"] == {"enabled": True, "storage": "redis", "fallback": True}
+    assert after == before and second["problems"] == first["problems"]  # reported, not a readiness problem
+    assert "hunter2" not in text and f":{port}" not in text and "redis://" not in text

@@ -25,7 +25,7 @@ import redis
 
 from api.ratelimit import key_id
 from casepilot.settings import Settings
-from tests.api.conftest import free_port, live_server, stop_process
+from tests.api.conftest import api_settings, engine_with, free_port, live_server, stop_process
 
 pytestmark = pytest.mark.server
 
@@ -187,3 +187,66 @@ def test_a_paused_redis_costs_at_most_its_timeout(tmp_path, monkeypatch):
             assert took[0] < 1.5 and max(took[1:]) < 1.0
             time.sleep(0.6)
             assert httpx.get(f"{base}/v1/ping", timeout=10).status_code == 200
+
+
+# -- /readyz says where limits and quotas are counted right now --------------------------------------------------------
+
+
+def _ratelimit_of(base: str) -> tuple[int, dict]:
+    r = httpx.get(f"{base}/readyz", timeout=10)
+    return r.status_code, r.json()
+
+
+def test_readyz_reports_redis_storage_while_redis_answers(tmp_path, redis_url):
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    with live_server(_app(tmp_path / "w", rate_limit_per_minute=3, ratelimit_storage=redis_url)) as base:
+        assert [r.status_code for r in _alternate((base,), 4)] == [200, 200, 200, 429]
+        code, body = _ratelimit_of(base)
+        text = httpx.get(f"{base}/readyz", timeout=10).text
+    assert body["ratelimit"] == {"enabled": True, "storage": "redis", "fallback": False}
+    assert code == 503 and "ratelimit" not in " ".join(body["problems"])  # unready for its empty index only
+    assert "redis://" not in text and f":{port}" not in text  # no URL, no host
+    client = redis.Redis.from_url(redis_url)
+    assert any(b"casepilot-rate" in k for k in client.keys("*"))  # the count really is in Redis
+    client.close()
+
+
+@pytest.mark.slow
+def test_readyz_reports_the_fallback_while_redis_is_down_and_stays_ready(tmp_path, monkeypatch, slice_index, engine):
+    """Redis killed mid-test: /readyz stays 200 with fallback true after a request; Redis back: false again."""
+    import api.ratelimit
+    from api.app import create_app
+
+    monkeypatch.setattr(api.ratelimit, "BREAKER_RESET_S", 0.5)
+    port = free_port()
+    with redis_server(tmp_path / "r1", port) as (proc, url):
+        settings = api_settings(slice_index, rate_limit_per_minute=100, ratelimit_storage=url)
+        app = create_app(settings, engine=engine_with(engine, settings))
+
+        async def ping() -> dict:
+            return {"ok": True}
+
+        app.add_api_route("/v1/ping", ping)
+        with live_server(app) as base:
+            code, body = _ratelimit_of(base)
+            assert code == 200 and body["ready"] is True, body
+            assert body["ratelimit"] == {"enabled": True, "storage": "redis", "fallback": False}
+            assert httpx.get(f"{base}/v1/ping", timeout=10).status_code == 200
+            assert _ratelimit_of(base)[1]["ratelimit"]["fallback"] is False  # counted in Redis
+
+            proc.kill()
+            proc.wait(10)
+            assert httpx.get(f"{base}/v1/ping", timeout=10).status_code == 200  # fails open, never a 500
+            started = time.monotonic()
+            code, down = _ratelimit_of(base)
+            assert time.monotonic() - started < 2  # /readyz does not wait on the dead Redis
+            assert down["ratelimit"] == {"enabled": True, "storage": "redis", "fallback": True}
+            assert code == 200 and down["ready"] is True and down["problems"] == []  # reported, not fatal
+
+            with redis_server(tmp_path / "r2", port):  # Redis is back
+                time.sleep(0.6)  # past the breaker's reset
+                # /readyz only reads what the last calls left: it never probes Redis itself
+                assert _ratelimit_of(base)[1]["ratelimit"]["fallback"] is True
+                assert httpx.get(f"{base}/v1/ping", timeout=10).status_code == 200  # this request probes, succeeds
+                code, back = _ratelimit_of(base)
+                assert code == 200 and back["ratelimit"] == {"enabled": True, "storage": "redis", "fallback": False}
