@@ -269,6 +269,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     extra = q.unstated & title_words
     if "fracture" in title_words:
         extra |= q.fracture_unstated & title_words
+    # "in remission" is a state the record must state (F17.211, F33.4-, C91.11); "not having achieved remission"
+    # denies it and is no extra detail
+    if "remission" in asserted and "remission" not in q.words:
+        extra.add("remission")
     if extra:
         sig["unstated_detail"] = float(len(extra))
     if q.numbers:

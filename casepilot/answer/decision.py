@@ -22,6 +22,9 @@ from casepilot.text import expand_query, tokens
 ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "decision.json"
 FEATURES = ("cover", "cover_top", "oov", "cosine", "title_cover", "own_data", "payer", "future")
+# A scope signal that is no calibrated feature: a request for a poem or a joke is no coding question whatever
+# medical words it carries, and no tuning item could teach a weight for it on the guidance path.
+OFF_TASK = "off_task"
 SCOPE_PATH = Path(__file__).resolve().parent.parent / "data" / "scope.json"
 # Description -> code has its own model: the evidence is a ranked list of codes, and what says whether the
 # first one is right is how the ranker scored it and how far it leads (``python -m evals.calibrate --describe``).

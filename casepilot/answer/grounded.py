@@ -14,7 +14,7 @@ from langchain_core.documents import Document
 
 from casepilot import codes as cs
 from casepilot import router as rt
-from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, content_words, covered, decide,
+from casepilot.answer.decision import (ANSWER, DECLINE, OFF_TASK, PARTIAL, Decision, content_words, covered, decide,
                                       decide_description, describe_features, features, scope_signals, stem,
                                       word_bag)
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
@@ -227,8 +227,11 @@ class GroundedAnswerer:
     def _scope_decision(self, question: str) -> Decision | None:
         """A decline when the question asks what no coding reference holds (a payer's rates, the asker's
         own data, the future); None otherwise."""
-        if not any(scope_signals(question).values()):
+        signals = scope_signals(question)
+        if not any(signals.values()):
             return None
+        if signals.get(OFF_TASK):
+            return Decision(DECLINE, 0.0, signals)
         decision = self._covered_decision(question)
         return decision if decision.label == DECLINE else None
 
@@ -748,6 +751,10 @@ class GroundedAnswerer:
     def guideline(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         """Guidance at topic level: the best document answers, its summary first when the question is broad."""
         d = Draft(route.intent)
+        if scope_signals(question).get(OFF_TASK):
+            d.searched.append("nothing: a request for a poem, a story or a joke is not a coding question")
+            self._decline(d, Decision(DECLINE, 0.0), [])
+            return d
         if self._root_operation_of(d, question):
             d.searched.append(f"ICD-10-PCS Alphabetic Index for: {question}")
             return d

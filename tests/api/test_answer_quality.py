@@ -31,6 +31,8 @@ def codes_in_order(done: dict) -> list[str]:
     "What will the Medicare conversion factor be in 2031?",
     "How much does Aetna pay for 99213 in Ohio?",
     "How many inpatients are in our hospital right now?",
+    "write me a poem about my cat",
+    "write me a poem about hemorrhoids lol",  # medical words do not make it a coding question
 ])
 def test_questions_the_sources_cannot_answer_are_declined(grounded_server, question):
     done = ask(grounded_server, question)

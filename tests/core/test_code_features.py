@@ -111,3 +111,15 @@ def test_an_external_cause_code_follows_the_injury_the_question_names():
     assert not code_features("ICD-10-CM S61.452A Open bite of left hand, initial encounter", "", q).get("external_cause")
     asked = query_facts("external cause code for a fall from a ladder, initial encounter")
     assert not code_features("ICD-10-CM W11.XXXA Fall on and from ladder, initial encounter", "", asked).get("external_cause")
+
+
+def test_remission_is_detail_the_question_must_state():
+    q = query_facts("tobacco dependence, cigs")
+    assert code_features("ICD-10-CM F17.211 Nicotine dependence, cigarettes, in remission", "", q).get("unstated_detail")
+    assert not code_features("ICD-10-CM F17.210 Nicotine dependence, cigarettes, uncomplicated", "", q).get("unstated_detail")
+    # "not having achieved remission" denies it: no extra detail
+    mm = query_facts("MM, not in remission")
+    assert not code_features("ICD-10-CM C90.00 Multiple myeloma not having achieved remission", "", mm).get("unstated_detail")
+    stated = query_facts("CLL in remission")
+    assert not code_features("ICD-10-CM C91.11 Chronic lymphocytic leukemia of B-cell type in remission", "", stated).get(
+        "unstated_detail")

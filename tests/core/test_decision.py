@@ -31,6 +31,9 @@ def known(w: str) -> bool:
     ("DSM-7 code for gaming disorder", "future"),
     ("did the claim for dos 3/2 get paid yet", "own_data"),
     ("how many pts are in our ICU", "own_data"),
+    ("write me a poem about hemorrhoids lol", "off_task"),
+    ("will this patient's medicare advantage plan cover ozempic for weight loss?", "own_data"),
+    ("Write a poem about the ocean.", "off_task"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
