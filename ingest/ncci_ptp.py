@@ -60,8 +60,9 @@ def part_of(name: str) -> str:
     return f"f{m.group(1)}" if m else Path(base).stem.lower()
 
 
-def parse_rows(member: Member, setting: str, today: str, progress=None) -> Iterator[tuple]:
-    """Validated ptp rows of one file; raises LayoutError naming the line at the first bad one."""
+def parse_rows(member: Member, setting: str, as_of: str, progress=None) -> Iterator[tuple]:
+    """Validated ptp rows of one file, ranked as they stand on ``as_of`` (ISO date); raises LayoutError naming
+    the line at the first bad one."""
     started = False
     source = _lines(member, progress)
     for lineno, cells in source:
@@ -76,7 +77,7 @@ def parse_rows(member: Member, setting: str, today: str, progress=None) -> Itera
                                   LAYOUT)
             else:
                 continue
-        yield _row(member.name, lineno, cells, setting, today)
+        yield _row(member.name, lineno, cells, setting, as_of)
     if not started:
         raise LayoutError(member.name, None, "no PTP edit rows found", LAYOUT)
 
@@ -96,7 +97,7 @@ def _looks_like_row(cells: list[str]) -> bool:
         and cells[3].isdigit()
 
 
-def _row(name: str, lineno: int, cells: list[str], setting: str, today: str) -> tuple:
+def _row(name: str, lineno: int, cells: list[str], setting: str, as_of: str) -> tuple:
     if len(cells) < 6:
         raise LayoutError(name, lineno, f"row has {len(cells)} column(s), expected 7 (the file may be truncated)",
                           LAYOUT)
@@ -117,7 +118,7 @@ def _row(name: str, lineno: int, cells: list[str], setting: str, today: str) -> 
     if mod not in ("0", "1", "9"):
         raise LayoutError(name, lineno, f"column 6 (modifier indicator) is {mod!r}, expected 0, 1 or 9", LAYOUT)
     rationale = cells[6] if len(cells) > 6 else ""
-    in_force = ptp_state(eff, dele, mod, today) == "in_force"
+    in_force = ptp_state(eff, dele, mod, as_of) == "in_force"
     rank = f"{int(in_force)}{eff}{dele or '9999-99-99'}"
     return (col1, col2, setting, int(cells[2] == "*"), eff, dele, mod, rationale, "", lineno, rank)
 
@@ -137,10 +138,13 @@ def _dedupe(files: list[Member]) -> list[Member]:
     return sorted(out, key=lambda m: m.name)
 
 
-def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: str | None = None) -> TableLoadResult:
+def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: str | None = None,
+               as_of: date | None = None) -> TableLoadResult:
     """Load PTP file(s) at ``path`` (file, zip or folder); all parts in one transaction.
 
     ``setting`` ('practitioner' or 'hospital') overrides detection from the file name.
+    ``as_of`` is the day that decides which of two rows for the same pair is kept (the one in force on it);
+    None: the day of the load. The same files and ``as_of`` always give the same table.
     Raises LayoutError (a ValueError) naming file and line; nothing is changed then.
     """
     t0 = time.perf_counter()
@@ -157,7 +161,7 @@ def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: s
                               "name; keep the CMS name (ccipra-… or ccioph-…) or pass the setting explicitly")
         plan.append((m, st, part_of(m.name), *version_of(m.name)))
     result = TableLoadResult(KIND, str(path))
-    today = date.today().isoformat()
+    day = (as_of or date.today()).isoformat()
     tick = Ticker(reporter)
     con = connect(settings)
     try:
@@ -166,7 +170,7 @@ def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: s
                 con.execute("DELETE FROM ptp WHERE setting = ? AND part = ?", (st, part))
                 progress = tick.start(f"{KIND}: {m.name}", m.size if m.suffix != ".xlsx" else 0)
                 n = 0
-                for batch in batched(parse_rows(m, st, today, progress), ROWS_PER_BATCH):
+                for batch in batched(parse_rows(m, st, day, progress), ROWS_PER_BATCH):
                     con.executemany(UPSERT, [r[:8] + (part,) + r[9:] for r in batch])
                     n += len(batch)
                 tick.finish()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 import anyio
@@ -26,10 +27,13 @@ async def get_code(
     code: str = Path(max_length=32, description="Any spelling: E11.22, e1122, 99213, G2211, 0DTJ4ZZ.",
                      examples=["E11.22"]),
     system: System | None = Query(None, description="Restrict to one code set."),
+    as_of: date | None = Query(None, description="Date of service (default today): a code past its termination "
+                               "date comes back terminated and not billable.", examples=["2026-11-29"]),
 ):
-    """Meaning, billable status, parent/children, own and inherited notes, version and source."""
+    """Meaning, billable status, parent/children, own and inherited notes, version and source, as they stand on
+    ``as_of``."""
     try:
-        look = await anyio.to_thread.run_sync(store.lookup, code, system, limiter=limiter)
+        look = await anyio.to_thread.run_sync(store.lookup, code, system, as_of or date.today(), limiter=limiter)
     except ValueError as e:
         raise ApiError(422, "malformed_code", str(e)) from None
     except CodeNotFound as e:
