@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 from casepilot.tables import loaded_tables, tables_path
-from casepilot.tables.mue import mue_for
-from casepilot.tables.pfs import global_period
-from casepilot.tables.ptp import check_pair, ptp_state
+from casepilot.tables.mue import MueRow, MueVerdict, mue_for
+from casepilot.tables.pfs import PfsVerdict, global_period
+from casepilot.tables.ptp import PairVerdict, PtpEdit, check_pair, ptp_state
 from ingest import mue, ncci_ptp, pfs
 from tests.ingest.table_fixtures import (
     pfs_csv_row, ptp_line, sample_mue_rows, sample_ptp_lines, shared, write_mue, write_pfs_csv, write_ptp,
@@ -118,6 +118,81 @@ def test_to_dict_and_citations_are_json(db):
     json.dumps(global_period(db, "10021").to_dict())
     kinds = {(t["kind"], t["setting"]) for t in loaded_tables(db)}
     assert kinds == {("ncci-ptp", "practitioner"), ("ncci-ptp", "hospital"), ("mue", "practitioner"), ("pfs", "")}
+
+
+_EDIT = {"setting": "practitioner", "column1": "10021", "column2": "36000", "modifier_indicator": "1",
+         "modifier_meaning": "modifier allowed", "effective": "1996-01-01", "deletion": None, "in_force": True,
+         "state": "in_force", "rationale": "Misuse of column two code", "pre_1996": True, "version": "v32.1r0",
+         "table_effective": "2026-04-01", "file": "ccipra-v321r0-f1.txt", "line": 7}
+_GONE = {"setting": "hospital", "column1": "10021", "column2": "36000", "modifier_indicator": "0",
+         "modifier_meaning": "no modifier", "effective": "2020-01-01", "deletion": "2020-12-31", "in_force": False,
+         "state": "deleted", "rationale": "Standards of medical practice", "pre_1996": False, "version": "v32.1r0",
+         "table_effective": None, "file": "ccioph-v321r0-f1.txt", "line": 3}
+_MUE_ROW = {"setting": "practitioner", "code": "99999", "mue": 4, "adjudication_indicator": "3",
+            "adjudication_text": "3 Date of Service Edit: Clinical", "meaning": "appeal",
+            "rationale": "Nature of Service", "version": "MUE 2026 Q2", "effective": "2026-04-01",
+            "file": "MCR_MUE.csv", "line": 12}
+_PFS_ROW = {"code": "G9998", "modifier": "", "status": "A", "global_days": "ZZZ", "mult_proc": "0", "bilateral": "0",
+            "assistant": "9", "co_surgeon": "9", "team_surgeon": "9", "line": 5}
+_PFS_TC = dict(_PFS_ROW, modifier="TC", line=6)
+
+
+def _verdict_cases():
+    """Each verdict built directly (positional fields as the readers build them) and its exact ``to_dict()``."""
+    edit, gone, mue_row = PtpEdit(*_EDIT.values()), PtpEdit(*_GONE.values()), MueRow(*_MUE_ROW.values())
+    no_pair = {"code_a": "99213", "code_b": "G2211", "as_of": "2026-05-01"}
+    pfs_cite = {"table": "Physician Fee Schedule RVU file", "version": "PFS 2026", "effective": "2026-04-01",
+                "file": "PPRRVU.csv"}
+    return [
+        (PairVerdict("10021", "36000", "2026-05-01", [edit, gone], ["practitioner", "hospital"], [], "pair msg"),
+         {"code_a": "10021", "code_b": "36000", "as_of": "2026-05-01", "status": "edit_in_force",
+          "edit_in_force": True, "settings_loaded": ["practitioner", "hospital"], "settings_missing": [],
+          "edits": [_EDIT, _GONE], "message": "pair msg", "citations": [
+              {"table": "NCCI PTP edits, practitioner", "version": "v32.1r0", "effective": "2026-04-01",
+               "file": "ccipra-v321r0-f1.txt", "line": 7,
+               "row": "10021\t36000\t*\t19960101\t*\t1\tMisuse of column two code"},
+              {"table": "NCCI PTP edits, outpatient hospital", "version": "v32.1r0", "effective": None,
+               "file": "ccioph-v321r0-f1.txt", "line": 3,
+               "row": "10021\t36000\t\t20200101\t20201231\t0\tStandards of medical practice"}]}),
+        (PairVerdict("99213", "G2211", "2026-05-01", [], ["practitioner"], ["hospital"], "no edit"),
+         {**no_pair, "status": "no_edit", "edit_in_force": False, "settings_loaded": ["practitioner"],
+          "settings_missing": ["hospital"], "edits": [], "message": "no edit", "citations": []}),
+        (PairVerdict("99213", "G2211", "2026-05-01", message="not loaded"),
+         {**no_pair, "status": "not_loaded", "edit_in_force": False, "settings_loaded": [], "settings_missing": [],
+          "edits": [], "message": "not loaded", "citations": []}),
+        (MueVerdict("99999", [mue_row], ["practitioner"], ["hospital", "dme"], "mue msg"),
+         {"code": "99999", "status": "found", "settings_loaded": ["practitioner"],
+          "settings_missing": ["hospital", "dme"], "rows": [_MUE_ROW], "message": "mue msg", "citations": [
+              {"table": "MUE table, practitioner", "version": "MUE 2026 Q2", "effective": "2026-04-01",
+               "file": "MCR_MUE.csv", "line": 12,
+               "row": "99999,4,3 Date of Service Edit: Clinical,Nature of Service"}]}),
+        (MueVerdict("G0000", [], ["practitioner"], ["hospital", "dme"], "none"),
+         {"code": "G0000", "status": "no_mue", "settings_loaded": ["practitioner"],
+          "settings_missing": ["hospital", "dme"], "rows": [], "message": "none", "citations": []}),
+        (MueVerdict("G0000", message="not loaded"),
+         {"code": "G0000", "status": "not_loaded", "settings_loaded": [], "settings_missing": [], "rows": [],
+          "message": "not loaded", "citations": []}),
+        (PfsVerdict("G9998", [dict(_PFS_ROW), dict(_PFS_TC)], "PFS 2026", "2026-04-01", "PPRRVU.csv", True, "pfs"),
+         {"code": "G9998", "status": "found", "global_days": "ZZZ", "version": "PFS 2026", "effective": "2026-04-01",
+          "rows": [_PFS_ROW, _PFS_TC], "message": "pfs", "citations": [
+              {**pfs_cite, "line": 5, "row": "G9998    status A global ZZZ mult 0 bilat 0 asst 9 co 9 team 9"},
+              {**pfs_cite, "line": 6, "row": "G9998 TC status A global ZZZ mult 0 bilat 0 asst 9 co 9 team 9"}]}),
+        (PfsVerdict("99213", [], "PFS 2026", None, "PPRRVU.csv", True, "not in file"),
+         {"code": "99213", "status": "not_in_file", "global_days": None, "version": "PFS 2026", "effective": None,
+          "rows": [], "message": "not in file", "citations": []}),
+        (PfsVerdict("10021", message="not loaded"),
+         {"code": "10021", "status": "not_loaded", "global_days": None, "version": "", "effective": None, "rows": [],
+          "message": "not loaded", "citations": []}),
+    ]
+
+
+def test_verdict_to_dict_is_pinned():
+    """API responses and eval reports rest on these exact keys, key order and values."""
+    for verdict, expected in _verdict_cases():
+        got = verdict.to_dict()
+        assert got == expected
+        assert json.dumps(got) == json.dumps(expected)  # key order too, at every level
+        assert verdict.citation() == expected["citations"] and verdict.status == expected["status"]
 
 
 def test_real_tables(tmp_path):
