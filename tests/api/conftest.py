@@ -82,6 +82,23 @@ def run(coro):
     return asyncio.run(coro)
 
 
+def get_all(app, *paths, **kw) -> list[httpx.Response]:
+    """GET each path in turn through one ASGI client (the app's lifespan run once)."""
+    async def go():
+        async with asgi_client(app) as c:
+            return [await c.get(p, **kw) for p in paths]
+    return run(go())
+
+
+def error_shape(r, status: int, code: str) -> dict:
+    """Assert the one error shape (JSON ``{"error": {"code", "message", ...}}``) with this status and code."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+    return body["error"]
+
+
 def parse_sse(lines) -> Iterator[tuple[str, Any]]:
     """(event, data) pairs from SSE lines; comment lines come back as ("comment", text)."""
     event, data = None, []

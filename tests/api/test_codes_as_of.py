@@ -10,7 +10,7 @@ import pytest
 
 from casepilot.codestore import CodeStore
 from ingest.hcpcs import HCPCSSource
-from tests.api.conftest import api_settings, asgi_client, run
+from tests.api.conftest import api_settings, engine_with, error_shape, get_all
 from tests.ingest.table_fixtures import sample_hcpcs_records, write_hcpcs_fixed
 
 pytestmark = pytest.mark.slow
@@ -19,33 +19,17 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, slice_index, engine):
     from api.app import create_app
-    from casepilot.engine import ChatEngine
 
     tmp = tmp_path_factory.mktemp("codes-as-of")
     src = HCPCSSource(write_hcpcs_fixed(tmp / "HCPC2026_APR_ANWEB.txt", sample_hcpcs_records()))
     CodeStore(tmp / "data" / "codes.sqlite", readonly=False).replace_source(
         src.name, src.system, src.version, src.fingerprint(), src.records())
     settings = api_settings(slice_index, data_dir=tmp / "data")
-    return create_app(settings, engine=ChatEngine(settings, retriever=engine.retriever))
-
-
-def _get(app, *paths):
-    async def go():
-        async with asgi_client(app) as c:
-            return [await c.get(p) for p in paths]
-    return run(go())
-
-
-def _error_shape(r, status, code):
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json")
-    body = r.json()
-    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
-    return body["error"]
+    return create_app(settings, engine=engine_with(engine, settings))
 
 
 def test_as_of_decides_termination(app):
-    today, last_day, day_after, still = _get(
+    today, last_day, day_after, still = get_all(
         app, "/v1/codes/G9997", "/v1/codes/g9997?as_of=2017-12-31", "/v1/codes/G9997?system=hcpcs&as_of=2018-01-01",
         "/v1/codes/A9999?as_of=2018-01-01")
     for r in (today, last_day, day_after, still):
@@ -61,14 +45,14 @@ def test_as_of_decides_termination(app):
 
 
 def test_bad_as_of_is_a_422(app):
-    for r in _get(app, "/v1/codes/G9997?as_of=2017-13-01", "/v1/codes/G9997?as_of=yesterday",
+    for r in get_all(app, "/v1/codes/G9997?as_of=2017-13-01", "/v1/codes/G9997?as_of=yesterday",
                   "/v1/codes/G9997?as_of="):
-        err = _error_shape(r, 422, "invalid_request")
+        err = error_shape(r, 422, "invalid_request")
         assert "as_of" in err["message"], err
 
 
 def test_as_of_in_openapi(app):
-    (r,) = _get(app, "/openapi.json")
+    (r,) = get_all(app, "/openapi.json")
     params = {p["name"]: p for p in r.json()["paths"]["/v1/codes/{code}"]["get"]["parameters"]}
     assert params["as_of"]["required"] is False
     assert "date" in str(params["as_of"]["schema"])

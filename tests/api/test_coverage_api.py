@@ -6,15 +6,8 @@ import pytest
 
 from casepilot.settings import Settings
 from ingest.mcd import load_table
-from tests.api.conftest import asgi_client, run
+from tests.api.conftest import get_all
 from tests.ingest.mcd_fixtures import article_tables, ncd_tables, write_download
-
-
-def _get(app, *paths):
-    async def go():
-        async with asgi_client(app) as c:
-            return [await c.get(p) for p in paths]
-    return run(go())
 
 
 def _error(r, status, code):
@@ -35,7 +28,7 @@ def loaded_app(tmp_path_factory):
 
 
 def test_check_and_crosswalk(loaded_app):
-    undecided, nonc, x, dc, mn = _get(
+    undecided, nonc, x, dc, mn = get_all(
         loaded_app, "/v1/coverage/check?code=20610&dx=M17.11&as_of=2026-11-29",
         "/v1/coverage/check?code=29877&dx=m1711&article=A52369&as_of=2026-11-29",
         "/v1/coverage/crosswalk?code=J7321&as_of=2026-11-29",
@@ -57,7 +50,7 @@ def test_check_and_crosswalk(loaded_app):
 
 
 def test_ncd_by_section_and_id(loaded_app):
-    sect, retired, missing, bad = _get(loaded_app, "/v1/coverage/ncd/240.4.1?as_of=2026-11-29",
+    sect, retired, missing, bad = get_all(loaded_app, "/v1/coverage/ncd/240.4.1?as_of=2026-11-29",
                                        "/v1/coverage/ncd/20?as_of=2026-11-29", "/v1/coverage/ncd/999.9",
                                        "/v1/coverage/ncd/x;y")
     n = sect.json()["ncd"]
@@ -70,7 +63,7 @@ def test_ncd_by_section_and_id(loaded_app):
 
 
 def test_bad_input_is_422_in_the_error_shape(loaded_app):
-    code, dx, state, article = _get(loaded_app, "/v1/coverage/check?code=2061&dx=M17.11",
+    code, dx, state, article = get_all(loaded_app, "/v1/coverage/check?code=2061&dx=M17.11",
                                     "/v1/coverage/check?code=20610&dx=17.11",
                                     "/v1/coverage/crosswalk?code=J7321&state=Atlantis",
                                     "/v1/coverage/crosswalk?code=J7321&article=L33767")
@@ -84,7 +77,7 @@ def test_no_mcd_loaded_is_503_with_the_download(tmp_path):
     from api.app import create_app
 
     app = create_app(Settings(data_dir=tmp_path))
-    check, ncd = _get(app, "/v1/coverage/check?code=20610&dx=M17.11", "/v1/coverage/ncd/240.4.1")
+    check, ncd = get_all(app, "/v1/coverage/check?code=20610&dx=M17.11", "/v1/coverage/ncd/240.4.1")
     msg = _error(check, 503, "mcd_not_loaded")
     assert "exports/current_article.zip" in msg and "casepilot ingest --source mcd PATH" in msg
     assert "exports/ncd.zip" in _error(ncd, 503, "mcd_not_loaded")
@@ -93,7 +86,7 @@ def test_no_mcd_loaded_is_503_with_the_download(tmp_path):
 def test_openapi_documents_the_routes(tmp_path):
     from api.app import create_app
 
-    (spec,) = _get(create_app(Settings(data_dir=tmp_path)), "/openapi.json")
+    (spec,) = get_all(create_app(Settings(data_dir=tmp_path)), "/openapi.json")
     paths = spec.json()["paths"]
     for p in ("/v1/coverage/crosswalk", "/v1/coverage/check", "/v1/coverage/ncd/{ref}"):
         assert p in paths

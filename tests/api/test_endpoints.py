@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import api_settings, asgi_client, run
+from tests.api.conftest import api_settings, asgi_client, error_shape, get_all, run
 
 pytestmark = pytest.mark.slow
 
@@ -16,23 +16,8 @@ def app(slice_index, engine):
     return create_app(slice_index, engine=engine)
 
 
-def _get(app, *paths, **kw):
-    async def go():
-        async with asgi_client(app) as c:
-            return [await c.get(p, **kw) for p in paths]
-    return run(go())
-
-
-def _error_shape(r, status, code):
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json")
-    body = r.json()
-    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
-    return body["error"]
-
-
 def test_code_lookup_any_spelling(app):
-    for r in _get(app, "/v1/codes/E11.22", "/v1/codes/e1122", "/v1/codes/%20E11.22%20"):
+    for r in get_all(app, "/v1/codes/E11.22", "/v1/codes/e1122", "/v1/codes/%20E11.22%20"):
         assert r.status_code == 200
         body = r.json()
         assert body["code"] == "E11.22" and body["billable"] is True and body["system"] == "icd10cm"
@@ -40,36 +25,36 @@ def test_code_lookup_any_spelling(app):
 
 
 def test_code_errors(app):
-    nf, bad, path = _get(app, "/v1/codes/E11.99", "/v1/codes/E11$22", "/v1/codes/E11.22?system=nope")
-    err = _error_shape(nf, 404, "code_not_found")
+    nf, bad, path = get_all(app, "/v1/codes/E11.99", "/v1/codes/E11$22", "/v1/codes/E11.22?system=nope")
+    err = error_shape(nf, 404, "code_not_found")
     assert any(s["code"] == "E11.9" for s in err["suggestions"])
-    _error_shape(bad, 422, "malformed_code")
-    _error_shape(path, 422, "invalid_request")
+    error_shape(bad, 422, "malformed_code")
+    error_shape(path, 422, "invalid_request")
 
 
 def test_search(app):
-    ok, bad_sys, bad_k, empty = _get(app, "/v1/search?q=type+2+diabetes+with+ckd&system=icd10cm&k=3",
+    ok, bad_sys, bad_k, empty = get_all(app, "/v1/search?q=type+2+diabetes+with+ckd&system=icd10cm&k=3",
                                      "/v1/search?q=x&system=nope", "/v1/search?q=x&k=0", "/v1/search?q=")
     body = ok.json()
     assert ok.status_code == 200 and len(body["hits"]) == 3
     assert body["hits"][0]["code"] == "E11.22" and body["hits"][0]["score"] > 0 and body["hits"][0]["snippet"]
     for r in (bad_sys, bad_k, empty):
-        _error_shape(r, 422, "invalid_request")
-    (exact,) = _get(app, "/v1/search?q=E11.22")
+        error_shape(r, 422, "invalid_request")
+    (exact,) = get_all(app, "/v1/search?q=E11.22")
     assert exact.json()["exact"][0]["code"] == "E11.22"
 
 
 def test_ncci(app):
-    ptp, mue, bad1, bad2 = _get(app, "/v1/ncci/ptp?code1=99213&code2=11055", "/v1/ncci/mue/99213",
+    ptp, mue, bad1, bad2 = get_all(app, "/v1/ncci/ptp?code1=99213&code2=11055", "/v1/ncci/mue/99213",
                                 "/v1/ncci/ptp?code1=9921&code2=99213", "/v1/ncci/mue/99")
     assert ptp.status_code == 200 and ptp.json()["status"] == "not_loaded" and "ingest" in ptp.json()["message"]
     assert mue.status_code == 200 and mue.json()["status"] == "not_loaded"
-    _error_shape(bad1, 422, "malformed_code")
-    _error_shape(bad2, 422, "malformed_code")
+    error_shape(bad1, 422, "malformed_code")
+    error_shape(bad2, 422, "malformed_code")
 
 
 def test_health_and_ready(app, slice_index):
-    h, ready = _get(app, "/healthz", "/readyz")
+    h, ready = get_all(app, "/healthz", "/readyz")
     assert h.json()["status"] == "ok"
     body = ready.json()
     assert ready.status_code == 200 and body["ready"] is True and not body["problems"]
@@ -80,10 +65,10 @@ def test_not_ready_without_index(tmp_path):
     from api.app import create_app
 
     app = create_app(api_settings_from(tmp_path))
-    ready, chat = _get(app, "/readyz", "/v1/codes/E11.22")
+    ready, chat = get_all(app, "/readyz", "/v1/codes/E11.22")
     assert ready.status_code == 503 and ready.json()["ready"] is False
     assert ready.json()["error"]["code"] == "not_ready"
-    _error_shape(chat, 503, "not_ready")
+    error_shape(chat, 503, "not_ready")
 
 
 def api_settings_from(path):
@@ -93,20 +78,20 @@ def api_settings_from(path):
 
 
 def test_unknown_paths_and_methods_are_json_errors(app):
-    nf, = _get(app, "/nope")
-    _error_shape(nf, 404, "not_found")
+    nf, = get_all(app, "/nope")
+    error_shape(nf, 404, "not_found")
 
     async def go():
         async with asgi_client(app) as c:
             return await c.get("/v1/chat"), await c.post("/v1/chat", content=b"{not json",
                                                           headers={"content-type": "application/json"})
     wrong_method, broken = run(go())
-    _error_shape(wrong_method, 405, "method_not_allowed")
-    _error_shape(broken, 422, "invalid_request")
+    error_shape(wrong_method, 405, "method_not_allowed")
+    error_shape(broken, 422, "invalid_request")
 
 
 def test_openapi_is_complete(app):
-    (r,) = _get(app, "/openapi.json")
+    (r,) = get_all(app, "/openapi.json")
     spec = r.json()
     for path in ("/v1/chat", "/v1/codes/{code}", "/v1/search", "/healthz", "/readyz", "/v1/ncci/ptp",
                  "/v1/ncci/mue/{code}"):
@@ -131,7 +116,7 @@ def test_openapi_is_complete(app):
 
 
 def test_docs_work_offline(app):
-    docs, css, js = _get(app, "/docs", "/docs-assets/swagger-ui.css", "/docs-assets/swagger-ui-bundle.js")
+    docs, css, js = get_all(app, "/docs", "/docs-assets/swagger-ui.css", "/docs-assets/swagger-ui-bundle.js")
     assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
     assert "cdn" not in docs.text.lower() and "https://" not in docs.text.replace("https://swagger", "")
     assert css.status_code == 200 and js.status_code == 200
@@ -143,13 +128,13 @@ def test_widget_files_served_when_present_404_json_when_not(app, tmp_path, monke
     (tmp_path / "widget.js").write_text("console.log('cp');")
     (tmp_path / "index.html").write_text("<!doctype html><script src='/widget.js'></script>")
     monkeypatch.setattr(appmod, "STATIC_DIR", tmp_path)
-    js, page = _get(app, "/widget.js", "/")
+    js, page = get_all(app, "/widget.js", "/")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"] and "cp" in js.text
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     monkeypatch.setattr(appmod, "STATIC_DIR", tmp_path / "missing")
-    js, page = _get(app, "/widget.js", "/")
-    _error_shape(js, 404, "not_found")
-    _error_shape(page, 404, "not_found")
+    js, page = get_all(app, "/widget.js", "/")
+    error_shape(js, 404, "not_found")
+    error_shape(page, 404, "not_found")
 
 
 def test_feedback_router_included_when_present(app, slice_index, engine, monkeypatch):
@@ -158,7 +143,7 @@ def test_feedback_router_included_when_present(app, slice_index, engine, monkeyp
     from api.app import create_app
 
     # api/routes/feedback.py is part of this tree, so the route is there and documented
-    (r,) = _get(app, "/openapi.json")
+    (r,) = get_all(app, "/openapi.json")
     assert "post" in r.json()["paths"]["/v1/feedback"]
     # an installation without the module (None in sys.modules: find_spec gives None, import fails)
     # still starts and serves, without the route
@@ -172,7 +157,7 @@ def test_feedback_router_included_when_present(app, slice_index, engine, monkeyp
     spec, code, feedback = run(go())
     assert not any("feedback" in p for p in spec.json()["paths"])
     assert code.status_code == 200
-    _error_shape(feedback, 404, "not_found")
+    error_shape(feedback, 404, "not_found")
 
 
 def test_settings_limits_are_configurable(slice_index, engine):
@@ -183,5 +168,5 @@ def test_settings_limits_are_configurable(slice_index, engine):
     async def go():
         async with asgi_client(app) as c:
             return await c.post("/v1/chat", json={"message": "x" * 11, "stream": False})
-    err = _error_shape(run(go()), 422, "message_too_long")
+    err = error_shape(run(go()), 422, "message_too_long")
     assert err["limit"] == 10 and "10" in err["message"]
