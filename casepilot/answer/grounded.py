@@ -120,6 +120,19 @@ def _names_history(ask: HistoryAsk, top: Hit) -> bool:
     return all(forms & words for forms in own_word_forms(ask.condition).values())
 
 
+# Which official source led to a PCS code (casepilot/pcsindex.py, casepilot/pcsgems.py), as an answer names it.
+_PCS_VIA = {"index": "the ICD-10-PCS Alphabetic Index", "gems": "the CMS ICD-9-CM to ICD-10-PCS GEMs",
+            "index+gems": "the ICD-10-PCS Alphabetic Index and the CMS GEMs"}
+
+
+def _pcs_index_doc(top, rec: CodeRecord) -> Document:
+    """The citable passage for how the Alphabetic Index (or the GEMs) led to a PCS candidate."""
+    return Document(
+        page_content=top.why, id=f"pcs-index:{top.index_term}:{top.code}",
+        metadata={"title": f"ICD-10-PCS {'GEMs' if top.source == 'gems' else 'Alphabetic Index'}: {top.index_term}",
+                  "kind": "pcs_index", "source": f"{rec.version}: Alphabetic Index, GEMs and tables"})
+
+
 def _flat(text: str) -> str:
     return " ".join(text.replace("\n", "; ").split()).replace(":;", ":")
 
@@ -610,17 +623,10 @@ class GroundedAnswerer:
             d.decision = Decision(PARTIAL, 0.5)
             return True
         # the index, the CMS ICD-9-CM -> ICD-10-PCS GEMs, or both led here (casepilot/pcsgems.py)
-        via = {"index": "the ICD-10-PCS Alphabetic Index", "gems": "the CMS ICD-9-CM to ICD-10-PCS GEMs",
-               "index+gems": "the ICD-10-PCS Alphabetic Index and the CMS GEMs"}.get(top.source, "the ICD-10-PCS "
-                                                                                    "Alphabetic Index")
-        index_doc = Document(
-            page_content=top.why, id=f"pcs-index:{top.index_term}:{top.code}",
-            metadata={"title": f"ICD-10-PCS {'GEMs' if top.source == 'gems' else 'Alphabetic Index'}: {top.index_term}",
-                      "kind": "pcs_index",
-                      "source": f"{rec.version}: Alphabetic Index, GEMs and tables"})
+        index_doc = _pcs_index_doc(top, rec)
         doc = self.record_doc(rec)
         d.say(f'The best match in ICD-10-PCS is {rec.code} "{rec.title}"', doc, index_doc)
-        d.say(f"How it was reached in {via}: {top.why}", index_doc)
+        d.say(f"How it was reached in {_PCS_VIA.get(top.source, _PCS_VIA['index'])}: {top.why}", index_doc)
         if "not stated" in top.why:
             d.notices.append("The question does not state every axis (approach, device, qualifier): "
                              "check the candidates against the operative report.")
@@ -737,11 +743,9 @@ class GroundedAnswerer:
             return False
         name = root.metadata.get("title", "").rsplit(" ", 1)[-1]
         definition = re.split(r" (?:Explanation|Examples?):", root.page_content.split(": ", 1)[-1])[0]
-        index_doc = Document(page_content=top.why, id=f"pcs-index:{top.index_term}:{top.code}",
-                             metadata={"title": f"ICD-10-PCS Alphabetic Index: {top.index_term}", "kind": "pcs_index",
-                                       "source": f"{rec.version}: Alphabetic Index and tables"})
+        index_doc = _pcs_index_doc(top, rec)
         d.say(f"In ICD-10-PCS, {procedure} is coded with the root operation {name} (third character "
-              f"{rec.code[2]}), as the Alphabetic Index leads ({top.why})", root, index_doc)
+              f"{rec.code[2]}), as {_PCS_VIA.get(top.source, _PCS_VIA['index'])} leads ({top.why})", root, index_doc)
         d.say(f"{name}: {definition}", root)
         d.say(f'For example, {rec.code} "{rec.title}"; the body part, approach, device and qualifier come from '
               "the operative report", self.record_doc(rec))
