@@ -745,7 +745,7 @@ class GroundedAnswerer:
         definition = re.split(r" (?:Explanation|Examples?):", root.page_content.split(": ", 1)[-1])[0]
         index_doc = _pcs_index_doc(top, rec)
         d.say(f"In ICD-10-PCS, {procedure} is coded with the root operation {name} (third character "
-              f"{rec.code[2]}), as {_PCS_VIA.get(top.source, _PCS_VIA['index'])} leads ({top.why})", root, index_doc)
+              f"{rec.code[2]}), following {_PCS_VIA.get(top.source, _PCS_VIA['index'])} ({top.why})", root, index_doc)
         d.say(f"{name}: {definition}", root)
         d.say(f'For example, {rec.code} "{rec.title}"; the body part, approach, device and qualifier come from '
               "the operative report", self.record_doc(rec))
