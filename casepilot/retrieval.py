@@ -31,7 +31,7 @@ from casepilot.settings import Settings
 from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.text import (STOPWORDS, SYNONYMS, expand_query, negated_terms, own_word_forms,
-                             question_negations, small_numbers, tokens)
+                             question_negations, small_numbers, stem, tokens, with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
 from casepilot.vectorstore import similarities as dense_similarities
@@ -197,7 +197,8 @@ class _Query:
     dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
     visit: bool  # the question gives the reason for a visit
     injury_first: bool  # it names an injury and does not ask for the external cause
-    own: dict[str, set[str]]  # the question's own words -> their forms after expansion
+    own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
+    stems: set[str]  # the expanded words and their stems
 
 
 def query_facts(query: str, expanded: str | None = None) -> _Query:
@@ -217,7 +218,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
-        own=own_word_forms(query),
+        own={w: with_stems(forms) for w, forms in own_word_forms(query).items()},
+        stems=with_stems(qwords),
     )
 
 
@@ -232,6 +234,11 @@ def _q_cover(q: _Query, asserted: set[str], t_negated: set[str]) -> float:
         1 for word, forms in q.own.items()
         if ((forms & t_negated or not forms & asserted) if word in q.negated else forms & asserted)
     ) / len(q.own)
+
+
+def _t_cover(title_words: set[str], q_stems: set[str]) -> float:
+    """Share of a title's words the question says, as is or by stem."""
+    return sum(1 for w in title_words if w in q_stems or stem(w) in q_stems) / len(title_words)
 
 
 def inclusion_terms(text: str) -> list[str]:
@@ -256,12 +263,18 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     t_negated = negated_terms(own_title) | negated_terms(short)
     asserted = (title_words | set(tokens(short))) - t_negated
     alias_words = [(ws, negated_terms(a)) for a in aliases if (ws := set(tokens(a)))]
+    # Coverage compares words by their stems too: "homeless ... at a shelter" is covered by "Sheltered
+    # homelessness". An inclusion term names the same code, so it covers with the title: "pernicious anemia,
+    # B12" is D51.0's, whose title says "B12" and whose inclusion term says "pernicious". What the title denies
+    # ("without heart failure") no inclusion term asserts back.
     if q.own:
-        sig["q_cover"] = max([_q_cover(q, asserted, t_negated)] +
-                             [_q_cover(q, ws - neg, neg) for ws, neg in alias_words])
+        negated = with_stems(t_negated)
+        title_asserted = with_stems(asserted)
+        sig["q_cover"] = max([_q_cover(q, title_asserted, negated)] +
+                             [_q_cover(q, title_asserted | (with_stems(ws - neg) - negated), negated | with_stems(neg))
+                              for ws, neg in alias_words])
     if title_words:
-        sig["t_cover"] = max([len(title_words & q.words) / len(title_words)] +
-                             [len(ws & q.words) / len(ws) for ws, _ in alias_words])
+        sig["t_cover"] = max(_t_cover(ws, q.stems) for ws in [title_words, *(ws for ws, _ in alias_words)])
     tnums = small_numbers(own_title)
     tside = _SIDES & title_words
     # The tabular's convention: detail the question does not state (a side, "other")

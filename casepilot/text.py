@@ -14,8 +14,12 @@ with the reason it exists and a source to check it against; tests/core/test_voca
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
+from functools import lru_cache
 from pathlib import Path
+
+import Stemmer
 
 from casepilot.abbreviations import learned
 
@@ -112,6 +116,28 @@ def tokens(text: str, stop: bool = True) -> list[str]:
         else:
             out.append("with" if t == "w/" else "without")
     return [t for t in out if not (stop and t in STOPWORDS)]
+
+
+_stemmers = threading.local()  # a PyStemmer object is not safe to share between threads
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) English stem of one lower-case word: "sheltered" and "shelter", "homelessness" and
+    "homeless", "shots" and "shot" meet; "unsheltered" stays apart.
+
+    >>> stem("homelessness"), stem("sheltered"), stem("unsheltered")
+    ('homeless', 'shelter', 'unshelt')
+    """
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = Stemmer.Stemmer("english")
+    return stemmer.stemWord(word)
+
+
+def with_stems(words: set[str] | frozenset[str]) -> set[str]:
+    """``words`` and their stems: what a coverage check looks a word's stem up in."""
+    return set(words) | {stem(w) for w in words}
 
 
 def expand_query(text: str, pcs: bool = False) -> str:

@@ -82,6 +82,30 @@ def test_an_inclusion_term_covers_the_question_as_the_title_would():
     assert aliased["q_cover"] > bare["q_cover"] and aliased["t_cover"] > bare["t_cover"]
 
 
+def test_words_meet_their_title_by_stem():
+    # "homeless ... at a shelter" is Z59.01 "Sheltered homelessness"; "unsheltered" is another word
+    q = "patient is homeless and staying at a shelter"
+    sheltered, unsheltered = features(q, "Sheltered homelessness"), features(q, "Unsheltered homelessness")
+    assert sheltered["t_cover"] == 1.0 and sheltered["q_cover"] > unsheltered["q_cover"]
+
+
+def test_an_inclusion_term_covers_together_with_the_title():
+    # D51.0: the title says "B12", its inclusion term "pernicious"; the question says both
+    q = query_facts("pernicious anemia on B12")
+    title = "ICD-10-CM D51.0 Vitamin B12 deficiency anemia due to intrinsic factor deficiency"
+    assert code_features(title, "", q, ["Pernicious anemia"])["q_cover"] == 1.0
+    assert code_features(title, "", q)["q_cover"] < 1.0
+
+
+def test_an_inclusion_term_does_not_assert_what_the_title_denies():
+    # I13.10 "... without heart failure" lists "Hypertensive heart disease ... NOS": its "heart" is no heart failure
+    q = query_facts("hypertension, heart failure and CKD stage 4")
+    title = ("ICD-10-CM I13.10 Hypertensive heart and chronic kidney disease without heart failure, with stage 1 "
+             "through stage 4 chronic kidney disease, or unspecified chronic kidney disease")
+    alias = "Hypertensive heart disease and hypertensive chronic kidney disease NOS"
+    assert code_features(title, "", q, [alias])["q_cover"] == code_features(title, "", q)["q_cover"]
+
+
 def test_inclusion_terms_are_read_from_the_passage():
     from casepilot.retrieval import inclusion_terms
 
