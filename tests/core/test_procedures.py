@@ -50,6 +50,7 @@ def test_procedure_words_come_from_the_index_and_exclude_cm_words():
     "open reduction of left radius fracture with plate",  # the index's "Reduction, Fracture" (term + sub-term)
     "phaco left eye",  # a truncation one procedure word completes (Phacoemulsification)
     "hysteroscopic tubal occlusion",  # the adjective of an index procedure (hysteroscopy)
+    "low transverse c-section",  # the vocabulary's diagnosis wording ("cesarean delivery") must not hide it
 ])
 def test_procedures_found_through_the_index_structure(text):
     assert is_procedure(text)
