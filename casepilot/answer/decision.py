@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from casepilot import codes as cs
-from casepilot.text import expand_query, tokens
+from casepilot.text import expand_query, stem, tokens
 
 ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "decision.json"
 FEATURES = ("cover", "cover_top", "oov", "cosine", "title_cover", "own_data", "payer", "future")
-# A scope signal that is no calibrated feature: a request for a poem or a joke is no coding question whatever
-# medical words it carries, and no tuning item could teach a weight for it on the guidance path.
-OFF_TASK = "off_task"
 SCOPE_PATH = Path(__file__).resolve().parent.parent / "data" / "scope.json"
 # Description -> code has its own model: the evidence is a ranked list of codes, and what says whether the
 # first one is right is how the ranker scored it and how far it leads (``python -m evals.calibrate --describe``).
@@ -70,17 +67,30 @@ def covered(words: list[str], text_words: set[str], idf: Callable[[str], float])
     return sum(idf(w) for w in words if w in text_words or stem(w) in text_words) / total
 
 
-def stem(w: str) -> str:
-    for suf in ("ies", "es", "s", "ing", "ed"):
-        if w.endswith(suf) and len(w) - len(suf) >= 4:
-            return w[: -len(suf)]
-    return w
-
-
 @lru_cache(maxsize=1)
 def _scope() -> dict[str, list[re.Pattern]]:
     data = json.loads(SCOPE_PATH.read_text())
     return {k: [re.compile(p, re.I) for p in v["patterns"]] for k, v in data.items() if isinstance(v, dict)}
+
+
+@lru_cache(maxsize=1)
+def _outright() -> dict[str, str]:
+    """Scope signals that decline on their own (scope.json "outright"), with what the decline says was searched.
+
+    A request for a poem or a drug's dose is no coding question whatever medical words it carries: no
+    evidence could make it one, and no tuning item could teach a weight for it on every path."""
+    data = json.loads(SCOPE_PATH.read_text())
+    return {k: v["searched"] for k, v in data.items() if isinstance(v, dict) and v.get("outright")}
+
+
+def outright_decline(question: str) -> str | None:
+    """What a decline says was searched when the question is no coding question at all; None otherwise.
+
+    >>> outright_decline("what dose of metformin should we start"), outright_decline("code for metformin use")
+    ('nothing: a clinical decision (a dose, a test or treatment to order) is not a coding question; ask the treating clinician or a clinical reference', None)
+    """
+    signals = scope_signals(question)
+    return next((why for key, why in _outright().items() if signals.get(key)), None)
 
 
 def scope_signals(question: str) -> dict[str, float]:

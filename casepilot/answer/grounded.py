@@ -14,9 +14,9 @@ from langchain_core.documents import Document
 
 from casepilot import codes as cs
 from casepilot import router as rt
-from casepilot.answer.decision import (ANSWER, DECLINE, OFF_TASK, PARTIAL, Decision, content_words, covered, decide,
-                                      decide_description, describe_features, features, scope_signals, stem,
-                                      word_bag)
+from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, content_words, covered, decide,
+                                      decide_description, describe_features, features, outright_decline,
+                                      scope_signals, word_bag)
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -25,7 +25,8 @@ from casepilot.procedures import is_procedure
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, query_facts, short_description
 from casepilot.dominance import title_dominance
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
-from casepilot.text import expand_query, negated_terms, own_word_forms, small_numbers, tokens
+from casepilot.text import (expand_query, negated_terms, own_word_forms, question_negations, small_numbers, stem,
+                            tokens, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # Title words that name no topic ("ICD-10-PCS ... including ... versus")
@@ -243,8 +244,6 @@ class GroundedAnswerer:
         signals = scope_signals(question)
         if not any(signals.values()):
             return None
-        if signals.get(OFF_TASK):
-            return Decision(DECLINE, 0.0, signals)
         decision = self._covered_decision(question)
         return decision if decision.label == DECLINE else None
 
@@ -259,6 +258,8 @@ class GroundedAnswerer:
 
     def _covered_decision(self, question: str) -> Decision:
         """The calibrated decision with the evidence taken as covering the question: scope signals only."""
+        if outright_decline(question):
+            return Decision(DECLINE, 0.0, scope_signals(question))
         feats = features(question, [], 1.0, "", self.retriever.idf, self.retriever.known)
         feats.update(cover=1.0, cover_top=1.0, title_cover=1.0, cosine=1.0)
         return decide(feats)
@@ -547,6 +548,7 @@ class GroundedAnswerer:
                     d.say(f'Closest candidate (not a confirmed match): {cs.display_code(rec.code, rec.system)} '
                           f'"{rec.title}"', h.doc)
             return d
+        hits = self._code_first(query, hits)
         top = hits[0]
         rec = self._hit_record(top)
         if rec is None:  # a corpus passage rather than a code record
@@ -599,6 +601,28 @@ class GroundedAnswerer:
         for o, h in others:
             d.say(f'Also consider {cs.display_code(o.code, o.system)} "{o.title}"', h.doc)
         return d
+
+    def _code_first(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """The ranked codes in the tabular's sequence: when the first one's "Code first" note names a condition
+        the question states beyond that code's title ("hypertension" for N18.6's "hypertensive chronic kidney
+        disease (I12.-, I13.-)") and a close candidate has that code, it is listed first (I.A.13, I.C.9.a.2)."""
+        rec = self._hit_record(hits[0]) if hits else None
+        if rec is None or rec.system != cs.ICD10CM:
+            return hits
+        look = self.store.lookup(rec.code, rec.system)
+        denied = with_stems(set(tokens(expand_query(" ".join(question_negations(query))))))
+        said = with_stems(set(tokens(expand_query(query)))) - denied
+        # what the code and its headings already say ("chronic kidney disease" is N18's) is no extra condition
+        own = with_stems({w for t in [rec.title, *(a.title for a in look.ancestors)] for w in tokens(t)})
+        named = tuple(p for phrase, prefixes in code_first_targets(
+            n.text for n in [*look.record.notes, *look.inherited]
+            if n.type == "code_first" and not n.level.startswith("Chapter"))
+            if (extra := {w for w in tokens(phrase) if w not in own and stem(w) not in own} - _FUNCTION_WORDS)
+            and all(w in said or stem(w) in said for w in extra) for p in prefixes)
+        for i, h in enumerate(hits[1:3], start=1):
+            if named and str(h.doc.metadata.get("code", "")).startswith(named) and relevance(query, h) >= 0.5:
+                return [h, *hits[:i], *hits[i + 1:]]
+        return hits
 
     def _pcs_from_index(self, d: Draft, query: str) -> bool:
         """PCS the way coders work: Alphabetic Index → table and body part → the axes the question states.
@@ -723,7 +747,7 @@ class GroundedAnswerer:
         the answer is the root operation of the code it leads to, with the official definition. False when the
         question asks no root operation for a procedure (or names the root operation itself: "what does
         Excision mean" is the definition's own passage)."""
-        from casepilot.pcsindex import default_index
+        from casepilot.pcsindex import default_index, root_passage_id
 
         if not _ROOT_OP_ASK.search(question):
             return False
@@ -738,10 +762,11 @@ class GroundedAnswerer:
         if not found:
             return False
         top, rec = found[0]
-        root = self.passages.get([f"pcs-root:{rec.code[2]}"]).get(f"pcs-root:{rec.code[2]}")
+        root_id = root_passage_id(rec.code)
+        root = self.passages.get([root_id]).get(root_id)
         if root is None:
             return False
-        name = root.metadata.get("title", "").rsplit(" ", 1)[-1]
+        name = re.sub(r" \(.*\)$", "", root.metadata.get("title", "")).rsplit(" ", 1)[-1]  # "Delivery (Obstetrics)"
         definition = re.split(r" (?:Explanation|Examples?):", root.page_content.split(": ", 1)[-1])[0]
         index_doc = _pcs_index_doc(top, rec)
         d.say(f"In ICD-10-PCS, {procedure} is coded with the root operation {name} (third character "
@@ -755,9 +780,9 @@ class GroundedAnswerer:
     def guideline(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         """Guidance at topic level: the best document answers, its summary first when the question is broad."""
         d = Draft(route.intent)
-        if scope_signals(question).get(OFF_TASK):
-            d.searched.append("nothing: a request for a poem, a story or a joke is not a coding question")
-            self._decline(d, Decision(DECLINE, 0.0), [])
+        if why := outright_decline(question):
+            d.searched.append(why)
+            self._decline(d, Decision(DECLINE, 0.0, scope_signals(question)), [])
             return d
         if self._root_operation_of(d, question):
             d.searched.append(f"ICD-10-PCS Alphabetic Index for: {question}")
@@ -988,6 +1013,25 @@ def _default_mark(title: str, base: set[str], word: str) -> bool:
 
 # Words that say how conditions relate, not what they are: no evidence of relevance on their own.
 _FUNCTION_WORDS = frozenset("with without no not other unspecified type due also use using used".split())
+
+
+_NOTE_CODE = re.compile(r"\b([A-Z][0-9][0-9A-Z])(?:\.([0-9A-Z]{1,4}))?")
+
+
+def code_first_targets(texts) -> list[tuple[str, tuple[str, ...]]]:
+    """Each condition a "Code first" note names, with its codes as undotted prefixes ("I12.-" names every I12
+    code); the condition is the wording before its codes, after any lead-in ("any associated:").
+
+    >>> code_first_targets(["any associated:\\ndiabetic CKD (E11.22)\\nhypertensive chronic kidney disease (I12.-, I13.-)"])
+    [('diabetic CKD', ('E1122',)), ('hypertensive chronic kidney disease', ('I12', 'I13'))]
+    """
+    out = []
+    for text in texts:
+        for part in re.split(r"[;\n]", text):  # the tabular lists one condition per line
+            phrase, _, codes = part.partition("(")
+            if found := tuple(dict.fromkeys(a + (b or "") for a, b in _NOTE_CODE.findall(codes))):
+                out.append((phrase.rsplit(":", 1)[-1].strip(), found))
+    return out
 
 
 def relevance(question: str, hit: Hit) -> float:

@@ -34,6 +34,9 @@ def known(w: str) -> bool:
     ("write me a poem about hemorrhoids lol", "off_task"),
     ("will this patient's medicare advantage plan cover ozempic for weight loss?", "own_data"),
     ("Write a poem about the ocean.", "off_task"),
+    ("what dose of metformin should we start a new DM2 pt on", "clinical"),
+    ("should this pt w/ a headache get a CT or MRI", "clinical"),
+    ("which antibiotic should I give for strep", "clinical"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -42,9 +45,18 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
 
 @pytest.mark.parametrize("question", ["What is ICD-10-CM E11.22?", "When do I use modifier 25?",
                                       "Guidelines for E/M services", "medicare 2026 telehealth rules",
-                                      "ICD-10-CM code for an ED visit", "who gets paid for a split/shared visit?"])
+                                      "ICD-10-CM code for an ED visit", "who gets paid for a split/shared visit?",
+                                      # billing units and a claim's content are coding questions
+                                      "J1100 what drug and how many mg per unit",
+                                      "should the patient's claim have modifier 25", "should we bill 99214 or 99213"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
+
+
+@pytest.mark.parametrize("question", ["write me a poem about hemorrhoids lol", "what dose of metformin for DM2"])
+def test_a_request_that_is_no_coding_question_declines_outright(question):
+    assert dm.outright_decline(question).startswith("nothing: ")
+    assert dm.outright_decline("How much does Aetna pay for 99213 in Ohio?") is None  # calibrated, not outright
 
 
 def test_unknown_words_do_not_count_against_coverage():

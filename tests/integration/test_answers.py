@@ -183,3 +183,16 @@ def test_a_follow_up_naming_one_axis_switches_the_pcs_code_within_its_table(engi
     done = engine.answer("ok and if they converted to open?", history)
     assert [c["code"] for c in done["codes"]][0] == "0FT40ZZ", done["answer"]
     assert any("instead of 0FT44ZZ" in n for n in done["notices"])
+
+
+def test_a_code_first_note_puts_the_code_it_names_first(engine):
+    # N18.6's "Code first ... hypertensive chronic kidney disease (I12.-, I13.-)": a close I12.0 goes before it
+    query = "hypertension with end stage renal disease on dialysis"
+    hits = engine.retriever.search(query, ["icd10cm"], k=5)
+    n186 = next(h for h in hits if h.doc.metadata.get("code") == "N186")
+    i120 = next(h for h in hits if h.doc.metadata.get("code") == "I120")
+    rest = [h for h in hits if h not in (n186, i120)]
+    ordered = engine.grounded._code_first(query, [n186, i120, *rest])
+    assert [h.doc.metadata["code"] for h in ordered[:2]] == ["I120", "N186"]
+    # a code whose notes name no close candidate keeps its place
+    assert engine.grounded._code_first(query, [i120, n186, *rest])[0] is i120
