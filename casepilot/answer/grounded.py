@@ -938,9 +938,21 @@ _PREFIX = re.compile(
     r"(?:(?:for|to use for|of)\s+)?(?:(?:a|an|the)\s+)?", re.I)
 
 
+# "... no eye involvement. What ICD-10 code?", "... - dx code?": the question's frame after the description
+_SUFFIX = re.compile(
+    r"[\s.,;:!?-]*\b(?:(?:what|which)(?:'?s| is| are| would be)?\s+(?:the\s+)?(?:correct\s+|right\s+|best\s+)?)?"
+    r"(?:icd[- ]?10(?:[- ]?(?:cm|pcs))?\s+|diagnosis\s+|dx\s+)?(?:codes?|dx)(?:\s+(?:for|is)\s+(?:this|that|it))?"
+    r"[\s?.!]*$", re.I)
+
+
 def strip_question(question: str) -> str:
-    """The description inside "What is the ICD-10-CM code for X?" -> "X"."""
+    """The description inside "What is the ICD-10-CM code for X?" or "X. What ICD-10 code?" -> "X".
+
+    >>> strip_question("Shingles on the trunk, no eye involvement. What ICD-10 code?"), strip_question("What code?")
+    ('Shingles on the trunk, no eye involvement', 'What code?')
+    """
     q = _PREFIX.sub("", question.strip(), count=1).rstrip(" ?.!")
+    q = _SUFFIX.sub("", q) or q
     return q or question.strip()
 
 
