@@ -188,6 +188,9 @@ def _acronym_of(name_words, acronyms: set[str]) -> bool:
     return len(ini) >= 2 and any(sorted(a) == ini or (len(ini) >= 3 and sorted(a[:-1]) == ini) for a in acronyms)
 
 
+_OP_SUFFIX = re.compile(r"(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|centesis)$")
+
+
 def _match(name_words, q: set[str], qlat: set[str]) -> tuple[float, int] | None:
     """(score, matched words) of a body part / axis name against the question; None if nothing anatomical matches."""
     words = {w for w in name_words if w not in _STOP}
@@ -196,10 +199,19 @@ def _match(name_words, q: set[str], qlat: set[str]) -> tuple[float, int] | None:
     if acronyms and _acronym_of(name_words, acronyms):  # the whole name, side included
         return len(plain) + 0.5, len(plain)
     hit = plain & q
-    soft = {w for w in plain - hit if len(w) >= 5 and "~" + w[:5] in q}  # from a word root: weaker
+    # from a word root, weaker: "~tonsi" (tonsillectomy) names the tonsils, and a surgical word that begins with
+    # the name ("lobectomy": the lobe, "colonoscopy": the colon)
+    ops = [x for x in q if _OP_SUFFIX.search(x)]
+    soft = {w for w in plain - hit if (len(w) >= 5 and "~" + w[:5] in q)
+            or (len(w) >= 4 and any(x.startswith(w) and len(x) > len(w) + 3 for x in ops))}
     if not hit | soft:
         return None
     score = len(hit) + 0.8 * len(soft) - 0.3 * len(plain - hit - soft)
+    # the name's head noun, its last word ("Lower Lobe Bronchus" is a bronchus, "Lower Lung Lobe" a lobe), said by
+    # the question settles a tie between names sharing its other words ("lower lobectomy" is of a lobe)
+    head = next((w for w in reversed(name_words) if w in plain), None)
+    if head in hit or head in soft:
+        score += 0.2
     if lat:
         if qlat and not lat & qlat:
             return None

@@ -235,3 +235,8 @@ def test_retrieval_synonyms_do_not_state_a_root_operation(ix):
 def test_an_acronym_that_is_the_code_set_names_nothing(ix):
     # "(ICD)" is the aside of "Implantable cardioverter-defibrillator"; in "ICD-10-PCS" it is the code set
     assert "defibrillator" not in ix._question("ICD-10-PCS code for an open appendectomy").q
+
+
+def test_a_surgical_word_names_its_body_part_by_its_head_noun(ix):
+    # "lobectomy" begins with "lobe": "Lower Lung Lobe, Left" is a lobe, "Lower Lobe Bronchus, Left" a bronchus
+    assert first(ix, "open left lower lobectomy") == "0BTJ0ZZ"

@@ -81,3 +81,12 @@ def test_guarded_terms_come_from_the_titles():
     guarded = procedure_terms()[2]
     assert guarded["amputation"] == {"traumatic"}
     assert {"foreign", "body"} <= guarded["puncture"]
+
+
+@pytest.mark.parametrize("text", [
+    "ex lap, segment of necrotic ileum resected, stapled anastomosis",  # op-note verbs no CM title uses
+    "TAVR via transfemoral approach",
+    "external cephalic version for breech",
+])
+def test_op_note_words_name_a_procedure(text):
+    assert is_procedure(text)
