@@ -38,7 +38,9 @@ _APPROACHES = [
     ("F", r"laparoscopic(?:ally)?[- ]assisted vaginal|lavh|with percutaneous endoscopic assistance"),
     ("8", r"colonoscop\w*|esophagogastroduodenoscop\w*|egd|cystoscop\w*|hysteroscop\w*|bronchoscop\w*"
           r"|ureteroscop\w*|sigmoidoscop\w*|proctoscop\w*|(?:via )?natural or artificial opening endoscopic"
-          r"|endoscopic(?:ally)? via (?:a )?natural opening|transurethral endoscopic"),
+          r"|endoscopic(?:ally)? via (?:a )?natural opening|transurethral endoscopic"
+          # a transurethral resection (TURP, TURBT) is done through a resectoscope
+          r"|transurethral resection\w*|resectoscop\w*"),
     ("4", r"hand[- ]assisted|laparoscop\w*|lap|arthroscop\w*|thoracoscop\w*|vats|robotic\w*(?:[- ]assisted)?"
           r"|percutaneous endoscopic\w*|endoscopic\w* through a percutaneous port"),
     # PCS defines the percutaneous approach as entry "by puncture or minor incision": a puncture, a
@@ -48,14 +50,18 @@ _APPROACHES = [
     # approach definitions): endotracheal intubation is 0BH17EZ, a nasogastric tube 0DH67UZ.
     ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"
           r"|via (?:a |the )?natural (?:opening|orifice)"
-          r"|endotracheal\w*|nasotracheal\w*|orotracheal\w*|nasogastric\w*|orogastric\w*|transoral\w*|transnasal\w*"),
+          r"|endotracheal\w*|nasotracheal\w*|orotracheal\w*|nasogastric\w*|orogastric\w*|transoral\w*|transnasal\w*"
+          # a LEEP excises the cervix through the vagina
+          r"|loop electrosurgical excision\w*"),
     # An endoscope without a stated route ("knee scope", "endoscopic"): through a natural opening where the
     # table has that approach (8), else through a port (4, as for a joint).
     ("84", r"endoscop\w*|scope"),
     ("0", r"open|(?:total )?abdominal hysterectomy"),
     # B5.3b: force applied through the body layers is External ("closed reduction of fracture is coded to the
     # approach External").
-    ("X", r"external approach|closed (?:reduction|treatment|manipulation)"),
+    ("X", r"external approach|closed (?:reduction|treatment|manipulation)"
+          # shock waves from outside the body (ESWL) reach the stone through the skin: Fragmentation, External
+          r"|extracorporeal shock\w*"),
     # "external" alone also names anatomy and devices (External Iliac Artery, External Fixation Device): the
     # approach only when the question states no other ("?": a fallback)
     ("X?", r"external\w*"),

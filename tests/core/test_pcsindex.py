@@ -240,3 +240,12 @@ def test_an_acronym_that_is_the_code_set_names_nothing(ix):
 def test_a_surgical_word_names_its_body_part_by_its_head_noun(ix):
     # "lobectomy" begins with "lobe": "Lower Lung Lobe, Left" is a lobe, "Lower Lobe Bronchus, Left" a bronchus
     assert first(ix, "open left lower lobectomy") == "0BTJ0ZZ"
+
+
+@pytest.mark.parametrize("question,code", [
+    ("transurethral resection of prostate", "0VT08ZZ"),  # through a resectoscope: endoscopic (8)
+    ("loop electrosurgical excision of the cervix", "0UBC7ZZ"),  # through the vagina (7)
+    ("extracorporeal shock wave lithotripsy of right renal pelvis stone", "0TF3XZZ"),  # from outside (X)
+])
+def test_the_approach_a_procedure_implies(ix, question, code):
+    assert first(ix, question) == code
