@@ -194,6 +194,9 @@ def _acronym_of(name_words, acronyms: set[str]) -> bool:
     return len(ini) >= 2 and any(sorted(a) == ini or (len(ini) >= 3 and sorted(a[:-1]) == ini) for a in acronyms)
 
 
+# Body systems of the heart and vessels (Medical and Surgical): 2 Heart and Great Vessels, 3 Upper Arteries,
+# 4 Lower Arteries, 5 Upper Veins, 6 Lower Veins
+_VESSEL_SYSTEMS = "23456"
 _OP_SUFFIX = re.compile(r"(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|centesis)$")
 
 
@@ -879,6 +882,12 @@ class PCSIndex:
                                       "is External (guideline B5.3a)")
             elif approach is None and ap in ask.usual[0] and not ask.usual[0] >= set(aps):
                 ap_s, ap_why = -0.7, f"approach {ap} {aps[ap]}: approach not stated; the GEMs map {ask.usual[1]} to it"
+            elif approach is None and ap == "3" and prefix[0] == "0" and prefix[1] in _VESSEL_SYSTEMS \
+                    and prefix[2] == "H":
+                # a catheter, lead or filter goes into a vessel or the heart through a puncture (PICC, IVC filter,
+                # pacemaker leads), rarely through an open incision
+                ap_s, ap_why = -0.7, (f"approach {ap} {aps[ap]}: approach not stated; a device is put into a vessel "
+                                      "or the heart through a puncture unless the record says open")
             else:
                 ap_s = -1.0 - 0.01 * avail.index(ap)
                 ap_why = f"approach {ap} {aps[ap]}: " + (

@@ -246,6 +246,8 @@ def test_a_surgical_word_names_its_body_part_by_its_head_noun(ix):
     ("transurethral resection of prostate", "0VT08ZZ"),  # through a resectoscope: endoscopic (8)
     ("loop electrosurgical excision of the cervix", "0UBC7ZZ"),  # through the vagina (7)
     ("extracorporeal shock wave lithotripsy of right renal pelvis stone", "0TF3XZZ"),  # from outside (X)
+    # approach not stated: a device goes into a vessel through a puncture (3), not open (0)
+    ("insertion of infusion device into superior vena cava", "02HV33Z"),
 ])
 def test_the_approach_a_procedure_implies(ix, question, code):
     assert first(ix, question) == code
