@@ -128,8 +128,11 @@ _CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|
                            r"(?:a |an |the |his |her )?[\w/-]+", re.I)
 
 
-def is_procedure(text: str) -> bool:
+def is_procedure(text: str, words_only: bool = False) -> bool:
     """True when ``text`` describes a procedure rather than a condition or the reason for a visit.
+
+    ``words_only``: only by procedure words, not by a truncation one of them completes (for text a spelling
+    repair already cut: "anticoags" -> "anticoag" would complete to "anticoagulant").
 
     >>> is_procedure("lap chole"), is_procedure("GERD with esophagitis seen on EGD, no bleeding")
     (True, False)
@@ -145,7 +148,7 @@ def is_procedure(text: str) -> bool:
     found = set(tokens(expanded))
     if any(w in found and not beside & found for w, beside in guarded.items()):
         return True
-    for w in found - cm_words:
+    for w in (found - cm_words) if not words_only else ():
         # "hysteroscopic": the adjective of an index procedure ("hysteroscopy"); "phaco": a truncation that one
         # procedure word completes
         if w.endswith("scopic") and w[:-2] + "y" in words:

@@ -30,7 +30,7 @@ from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
-from casepilot.text import (STOPWORDS, SYNONYMS, expand_query, negated_terms, own_word_forms,
+from casepilot.text import (ABBREVIATIONS, NARRATION, STOPWORDS, SYNONYMS, expand_query, negated_terms, own_word_forms,
                              question_negations, small_numbers, stem, tokens, with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
@@ -143,6 +143,9 @@ def diversified(ranked: list[tuple[str, float]], depth: int, extra: int) -> list
 # I.C.20: external cause codes (chapter 20, V00-Y99) are never the first-listed diagnosis. A question that names
 # an injury and does not ask for the external cause wants the injury code first.
 _EXTERNAL_CAUSE = re.compile(r"^[VWXY][0-9]")
+_SUPPLEMENTARY_CAUSE = re.compile(r"^Y9[239]")
+_ASKS_SUPPLEMENTARY = re.compile(r"\bplace of occurrence|\bwhere (it|the injury) happened|\bactivit(y|ies)\b|\bstatus\b|"
+                                 r"\bY9[239]", re.I)
 _INJURY_WORDS = re.compile(r"\b(fracture\w*|fx|bite|bitten|laceration|lac|wound|burn\w*|sprain\w*|strain|contusion|"
                            r"bruise\w*|dislocation|abrasion|puncture|concussion|injur\w*|amputation|crush\w*)\b", re.I)
 _ASKS_EXTERNAL = re.compile(r"\bexternal cause|\bplace of occurrence|\bactivity code|\bhow (it|the injury|they) "
@@ -197,6 +200,7 @@ class _Query:
     dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
     visit: bool  # the question gives the reason for a visit
     injury_first: bool  # it names an injury and does not ask for the external cause
+    asks_supplementary: bool  # it asks for the place, activity or status code of an external cause
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
 
@@ -217,8 +221,9 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
+        asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
-        own={w: with_stems(forms) for w, forms in own_word_forms(query).items()},
+        own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION},
         stems=with_stems(qwords),
     )
 
@@ -322,6 +327,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         sig["visit_reason"] = 1.0
     if q.injury_first and _EXTERNAL_CAUSE.match(title.split(" ", 2)[1] if title.count(" ") >= 2 else ""):
         sig["external_cause"] = 1.0
+    # Place of occurrence, activity and status (Y92, Y93, Y99) accompany the external cause that says how the
+    # injury happened (I.C.20.b-k): unless asked for, they follow it ("fell out of bed at home": W06, then Y92).
+    if not q.asks_supplementary and _SUPPLEMENTARY_CAUSE.match(title.split(" ", 2)[1] if title.count(" ") >= 2 else ""):
+        sig["supplementary_cause"] = 1.0
     return sig
 
 
@@ -349,7 +358,8 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
     # An external cause code (V00-Y99) is never first-listed (I.C.20): when the question names the injury and
     # does not ask how it happened, it follows the injury codes ("dog bite of hand": S61.45-, then W54.0).
     order = sorted(coded, key=lambda h: (sum(h.signals.get(k, 0.0) for k in STATED_CLASHES),
-                                         h.signals.get("external_cause", 0.0), -h.signals["ranker"], h.id))
+                                         h.signals.get("external_cause", 0.0), h.signals.get("supplementary_cause", 0.0),
+                                         -h.signals["ranker"], h.id))
     for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
 
@@ -540,8 +550,8 @@ class Retriever:
             for word, n in weights.items():
                 df[word] = df.get(word, 0) + n
             # built twice at worst by racing threads: same result
-            # the vocabulary's own keys ("ultram", "keflex", "hives") are words it expands, never typos
-            keys = frozenset(w for key in SYNONYMS for w in key.split() if w.isalpha())
+            # the vocabulary's own keys ("ultram", "keflex", "hives", "cysto") are words it expands, never typos
+            keys = frozenset(w for key in [*SYNONYMS, *ABBREVIATIONS] for w in key.split() if w.isalpha())
             self._speller = Speller(df, keep=STOPWORDS | whole | keys, vouched=frozenset(weights))
         return self._speller
 

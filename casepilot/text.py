@@ -170,14 +170,20 @@ def question_negations(query: str) -> set[str]:
     own ("uncomplicated" -> "without complications"), never across them: "without bleeding" followed by the
     appended "large intestine" does not deny the intestine.
 
-    >>> sorted(question_negations("diverticulitis of colon w/o bleeding"))
-    ['bleeding']
+    >>> sorted(question_negations("diverticulitis of colon w/o bleeding")), question_negations("afib, type not documented")
+    (['bleeding'], {'type'})
     """
     body = spell_out(query)
     out = negated_terms(query) | negated_terms(body)
     for value in appended(body):
         out |= negated_terms(value)
+    # a detail the record leaves open, said after it: "afib, type not documented", "stage not specified"
+    out |= {m.group(1).lower() for m in _UNSTATED_AFTER.finditer(query) if m.group(1).lower() not in STOPWORDS}
     return out
+
+
+_UNSTATED_AFTER = re.compile(r"\b([A-Za-z]{3,})\s+(?:is\s+|was\s+|were\s+)?(?:not|nt)\s+"
+                             r"(?:documented|specified|stated|known|mentioned|given|recorded)\b", re.I)
 
 
 def spell_out(text: str) -> str:
@@ -271,6 +277,15 @@ def small_numbers(text: str) -> set[int]:
 
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
 _ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})(?:[ -]degree|\s+trimester)\b", re.I)
+
+
+# Words of a description that say how it is told, not what the condition is ("came in just for a flu shot",
+# "per MD", "documented"): no code title is expected to cover them, so coverage leaves them out. Words that
+# carry polarity or detail ("no", "with", "other", "type") are not among them.
+NARRATION = frozenset(
+    "came come comes coming just only here today now has have had got get gets is was were been being also seen "
+    "presents presented presenting complains complaining noted documented per states stated says said doc md "
+    "doctor provider currently".split())
 
 
 def own_word_forms(query: str) -> dict[str, set[str]]:

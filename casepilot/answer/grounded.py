@@ -25,7 +25,7 @@ from casepilot.procedures import is_procedure
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, query_facts, short_description
 from casepilot.dominance import title_dominance
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
-from casepilot.text import (expand_query, negated_terms, own_word_forms, question_negations, small_numbers, stem,
+from casepilot.text import (NARRATION, expand_query, negated_terms, own_word_forms, question_negations, small_numbers, stem,
                             tokens, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
@@ -498,12 +498,13 @@ class GroundedAnswerer:
     # -- description -> code -------------------------------------------------------------------
     def describe(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         d = Draft(route.intent)
-        system = route.system or infer_system(question)
+        query = self.retriever.spell(strip_question(question))
+        # the spelling repaired against the indexes' words names a procedure too ("thoracentisis")
+        system = route.system or infer_system(question, query)
         colls = {
             cs.ICD10CM: ["icd10cm"], cs.ICD10PCS: ["icd10pcs"],
             cs.CPT: ["cpt_licensed", "corpus_code_summary"], cs.HCPCS: ["hcpcs", "corpus_code_summary"],
         }[system]
-        query = self.retriever.spell(strip_question(question))
         scope = self._scope_decision(question)
         if scope is not None:
             # "our chargemaster price for a lap chole": the procedure is known, what is asked of it is not
@@ -956,9 +957,11 @@ def strip_question(question: str) -> str:
     return q or question.strip()
 
 
-def infer_system(question: str) -> str:
-    """ICD-10-CM unless the description names a procedure (then ICD-10-PCS); see casepilot.procedures."""
-    return cs.ICD10PCS if is_procedure(strip_question(question)) else cs.ICD10CM
+def infer_system(question: str, spelled: str | None = None) -> str:
+    """ICD-10-CM unless the description (or its ``spelled`` repair) names a procedure (then ICD-10-PCS); see
+    casepilot.procedures."""
+    named = is_procedure(strip_question(question)) or (spelled is not None and is_procedure(spelled, words_only=True))
+    return cs.ICD10PCS if named else cs.ICD10CM
 
 
 def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -> CodeRecord | None:
@@ -1088,7 +1091,7 @@ def confident(query: str, top: Hit) -> bool:
     title |= set(tokens(short_description(str(top.doc.metadata.get("context", "")))))
     # Coverage counts the question's own words: "stg" is covered by "stage" (its expansion), and the
     # expansion words themselves do not enlarge the question.
-    words = [w for w in dict.fromkeys(tokens(query))]
+    words = [w for w in dict.fromkeys(tokens(query)) if w not in NARRATION]
     hit = [w for w in words if ({w} | set(tokens(expand_query(w)))) & title]
     matched = set(hit) - _FUNCTION_WORDS
     coverage = len(hit) / (len(words) or 1)

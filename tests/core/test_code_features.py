@@ -137,6 +137,16 @@ def test_an_external_cause_code_follows_the_injury_the_question_names():
     assert not code_features("ICD-10-CM W11.XXXA Fall on and from ladder, initial encounter", "", asked).get("external_cause")
 
 
+def test_place_activity_and_status_follow_the_cause_of_the_injury():
+    # I.C.20: Y92/Y93/Y99 accompany the code that says how it happened; asked for, they are the answer
+    q = query_facts("fell out of bed at home - external cause code for the fall")
+    place = "ICD-10-CM Y92.012 Bathroom of single-family (private) house as the place of occurrence of the external cause"
+    assert code_features(place, "", q).get("supplementary_cause") == 1.0
+    assert not code_features("ICD-10-CM W06.XXXA Fall from bed, initial encounter", "", q).get("supplementary_cause")
+    asked = query_facts("place of occurrence code for a fall in the bathroom at home")
+    assert not code_features(place, "", asked).get("supplementary_cause")
+
+
 def test_remission_is_detail_the_question_must_state():
     q = query_facts("tobacco dependence, cigs")
     assert code_features("ICD-10-CM F17.211 Nicotine dependence, cigarettes, in remission", "", q).get("unstated_detail")
@@ -147,3 +157,16 @@ def test_remission_is_detail_the_question_must_state():
     stated = query_facts("CLL in remission")
     assert not code_features("ICD-10-CM C91.11 Chronic lymphocytic leukemia of B-cell type in remission", "", stated).get(
         "unstated_detail")
+
+
+def test_how_a_description_is_told_is_no_word_to_cover():
+    # "came in just for" tells the visit; the flu shot is the immunization encounter
+    assert features("Patient came in just for a flu shot", "Encounter for immunization")["q_cover"] == 1.0
+
+
+def test_a_detail_said_to_be_undocumented_is_covered_by_the_title_that_leaves_it_open():
+    # "type not documented" denies a type: I48.91 "Unspecified atrial fibrillation" covers it, as it covers
+    # "no complications"; read as a stated word, "type" was covered only by I48.3's "Type I atrial flutter"
+    q = query_facts("afib, type not documented")
+    assert "type" in q.negated
+    assert code_features("ICD-10-CM I48.91 Unspecified atrial fibrillation", "", q)["q_cover"] == pytest.approx(2 / 3)

@@ -90,3 +90,9 @@ def test_guarded_terms_come_from_the_titles():
 ])
 def test_op_note_words_name_a_procedure(text):
     assert is_procedure(text)
+
+
+def test_a_repaired_spelling_names_a_procedure_by_its_words_only():
+    assert is_procedure("rt thoracentesis therapeutic", words_only=True)
+    # "anticoags" repaired to "anticoag" is no truncation of "anticoagulant" administration
+    assert not is_procedure("LT use of anticoag (eliquis)", words_only=True)

@@ -137,4 +137,8 @@ def test_the_vocabulary_keys_are_never_corrected():
     fixed = Retriever.speller(stub)
     for word in ("ambien", "keflex", "hives", "dilantin", "abilify"):
         assert fixed.fix(f"reaction to {word}") == f"reaction to {word}"
+    # abbreviations too: "cysto" became "cyst" and lost its expansion (cystoscopy)
+    stub._speller = None
+    stub.lexical = lambda name: _Lexical({**LIVE_DF, "cyst": 500})
+    assert Retriever.speller(stub).fix("cysto with stent") == "cysto with stent"
     assert fixed.fix("pnuemonia") == "pneumonia"
