@@ -45,7 +45,8 @@ _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|cen
                        r"stenting|cardioversion|c-section|cesarean section|"
                        # op-note verbs and words no ICD-10-CM title uses (counted over cm_codes: 0 titles each; "placed"
                        # (19), "implanted" (185), "reduced" (11) and "injected" (2) are left out)
-                       r"resected|excised|biopsied|ligated|cauterized|transected|harvested|anastomosed|stapled|sutured|"
+                       # (-plication only in these: complication, duplication and application are no procedures)
+                       r"fundoplication|plication|resected|excised|biopsied|ligated|cauterized|transected|harvested|anastomosed|stapled|sutured|"
                        r"pinned|evacuated|drained|debrided|banded|clipped|stented|grafted|approach|version)\b", re.I)
 # The reason for the visit ("visit for suture removal", "status post TKA", "screening colonoscopy"):
 # ICD-10-CM Z codes, not the procedure itself.

@@ -22,7 +22,7 @@ from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
 from casepilot.procedures import is_procedure
-from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, query_facts, short_description
+from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, query_facts, short_description
 from casepilot.dominance import title_dominance
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
 from casepilot.text import (NARRATION, expand_query, negated_terms, own_word_forms, question_negations, small_numbers, stem,
@@ -1089,6 +1089,8 @@ def confident(query: str, top: Hit) -> bool:
         return True
     title = set(tokens(top.doc.metadata.get("title", "") + " " + top.doc.page_content.split("\n", 1)[0]))
     title |= set(tokens(short_description(str(top.doc.metadata.get("context", "")))))
+    # the code's inclusion terms are its other names ("Pernicious anemia" under D51.0)
+    title |= {w for term in inclusion_terms(top.doc.page_content) for w in tokens(term)}
     # Coverage counts the question's own words: "stg" is covered by "stage" (its expansion), and the
     # expansion words themselves do not enlarge the question.
     words = [w for w in dict.fromkeys(tokens(query)) if w not in NARRATION]
