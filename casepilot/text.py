@@ -147,7 +147,30 @@ def expand_query(text: str, pcs: bool = False) -> str:
     'nausea with vomiting , history myocardial infarction'
     """
     body = spell_out(text)
-    return " ".join([body, *appended(body, pcs)]).strip()
+    return " ".join([body, *appended(body, pcs), *trimester_of(body)]).strip()
+
+
+# gestational age, not a duration ("cough for 3 weeks") or a time since ("2 weeks ago", "6 weeks postpartum")
+_WEEKS = re.compile(r"(?<!for )\b(\d{1,2})\s*(?:weeks?|wks?|w)\b(?!\s+(?:ago|after|before|since|postpartum))", re.I)
+_PREGNANCY = re.compile(r"\b(pregnan\w*|prenatal|antenatal|gestation\w*|obstetric\w*|hyperemesis|preeclampsia|"
+                        r"eclampsia|gravid\w*|g\d\s*p\d)", re.I)
+
+
+def trimester_of(text: str) -> list[str]:
+    """The trimester a pregnancy's stated weeks fall in, as ICD-10-CM chapter 15 defines it (1st: less than 14
+    weeks 0 days; 2nd: 14 weeks 0 days to less than 28 weeks 0 days; 3rd: 28 weeks 0 days until delivery),
+    when the text names the weeks and not the trimester.
+
+    >>> trimester_of("routine prenatal visit, first pregnancy, 10 weeks"), trimester_of("pregnant, cough for 3 weeks")
+    (['first trimester'], [])
+    """
+    m = _WEEKS.search(text)
+    if not m or not _PREGNANCY.search(text) or re.search(r"\btrimester\b", text, re.I):
+        return []
+    weeks = int(m.group(1))
+    if not 1 <= weeks <= 43:
+        return []
+    return ["first trimester" if weeks < 14 else "second trimester" if weeks < 28 else "third trimester"]
 
 
 def appended(body: str, pcs: bool = False) -> list[str]:

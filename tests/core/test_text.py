@@ -70,3 +70,17 @@ def test_negation_stops_where_the_appended_vocabulary_starts():
         "perforation", "abscess", "bleeding"}
     # a value that itself negates still counts: "uncomplicated" is "without complications"
     assert "complications" in question_negations("DM2 uncomplicated")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("prenatal visit at 10 weeks", ["first trimester"]),
+    ("pregnant, 14 wks, nausea", ["second trimester"]),  # 14 weeks 0 days begins the second (chapter 15)
+    ("G2P1 at 28 weeks", ["third trimester"]),
+    ("pregnant, 20 weeks, second trimester", []),  # stated: nothing to add
+    ("pregnant with cough for 3 weeks", []),  # a duration, not the gestation
+    ("knee pain for 10 weeks", []),  # no pregnancy
+])
+def test_gestational_weeks_name_the_trimester(text, expected):
+    from casepilot.text import trimester_of
+
+    assert trimester_of(text) == expected
