@@ -158,7 +158,8 @@ def parse_index_content(term: str, content: str) -> list[IndexRef]:
 _NONWORD, _ASIDE, _ALPHA = re.compile(r"[^a-z0-9]+"), re.compile(r"\([^)]*\)"), re.compile(r"[a-z]+")
 
 
-def _marks(values) -> str:
+def sql_marks(values) -> str:
+    """The "?, ?, ..." of an SQL IN list over ``values``."""
     return ", ".join("?" * len(values))
 
 
@@ -295,7 +296,7 @@ class PCSIndex:
         self._lock = threading.Lock()
         self._tables: dict[str, tuple[dict, dict]] = {}  # table -> ({code: (title, ap, dv, qu)}, {bp: name})
         self.codes = frozenset(c for (c,) in self._con.execute("SELECT code FROM pcs_codes")) | frozenset(
-            c for (c,) in self._con.execute(f"SELECT code FROM pcs_tree WHERE section IN ({_marks(TREE_ONLY_SECTIONS)})",
+            c for (c,) in self._con.execute(f"SELECT code FROM pcs_tree WHERE section IN ({sql_marks(TREE_ONLY_SECTIONS)})",
                                             TREE_ONLY_SECTIONS))
         self.terms: dict[str, tuple[str, list[IndexRef]]] = {}  # normalised main term -> (term, refs)
         for term, content in self._con.execute("SELECT term, content FROM pcs_index ORDER BY rowid"):

