@@ -31,6 +31,9 @@ _STOP = frozenset("a an the of and or with for in on to by via at from is what c
 _LAT = frozenset(("right", "left", "bilateral"))
 _GLUE = frozenset("a an the of and or with for in on to by via at from".split())  # a term matches without these
 _PARTIAL = re.compile(r"\b(partial|segmental|wedge|biops|excision|part of|subtotal)")
+# a question's words for part of a body part ("a 15 cm segment of ileum", "a portion of the lobe"), beside those
+# the ICD-9-CM titles use
+_PARTIAL_SAID = re.compile(_PARTIAL.pattern + r"|\b(segment|portion|piece)\b")
 # (approach value(s), question pattern), most specific first; several values: the first the table has.
 _APPROACHES = [
     # PCS guideline B5.2b: a procedure converted to open is coded to the open approach, whatever came first.
@@ -41,7 +44,8 @@ _APPROACHES = [
           r"|endoscopic(?:ally)? via (?:a )?natural opening|transurethral endoscopic"
           # a transurethral resection (TURP, TURBT) is done through a resectoscope
           r"|transurethral resection\w*|resectoscop\w*"),
-    ("4", r"hand[- ]assisted|laparoscop\w*|lap|arthroscop\w*|thoracoscop\w*|vats|robotic\w*(?:[- ]assisted)?"
+    # ("ex lap" is an exploratory laparotomy: open)
+    ("4", r"hand[- ]assisted|laparoscop\w*|(?<!\bex )lap|arthroscop\w*|thoracoscop\w*|vats|robotic\w*(?:[- ]assisted)?"
           r"|percutaneous endoscopic\w*|endoscopic\w* through a percutaneous port"),
     # PCS defines the percutaneous approach as entry "by puncture or minor incision": a puncture, a
     # -centesis or a needle aspiration is percutaneous unless the question says otherwise.
@@ -56,7 +60,8 @@ _APPROACHES = [
     # An endoscope without a stated route ("knee scope", "endoscopic"): through a natural opening where the
     # table has that approach (8), else through a port (4, as for a joint).
     ("84", r"endoscop\w*|scope"),
-    ("0", r"open|(?:total )?abdominal hysterectomy"),
+    # an incision into a cavity or joint is the open approach ("ex lap" is an exploratory laparotomy)
+    ("0", r"open|(?:total )?abdominal hysterectomy|ex lap|(?:lapar|thorac|crani|stern|arthr)otom\w*"),
     # B5.3b: force applied through the body layers is External ("closed reduction of fracture is coded to the
     # approach External").
     ("X", r"external approach|closed (?:reduction|treatment|manipulation)"
@@ -156,6 +161,13 @@ def parse_index_content(term: str, content: str) -> list[IndexRef]:
 
 
 _NONWORD, _ASIDE, _ALPHA = re.compile(r"[^a-z0-9]+"), re.compile(r"\([^)]*\)"), re.compile(r"[a-z]+")
+
+
+def _spells(key: str, value: str) -> bool:
+    """``key`` is the initials of ``value``'s words ("i & d" of "incision and drainage")."""
+    letters = [c for c in key.lower() if c.isalnum()]
+    initials = [w[0] for w in re.findall(r"[a-z0-9]+", value.lower()) if w not in _GLUE]
+    return len(letters) >= 2 and letters == initials
 
 
 def sql_marks(values) -> str:
@@ -298,6 +310,7 @@ class PCSIndex:
         self.codes = frozenset(c for (c,) in self._con.execute("SELECT code FROM pcs_codes")) | frozenset(
             c for (c,) in self._con.execute(f"SELECT code FROM pcs_tree WHERE section IN ({sql_marks(TREE_ONLY_SECTIONS)})",
                                             TREE_ONLY_SECTIONS))
+        self._prefixes = frozenset(c[:4] for c in self.codes)  # section, body system, root operation, body part
         self.terms: dict[str, tuple[str, list[IndexRef]]] = {}  # normalised main term -> (term, refs)
         for term, content in self._con.execute("SELECT term, content FROM pcs_index ORDER BY rowid"):
             if k := _key(term):
@@ -354,8 +367,11 @@ class PCSIndex:
                 heads[k.split()[-1]][target] += 1
         self._implies = {}
         for w, c in heads.items():
-            (target, n), total = c.most_common(1)[0], sum(c.values())
-            if total >= 3 and n == total and len(w) >= 3 and target in devices and w not in self.body_words:
+            # the one device all of them use, or its general value that the others refine ("stent": Intraluminal
+            # Device, and "Intraluminal Device, Drug-eluting" for the coronary stents that elute a drug)
+            target, total = min(c, key=len), sum(c.values())
+            if total >= 3 and all(t == target or t.startswith(target + ",") for t in c) and len(w) >= 3 \
+                    and target in devices and w not in self.body_words:
                 self._implies[w] = target
         # terms whose head names them alone: "Phacoemulsification, lens" is the only term headed so (and there is no
         # plain "Phacoemulsification"), unlike "Ligation, hemorrhoid" beside "Ligation"
@@ -435,7 +451,10 @@ class PCSIndex:
     def _noun(self, w: str) -> str | None:
         """The index's noun for a word: a verb's ("inserted" → insertion, "placed" → placement), a body-part
         adjective's ("tubal" → tube, "ureteric" → ureter). An adjective that body-part names use themselves
-        ("tibial", "pleural") gives its noun only as a root ("~tibia"), which matches more weakly than the word."""
+        ("tibial", "pleural") gives its noun only as a root ("~tibia"), which matches more weakly than the word.
+        A procedure done under a microscope is the procedure ("microdiscectomy" → discectomy)."""
+        if w.startswith("micro") and w not in self.tokens and w[5:] in self.tokens:
+            return w[5:]
         if len(w) >= 5 and w.endswith("ed"):
             for form in (w[:-2] + "ion", w[:-1] + "ion", w[:-1] + "ment", w[:-2] + "ment"):
                 if form in self.tokens or form in self.gems.idf:
@@ -452,10 +471,15 @@ class PCSIndex:
                     return "~" + noun[:5] if w in self.body_words else noun
         return None
 
-    def _own_words(self, question: str) -> str:
-        """The question without the retrieval synonyms appended to it that would state a root operation or an
-        approach its writer did not ("removal" gets "excision resection", "endoscopic" gets "via natural or
-        artificial opening endoscopic"): a stone's removal is no excision, an endoscope no natural opening."""
+    def _own_words(self, question: str) -> tuple[str, str]:
+        """The question without the retrieval synonyms appended to it, and what of them is kept apart.
+
+        A synonym would otherwise state a root operation or an approach its writer did not ("removal" gets
+        "excision resection", "endoscopic" gets "via natural or artificial opening endoscopic"): a stone's
+        removal is no excision, an endoscope no natural opening. Such words are dropped from the synonym, the
+        rest kept ("T&A" → "tonsillectomy adenoidectomy ... tonsils adenoids"); a synonym that spells its key
+        out letter by letter ("I&D" → "incision and drainage") is what the writer said, and is kept whole.
+        """
         kept: list[str] = []
         while True:
             low = question.lower().rstrip()
@@ -463,18 +487,22 @@ class PCSIndex:
                 tail = " " + v.lower()
                 if low.endswith(tail) and re.search(rf"\b{re.escape(k)}\b", low[: -len(tail)]):
                     question = question.rstrip()[: -len(tail)]
-                    if not set(_words(v)) & self._stated_by_synonym:
+                    if _spells(k, v):
                         kept.insert(0, v)
+                    elif rest := " ".join(w for w in _NONWORD.sub(" ", v.lower()).split()
+                                          if w not in self._stated_by_synonym):
+                        kept.insert(0, rest)
                     break
             else:
-                return " ".join([question.rstrip(), *kept])
+                return question.rstrip(), " ".join(kept)
 
     def _question(self, question: str) -> _Read:
         """What the question says, read against the index's words (see _Read)."""
-        question = self._own_words(question)
+        question, appended = self._own_words(question)
         # what the question says was not done ("tonsillectomy (no adenoids)", "nothing removed") names no
-        # body part or term
+        # body part or term; read before the synonyms go back on, which a trailing "no hardware" would negate
         absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I))
+        question = f"{question} {appended}".rstrip()
         acronyms = {"#" + a.lower() for a in re.findall(r"\b[A-Z]{3,6}\b", question) if a.lower() not in _STOP}
         text = " ".join(w for w in _NONWORD.sub(" ", question.lower()).split() if w not in absent)
         for pat, rep in self.abbrev + _SYNONYMS:
@@ -654,7 +682,7 @@ class PCSIndex:
         lead anywhere."""
         read = self._question(question)
         approach, app_note = self._approach(read.text)
-        ask = _Ask(read, bool(_PARTIAL.search(read.text)), approach, app_note)
+        ask = _Ask(read, bool(_PARTIAL_SAID.search(read.text)), approach, app_note)
         hits, composable = self._gem_hits(read, ask.partial)
         if approach is None:  # the approach the matched ICD-9-CM procedures map to, when the question says none
             ask.usual = ({c[4] for e, _ in hits for c in e.codes if c in self.codes},
@@ -688,6 +716,13 @@ class PCSIndex:
             term, refs = self.terms[key][0], self._refs(key, read)
             found = [(ref, *res[:3], None if res[3] is None else ps + res[3]) for ref, ps in self._paths(refs, q, qlat)
                      for res in self._resolve(ref, q, qlat)]
+            if ask.partial:
+                # "a segment of ileum resected": Resection takes all of a body part, a part of it is Excision
+                # (root operation definitions; guideline B3.8), in the same body system and body part
+                found += [(ref, p2, p2, note + " (part of the body part: Excision)", s)
+                          for ref, prefix, con, note, s in found
+                          if s is not None and len(prefix) >= 4 and prefix[2] == "T"
+                          and (p2 := prefix[:2] + "B" + prefix[3:]) in self._prefixes]
             roots = {f[1][2] for f in found}
             for ref, prefix, con, note, s in found:
                 via = " › ".join(ref.path)
@@ -856,7 +891,9 @@ class PCSIndex:
             if con in rows:
                 yield Candidate(con, rows[con][0], term, prefix, why0 + "; full code in the index", base + 1.0)
             return
-        avail = sorted({c[4] for c in rows}, key="04387XF".find)
+        # unstated approaches, likeliest first; through a natural opening (7) before the same with an endoscope (8):
+        # a scope is named when one is used (a D&C is 0UDB7ZZ, a hysteroscopy says so)
+        avail = sorted({c[4] for c in rows}, key="04378XF".find)
         # the first of the question's approach values that this table has
         approach = next((a for a in approach or "" if a in avail), approach)
         if approach in avail:

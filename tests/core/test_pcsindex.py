@@ -227,9 +227,55 @@ def test_the_first_approach_stated_wins_over_appended_expansions(ix):
 
 
 def test_retrieval_synonyms_do_not_state_a_root_operation(ix):
-    own = ix._own_words(expand_query("cystoscopy with removal of bladder stone from the renal pelvis"))
-    assert "excision" not in own and "resection" not in own
-    assert "kidney" in own  # harmless synonyms stay
+    own = " ".join(ix._own_words(expand_query("cystoscopy with removal of bladder stone from the renal pelvis")))
+    assert "excision" not in own.split() and "resection" not in own.split()
+    assert "kidney" in own.split()  # harmless synonyms stay
+
+
+def test_a_synonym_keeps_its_other_words_and_an_abbreviation_spelled_out_stays_whole(ix):
+    # "T&A": the root operation word "resection" goes, tonsils and adenoids stay
+    assert first(ix, expand_query("T&A", pcs=True)) == "0CTPXZZ"
+    # "I&D" is "incision and drainage" letter by letter: what the writer said, drainage included
+    _, appended = ix._own_words(expand_query("I&D lt buttock abscess", pcs=True))
+    assert appended == "incision and drainage"
+    assert first(ix, expand_query("I&D lt buttock abscess", pcs=True)).startswith("0Y91")
+
+
+def test_a_denial_does_not_reach_the_synonyms_appended_after_it(ix):
+    # "... no hardware" + appended "lower end of radius": the radius is not what was left out
+    question = expand_query("closed reduction of left distal radius fracture and cast application, no hardware",
+                            pcs=True)
+    assert first(ix, question) == "0PSJXZZ"
+
+
+def test_part_of_a_body_part_is_excision_not_resection(ix):
+    # the index sends "resection" to Resection (0DT); a stated segment of the ileum is Excision (0DB)
+    assert first(ix, "ex lap, 15 cm segment of necrotic ileum resected") == "0DBB0ZZ"
+    assert first(ix, "open resection of ileum") == "0DTB0ZZ"
+
+
+@pytest.mark.parametrize("question,approach", [
+    ("ex lap, small bowel resected", "0"),  # an exploratory laparotomy, not "lap(aroscopic)"
+    ("lap appendectomy", "4"),
+    ("craniotomy for evacuation of subdural hematoma", "0"),
+])
+def test_an_incision_into_a_cavity_is_open(ix, question, approach):
+    assert ix._approach(question)[0] == approach
+
+
+def test_an_unstated_approach_through_an_opening_is_without_a_scope(ix):
+    # a D&C goes through the vagina (7); 8 would say an endoscope was used, which a question names
+    assert first(ix, expand_query("D&C for menorrhagia, not pregnant", pcs=True)) == "0UDB7ZZ"
+
+
+def test_a_device_word_implies_its_general_device(ix):
+    # every index entry headed "stent" uses Intraluminal Device or a refinement of it (Drug-eluting)
+    assert ix._implies["stent"] == "Intraluminal Device"
+    assert first(ix, expand_query("PCI w/ DES x1 to LAD", pcs=True)) == "027034Z"
+
+
+def test_a_microscope_prefix_names_the_procedure(ix):
+    assert ix._noun("microdiscectomy") == "discectomy"
 
 
 def test_an_acronym_that_is_the_code_set_names_nothing(ix):
