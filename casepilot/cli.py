@@ -540,6 +540,9 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     per = vec.get("collections") or {}
     for c, n in info["collections"].items():
         p = per.get(c)
+        if c in info.get("lexical_only", ()):
+            console.print(f"  collection {E(c)}: {n} passages, lexical only (no vectors: CASEPILOT_LEXICAL_ONLY)")
+            continue
         if p is None or p["done"] >= p["total"]:
             console.print(f"  collection {E(c)}: {n} passages")
             continue

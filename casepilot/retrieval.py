@@ -437,7 +437,7 @@ class Retriever:
         return out
 
     def _collection(self, name: str):
-        if not self.dense_live:
+        if not self.dense_live or not self.settings.embeds(name):  # lexical-only: no vectors by design
             return None
         coll = self._collections.get(name, _MISSING)
         if coll is _MISSING:

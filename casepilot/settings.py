@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         "onnx", pattern=r"^(torch|onnx|onnx-int8)$", description="What makes new vectors: onnx (ONNX Runtime, "
         "torch's vectors ~1.9x faster), torch, or onnx-int8 (~2.5x, lower hit@1); benchmarks/bench_embeddings.py. "
         "A collection keeps its backend until `casepilot ingest --rebuild`; queries always use the collection's.")
+    lexical_only: list[str] = Field(["icd10pcs"], description="Collections searched without vectors (BM25, exact "
+                                    "titles and, for icd10pcs, the PCS Alphabetic Index): not embedded, never read "
+                                    "from Chroma. Measured: the 68k PCS code vectors changed 2 of 120 PCS tuning "
+                                    "answers and no held-out answer, for 37% of the embedding work. '[]' embeds all.")
     llm: str | None = Field(None, description="LangChain init_chat_model string, e.g. 'openai:gpt-4.1-mini'.")
     llm_base_url: str | None = None
     llm_api_key: str | None = None
@@ -149,6 +153,10 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         """The trusted proxy addresses/networks (empty: forwarded headers are ignored)."""
         return [p for p in self.trusted_proxies.split(",") if p]
+
+    def embeds(self, collection: str) -> bool:
+        """Whether ``collection``'s passages get vectors (see lexical_only)."""
+        return collection not in self.lexical_only
 
     @property
     def chroma_dir(self) -> Path:

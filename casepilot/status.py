@@ -140,6 +140,8 @@ def retrieval_modes(settings: Settings, retriever=None) -> dict:
     p = dense_progress(settings)
     live = bool(getattr(retriever, "dense_live", True))
     out = {"lexical": p["stage"] != "none", "dense": bool(live and p["full"]), "dense_progress": p["fraction"]}
+    if settings.lexical_only:
+        out["lexical_only"] = sorted(settings.lexical_only)  # never searched by vectors, by configuration
     embeddings = getattr(retriever, "query_embeddings", None)
     if out["dense"] and embeddings is not None:
         # model/backend the searched collections were built with: queries are embedded the same way
@@ -176,9 +178,12 @@ def collect_status(settings: Settings) -> dict:
     info["tables"] = loaded_tables(tables_path(settings.data_dir))
     progress = dense_progress(settings)
     if progress["total"] is None:  # no progress file: a full index from before staged start
+        embedded = {k: n for k, n in info["collections"].items() if settings.embeds(k)}
         progress["collections"] = {k: {"done": n, "total": n, "fraction": 1.0, "rate": None, "eta_s": 0.0}
-                                   for k, n in info["collections"].items()}
-        progress["done"] = progress["total"] = sum(info["collections"].values())
+                                   for k, n in embedded.items()}
+        progress["done"] = progress["total"] = sum(embedded.values())
+    # searched by BM25 (and exact titles, the PCS index) alone: no vectors to build or wait for
+    info["lexical_only"] = sorted(k for k in info["collections"] if not settings.embeds(k))
     info["stage"] = progress.pop("stage")
     info["full"] = progress.pop("full")
     info["vectors"] = progress

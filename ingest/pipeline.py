@@ -33,7 +33,7 @@ from casepilot.lexical import LexicalIndex, content_fingerprint
 from casepilot.passages import PassageStore
 from casepilot.settings import Settings
 from casepilot.status import write_stage
-from casepilot.vectorstore import collection_for, get_collection, make_client
+from casepilot.vectorstore import collection_for, collection_name, get_collection, make_client
 from ingest.lock import IngestBusy, lock_for, writer_lock  # noqa: F401  (re-exported for callers)
 from ingest.source import Problem, Source, stable_hash
 
@@ -155,11 +155,12 @@ class DenseQueue:
         self.con.close()
 
 
-def _vector_counts(passages: PassageStore, client) -> dict[str, dict]:
-    """Per collection with passages: ``total`` passages and ``done`` (how many have a vector in Chroma)."""
+def _vector_counts(passages: PassageStore, client, settings: Settings) -> dict[str, dict]:
+    """Per collection with passages that gets vectors: ``total`` passages and ``done`` (how many have a vector in
+    Chroma). A lexical-only collection (settings.lexical_only) has none to wait for."""
     out: dict[str, dict] = {}
     for coll, (_, n) in sorted(passages.revisions().items()):
-        if not n:
+        if not n or not settings.embeds(coll):
             continue
         chroma = get_collection(client, coll) if client is not None else None
         out[coll] = {"total": n, "done": min(chroma.count(), n) if chroma is not None else 0}
@@ -220,7 +221,7 @@ class _Ingest:
 
     def _write_stage(self) -> None:
         """Record in stage.json how many passages of each collection have a vector (for /readyz, status)."""
-        counts = _vector_counts(self.passages, self._client_if_any())
+        counts = _vector_counts(self.passages, self._client_if_any(), self.settings)
         self.summary.pending_vectors = sum(c["total"] - c["done"] for c in counts.values())
         complete = self.summary.pending_vectors == 0
         build = {"state": "done" if complete else "pending", "pid": None, "rate": None,
@@ -239,7 +240,11 @@ class _Ingest:
                 continue  # the source yields nothing for this collection
             if rev[0] != fp:
                 return False
-            if self.dense:
+            if not self.settings.embeds(coll):
+                client = self._client_if_any()
+                if client is not None and get_collection(client, coll) is not None:
+                    return False  # vectors from before it was lexical-only: the sync drops them
+            elif self.dense:
                 chroma = get_collection(self.client, coll)
                 if (chroma.count() if chroma is not None else 0) != rev[1]:
                     return False
@@ -296,7 +301,7 @@ class _Ingest:
             h = stable_hash(d.page_content, meta, embed_text)
             rows.append((d.id, h, d.page_content, meta, embed_text))
         seen = {r[0] for r in rows}
-        if not self.dense:
+        if not self.dense or not self.settings.embeds(coll):
             self._sync_lexical(coll, rows, existing, seen, revision, delete, rebuild)
             return
         # All of a collection's vectors come from one embedder, the one it recorded: the settings' when the
@@ -371,26 +376,35 @@ class _Ingest:
         s.updated += len(changed) - added
         s.skipped += len(rows) - len(changed)
         s.passages += len(rows)
-        if rebuild and (client := self._client_if_any()) is not None and get_collection(client, coll) is not None:
+        embeds = self.settings.embeds(coll)
+        if not embeds and (client := self._client_if_any()) is not None and get_collection(client, coll) is not None:
+            # made lexical-only since its vectors were built: they would only go stale
+            self.reporter.stage(f"{coll}: lexical only (CASEPILOT_LEXICAL_ONLY), removing its vectors")
+            client.delete_collection(collection_name(coll))
+        elif rebuild and (client := self._client_if_any()) is not None and get_collection(client, coll) is not None:
             # --rebuild applies the embedding settings: vectors of another model or backend go, and the dense
             # stage makes them anew from the queued texts
             collection_for(client, coll, EmbeddingId(self.settings.embed_model, self.settings.embed_backend),
                            replace=True)
-        if stale or gone:
+        if (stale or gone) and embeds:
             client = self._client_if_any()
             chroma = get_collection(client, coll) if client is not None else None
             if chroma is not None:
                 drop = stale + gone
                 for i in range(0, len(drop), self.max_batch):
                     chroma.delete(ids=drop[i : i + self.max_batch])
-        assert self.queue is not None
-        self.queue.put(coll, ((r[0], r[1], r[4]) for r in rows))
+        if embeds:
+            assert self.queue is not None
+            self.queue.put(coll, ((r[0], r[1], r[4]) for r in rows))
+        elif self.queue is not None:
+            self.queue.clear(coll)
         if changed:
             self.reporter.stage(f"{coll}: writing {len(changed):,} passages")
             for i in range(0, len(changed), 5000):
                 self.passages.upsert((r[0], coll, r[1], r[2], r[3]) for r in changed[i : i + 5000])
         self.passages.delete(gone)
-        self.queue.delete(gone)
+        if self.queue is not None:
+            self.queue.delete(gone)
         s.deleted += len(gone)
         self._finish_collection(coll, revision, bool(changed or gone))
 
@@ -463,6 +477,9 @@ class _Dense:
         try:
             plan = []
             for coll, (_, n) in sorted(passages.revisions().items()):
+                if not self.settings.embeds(coll):
+                    queue.clear(coll)
+                    continue
                 hashes = passages.hashes(coll)  # in insertion order: vectors go in as a full ingest adds them
                 chroma = collection_for(client, coll, self.embedder_().id) if hashes else get_collection(client, coll)
                 if chroma is None:

@@ -27,8 +27,12 @@ PCS_TABLES = ("0DT", "0FT")
 
 
 def make_settings(data_dir: Path, **kw):
+    """Settings for a test's own data directory. Every collection gets vectors unless the test says otherwise:
+    the small ICD-10-PCS slice is these tests' cheap source of a second embedded collection (the product default
+    keeps icd10pcs lexical-only; tests/ingest/test_lexical_only.py covers that)."""
     from casepilot.settings import Settings
 
+    kw.setdefault("lexical_only", [])
     return Settings(data_dir=data_dir, **kw)
 
 

@@ -162,7 +162,7 @@ def test_casepilot_serve_builds_missing_vectors_in_a_worker_that_stops_with_it_a
         meta = next(d for n, d in parse_sse(r.text.splitlines()) if n == "meta")
         # the worker built them with the default backend (exported to ONNX under the data directory)
         assert meta["retrieval"] == {"lexical": True, "dense": True, "dense_progress": 1.0,
-                                     "embedding": ["bundled/onnx"]}
+                                     "embedding": ["bundled/onnx"], "lexical_only": ["icd10pcs"]}
         assert (settings.data_dir / "models").is_dir()
     finally:
         stop_process(proc, grace=90)

@@ -194,9 +194,12 @@ def test_cli_stages_print_plain_progress_lines_when_not_a_terminal(tmp_path, cor
         st = json.loads(r.stdout)
         assert st["stage"] == "lexical" and st["full"] is False
         assert st["vectors"]["build"] == "stopped" and 0 < st["vectors"]["done"] < st["vectors"]["total"]
-        assert set(st["vectors"]["collections"]) == set(st["collections"])
+        # the default keeps icd10pcs lexical-only: it has passages and no vectors to wait for
+        assert st["lexical_only"] == ["icd10pcs"] and "icd10pcs" in st["collections"]
+        assert set(st["vectors"]["collections"]) == set(st["collections"]) - {"icd10pcs"}
         r = runner.invoke(app, ["status"])
         assert "Stage lexical" in r.stdout and "vectors" in r.stdout and "resumes" in r.stdout
+        assert "collection icd10pcs: " in r.stdout and "lexical only" in r.stdout
 
         r = runner.invoke(app, ["ingest", "--dense-only", "--json"])
         assert r.exit_code == 0, r.output
