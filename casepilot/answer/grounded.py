@@ -832,7 +832,23 @@ class GroundedAnswerer:
         named = max((h for h in hits if h.signals.get("title_named") and h.collection not in DOC_LEVEL),
                     key=lambda h: (cover(question, h.doc.metadata.get("heading") or h.doc.metadata.get("title", "")),
                                    h.score), default=None)
-        if named is not None and card is not None:
+        compared = False  # named was chosen against the card's title already
+        if named is None and card is not None:
+            # "here only to receive chemotherapy ... first-listed code for the encounter?": a section of the best
+            # document whose heading ("Admission or encounter solely for chemotherapy ...") names more of the
+            # question than the document's title ("Neoplasms") is what the question asks, not the overview.
+            # Read with the question's own words: an expansion ("cancer" → "malignant neoplasm") would count
+            # one word twice.
+            said = set(tokens(question))
+            own = [w for w in content_words(question) if w in said]
+
+            def says(title: str) -> float:
+                return covered(own, word_bag(title), self.retriever.idf) if own else 0.0
+            heading = lambda h: h.doc.metadata.get("heading") or h.doc.metadata.get("title", "")  # noqa: E731
+            top = max(sections, key=lambda h: (says(heading(h)), h.score), default=None)
+            if top is not None and says(heading(top)) > says(card.metadata.get("title", "")):
+                named, compared = top, True
+        if named is not None and card is not None and not compared:
             # ties go to the more specific title: the one the question names more of
             asked = {stem(w) for w in content_words(question)}
 
@@ -844,7 +860,9 @@ class GroundedAnswerer:
                 named = None
         broad = named is None and card is not None and best[0].collection in DOC_LEVEL
         if named is not None:
-            for _, s in best_sentences(question, [named.doc], limit=2, per_doc=2):
+            # a section chosen over the overview answers in its own words: a little more of it leads
+            n = 3 if compared else 2
+            for _, s in best_sentences(question, [named.doc], limit=n, per_doc=n):
                 if not self._has_unknown_code(s):
                     d.say(s, named.doc)
         elif card is not None and card.metadata.get("summary"):

@@ -196,3 +196,19 @@ def test_a_code_first_note_puts_the_code_it_names_first(engine):
     assert [h.doc.metadata["code"] for h in ordered[:2]] == ["I120", "N186"]
     # a code whose notes name no close candidate keeps its place
     assert engine.grounded._code_first(query, [i120, n186, *rest])[0] is i120
+
+
+def test_a_section_whose_heading_names_the_question_leads_over_the_overview(engine):
+    # the neoplasm guidance matched as a document, but its section "Admission or encounter solely for
+    # chemotherapy ..." names more of the question than the document's title: it answers first
+    from casepilot import router as rt
+
+    question = ("Patient is here only to receive chemotherapy for breast cancer. What's the first-listed code for the "
+                "encounter?")
+    d = engine.grounded.guideline(rt.Route(rt.GUIDELINE), question, None)
+    assert d.answered and d.evidence.items[0].id.startswith("corpus:gl-icd10cm-neoplasms#admission")
+    # (the slice index holds no Z51 codes, so the sentence naming Z51.11 is left out as an unknown code)
+    assert "Z51" in d.text_of(0) and d.text_of(0).endswith("[1].")
+    # a broad question about the topic keeps the overview
+    d = engine.grounded.guideline(rt.Route(rt.GUIDELINE), "Guidelines for coding neoplasms", None)
+    assert d.evidence.items[0].id == "corpus:gl-icd10cm-neoplasms"
