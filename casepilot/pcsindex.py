@@ -350,7 +350,9 @@ class PCSIndex:
         # index words (stemmed), sorted: a truncated word ("phaco") is completed against them
         self._index_words = sorted({w for k in self.terms for w in k.split()})
         self._index_df = Counter(w for k in self.terms for w in set(k.split()))
-        self.body_words = {w for n in names["body"] for w in _words(n)} - _LAT
+        # (a number in a body part's name, "Lumbar Vertebral Joints, 2 or more", names no anatomy: "1.2 L out" does
+        # not say where)
+        self.body_words = {w for n in names["body"] for w in _words(n) if not w.isdigit()} - _LAT
         self._part_names = {frozenset(_words(n)) - _LAT for n in names["body"]}
         self._known = set(self.tokens) | self.body_words | {w for n in names["axis"] for w in _words(n)}
         # acronyms an index term spells out in its aside: "Peripherally inserted central catheter (PICC)"

@@ -297,3 +297,9 @@ def test_a_surgical_word_names_its_body_part_by_its_head_noun(ix):
 ])
 def test_the_approach_a_procedure_implies(ix, question, code):
     assert first(ix, question) == code
+
+
+def test_a_number_names_no_body_part(ix):
+    # "Lumbar Vertebral Joints, 2 or more" has a number in its name; "1.2 L out" still says nothing of where
+    assert "2" not in ix.body_words
+    assert first(ix, expand_query("right thoracentesis, 1.2 L out", pcs=True)) == "0W993ZZ"
