@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from enum import IntEnum
 from pathlib import Path
 from typing import Optional
 
@@ -34,7 +35,17 @@ def E(value) -> str:
     return _escape("" if value is None else str(value))
 
 
-def _fail(message: str, code: int = 1) -> None:
+class ExitCode(IntEnum):
+    """The exit statuses the README documents."""
+
+    OK = 0
+    FAILED = 1  # something failed; the message names the file and the problem
+    BAD_INPUT = 2  # bad input, or no index yet
+    BUSY = 3  # another ingest is running
+    CHROMA_DOWN = 4  # the Chroma server is unreachable
+
+
+def _fail(message: str, code: int = ExitCode.FAILED) -> None:
     err.print(f"[bold red]error:[/] {E(message)}", soft_wrap=True)  # one line, even in a narrow terminal or a log
     raise typer.Exit(code)
 
@@ -51,7 +62,7 @@ def _settings():
             msg = str(e["msg"]).removeprefix("Value error, ")
             var = "CASEPILOT_" + "_".join(str(p) for p in e["loc"]).upper() if e["loc"] else ""
             problems.append(msg if not var or msg.startswith("CASEPILOT_") else f"{var}: {msg}")
-        _fail("; ".join(problems), 2)
+        _fail("; ".join(problems), ExitCode.BAD_INPUT)
 
 
 @app.callback()
@@ -64,7 +75,7 @@ def _need_index(settings) -> None:
     from casepilot.retrieval import data_present
 
     if not data_present(settings):
-        _fail(f"no index in {settings.data_dir}: run `casepilot ingest` first", 2)
+        _fail(f"no index in {settings.data_dir}: run `casepilot ingest` first", ExitCode.BAD_INPUT)
 
 
 class _RichReporter:
@@ -182,11 +193,13 @@ def ingest(
 
         os.nice(nice)
     if lexical_only and dense_only:
-        _fail("--lexical-only and --dense-only are the two halves of one ingest: pick one (or neither for both)", 2)
+        _fail("--lexical-only and --dense-only are the two halves of one ingest: pick one (or neither for both)",
+              ExitCode.BAD_INPUT)
     reporter = _reporter()
     if dense_only:
         if source or path is not None or rebuild:
-            _fail("--dense-only builds the vectors of what is already ingested: it takes no --source, PATH or --rebuild", 2)
+            _fail("--dense-only builds the vectors of what is already ingested: it takes no --source, PATH or --rebuild",
+                  ExitCode.BAD_INPUT)
         _ingest_dense(settings, reporter, batch_size, max_batches, as_json)
         return
     if source:
@@ -198,27 +211,27 @@ def ingest(
             try:
                 result = load_table_for(source, path, settings, reporter=reporter)
             except IngestBusy as e:
-                _fail(str(e), 3)
+                _fail(str(e), ExitCode.BUSY)
             except ImportError as e:
-                _fail(f"{e.name} is needed for this file: pip install 'casepilot[files]'", 2)
+                _fail(f"{e.name} is needed for this file: pip install 'casepilot[files]'", ExitCode.BAD_INPUT)
             except ValueError as e:  # a bad file: nothing already loaded was changed
-                _fail(str(e), 1)
+                _fail(str(e), ExitCode.FAILED)
             print(json.dumps(result.to_dict(), indent=2) if as_json else result.summary())
             return
         try:
             sources = [source_for(source, path, settings)]
         except ValueError as e:
-            _fail(str(e), 2)
+            _fail(str(e), ExitCode.BAD_INPUT)
     else:
         sources = default_sources(settings)
     try:
         summary = run_ingest(settings, sources, reporter=reporter, rebuild=rebuild, dense=not lexical_only)
     except IngestBusy as e:
-        _fail(str(e), 3)
+        _fail(str(e), ExitCode.BUSY)
     except VectorStoreUnavailable as e:
-        _fail(str(e), 4)
+        _fail(str(e), ExitCode.CHROMA_DOWN)
     except ImportError as e:
-        _fail(f"{e.name} is needed for this file: pip install 'casepilot[files]'", 2)
+        _fail(f"{e.name} is needed for this file: pip install 'casepilot[files]'", ExitCode.BAD_INPUT)
     if as_json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
@@ -238,7 +251,7 @@ def ingest(
     for p in summary.problems:
         err.print(f"[bold red]problem:[/] {E(p)}")
     if summary.problems:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _ingest_dense(settings, reporter, batch_size: int, max_batches: int | None, as_json: bool) -> None:
@@ -266,9 +279,9 @@ def _ingest_dense(settings, reporter, batch_size: int, max_batches: int | None, 
         summary = run_dense(settings, reporter=reporter, batch_size=batch_size, max_batches=max_batches,
                             stop=stop.is_set)
     except IngestBusy as e:
-        _fail(str(e), 3)
+        _fail(str(e), ExitCode.BUSY)
     except VectorStoreUnavailable as e:
-        _fail(str(e), 4)
+        _fail(str(e), ExitCode.CHROMA_DOWN)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -282,7 +295,7 @@ def _ingest_dense(settings, reporter, batch_size: int, max_batches: int | None, 
     for p in summary.problems:
         err.print(f"[bold red]problem:[/] {E(p)}")
     if summary.problems and not summary.complete:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command()
@@ -297,7 +310,7 @@ def lookup(
     from casepilot.codestore import CodeNotFound, CodeStore
 
     if not settings.codestore_path.exists():
-        _fail(f"no code store in {settings.data_dir}: run `casepilot ingest` first", 2)
+        _fail(f"no code store in {settings.data_dir}: run `casepilot ingest` first", ExitCode.BAD_INPUT)
     store = CodeStore(settings.codestore_path)
     try:
         look = store.lookup(code, system)
@@ -306,7 +319,7 @@ def lookup(
             print(json.dumps({"error": {"code": "malformed_code", "message": str(e)}}))
         else:
             err.print(f"[red]{E(e)}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.BAD_INPUT)
     except CodeNotFound as e:
         sugg = [{"system": r.system, "code": cs.display_code(r.code, r.system), "title": r.title} for r in e.suggestions]
         if as_json:
@@ -317,7 +330,7 @@ def lookup(
                 err.print("Nearest valid codes:")
                 for s in sugg:
                     err.print(f"  {E(s['code'])}  {E(s['title'])}  ({E(cs.SYSTEM_LABELS.get(s['system'], s['system']))})")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
     data = look.to_dict()
     if as_json:
         print(json.dumps(data, indent=2))
@@ -361,7 +374,7 @@ def search(
     from casepilot.router import resolve_mentions
 
     if system and system not in SYSTEM_COLLECTIONS:
-        _fail(f"unknown system {system!r}; use one of {', '.join(SYSTEM_COLLECTIONS)}", 2)
+        _fail(f"unknown system {system!r}; use one of {', '.join(SYSTEM_COLLECTIONS)}", ExitCode.BAD_INPUT)
     store = CodeStore(settings.codestore_path)
     exact = [r for r in resolve_mentions(query, store) if r.records]
     retriever = Retriever(settings)

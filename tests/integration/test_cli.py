@@ -60,3 +60,14 @@ def test_no_index_gives_a_clear_message(tmp_path, monkeypatch):
     r = runner.invoke(app, ["ask", "What is E11.22?"])
     settings_mod.get_settings.cache_clear()
     assert r.exit_code == 2 and "casepilot ingest" in r.output
+
+
+def test_the_exit_codes_are_the_ones_the_readme_documents():
+    import re
+
+    from casepilot.cli import ExitCode
+    from tests.conftest import REPO
+
+    line = next(x for x in (REPO / "README.md").read_text().split("\n\n") if x.startswith("Exit status:"))
+    documented = {int(n) for n in re.findall(r"\b(\d) ", line)}
+    assert documented == {int(c) for c in ExitCode}
