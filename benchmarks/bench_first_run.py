@@ -148,9 +148,11 @@ def main() -> None:
         if r.returncode != 0:
             raise SystemExit(f"stage 1 failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         from casepilot.settings import Settings
-        from casepilot.status import dense_progress
+        from casepilot.status import collect_status, dense_progress
 
-        total = dense_progress(Settings(data_dir=data))["total"] or 0
+        total = dense_progress(Settings(data_dir=data))["total"] or 0  # passages to embed
+        status = collect_status(Settings(data_dir=data))
+        passages = sum(status["collections"].values())  # all of stage 1's, lexical-only collections included
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -209,7 +211,8 @@ def main() -> None:
     print()
     print("| step | time from an empty data dir | rate |")
     print("|---|---|---|")
-    print(f"| stage 1: `casepilot ingest --lexical-only` | {fmt(t_stage1)} | {total / t_stage1:,.0f} passages/s |")
+    print(f"| stage 1: `casepilot ingest --lexical-only` | {fmt(t_stage1)} | {passages:,} passages, "
+          f"{passages / t_stage1:,.0f}/s; lexical only: {', '.join(status['lexical_only']) or 'none'} |")
     print(f"| first lookup answered (POST /v1/chat \"{LOOKUP}\") | {fmt(t_lookup)} | "
           f"server up and answering {fmt(t_lookup - t_stage1)} after stage 1 |")
     print(f"| first description search answered (GET /v1/search) | {fmt(t_describe)} | "
