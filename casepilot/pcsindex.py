@@ -120,6 +120,7 @@ class Candidate:
     source: str = "index"  # "index", "gems" or "index+gems": which official source(s) led here
     said: frozenset[str] = frozenset()  # the question's words the term or title that led here uses
     fit: float = 0.0  # how well the sub-term and body part that led here fit the question
+    device_said: bool = False  # its device value is one the question (or the index term it used) names
 
 
 def parse_index_content(term: str, content: str) -> list[IndexRef]:
@@ -707,7 +708,24 @@ class PCSIndex:
             else:
                 merged[code] = g
         self._inspection_is_part(merged)
+        self._device_is_said(merged)
         return sorted(merged.values(), key=lambda c: (-c.score, c.code))[:k]
+
+    @staticmethod
+    def _device_is_said(cands: dict[str, Candidate]) -> None:
+        """"lap BTL w/ filshie clips": two index paths reach one table, "Ligation" (no device) and "Clipping"
+        (using Extraluminal Device). The code without a device says none was used, which the question denies: it
+        goes below its sibling (same body part, approach and qualifier) whose device the question names."""
+        said: dict[str, float] = {}
+        for c in cands.values():
+            if c.device_said:
+                key = c.code[:5] + c.code[6]
+                said[key] = max(said.get(key, c.score), c.score)
+        for code, c in cands.items():
+            top = said.get(code[:5] + code[6])
+            if code[5] == "Z" and top is not None and c.score >= top:
+                cands[code] = replace(c, score=round(top - 0.5, 3),
+                                      why=c.why + "; the question names a device, which this code says was not used")
 
     def _index_candidates(self, ask: _Ask) -> tuple[dict[str, Candidate], dict[str, str]]:
         """Codes the Alphabetic Index leads to, and the tables it names whose body part the question does not."""
@@ -934,7 +952,7 @@ class PCSIndex:
                     f"'{app_note}' ({approach}) is not in this table" if approach else "approach not stated")
             (dv_s, dv_why), (qu_s, qu_why) = dvs[code[5]], qus[code[6]]
             yield Candidate(code, title, term, prefix, f"{why0}; {ap_why}; {dv_why}, {qu_why}",
-                            round(base + ap_s + dv_s + qu_s, 3))
+                            round(base + ap_s + dv_s + qu_s, 3), device_said=code[5] != "Z" and dv_s > 0)
 
 
 @lru_cache(maxsize=1)

@@ -303,3 +303,10 @@ def test_a_number_names_no_body_part(ix):
     # "Lumbar Vertebral Joints, 2 or more" has a number in its name; "1.2 L out" still says nothing of where
     assert "2" not in ix.body_words
     assert first(ix, expand_query("right thoracentesis, 1.2 L out", pcs=True)) == "0W993ZZ"
+
+
+def test_a_device_the_question_names_outranks_the_code_without_one(ix):
+    # "Ligation" (no device) and "Clipping" (Extraluminal Device) reach the same table; clips were used
+    found = ix.candidates(expand_query("lap BTL w/ filshie clips", pcs=True))
+    assert found[0].code == "0UL74CZ" and found[0].device_said
+    assert [c.code for c in found].index("0UL74ZZ") > 0
