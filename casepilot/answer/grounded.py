@@ -563,6 +563,12 @@ class GroundedAnswerer:
         look = self.store.lookup(rec.code, rec.system)
         display = cs.display_code(rec.code, rec.system)
         child = default_child(query, rec, look.billable_below) if rec.billable is False else None
+        found_below = None
+        if rec.billable is False and child is None:
+            # "melanoma of the skin of the left lower leg": the heading C43 covered the question's words best, and
+            # a billable code below it that the search found close behind (C43.72, left lower limb) says which
+            found_below = self._found_below(query, rec, hits[1:5])
+            child = self._hit_record(found_below) if found_below is not None else None
         if child is not None:
             # A heading matched best: the tabular's default below it (the child the question's words
             # name, else "unspecified", else "other") is the code a claim can carry.
@@ -571,8 +577,13 @@ class GroundedAnswerer:
             top_doc = self.record_doc(rec)
             d.say(f'The {lead} in {_label(rec.system)} is {cs.display_code(rec.code, rec.system)} "{rec.title}"',
                   top_doc, top.doc)
-            d.say(f"{display} \"{heading.title}\" is a heading; with no more detail than the question gives, the "
-                  f"code below it is {cs.display_code(rec.code, rec.system)}", top.doc)
+            if found_below is not None:
+                d.say(f"{display} \"{heading.title}\" is a heading; of the billable codes below it, "
+                      f"{cs.display_code(rec.code, rec.system)} is the one the search found for the question's words",
+                      top.doc, found_below.doc)
+            else:
+                d.say(f"{display} \"{heading.title}\" is a heading; with no more detail than the question gives, "
+                      f"the code below it is {cs.display_code(rec.code, rec.system)}", top.doc)
             display = cs.display_code(rec.code, rec.system)
             d.say(f"{display} is billable", top_doc)
             top = Hit(top_doc.id or "", top.score, top_doc, top.signals)
@@ -602,6 +613,13 @@ class GroundedAnswerer:
         for o, h in others:
             d.say(f'Also consider {cs.display_code(o.code, o.system)} "{o.title}"', h.doc)
         return d
+
+    def _found_below(self, query: str, heading: CodeRecord, hits: list[Hit]) -> Hit | None:
+        """The first of ``hits`` that is a billable code below ``heading`` and shares the question's substance
+        (as an "Also consider" must)."""
+        return next((h for h in hits if (o := self._hit_record(h)) is not None and o.billable
+                     and o.system == heading.system and o.code.startswith(heading.code)
+                     and relevance(query, h) >= 0.5), None)
 
     def _code_first(self, query: str, hits: list[Hit]) -> list[Hit]:
         """The ranked codes in the tabular's sequence: when the first one's "Code first" note names a condition

@@ -212,3 +212,17 @@ def test_a_section_whose_heading_names_the_question_leads_over_the_overview(engi
     # a broad question about the topic keeps the overview
     d = engine.grounded.guideline(rt.Route(rt.GUIDELINE), "Guidelines for coding neoplasms", None)
     assert d.evidence.items[0].id == "corpus:gl-icd10cm-neoplasms"
+
+
+def test_a_heading_gives_way_to_the_billable_code_below_it_that_the_search_found(engine):
+    # the heading matched best, and a billable code below it that shares the question's substance is close behind
+    query = "type 2 diabetes mellitus with skin complications, foot ulcer"
+    heading = engine.grounded.store.lookup("E11.62", "icd10cm").record
+    hits = engine.retriever.search(query, ["icd10cm"], k=10)
+    below = [h for h in hits if str(h.doc.metadata.get("code", "")).startswith("E1162") and h.id != "icd10cm:E1162"]
+    assert below, [h.id for h in hits]
+    found = engine.grounded._found_below(query, heading, hits)
+    assert found is not None and found.id == "icd10cm:E11621"
+    # nothing below another heading, and nothing that shares only a word of the question
+    other = engine.grounded.store.lookup("I50", "icd10cm").record
+    assert engine.grounded._found_below(query, other, hits) is None
