@@ -63,13 +63,22 @@ class Evidence:
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
+_DEFINITION_CHARS = 300  # a labelled bullet up to this long is kept whole (a glossary entry, not a paragraph)
+
+
 def sentences(text: str) -> list[str]:
     """Split prose into sentences; Markdown bullets and table rows become sentences of their own."""
     out: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s*[-*]\s)|\n(?=\s*\|)|\n(?=\s*\d+\.\s)", text):
         block = " ".join(block.split())
+        bullet = bool(re.match(r"[-*]\s", block))
         block = re.sub(r"^[-*]\s+|^\d+\.\s+", "", block)
         if not block or set(block) <= set("|-: "):
+            continue
+        if bullet and re.match(r"\*\*[^*]{1,40}\*\*:", block) and len(block) <= _DEFINITION_CHARS:
+            # "- **090**: major procedures. The day before surgery ... are included.": a term and its definition
+            # are one statement; split, the label would be quoted with only its first half
+            out.append(block)
             continue
         if block.startswith("|"):
             cells = [c.strip() for c in block.strip("|").split("|") if c.strip()]

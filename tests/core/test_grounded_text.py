@@ -20,6 +20,16 @@ def test_sentences_split_prose_bullets_and_tables():
     assert sentences(text) == ["First sentence here.", "Second one follows.", "a bullet item", "a; b.", "1; 2."]
 
 
+def test_a_labelled_bullet_is_one_statement():
+    # a term and its definition stay together; an unlabelled bullet and a long labelled one split as prose
+    text = ("- **090**: major procedures. The 90 days after surgery are included.\n- plain bullet. Two parts.\n"
+            "- **Long**: " + "word " * 70 + ". More.")
+    out = sentences(text)
+    assert out[0] == "090: major procedures. The 90 days after surgery are included."
+    assert out[1:3] == ["plain bullet.", "Two parts."]
+    assert len(out) == 5
+
+
 def test_best_sentences_prefers_overlap():
     docs = [Document("## H\nModifier 25 applies to a separate E/M. Unrelated words entirely here.", id="a")]
     picked = best_sentences("when is modifier 25 used for a separate E/M", docs, limit=1)
