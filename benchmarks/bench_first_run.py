@@ -150,8 +150,9 @@ def main() -> None:
         from casepilot.settings import Settings
         from casepilot.status import collect_status, dense_progress
 
-        total = dense_progress(Settings(data_dir=data))["total"] or 0  # passages to embed
-        status = collect_status(Settings(data_dir=data))
+        st = Settings(data_dir=data)
+        total = dense_progress(st)["total"] or 0  # passages to embed
+        status = collect_status(st)
         passages = sum(status["collections"].values())  # all of stage 1's, lexical-only collections included
 
         port = free_port()

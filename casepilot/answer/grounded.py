@@ -567,8 +567,7 @@ class GroundedAnswerer:
         if rec.billable is False and child is None:
             # "melanoma of the skin of the left lower leg": the heading C43 covered the question's words best, and
             # a billable code below it that the search found close behind (C43.72, left lower limb) says which
-            found_below = self._found_below(query, rec, hits[1:5])
-            child = self._hit_record(found_below) if found_below is not None else None
+            found_below, child = self._found_below(query, rec, hits[1:5])
         if child is not None:
             # A heading matched best: the tabular's default below it (the child the question's words
             # name, else "unspecified", else "other") is the code a claim can carry.
@@ -614,12 +613,12 @@ class GroundedAnswerer:
             d.say(f'Also consider {cs.display_code(o.code, o.system)} "{o.title}"', h.doc)
         return d
 
-    def _found_below(self, query: str, heading: CodeRecord, hits: list[Hit]) -> Hit | None:
+    def _found_below(self, query: str, heading: CodeRecord, hits: list[Hit]) -> tuple[Hit | None, CodeRecord | None]:
         """The first of ``hits`` that is a billable code below ``heading`` and shares the question's substance
-        (as an "Also consider" must)."""
-        return next((h for h in hits if (o := self._hit_record(h)) is not None and o.billable
+        (as an "Also consider" must), with its record; (None, None) if there is none."""
+        return next(((h, o) for h in hits if (o := self._hit_record(h)) is not None and o.billable
                      and o.system == heading.system and o.code.startswith(heading.code)
-                     and relevance(query, h) >= 0.5), None)
+                     and relevance(query, h) >= 0.5), (None, None))
 
     def _code_first(self, query: str, hits: list[Hit]) -> list[Hit]:
         """The ranked codes in the tabular's sequence: when the first one's "Code first" note names a condition
@@ -758,7 +757,7 @@ class GroundedAnswerer:
         top = hits[0] if hits else None
         return decide(features(
             question, texts, top.signals.get("cosine", 0.0) if top else 0.0,
-            top.doc.metadata.get("heading") or top.doc.metadata.get("title", "") if top else "",
+            _heading(top) if top else "",
             self.retriever.idf, self.retriever.known))
 
     def _root_operation_of(self, d: Draft, question: str) -> bool:
@@ -848,8 +847,7 @@ class GroundedAnswerer:
         card = self._card(best[0].doc.metadata.get("doc_id")) if whole else None
         cover = self._title_cover
         named = max((h for h in hits if h.signals.get("title_named") and h.collection not in DOC_LEVEL),
-                    key=lambda h: (cover(question, h.doc.metadata.get("heading") or h.doc.metadata.get("title", "")),
-                                   h.score), default=None)
+                    key=lambda h: (cover(question, _heading(h)), h.score), default=None)
         compared = False  # named was chosen against the card's title already
         if named is None and card is not None:
             # "here only to receive chemotherapy ... first-listed code for the encounter?": a section of the best
@@ -857,14 +855,9 @@ class GroundedAnswerer:
             # question than the document's title ("Neoplasms") is what the question asks, not the overview.
             # Read with the question's own words: an expansion ("cancer" → "malignant neoplasm") would count
             # one word twice.
-            said = set(tokens(question))
-            own = [w for w in content_words(question) if w in said]
-
-            def says(title: str) -> float:
-                return covered(own, word_bag(title), self.retriever.idf) if own else 0.0
-            heading = lambda h: h.doc.metadata.get("heading") or h.doc.metadata.get("title", "")  # noqa: E731
-            top = max(sections, key=lambda h: (says(heading(h)), h.score), default=None)
-            if top is not None and says(heading(top)) > says(card.metadata.get("title", "")):
+            top = max(sections, key=lambda h: (cover(question, _heading(h), own=True), h.score), default=None)
+            if top is not None and cover(question, _heading(top), own=True) > \
+                    cover(question, card.metadata.get("title", ""), own=True):
                 named, compared = top, True
         if named is not None and card is not None and not compared:
             # ties go to the more specific title: the one the question names more of
@@ -873,8 +866,7 @@ class GroundedAnswerer:
             def key(title: str) -> tuple[float, float]:
                 words = set(tokens(title)) - _GENERIC_TITLE
                 return cover(question, title), len({stem(w) for w in words} & asked) / (len(words) or 1)
-            if key(card.metadata.get("title", "")) >= key(named.doc.metadata.get("heading")
-                                                          or named.doc.metadata.get("title", "")):
+            if key(card.metadata.get("title", "")) >= key(_heading(named)):
                 named = None
         broad = named is None and card is not None and best[0].collection in DOC_LEVEL
         if named is not None:
@@ -899,9 +891,16 @@ class GroundedAnswerer:
                 if not self._has_unknown_code(s):
                     d.say(s, other[di])
 
-    def _title_cover(self, question: str, title: str) -> float:
-        """IDF-weighted share of the question's content words that ``title`` names."""
-        return covered(content_words(question), word_bag(title), self.retriever.idf)
+    def _title_cover(self, question: str, title: str, own: bool = False) -> float:
+        """IDF-weighted share of the question's content words that ``title`` names; ``own``: only the words the
+        question itself says, not those its expansion adds (0.0 when it says none)."""
+        words = content_words(question)
+        if own:
+            said = set(tokens(question))
+            words = [w for w in words if w in said]
+            if not words:
+                return 0.0
+        return covered(words, word_bag(title), self.retriever.idf)
 
     def _card(self, doc_id: str | None) -> Document | None:
         if not doc_id:
@@ -942,6 +941,11 @@ class GroundedAnswerer:
         if topics:
             d.say("Closest topics CasePilot covers: " + "; ".join(topics))
         d.notices.append("CasePilot's sources do not answer this question.")
+
+
+def _heading(h: Hit) -> str:
+    """A passage's section heading, else its title."""
+    return h.doc.metadata.get("heading") or h.doc.metadata.get("title", "")
 
 
 def _searchable(doc: Document) -> str:

@@ -221,8 +221,8 @@ def test_a_heading_gives_way_to_the_billable_code_below_it_that_the_search_found
     hits = engine.retriever.search(query, ["icd10cm"], k=10)
     below = [h for h in hits if str(h.doc.metadata.get("code", "")).startswith("E1162") and h.id != "icd10cm:E1162"]
     assert below, [h.id for h in hits]
-    found = engine.grounded._found_below(query, heading, hits)
-    assert found is not None and found.id == "icd10cm:E11621"
+    found, record = engine.grounded._found_below(query, heading, hits)
+    assert found is not None and found.id == "icd10cm:E11621" and record.code == "E11621"
     # nothing below another heading, and nothing that shares only a word of the question
     other = engine.grounded.store.lookup("I50", "icd10cm").record
-    assert engine.grounded._found_below(query, other, hits) is None
+    assert engine.grounded._found_below(query, other, hits) == (None, None)
