@@ -16,7 +16,7 @@ from casepilot import codes as cs
 from casepilot.records import NOTE_LABELS, CodeRecord, Note
 from ingest.source import Problem, passage, stable_hash
 
-LOADER_VERSION = 4
+LOADER_VERSION = 5
 VERSION = "ICD-10-CM April 1, 2026 (FY2026)"
 SOURCE = "icd10cm"
 COLLECTION = "icd10cm"
@@ -134,8 +134,14 @@ class ICD10CMSource:
         aliases = short_names()
         recs = list(self.records())
         titles = {r.code: (r.title, r.parent, r.level) for r in recs}
+        by_code = {r.code: r for r in recs}
         for rec in recs:
-            yield code_passage(rec, aliases, _heading_titles(rec, titles))
+            # A 7th-character extension (S52.521A, "..., initial encounter for closed fracture") is embedded as
+            # its stem: one vector serves the stem and its up to 16 extensions (51,305 codes share 12,929), and
+            # the extensions differ only in words the lexical side and the encounter rules read.
+            stem = by_code.get(rec.parent or "") if rec.level == "code" else None
+            yield code_passage(rec, aliases, _heading_titles(rec, titles),
+                               embed_as=embed_text(stem) if stem else None)
 
 
 @lru_cache(maxsize=1)
@@ -162,11 +168,18 @@ def _heading_titles(rec: CodeRecord, titles: dict[str, tuple[str, str | None, st
     return out
 
 
-def code_passage(rec: CodeRecord, aliases: dict[str, str] | None = None, headings: list[str] | None = None) -> Document:
+def embed_text(rec: CodeRecord) -> str:
+    """What the dense model embeds for a code: its title and synonyms (inclusion terms), not the long notes."""
+    return " ; ".join([rec.title] + [n.text for n in rec.notes if n.type == "inclusion_term"][:6])
+
+
+def code_passage(rec: CodeRecord, aliases: dict[str, str] | None = None, headings: list[str] | None = None,
+                 embed_as: str | None = None) -> Document:
     """One passage per code: its title, inclusion terms and own notes (what a coder reads in the tabular).
 
     Searched but neither shown nor embedded (BM25 context): the CMS short description, an alias in
     claim shorthand, and the titles of the headings above the code, which a coder reads with it.
+    ``embed_as`` replaces what is embedded (by default ``embed_text(rec)``).
     """
     short = (aliases or {}).get(rec.code, "")
     context = [f"Short description: {short}"] if short and short.lower() != rec.title.lower() else []
@@ -187,6 +200,5 @@ def code_passage(rec: CodeRecord, aliases: dict[str, str] | None = None, heading
         level=rec.level,
         url=URL,
         context="\n".join(context) or None,
-        # What the dense model embeds: the title and its synonyms, not the long notes.
-        embed_text=" ; ".join([rec.title] + [n.text for n in rec.notes if n.type == "inclusion_term"][:6]),
+        embed_text=embed_as or embed_text(rec),
     )
