@@ -18,7 +18,7 @@ from collections import Counter
 from functools import lru_cache
 from importlib.resources import files
 
-from casepilot.text import expand_query, tokens
+from casepilot.text import expand_query, tokens, with_stems
 
 # A PCS index main term counts as procedure vocabulary when at most this many ICD-10-CM titles use it
 # ("puncture" names 1,239 injuries and is left out; "thoracentesis" names none).
@@ -51,7 +51,9 @@ _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|cen
 # The reason for the visit ("visit for suture removal", "status post TKA", "screening colonoscopy"):
 # ICD-10-CM Z codes, not the procedure itself.
 _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
-                        r"diagnos[ie]s|dx|acquired absence|amputee)\b", re.I)
+                        r"diagnos[ie]s|diagnosed|dx|acquired absence|amputee|"
+                        # what the provider concluded: "doctor assessed hypokalemia", "assessment: ..."
+                        r"assessed|assessment)\b", re.I)
 
 
 def _db(name: str) -> sqlite3.Connection:
@@ -64,8 +66,6 @@ def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...], dict[
     ("thoracentesis"), the word sets of longer ones and of a term with its first sub-term ("Puncture, lumbar"
     -> {puncture, lumbar}; "Reduction, Fracture" -> {reduction, fracture}), and the guarded terms: word -> the
     words ICD-10-CM uses it beside ({"amputation": {"traumatic"}})."""
-    from casepilot.pcsindex import parse_index_content
-
     postings: dict[str, set[int]] = {}
     titles: list[set[str]] = []
     con = _db("icd10cm.db")
@@ -76,21 +76,31 @@ def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...], dict[
                 postings.setdefault(w, set()).add(i)
     finally:
         con.close()
+    from casepilot.pcsindex import TREE_ONLY_SECTIONS, parse_index_content
+
     con = _db("icd10pcs.db")
     try:
         # "use ..." entries name body parts and devices (anatomy, not a procedure): left out
         entries = [(t, content) for (t, content) in con.execute("SELECT term, content FROM pcs_index")
                    if not content.lstrip().startswith("use ")]
         roots = {v.lower() for (v,) in con.execute("SELECT DISTINCT value FROM pcs_root_operation")}
+        held = {s for (s,) in con.execute("SELECT DISTINCT substr(code, 1, 1) FROM pcs_codes")} | set(TREE_ONLY_SECTIONS)
     finally:
         con.close()
+    # A term whose every code lies in a section CasePilot does not hold ("Assessment" -> Rehabilitation F02,
+    # "Medication Management" -> Substance Abuse HZ8) cannot lead to a PCS answer, and in a coder's description
+    # it is documentation ("provider assessment says ..."): no procedure vocabulary. A term that only refers
+    # to another ("Ablation see Destruction") stays.
+    refs = {(t, content): parse_index_content(t, content) for t, content in entries}
+    entries = [e for e in entries
+               if not (codes := {r.code[0] for r in refs[e] if r.code}) or codes & held]
     words: set[str] = {r for r in roots - _CONDITION_WORDS if len(postings.get(r, ())) <= MAX_CM_TITLES_ROOT}
     phrases: set[frozenset[str]] = set()
     guarded: dict[str, frozenset[str]] = {}
     candidates = {frozenset(tokens(t)) for t, _ in entries}
     for term, content in entries:
         head = frozenset(tokens(term))
-        for ref in parse_index_content(term, content):
+        for ref in refs[(term, content)]:
             if ref.path and ref.kind == "see":
                 candidates.add(head | frozenset(tokens(ref.path[0])))
     for ws in candidates:
@@ -124,9 +134,13 @@ def procedure_words() -> frozenset[str]:
 
 # A procedure named as a circumstance of the condition ("esophagitis seen on EGD", "referred for
 # parathyroidectomy", "bleeding after tonsillectomy"): the condition is what is coded, in ICD-10-CM.
+# A cause too ("hypothyroidism as a result of a total thyroidectomy"), and the procedure that found it ("EGD showed
+# reflux esophagitis"). The words after the lead-in, up to three, are the procedure's name.
 _CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|visualized) (?:on|at|during|by|via)|"
-                           r"referred (?:\w+ ){0,3}for|scheduled for|planned for|after|following|post)\s+"
-                           r"(?:a |an |the |his |her )?[\w/-]+", re.I)
+                           r"referred (?:\w+ ){0,3}for|scheduled for|planned for|after|following|post|"
+                           r"(?:as a )?results? of|due to|d/t|secondary to|because of|caused by)\s+"
+                           r"(?:a |an |the |his |her )?(?:[\w/-]+ ){0,2}[\w/-]+|"
+                           r"\b[\w/-]+ (?:showed|shows|revealed|reveals|demonstrated|demonstrates)\b", re.I)
 
 
 def is_procedure(text: str, words_only: bool = False) -> bool:
@@ -147,7 +161,8 @@ def is_procedure(text: str, words_only: bool = False) -> bool:
         return True
     words, phrases, guarded, cm_words = procedure_terms()
     found = set(tokens(expanded))
-    if any(w in found and not beside & found for w, beside in guarded.items()):
+    # "puncture wounds": the guard word in any inflection
+    if any(w in found and not beside & with_stems(found) for w, beside in guarded.items()):
         return True
     for w in (found - cm_words) if not words_only else ():
         # "hysteroscopic": the adjective of an index procedure ("hysteroscopy"); "phaco": a truncation that one

@@ -62,13 +62,18 @@ def _asks(message: str) -> bool:
 
 
 _TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|definition|policy|policies|coverage|"
-                    r"documentation|ncci|mue|global|billing|compliance|audit\w*|e/m|mdm|time|excludes\w*|abn|lcd|ncd|"
-                    r"convention\w*|sequenc\w*|medicare|payer|claim\w*|units?|reimburse\w*)\b", re.I)
+                    r"documentation|ncci|mue|global|billing|compliance|audit\w*|e/m|mdm|time|excludes\w*|lcd|ncd|"
+                    r"convention\w*|sequenc\w*|medicare|payer|claim\w*|units?|reimburse\w*)\b|"
+                    # the notice in capitals; "no abn findings" is a note's "abnormal"
+                    r"\b(?-i:ABNs?)\b", re.I)
 _ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b", re.I)
 # "dm2 w/ hyperglycemia, uncontrolled per MD - dx code?": a description that ends by asking for its code
-_ENDS_ASKING_CODE = re.compile(r"\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?\s*\?*\s*$", re.I)
+# ("... what dx", "... what's the ICD-10?": the code set or "dx" alone asks for the code too)
+_ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?|"
+                               r"\b(?:what(?:'?s| is)?(?: the)?|which) (?:dx|icd[- ]?10(?:[- ]?(?:cm|pcs))?))\s*\?*\s*$", re.I)
+# "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
-                          r"excludes\w*|notes?|how many|when)\b", re.I)
+                          r"excludes\w*|(?<!'s )notes?(?!\s*[:-])|how many|when)\b", re.I)
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
                         r"^\s*(and|what about|how about|ok and|also)\b", re.I)
 
@@ -106,6 +111,16 @@ class Route:
 def asks_about_rules(text: str) -> bool:
     """A question form ("how do I ...?", "can I ...?"), as opposed to a bare clinical description."""
     return bool(_QUESTION.search(text))
+
+
+# A rule, a modifier or a convention by name: what makes a question about a case a question about the rules.
+_RULE = re.compile(r"\b(guidelines?|rules?|modifiers?|mod|conventions?|sequenc\w*|excludes ?[12]?|7th character|"
+                   r"seventh character|global (period|days|package))\b", re.I)
+
+
+def names_a_rule(text: str) -> bool:
+    """The question names a rule, a modifier or a convention ("what modifier on the E/M"), not only a condition."""
+    return bool(_RULE.search(text))
 
 
 def named_system(text: str) -> str | None:

@@ -811,8 +811,10 @@ class GroundedAnswerer:
         ranked = rank_documents(hits)
         best = ranked[0][1] if ranked else []
         decision = self.decide(self.retriever.spell(question), best) if best else None
-        if (decision is None or decision.label == DECLINE) and route.intent == rt.GUIDELINE:
-            # "NSTEMI", "type 1 diabetes with hypoglycemia": a bare description is a code search.
+        if (decision is None or decision.label == DECLINE) and route.intent == rt.GUIDELINE \
+                and not rt.names_a_rule(question):
+            # "NSTEMI", "type 1 diabetes with hypoglycemia": a bare description is a code search. A question
+            # about a rule ("... what modifier on the E/M") is not, whatever procedure it mentions.
             coded = self.describe(route, question, timings)
             if coded.answered:
                 return coded

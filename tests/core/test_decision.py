@@ -37,6 +37,8 @@ def known(w: str) -> bool:
     ("what dose of metformin should we start a new DM2 pt on", "clinical"),
     ("should this pt w/ a headache get a CT or MRI", "clinical"),
     ("which antibiotic should I give for strep", "clinical"),
+    ("pt w/ chest pain, should the doc send him to the ER or order a troponin?", "clinical"),
+    ("what new diabetes codes are coming in the FY2028 update?", "future"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -48,7 +50,8 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "ICD-10-CM code for an ED visit", "who gets paid for a split/shared visit?",
                                       # billing units and a claim's content are coding questions
                                       "J1100 what drug and how many mg per unit",
-                                      "should the patient's claim have modifier 25", "should we bill 99214 or 99213"])
+                                      "should the patient's claim have modifier 25", "should we bill 99214 or 99213",
+                                      "FY2026 sepsis guidelines", "should the doc's note say MDM or time"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 

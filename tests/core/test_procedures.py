@@ -52,6 +52,7 @@ def test_procedure_words_come_from_the_index_and_exclude_cm_words():
     "phaco left eye",  # a truncation one procedure word completes (Phacoemulsification)
     "hysteroscopic tubal occlusion",  # the adjective of an index procedure (hysteroscopy)
     "low transverse c-section",  # the vocabulary's diagnosis wording ("cesarean delivery") must not hide it
+    "ablation of an atrial focus",  # "Ablation" only refers on ("see Destruction"): still procedure vocabulary
 ])
 def test_procedures_found_through_the_index_structure(text):
     assert is_procedure(text)
@@ -71,6 +72,14 @@ def test_procedures_found_through_the_index_structure(text):
     "primary hyperparathyroidism, referred to ENT for parathyroidectomy",
     "bleeding after tonsillectomy",
     "presence of right total knee",  # a status: Z96.651
+    # a procedure that caused the condition or found it, and what the provider concluded
+    "hypothyroidism as a result of a total thyroidectomy done 2 years ago",
+    "EGD showed reflux esophagitis; provider documents GERD with esophagitis",
+    "K was 2.9, doctor assessed hypokalemia and gave oral potassium replacement",
+    # index terms whose codes all lie in sections CasePilot does not hold (Rehabilitation, Substance Abuse)
+    "Provider assessment says mixed hyperlipidemia",
+    "seen for medication management of generalized anxiety disorder",
+    "bitten by a dog on the right hand, puncture wounds",  # the guard word in the plural
 ])
 def test_conditions_and_statuses_stay_conditions(text):
     assert not is_procedure(text)

@@ -50,6 +50,14 @@ def store(tmp_path_factory):
     # a heading named with a description: which code below it
     ("acute diastolic heart failure - which I50 code?", rt.DESCRIPTION_TO_CODE),
     ("What is I50?", rt.CODE_LOOKUP),
+    # a note quoted ("Psych note: ...") is no question about notes; "what dx" and "what's the ICD-10" ask for the code
+    ("Psych note: major depressive disorder, recurrent, moderate. What's the ICD-10?", rt.DESCRIPTION_TO_CODE),
+    ("Primary osteoarthritis of the right knee, steroid injection today. what dx", rt.DESCRIPTION_TO_CODE),
+    ("what approach value is laparoscopic in PCS", rt.GUIDELINE),
+    ("Should I code symptoms that are part of a confirmed diagnosis?", rt.GUIDELINE),
+    # "abn" in lower case is a note's "abnormal"; the notice is written ABN
+    ("WCC 5 yo no abn findings", rt.DESCRIPTION_TO_CODE),
+    ("ABN for a screening", rt.GUIDELINE),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent
@@ -80,3 +88,9 @@ def test_follow_up_that_names_what_differs_inherits_the_code_and_the_question(st
     r = rt.route("And for a new patient at the same level?", history, store)
     assert r.inherited and [c.mention.code for c in r.codes] == ["99213"]
     assert r.prior == "How much time is needed for 99213?"
+
+
+def test_a_rule_named_in_a_case_question():
+    assert rt.names_a_rule("Pt in 90 day global for TKA came in for a sinus infection. what modifier on the E/M")
+    assert not rt.names_a_rule("lightheaded when standing up, doctor diagnosed orthostatic hypotension. what is the code")
+    assert not rt.names_a_rule("acute appendicitis with localized peritonitis per op note. What do I code")
