@@ -30,7 +30,7 @@ VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
 # a synonym whose value is diagnosis wording that ICD-10-PCS searches must not get: PCS names "Sigmoid Colon").
 _SECTIONS = ("stopwords", "abbreviations", "ambiguous", "synonyms")
 _REQUIRED = ("value", "reason", "source")
-_OPTIONAL = {"check_titles": bool, "pcs": bool}
+_OPTIONAL = {"check_titles": bool, "pcs": bool, "context": str}
 
 
 class VocabularyError(ValueError):
@@ -87,8 +87,10 @@ STOPWORDS = frozenset(_VOCABULARY["stopwords"])
 # Abbreviation -> expansion (whole-token, case-insensitive). Only unambiguous clinical shorthand.
 ABBREVIATIONS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["abbreviations"].items()}
 
-# Abbreviations that are also ordinary lower-case words: expanded only when written in capitals.
+# Abbreviations that are also ordinary lower-case words: expanded only when written in capitals, or in lower
+# case where the words around them (the entry's ``context`` pattern) settle the reading: "thyroid ca".
 AMBIGUOUS = frozenset(_VOCABULARY["ambiguous"])
+_READ_IN_CONTEXT = {k: re.compile(e["context"], re.I) for k, e in _VOCABULARY["ambiguous"].items() if "context" in e}
 
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
 SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].items()}
@@ -220,11 +222,13 @@ def spell_out(text: str) -> str:
     words = _QUERY_WORD.findall(text)
     out = []
     cms = learned()
-    for w in words:
+    for i, w in enumerate(words):
         low = w.lower()
         exp = ABBREVIATIONS.get(low)
+        if exp and len(w) == 1 and i and words[i - 1][-1:].isdigit():
+            exp = None  # a lone letter after a number is a unit: "1.2 L out" is litres, not the left side
         # Lower-case "ms", "pe", "ra", "cap" are too often ordinary words: expand those only in capitals.
-        if exp and (w.isupper() or low not in AMBIGUOUS):
+        if exp and (w.isupper() or low not in AMBIGUOUS or (low in _READ_IN_CONTEXT and _READ_IN_CONTEXT[low].search(text))):
             out.append(exp)
         elif low in cms and low not in STOPWORDS and low not in ABBREVIATIONS:
             # CMS's own shorthand ("stg", "unsp", "intertroch"): keep it (short names are indexed too)
@@ -236,9 +240,12 @@ def spell_out(text: str) -> str:
 
 
 # "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.
-_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|denies|negative\s+for|free\s+of)\b\s*", re.I)
+_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|(?:does|did|do|is|was|are|were)n['’]t|denies|"
+                      r"negative\s+for|free\s+of)\b\s*", re.I)
 _SCOPE_END = re.compile(r"[.;:!?()\[\]]|\s-\s|\b(?:but|with|w/|who|which|that|is|are|was|were|has|have|had|then|now|"
-                        r"what|code|codes|so|because|due|after|since|without|no|not|nt)\b", re.I)
+                        r"what|code|codes|so|because|due|after|since|without|no|not|nt|"
+                        # the encounter (7th character) is never what is denied: "w/o FB init"
+                        r"init|initial|subs|subsequent|sequela|encounter)\b", re.I)
 # Words that say how the absence was recorded, not what is absent ("no gangrene mentioned").
 _NEGATION_FILLER = frozenset({"mention", "mentioned", "documented", "noted", "present", "found", "seen", "evidence",
                               "signs", "sign", "any", "known", "current", "currently", "problem", "problems", "issue",

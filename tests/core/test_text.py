@@ -84,3 +84,12 @@ def test_gestational_weeks_name_the_trimester(text, expected):
     from casepilot.text import trimester_of
 
     assert trimester_of(text) == expected
+
+
+def test_contractions_negate_and_the_encounter_ends_a_denial():
+    from casepilot.text import expand_query, negated_terms
+
+    assert negated_terms("radiculopathy, provider doesn't mention any disc herniation") == {"disc", "herniation"}
+    assert negated_terms("scalp lac w/o FB init") == {"fb"}  # the initial encounter is not denied
+    # a lone capital after a number is a unit, elsewhere the side
+    assert "left" not in expand_query("thoracentesis, 1.2 L out") and "right" in expand_query("R hemiparesis")

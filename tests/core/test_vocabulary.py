@@ -8,6 +8,8 @@ one behaviour check per entry through the public functions of casepilot.text.
 
 from __future__ import annotations
 
+import re
+
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -150,6 +152,16 @@ def test_abbreviation_is_expanded(key):
 def test_ambiguous_abbreviation_is_left_alone_in_lower_case(key):
     assert expand_query(f"the {key} here") == f"the {key} here"
     assert ABBREVIATIONS[key] in expand_query(f"the {key.upper()} here")
+
+
+def test_context_is_only_on_ambiguous_entries_and_settles_the_lower_case_reading():
+    for section, entries in VOCAB.items():
+        for key, entry in entries.items():
+            if "context" in entry:
+                assert section == "ambiguous", f"[{section}.{key}]: context means something only for ambiguous entries"
+                re.compile(entry["context"])
+    assert ABBREVIATIONS["ca"] in expand_query("papillary thyroid ca") and ABBREVIATIONS["ca"] in expand_query("h/o breast ca")
+    assert expand_query("low ca, ca 8.1") == "low ca , ca 8 . 1"
 
 
 @pytest.mark.parametrize("key", list(VOCAB["synonyms"]), ids=_ids("synonyms"))
