@@ -152,6 +152,26 @@ _ASKS_EXTERNAL = re.compile(r"\bexternal cause|\bplace of occurrence|\bactivity 
                             r"happened|\b[vwxy]-?codes?\b|\be-?codes?\b", re.I)
 
 
+# B95-B97 name the infectious agent "as the cause of diseases classified elsewhere": the block's note makes them
+# supplementary codes, after the disease ("UTI, urine culture E. coli": N39.0, then B96.20), unless the question
+# asks for the organism's code.
+_AGENT_CAUSE = re.compile(r"^B9[5-7]")
+_ASKS_AGENT = re.compile(r"\b(organism|bacteri\w*|agent|bug|pathogen)'?s? codes?\b|\bcodes? (for|of) the (organism|"
+                         r"bacteri\w*|agent|bug|pathogen)\b|\bas the cause\b|\bB9[5-7]", re.I)
+
+
+# Chapter 15 codes (O00-O9A) are for the mother's record of a pregnancy, chapter 16 (P00-P96) for the newborn's
+# (I.C.15.a, I.C.16.a): a question that says nothing of either wants neither ("UTI, E. coli": not O86.20 "following
+# delivery", not P39.3 "neonatal").
+_MATERNAL = re.compile(r"\b(pregnan\w*|prenatal|antenatal|gestation\w*|obstetric\w*|hyperemesis|pre-?eclampsia|pre-?e|"
+                       r"eclampsia|gravid\w*|primigravida|multigravida|g\d\s*p\d|deliver\w*|post-?partum|puerper\w*|labou?r|"
+                       r"trimester|tri|ectopic|miscarriage|abortion|ab|placenta\w*|c-section|cesarean|lactat\w*|"
+                       r"breast-?feeding|wks|weeks|ob|svd|vbac|pph|gdm|prom|pprom|iugr|fetal|fetus|molar|amniotic|"
+                       r"chorio\w*|cerclage|antepartum|intrapartum|peripartum|episiotomy|twins?|triplets?|mother|maternal)\b", re.I)
+_NEWBORN = re.compile(r"\b(newborns?|neonat\w*|infants?|bab(y|ies)|perinatal|preterm|premature|prematurity|nicu|nb|"
+                      r"(day|days|week|weeks)[- ]old|birth\w*|born|gestational age|meconium|lga|sga|apgar)\b", re.I)
+
+
 def injury_first(text: str) -> bool:
     """Whether a question names an injury and does not ask for its external cause.
 
@@ -201,6 +221,9 @@ class _Query:
     visit: bool  # the question gives the reason for a visit
     injury_first: bool  # it names an injury and does not ask for the external cause
     asks_supplementary: bool  # it asks for the place, activity or status code of an external cause
+    asks_agent: bool  # it asks for the infectious agent's code (B95-B97) itself
+    maternal: bool  # it speaks of a pregnancy, delivery or the puerperium (chapter 15)
+    newborn: bool  # it speaks of a newborn (chapter 16)
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
 
@@ -221,7 +244,9 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
-        asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)),
+        asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),
+        maternal=bool(_MATERNAL.search(expanded) or _MATERNAL.search(query)),
+        newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION},
         stems=with_stems(qwords),
@@ -332,6 +357,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # injury happened (I.C.20.b-k): unless asked for, they follow it ("fell out of bed at home": W06, then Y92).
     if not q.asks_supplementary and _SUPPLEMENTARY_CAUSE.match(code):
         sig["supplementary_cause"] = 1.0
+    if not q.asks_agent and _AGENT_CAUSE.match(code):
+        sig["supplementary_cause"] = 1.0
+    if title.startswith("ICD-10-CM") and ((code[:1] == "O" and not q.maternal) or (code[:1] == "P" and not q.newborn)):
+        sig["record_mismatch"] = 1.0
     return sig
 
 
@@ -358,11 +387,34 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
     # are small, because generated training queries rarely state them).
     # An external cause code (V00-Y99) is never first-listed (I.C.20): when the question names the injury and
     # does not ask how it happened, it follows the injury codes ("dog bite of hand": S61.45-, then W54.0).
+    # A pregnancy or newborn code for a question that speaks of neither belongs to another patient's record.
     order = sorted(coded, key=lambda h: (sum(h.signals.get(k, 0.0) for k in STATED_CLASHES),
-                                         h.signals.get("external_cause", 0.0), h.signals.get("supplementary_cause", 0.0),
+                                         h.signals.get("record_mismatch", 0.0), h.signals.get("external_cause", 0.0), h.signals.get("supplementary_cause", 0.0),
                                          -h.signals["ranker"], h.id))
+    _denied_branch_yields(order)
     for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
+
+
+# How close (in ranker score) a code of the same category must be to take the lead from one asserting what the
+# question denies. The clash is not a hard order (see STATED_CLASHES): only a near sibling overtakes.
+DENIED_BRANCH_MARGIN = 0.3
+
+
+def _denied_branch_yields(order: list[Hit]) -> None:
+    """"Parkinson's, no dyskinesia": when the first code asserts what the question denies (G20.B1 "with dyskinesia")
+    and a code of the same category that does not (G20.A1 "without dyskinesia") scores within
+    ``DENIED_BRANCH_MARGIN``, that one leads. In place."""
+    if not order or not order[0].signals.get("negation_penalty"):
+        return
+    top = order[0]
+    cat = str(top.doc.metadata.get("code", ""))[:3]
+    for i, h in enumerate(order[1:], 1):
+        if (str(h.doc.metadata.get("code", ""))[:3] == cat and not h.signals.get("negation_penalty")
+                and not any(h.signals.get(k) for k in STATED_CLASHES)
+                and top.signals["ranker"] - h.signals["ranker"] <= DENIED_BRANCH_MARGIN):
+            order.insert(0, order.pop(i))
+            return
 
 
 def _norm_title(text: str) -> str:

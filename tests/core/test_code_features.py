@@ -170,3 +170,44 @@ def test_a_detail_said_to_be_undocumented_is_covered_by_the_title_that_leaves_it
     q = query_facts("afib, type not documented")
     assert "type" in q.negated
     assert code_features("ICD-10-CM I48.91 Unspecified atrial fibrillation", "", q)["q_cover"] == pytest.approx(2 / 3)
+
+
+def test_an_infectious_agent_follows_the_disease_it_caused():
+    # B95-B97 are supplementary codes (the block's note): after the UTI, unless the organism's code is asked for
+    q = query_facts("UTI, urine cx E coli")
+    agent = "ICD-10-CM B96.20 Unspecified Escherichia coli [E. coli] as the cause of diseases classified elsewhere"
+    assert code_features(agent, "", q).get("supplementary_cause") == 1.0
+    assert not code_features("ICD-10-CM N39.0 Urinary tract infection, site not specified", "", q).get("supplementary_cause")
+    assert not code_features(agent, "", query_facts("organism code for E coli in a UTI")).get("supplementary_cause")
+
+
+def test_pregnancy_and_newborn_codes_need_a_pregnancy_or_a_newborn():
+    # I.C.15.a, I.C.16.a: chapter 15 is the mother's record, chapter 16 the newborn's
+    plain, pregnant, newborn = (query_facts(q) for q in ("UTI, E coli", "UTI at 20 wks pregnant", "UTI in a 3 day old"))
+    o, p = ("ICD-10-CM O86.20 Urinary tract infection following delivery, unspecified",
+            "ICD-10-CM P39.3 Neonatal urinary tract infection")
+    assert code_features(o, "", plain).get("record_mismatch") == code_features(p, "", plain).get("record_mismatch") == 1.0
+    assert not code_features(o, "", pregnant).get("record_mismatch")
+    assert not code_features(p, "", newborn).get("record_mismatch")
+    assert not code_features("ICD-10-CM N39.0 Urinary tract infection, site not specified", "", plain).get("record_mismatch")
+
+
+def test_a_near_sibling_that_keeps_the_denial_leads():
+    from langchain_core.documents import Document
+
+    from casepilot.retrieval import Hit, _order_codes_by_ranker
+
+    def hit(code, ranker, **sig):
+        return Hit(code, 0.0, Document(page_content=code, id=code, metadata={"code": code}), {"ranker": ranker, **sig})
+
+    def order(hits):
+        for h, s in zip(hits, (0.9, 0.8, 0.7)):
+            h.score = s
+        _order_codes_by_ranker(hits)
+        return [h.id for h in sorted(hits, key=lambda h: -h.score)]
+
+    # "Parkinson's, no dyskinesia": G20.B1 asserts it, G20.A1 (same category, close behind) does not
+    assert order([hit("G20B1", 2.16, negation_penalty=1.0), hit("G20A1", 2.14), hit("I10", 2.0)])[0] == "G20A1"
+    # far behind, or another category: the learned order stands
+    assert order([hit("G20B1", 2.6, negation_penalty=1.0), hit("G20A1", 2.1), hit("I10", 2.0)])[0] == "G20B1"
+    assert order([hit("G20B1", 2.16, negation_penalty=1.0), hit("I10", 2.14)])[0] == "G20B1"
