@@ -74,6 +74,10 @@ _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
                           r"excludes\w*|(?<!'s )notes?(?!\s*[:-])|how many|when)\b", re.I)
+# "do I code the pneumonia or just the symptoms?", "should we report both": a yes/no question about what to code,
+# a rule, not a description ("what do I code", "how do I code" ask for the code).
+_YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can|must|may) (i|we|you) (also |still |just |ever )?"
+                          r"(code|report|assign) (the|both|it|them|symptoms?|signs?)\b", re.I)
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
                         r"^\s*(and|what about|how about|ok and|also)\b", re.I)
 
@@ -208,6 +212,8 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = DESCRIPTION_TO_CODE
     elif resolved:
         intent = CODE_LOOKUP
+    elif _YES_NO_CODE.search(message):
+        intent = GUIDELINE
     elif _DESCRIBE.search(message) or (not _ABOUT_RULES.search(message) and (
             (system and _ASKS_CODE.search(message)) or _ENDS_ASKING_CODE.search(message))):
         # "Which ICD-10-CM code is used for an encounter for immunization?": the named code set

@@ -149,7 +149,27 @@ def expand_query(text: str, pcs: bool = False) -> str:
     'nausea with vomiting , history myocardial infarction'
     """
     body = spell_out(text)
-    return " ".join([body, *appended(body, pcs), *trimester_of(body)]).strip()
+    return " ".join([body, *appended(body, pcs), *trimester_of(body), *postprocedural_of(body)]).strip()
+
+
+# A condition the question says a procedure caused: "hypothyroidism after a total thyroidectomy", "as a result of".
+# ("s/p" and "status post" name a status, Z codes, and "seen on EGD" a finding: neither is here.)
+_CAUSED_BY_PROCEDURE = re.compile(
+    r"\b(?:after|following|(?<!status )post|as a result of|result of|due to|secondary to|caused by)\s+"
+    r"(?:a |an |the |his |her |recent |prior )?(?:[a-z/-]+ ){0,2}"
+    r"(?:[a-z]+(?:ectomy|otomy|ostomy|plasty|pexy|rrhaphy)|surgery|operation|procedure)\b", re.I)
+
+
+def postprocedural_of(text: str) -> list[str]:
+    """"postprocedural" when the text says a procedure caused the condition: ICD-10-CM files those under
+    intraoperative and postprocedural complications (E89.0 "Postprocedural hypothyroidism").
+
+    >>> postprocedural_of("hypothyroidism as a result of a total thyroidectomy"), postprocedural_of("s/p TKA")
+    (['postprocedural'], [])
+    """
+    if re.search(r"\bpost-?procedural\b", text, re.I) or not _CAUSED_BY_PROCEDURE.search(text):
+        return []
+    return ["postprocedural"]
 
 
 # gestational age, not a duration ("cough for 3 weeks") or a time since ("2 weeks ago", "6 weeks postpartum")

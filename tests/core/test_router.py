@@ -58,6 +58,11 @@ def store(tmp_path_factory):
     # "abn" in lower case is a note's "abnormal"; the notice is written ABN
     ("WCC 5 yo no abn findings", rt.DESCRIPTION_TO_CODE),
     ("ABN for a screening", rt.GUIDELINE),
+    # a yes/no question about what to code is about the rules; "what do I code" asks for the code
+    ("Inpatient d/c summary says 'probable aspiration pneumonia'. Do I code the pneumonia or just the symptoms?",
+     rt.GUIDELINE),
+    ("pt w/ appendicitis also has RLQ pain and nausea, do I code the symptoms too", rt.GUIDELINE),
+    ("Concussion without loss of consciousness, initial encounter. what do i code", rt.DESCRIPTION_TO_CODE),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent

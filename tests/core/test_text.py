@@ -93,3 +93,13 @@ def test_contractions_negate_and_the_encounter_ends_a_denial():
     assert negated_terms("scalp lac w/o FB init") == {"fb"}  # the initial encounter is not denied
     # a lone capital after a number is a unit, elsewhere the side
     assert "left" not in expand_query("thoracentesis, 1.2 L out") and "right" in expand_query("R hemiparesis")
+
+
+def test_a_condition_caused_by_a_procedure_reads_postprocedural():
+    from casepilot.text import expand_query
+
+    assert expand_query("hypothyroidism as a result of a total thyroidectomy").endswith("postprocedural")
+    assert expand_query("bleeding after tonsillectomy").endswith("postprocedural")
+    # a status or a finding is not a complication
+    for q in ("s/p appendectomy", "status post appendectomy", "GERD seen on EGD"):
+        assert "postprocedural" not in expand_query(q)
