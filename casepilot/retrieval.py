@@ -172,6 +172,20 @@ _NEWBORN = re.compile(r"\b(newborns?|neonat\w*|infants?|bab(y|ies)|perinatal|pre
                       r"(day|days|week|weeks)[- ]old|birth\w*|born|gestational age|meconium|lga|sga|apgar)\b", re.I)
 
 
+# "Z code for the underdosing", "which R code": the question names the chapter's letter. Not "a code", "I code",
+# "E code" (the ICD-9 external causes), "V code" (ICD-9's supplementary codes, today's Z) or "L code" (HCPCS).
+_NAMED_LETTER = re.compile(r"(?<![\w'’])([bcdfghjkmnopqrstwxyz])[- ]?codes?\b", re.I)
+
+
+def named_letters(text: str) -> set[str]:
+    """The ICD-10-CM chapter letters a question names ("Z code" -> {"Z"}).
+
+    >>> named_letters("Z code for the underdosing?"), named_letters("do i code it? it's code E11")
+    ({'Z'}, set())
+    """
+    return {m.group(1).upper() for m in _NAMED_LETTER.finditer(text)}
+
+
 def injury_first(text: str) -> bool:
     """Whether a question names an injury and does not ask for its external cause.
 
@@ -224,6 +238,7 @@ class _Query:
     asks_agent: bool  # it asks for the infectious agent's code (B95-B97) itself
     maternal: bool  # it speaks of a pregnancy, delivery or the puerperium (chapter 15)
     newborn: bool  # it speaks of a newborn (chapter 16)
+    letters: set[str]  # chapter letters it names ("Z code")
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
 
@@ -246,7 +261,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
         asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),
         maternal=bool(_MATERNAL.search(expanded) or _MATERNAL.search(query)),
-        newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)),
+        newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION},
         stems=with_stems(qwords),
@@ -361,6 +376,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         sig["supplementary_cause"] = 1.0
     if title.startswith("ICD-10-CM") and ((code[:1] == "O" and not q.maternal) or (code[:1] == "P" and not q.newborn)):
         sig["record_mismatch"] = 1.0
+    if q.letters and title.startswith("ICD-10-CM") and code[:1] not in q.letters:
+        sig["letter_mismatch"] = 1.0
     return sig
 
 
@@ -369,11 +386,11 @@ def short_description(context: str) -> str:
     return next((line.split(":", 1)[1] for line in context.splitlines() if line.startswith("Short description:")), "")
 
 
-# What the question states and the code's title contradicts: another stage, side or encounter. (A negated
+# What the question states and the code's title contradicts: another stage, side, encounter or chapter letter. (A negated
 # branch is not among them: negated_terms reads a phrase's scope by heuristics, "without complications in
 # remission" would deny the remission, and as a hard rule such misreadings lost more tuning items than the
 # clashes won.)
-STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch")
+STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch", "letter_mismatch")
 
 
 def _order_codes_by_ranker(hits: list[Hit]) -> None:

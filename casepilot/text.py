@@ -149,7 +149,7 @@ def expand_query(text: str, pcs: bool = False) -> str:
     'nausea with vomiting , history myocardial infarction'
     """
     body = spell_out(text)
-    return " ".join([body, *appended(body, pcs), *trimester_of(body), *postprocedural_of(body)]).strip()
+    return " ".join([body, *appended(body, pcs), *trimester_of(body), *postprocedural_of(body), *status_of(body)]).strip()
 
 
 # A condition the question says a procedure caused: "hypothyroidism after a total thyroidectomy", "as a result of".
@@ -158,6 +158,23 @@ _CAUSED_BY_PROCEDURE = re.compile(
     r"\b(?:after|following|(?<!status )post|as a result of|result of|due to|secondary to|caused by)\s+"
     r"(?:a |an |the |his |her |recent |prior )?(?:[a-z/-]+ ){0,2}"
     r"(?:[a-z]+(?:ectomy|otomy|ostomy|plasty|pexy|rrhaphy)|surgery|operation|procedure)\b", re.I)
+
+
+# A past procedure that leaves something in place or something missing: "history of kidney transplant" is Z94.0
+# "Kidney transplant status", not a history code (a personal history names a condition that is gone).
+_HAD_PROCEDURE = re.compile(r"\b(?:history|hx|h/o|prior|previous|had an?)\s+(?:of\s+)?(?:[a-z/-]+ ){0,3}"
+                            r"(?:transplant\w*|pacemaker|defibrillator|stent\w*|bypass graft|cabg|[a-z]+ostomy|shunt)\b", re.I)
+
+
+def status_of(text: str) -> list[str]:
+    """"status" when the text gives a past procedure that leaves a device, a graft or an opening behind.
+
+    >>> status_of("history of kidney transplant, stable"), status_of("history of kidney stones")
+    (['status'], [])
+    """
+    if re.search(r"\bstatus\b", text, re.I) or not _HAD_PROCEDURE.search(text):
+        return []
+    return ["status"]
 
 
 def postprocedural_of(text: str) -> list[str]:

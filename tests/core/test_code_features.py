@@ -211,3 +211,11 @@ def test_a_near_sibling_that_keeps_the_denial_leads():
     # far behind, or another category: the learned order stands
     assert order([hit("G20B1", 2.6, negation_penalty=1.0), hit("G20A1", 2.1), hit("I10", 2.0)])[0] == "G20B1"
     assert order([hit("G20B1", 2.16, negation_penalty=1.0), hit("I10", 2.14)])[0] == "G20B1"
+
+
+def test_a_named_chapter_letter_is_a_stated_clash():
+    q = query_facts("skipping doses of his meds because he can't afford them - Z code for the underdosing")
+    assert code_features("ICD-10-CM T50.902S Underdosing of unspecified drugs, sequela", "", q).get("letter_mismatch") == 1.0
+    z = "ICD-10-CM Z91.120 Patient's intentional underdosing of medication regimen due to financial hardship"
+    assert not code_features(z, "", q).get("letter_mismatch")
+    assert not code_features(z, "", query_facts("underdosing because of cost, what do i code")).get("letter_mismatch")

@@ -103,3 +103,11 @@ def test_a_condition_caused_by_a_procedure_reads_postprocedural():
     # a status or a finding is not a complication
     for q in ("s/p appendectomy", "status post appendectomy", "GERD seen on EGD"):
         assert "postprocedural" not in expand_query(q)
+
+
+def test_ordinals_are_spelled_out_and_a_past_transplant_is_a_status():
+    from casepilot.text import expand_query
+
+    assert expand_query("2nd degree burn R forearm").startswith("second degree burn right forearm")
+    assert expand_query("history of kidney transplant, stable").endswith("status")
+    assert "status" not in expand_query("kidney transplant rejection")
