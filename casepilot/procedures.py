@@ -51,7 +51,8 @@ _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|cen
 # The reason for the visit ("visit for suture removal", "status post TKA", "screening colonoscopy"):
 # ICD-10-CM Z codes, not the procedure itself.
 _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
-                        r"diagnos[ie]s|diagnosed|dx|acquired absence|amputee|"
+                        r"diagnos[ie]s|diagnosed|dx|acquired absence|amputee|here for|in for|awaiting|waiting list|"
+                        r"transplant list|"
                         # what the provider concluded: "doctor assessed hypokalemia", "assessment: ..."
                         r"assessed|assessment)\b", re.I)
 
@@ -141,6 +142,11 @@ _CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|
                            r"(?:as a )?results? of|due to|d/t|secondary to|because of|caused by)\s+"
                            r"(?:a |an |the |his |her )?(?:[\w/-]+ ){0,2}[\w/-]+|"
                            r"\b[\w/-]+ (?:showed|shows|revealed|reveals|demonstrated|demonstrates)\b", re.I)
+
+
+def is_visit_reason(text: str) -> bool:
+    """The text names why the patient is seen or a status (a screening, aftercare, history): ICD-10-CM's Z codes."""
+    return bool(_ENCOUNTER.search(text))
 
 
 def is_procedure(text: str, words_only: bool = False) -> bool:

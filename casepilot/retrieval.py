@@ -30,8 +30,8 @@ from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
-from casepilot.text import (ABBREVIATIONS, NARRATION, STOPWORDS, SYNONYMS, expand_query, negated_terms, own_word_forms,
-                             question_negations, small_numbers, stem, tokens, with_stems)
+from casepilot.text import (ABBREVIATIONS, NARRATION, STOPWORDS, SYNONYMS, expand_query, measured_values, negated_terms,
+                             own_word_forms, question_negations, small_numbers, stem, tokens, value_ranges, with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
 from casepilot.vectorstore import similarities as dense_similarities
@@ -177,13 +177,29 @@ _NEWBORN = re.compile(r"\b(newborns?|neonat\w*|infants?|bab(y|ies)|perinatal|pre
 _NAMED_LETTER = re.compile(r"(?<![\w'’])([bcdfghjkmnopqrstwxyz])[- ]?codes?\b", re.I)
 
 
+# "the dialysis status code", "history code", "screening code": kinds of code only chapter 21 (Z00-Z99) has
+_Z_KIND = re.compile(r"\b(status|history|hx|screening|aftercare|follow[- ]?up|encounter|counseling)\s+(dx\s+)?codes?\b", re.I)
+
+
 def named_letters(text: str) -> set[str]:
-    """The ICD-10-CM chapter letters a question names ("Z code" -> {"Z"}).
+    """The ICD-10-CM chapter letters a question names ("Z code" -> {"Z"}), or a kind of code only one chapter has.
 
     >>> named_letters("Z code for the underdosing?"), named_letters("do i code it? it's code E11")
     ({'Z'}, set())
+    >>> named_letters("ESRD on HD - whats the dialysis status code")
+    {'Z'}
     """
-    return {m.group(1).upper() for m in _NAMED_LETTER.finditer(text)}
+    return {m.group(1).upper() for m in _NAMED_LETTER.finditer(text)} | ({"Z"} if _Z_KIND.search(text) else set())
+
+
+# An external cause (V00-Y99) tells how an injury or a poisoning came about: a question that names no injury and no
+# such event ("here for cycle 3 of chemo") wants none ("cycle" is no pedal cycle, V12.3).
+_EVENT = re.compile(r"\b(fell|falls?|falling|slipped|tripped|accident\w*|collision|crash\w*|mvc|mva|motor vehicle|assault\w*|"
+                    r"struck|hit|bitten|bite|stung|sting|drown\w*|expos\w*|poison\w*|overdose|toxic|external cause|"
+                    r"place of occurrence|activity|alcohol level|shot|gunshot|stab\w*|fire|flame|smoke|lightning|"
+                    r"pedestrian|passenger|driver|cyclist|rider|ladder|stairs|sports?|playing|misadventure|"
+                    r"adverse effect|underdos\w*|self[- ]harm|suicid\w*|homicid\w*|legal intervention|war|terroris\w*|"
+                    r"dog|cat|horse|insect|snake|spider|bee|wasp|[vwxy][- ]?codes?|e[- ]?codes?|y9[0-9])\b", re.I)
 
 
 def injury_first(text: str) -> bool:
@@ -226,6 +242,7 @@ class _Query:
 
     words: set[str]  # expanded question words
     numbers: set[int]
+    values: set[float]  # measurements with a decimal point ("BMI 42.3")
     side: set[str]
     encounter: str | None
     negated: set[str]
@@ -239,6 +256,7 @@ class _Query:
     maternal: bool  # it speaks of a pregnancy, delivery or the puerperium (chapter 15)
     newborn: bool  # it speaks of a newborn (chapter 16)
     letters: set[str]  # chapter letters it names ("Z code")
+    event: bool  # it names an injury or how one came about (what an external cause code tells)
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
 
@@ -253,7 +271,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
-        words=qwords, numbers=small_numbers(query) | small_numbers(expanded), side=side,
+        words=qwords, numbers=small_numbers(query) | small_numbers(expanded), values=measured_values(query), side=side,
         encounter=encounter_of(expanded),
         negated=question_negations(query),
         unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
@@ -262,6 +280,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),
         maternal=bool(_MATERNAL.search(expanded) or _MATERNAL.search(query)),
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
+        event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION},
         stems=with_stems(qwords),
@@ -333,7 +352,13 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         extra.add("remission")
     if extra:
         sig["unstated_detail"] = float(len(extra))
-    if q.numbers:
+    ranges = value_ranges(own_title) if q.values else []
+    if ranges:
+        # "BMI 42.3": the title's range holds the measurement or it is another code (Z68.41 "40.0-44.9", not
+        # Z68.45 "70 or greater"); its digits are no stage numbers
+        if not any(lo <= v <= hi for v in q.values for lo, hi in ranges):
+            sig["number_mismatch"] = 1.0
+    elif q.numbers:
         # "CKD stage 3" must not land on "stage 5": a title naming other stages/types loses;
         # "unstageable" or "deep tissue damage" also answer "which stage" with another answer.
         title_lower = title.lower()
@@ -375,6 +400,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     if not q.asks_agent and _AGENT_CAUSE.match(code):
         sig["supplementary_cause"] = 1.0
     if title.startswith("ICD-10-CM") and ((code[:1] == "O" and not q.maternal) or (code[:1] == "P" and not q.newborn)):
+        sig["record_mismatch"] = 1.0
+    if title.startswith("ICD-10-CM") and _EXTERNAL_CAUSE.match(code) and not q.event:
         sig["record_mismatch"] = 1.0
     if q.letters and title.startswith("ICD-10-CM") and code[:1] not in q.letters:
         sig["letter_mismatch"] = 1.0

@@ -122,6 +122,28 @@ _RULE = re.compile(r"\b(guidelines?|rules?|modifiers?|mod|conventions?|sequenc\w
                    r"seventh character|global (period|days|package))\b", re.I)
 
 
+# The last clause of a description that asks for its code and nothing else: "What is the code", "dx code?"
+_CODE_ASK_TAIL = re.compile(r"^\W*(?:(?:what|which|whats)(?:'s|\s+is)?(?:\s+the)?(?:\s+correct|\s+right|\s+best)?\s+)?"
+                            r"(?:(?:dx|diagnosis|icd[- ]?10(?:[- ]?cm)?)\s+)?codes?(?:\s+(?:is it|do i use|for (?:that|this|it)))?"
+                            r"\W*$", re.I)
+
+
+def ends_asking_code(text: str) -> bool:
+    """The message describes something, then asks for its code alone ("... disc herniation. What is the code",
+    "... uncontrolled per MD - dx code?"); "What is a combination code?" asks what a thing is.
+
+    >>> ends_asking_code("Lumbar radiculopathy, no disc herniation. What is the code"), ends_asking_code("What is a combination code?")
+    (True, False)
+    """
+    body = re.sub(r"[?!.\s]+$", "", text)
+    for sep in (".", ";", ",", " - ", ":"):
+        if sep in body:
+            head, tail = body.rsplit(sep, 1)
+            if len(head.split()) >= 2 and _CODE_ASK_TAIL.match(tail):
+                return True
+    return False
+
+
 def names_a_rule(text: str) -> bool:
     """The question names a rule, a modifier or a convention ("what modifier on the E/M"), not only a condition."""
     return bool(_RULE.search(text))

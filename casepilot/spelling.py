@@ -32,6 +32,8 @@ from importlib.resources import files
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz import process
 
+from casepilot.text import stem
+
 _WORD = re.compile(r"[A-Za-z]+")
 _WORD_LOWER = re.compile(r"[a-z]+")
 _SENTENCE_END = re.compile(r"[.!?;:]\s*$")
@@ -60,6 +62,9 @@ class Speller:
         self.fix = lru_cache(maxsize=1024)(self._fix)
         self.sorted = sorted(self.df)
         self._choices = list(self.df)
+        # a known verb's past or -ing form is no typo: "assessed" (when "assessment" is known) must not become the
+        # commoner "assisted". (Other endings are still corrected: "crohns" to "crohn", "modifer" to "modifier".)
+        self._stems = frozenset(stem(w) for w in self.df)
 
     def completion(self, word: str) -> str | None:
         """The word that ``word`` truncates ("unspec" -> "unspecified"), if one reading dominates."""
@@ -79,7 +84,7 @@ class Speller:
 
     def correction(self, word: str) -> str | None:
         """The known word one edit away (two for long words) from an unknown ``word``, most frequent first."""
-        if len(word) < MIN_TYPO or word in self.df:
+        if len(word) < MIN_TYPO or word in self.df or (word.endswith(("ed", "ing")) and stem(word) in self._stems):
             return None
         limit = 2 if len(word) >= 8 else 1
         found = [f for f in process.extract(word, self._choices, scorer=DamerauLevenshtein.distance,

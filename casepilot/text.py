@@ -342,6 +342,44 @@ def small_numbers(text: str) -> set[int]:
     return out
 
 
+_VALUE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)(?![\d.])")
+_VALUE_RANGE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*(?:-|to|through)\s*(\d{1,3}(?:\.\d+)?)(?![\d.])|"
+                          r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s+or\s+(less|greater|more)\b|"
+                          r"\b(less than|under)\s+(\d{1,3}(?:\.\d+)?)\b", re.I)
+
+
+def measured_values(text: str) -> set[float]:
+    """Measurements a question gives with a decimal point ("BMI 42.3", "alcohol 0.08"): values a code's title
+    states a range for, not stage or type numbers.
+
+    >>> measured_values("BMI 42.3 adult"), measured_values("CKD 3a, 34 weeks")
+    ({42.3}, set())
+    """
+    return {float(m.group(1)) for m in _VALUE.finditer(text) if "." in m.group(1)}
+
+
+def value_ranges(title: str) -> list[tuple[float, float]]:
+    """The ranges of a measurement a title states, with a decimal in them: "[BMI] 40.0-44.9, adult" -> (40.0, 44.9);
+    "19.9 or less" -> (0, 19.9); "70 or greater" -> (70, inf) when the title has another decimal range form.
+
+    >>> value_ranges("Body mass index [BMI] 40.0-44.9, adult"), value_ranges("Body mass index [BMI] 19.9 or less, adult")
+    ([(40.0, 44.9)], [(0.0, 19.9)])
+    """
+    out = []
+    for m in _VALUE_RANGE.finditer(title):
+        if m.group(1):
+            lo, hi = m.group(1), m.group(2)
+            if "." in lo or "." in hi:
+                out.append((float(lo), float(hi)))
+        elif m.group(3):
+            v = float(m.group(3))
+            out.append((0.0, v) if m.group(4).lower() == "less" else (v, float("inf")))
+        elif m.group(6):
+            out.append((0.0, float(m.group(6))))
+    # "or less"/"or greater" alone (70 or greater) says nothing of decimals; keep them only beside a decimal title
+    return out if "." in title else []
+
+
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
 _ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})(?:[ -]degree|\s+trimester)\b", re.I)
 

@@ -21,7 +21,7 @@ from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
-from casepilot.procedures import is_procedure
+from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, query_facts, short_description
 from casepilot.dominance import title_dominance
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
@@ -526,8 +526,9 @@ class GroundedAnswerer:
         if system == cs.ICD10CM and not within and self._history_from_ranges(d, query, hits, timings):
             return d
         decision = describe_decision(query, hits)
-        if not words_agree(decision) and route.intent == rt.DESCRIPTION_TO_CODE and rt.asks_about_rules(question):
-            # "How do I code a sequela?" asks for the rule, not a code.
+        if not words_agree(decision) and route.intent == rt.DESCRIPTION_TO_CODE and rt.asks_about_rules(question) \
+                and not rt.ends_asking_code(question):
+            # "How do I code a sequela?" asks for the rule, not a code ("..., what is the code" asks for one).
             guided = self.guideline(rt.Route(rt.GUIDELINE, route.codes, route.system), question, timings)
             if guided.answered:
                 return guided
@@ -1002,6 +1003,8 @@ def strip_question(question: str) -> str:
 def infer_system(question: str, spelled: str | None = None) -> str:
     """ICD-10-CM unless the description (or its ``spelled`` repair) names a procedure (then ICD-10-PCS); see
     casepilot.procedures."""
+    if spelled is not None and not is_procedure(spelled, words_only=True) and is_visit_reason(spelled):
+        return cs.ICD10CM  # "scrrening colonscopy": the repaired spelling says what the typo hid, a screening
     named = is_procedure(strip_question(question)) or (spelled is not None and is_procedure(spelled, words_only=True))
     return cs.ICD10PCS if named else cs.ICD10CM
 

@@ -219,3 +219,18 @@ def test_a_named_chapter_letter_is_a_stated_clash():
     z = "ICD-10-CM Z91.120 Patient's intentional underdosing of medication regimen due to financial hardship"
     assert not code_features(z, "", q).get("letter_mismatch")
     assert not code_features(z, "", query_facts("underdosing because of cost, what do i code")).get("letter_mismatch")
+
+
+def test_a_measurement_falls_in_its_titles_range():
+    q = query_facts("BMI 42.3 adult")
+    assert not code_features("ICD-10-CM Z68.41 Body mass index [BMI] 40.0-44.9, adult", "", q).get("number_mismatch")
+    assert code_features("ICD-10-CM Z68.45 Body mass index [BMI] 70 or greater, adult", "", q).get("number_mismatch") == 1.0
+    assert code_features("ICD-10-CM Z68.1 Body mass index [BMI] 19.9 or less, adult", "", q).get("number_mismatch") == 1.0
+
+
+def test_an_external_cause_needs_an_injury_or_an_event():
+    cycle = "ICD-10-CM V12.3 Pedal cycle driver injured in collision with two- or three-wheeled motor vehicle in traffic accident"
+    assert code_features(cycle, "", query_facts("here for cycle 3 of chemo infusion")).get("record_mismatch") == 1.0
+    assert not code_features(cycle, "", query_facts("cyclist hit by a motorcycle")).get("record_mismatch")
+    fall = "ICD-10-CM W06.XXXA Fall from bed, initial encounter"
+    assert not code_features(fall, "", query_facts("fell out of bed at home, external cause")).get("record_mismatch")

@@ -107,3 +107,11 @@ def test_a_repaired_spelling_names_a_procedure_by_its_words_only():
     assert is_procedure("rt thoracentesis therapeutic", words_only=True)
     # "anticoags" repaired to "anticoag" is no truncation of "anticoagulant" administration
     assert not is_procedure("LT use of anticoag (eliquis)", words_only=True)
+
+
+def test_a_visit_reason_the_spelling_repair_reveals_goes_to_icd10cm():
+    # the typo hid "screening"; the raw words still say "colonscopy", a procedure
+    assert infer_system("scrrening colonscopy, avg risk", "screening colonoscopy, avg risk") == "icd10cm"
+    assert infer_system("pt here for Mirena IUD insertion") == "icd10cm"
+    assert infer_system("on transplant list for heart") == "icd10cm"
+    assert infer_system("lap chole", "lap chole") == "icd10pcs"

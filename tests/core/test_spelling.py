@@ -42,6 +42,13 @@ def test_capitalised_words_inside_a_sentence_are_names_and_stay():
     assert s.fix("Diabetis with CKD") == "diabetes with CKD"
 
 
+def test_an_inflection_of_a_known_word_is_no_typo():
+    s = Speller({"assisted": 400, "assessment": 30, "assist": 50})
+    # "assessed" is one edit... from nothing here, two from "assisted"; its stem is "assessment"'s: it stays
+    assert s.fix("doctor assessed hypokalemia") == "doctor assessed hypokalemia"
+    assert s.fix("doctor asisted") == "doctor assisted"
+
+
 def test_rare_words_are_never_the_correction():
     assert Speller({"johnson": 5}).fix("jonhson") == "jonhson"
 
