@@ -52,6 +52,8 @@ _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|cen
 # ICD-10-CM Z codes, not the procedure itself.
 _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
                         r"diagnos[ie]s|diagnosed|dx|acquired absence|amputee|here for|in for|awaiting|waiting list|"
+                        # a 7th-character encounter: an injury or complication is coded in ICD-10-CM
+                        r"init|subs|subsequent|sequela|"
                         r"transplant list|"
                         # what the provider concluded: "doctor assessed hypokalemia", "assessment: ..."
                         r"assessed|assessment)\b", re.I)

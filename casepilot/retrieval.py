@@ -178,7 +178,9 @@ _NAMED_LETTER = re.compile(r"(?<![\w'’])([bcdfghjkmnopqrstwxyz])[- ]?codes?\b"
 
 
 # "the dialysis status code", "history code", "screening code": kinds of code only chapter 21 (Z00-Z99) has
-_Z_KIND = re.compile(r"\b(status|history|hx|screening|aftercare|follow[- ]?up|encounter|counseling)\s+(dx\s+)?codes?\b", re.I)
+_Z_KIND = re.compile(r"\b(status|history|hx|screening|aftercare|follow[- ]?up|encounter|counseling)\s+(dx\s+)?codes?\b|"
+                     # "... - whats the dialysis status (code)", "s/p R TKA (status)": the question's "code" is stripped
+                     r"(?<!cause )\bstatus\W*$", re.I)  # (Y99 is the external cause status)
 
 
 def named_letters(text: str) -> set[str]:

@@ -234,3 +234,11 @@ def test_an_external_cause_needs_an_injury_or_an_event():
     assert not code_features(cycle, "", query_facts("cyclist hit by a motorcycle")).get("record_mismatch")
     fall = "ICD-10-CM W06.XXXA Fall from bed, initial encounter"
     assert not code_features(fall, "", query_facts("fell out of bed at home, external cause")).get("record_mismatch")
+
+
+def test_a_status_asked_for_is_a_z_code_unless_it_is_the_external_cause_status():
+    from casepilot.retrieval import named_letters
+
+    assert named_letters("ESRD on HD MWF - whats the dialysis status") == {"Z"}
+    assert named_letters("s/p R TKA (status)") == {"Z"}
+    assert named_letters("other external cause status") == set()
