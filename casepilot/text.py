@@ -149,7 +149,33 @@ def expand_query(text: str, pcs: bool = False) -> str:
     'nausea with vomiting , history myocardial infarction'
     """
     body = spell_out(text)
-    return " ".join([body, *appended(body, pcs), *trimester_of(body), *postprocedural_of(body), *status_of(body)]).strip()
+    extra = appended(body, pcs)
+    body = _status_wording(body, " ".join(extra))
+    return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body)]).strip()
+
+
+_SP = ABBREVIATIONS.get("s/p", "")
+# What a past procedure left: a replacement or an implant is present (Z96 "Presence of ..."), a removal leaves an
+# absence (Z89-Z90 "Acquired absence of ...").
+_LEFT_PRESENT = re.compile(r"\b(replacement|arthroplasty|implant\w*|prosthe\w*|artificial|graft|stent\w*|pacemaker|"
+                           r"bypass|transplant\w*)\b", re.I)
+_LEFT_ABSENT = re.compile(r"\b(\w+ectomy|amputation|removal|removed|excision|resection)\b", re.I)
+
+
+def _status_wording(body: str, appended_text: str) -> str:
+    """The "s/p" expansion (status post + both Z-code wordings) narrowed to the one the procedure leaves, when the
+    question (or what its words append) says which: "s/p R TKA" is a presence (Z96.651), "s/p lt AKA" an absence.
+
+    >>> _status_wording("status post presence acquired absence right total knee replacement", "")
+    'status post presence right total knee replacement'
+    """
+    if not _SP or _SP not in body:
+        return body
+    text = f"{body} {appended_text}"
+    present, absent = bool(_LEFT_PRESENT.search(text)), bool(_LEFT_ABSENT.search(text))
+    if present == absent:
+        return body
+    return body.replace(_SP, "status post presence" if present else "status post acquired absence")
 
 
 # A condition the question says a procedure caused: "hypothyroidism after a total thyroidectomy", "as a result of".

@@ -111,3 +111,13 @@ def test_ordinals_are_spelled_out_and_a_past_transplant_is_a_status():
     assert expand_query("2nd degree burn R forearm").startswith("second degree burn right forearm")
     assert expand_query("history of kidney transplant, stable").endswith("status")
     assert "status" not in expand_query("kidney transplant rejection")
+
+
+def test_status_post_names_what_the_procedure_left():
+    from casepilot.text import expand_query
+
+    knee = expand_query("s/p R TKA (status)")
+    assert "presence" in knee and "acquired absence" not in knee.split("knee")[0]
+    assert expand_query("s/p appendectomy").startswith("status post acquired absence appendectomy")
+    # nothing said of what was done: both wordings stay
+    assert expand_query("s/p fall").startswith("status post presence acquired absence")
