@@ -274,6 +274,10 @@ _UNSTATED_AFTER = re.compile(r"\b([A-Za-z]{3,})\s+(?:is\s+|was\s+|were\s+)?(?:no
                              r"(?:documented|specified|stated|known|mentioned|given|recorded)\b", re.I)
 
 
+_LONG_TERM_OF = frozenset({"use", "therapy", "anticoag", "anticoagulation", "anticoagulant", "anticoagulants", "meds",
+                           "medication", "medications", "steroid", "steroids", "opioid", "opioids", "insulin", "aspirin"})
+
+
 def spell_out(text: str) -> str:
     """The question with its abbreviations spelled out, in place: expand_query without the appended
     vocabulary, so a phrase's scope (what "without" negates) ends where the question's own words do.
@@ -290,6 +294,8 @@ def spell_out(text: str) -> str:
         exp = ABBREVIATIONS.get(low)
         if exp and len(w) == 1 and i and words[i - 1][-1:].isdigit():
             exp = None  # a lone letter after a number is a unit: "1.2 L out" is litres, not the left side
+        if low == "lt" and i + 1 < len(words) and words[i + 1].lower() in _LONG_TERM_OF:
+            exp = "long term"  # "LT use of methotrexate", "LT anticoag": long-term drug therapy (Z79), not the left
         # Lower-case "ms", "pe", "ra", "cap" are too often ordinary words: expand those only in capitals.
         if exp and (w.isupper() or low not in AMBIGUOUS or (low in _READ_IN_CONTEXT and _READ_IN_CONTEXT[low].search(text))):
             out.append(exp)

@@ -121,3 +121,10 @@ def test_status_post_names_what_the_procedure_left():
     assert expand_query("s/p appendectomy").startswith("status post acquired absence appendectomy")
     # nothing said of what was done: both wordings stay
     assert expand_query("s/p fall").startswith("status post presence acquired absence")
+
+
+def test_lt_before_use_or_a_drug_is_long_term():
+    from casepilot.text import expand_query
+
+    assert expand_query("LT use of methotrexate").startswith("long term use of methotrexate")
+    assert expand_query("lt knee pain").startswith("left knee pain")
