@@ -401,12 +401,13 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         sig["supplementary_cause"] = 1.0
     if not q.asks_agent and _AGENT_CAUSE.match(code):
         sig["supplementary_cause"] = 1.0
-    if title.startswith("ICD-10-CM") and ((code[:1] == "O" and not q.maternal) or (code[:1] == "P" and not q.newborn)):
-        sig["record_mismatch"] = 1.0
-    if title.startswith("ICD-10-CM") and _EXTERNAL_CAUSE.match(code) and not q.event:
-        sig["record_mismatch"] = 1.0
-    if q.letters and title.startswith("ICD-10-CM") and code[:1] not in q.letters:
-        sig["letter_mismatch"] = 1.0
+    if title.startswith("ICD-10-CM"):
+        # another patient's record (a mother's, a newborn's) or no event an external cause could tell
+        if ((code[:1] == "O" and not q.maternal) or (code[:1] == "P" and not q.newborn)
+                or (_EXTERNAL_CAUSE.match(code) and not q.event)):
+            sig["record_mismatch"] = 1.0
+        if q.letters and code[:1] not in q.letters:
+            sig["letter_mismatch"] = 1.0
     return sig
 
 

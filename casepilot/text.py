@@ -175,7 +175,7 @@ def _status_wording(body: str, appended_text: str) -> str:
     present, absent = bool(_LEFT_PRESENT.search(text)), bool(_LEFT_ABSENT.search(text))
     if present == absent:
         return body
-    return body.replace(_SP, "status post presence" if present else "status post acquired absence")
+    return body.replace(_SP, _SP.replace(" acquired absence" if present else " presence", ""))
 
 
 # A condition the question says a procedure caused: "hypothyroidism after a total thyroidectomy", "as a result of".

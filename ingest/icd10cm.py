@@ -133,14 +133,13 @@ class ICD10CMSource:
     def passages(self) -> Iterator[Document]:
         aliases = short_names()
         recs = list(self.records())
-        titles = {r.code: (r.title, r.parent, r.level) for r in recs}
         by_code = {r.code: r for r in recs}
         for rec in recs:
             # A 7th-character extension (S52.521A, "..., initial encounter for closed fracture") is embedded as
             # its stem: one vector serves the stem and its up to 16 extensions (51,305 codes share 12,929), and
             # the extensions differ only in words the lexical side and the encounter rules read.
             stem = by_code.get(rec.parent or "") if rec.level == "code" else None
-            yield code_passage(rec, aliases, _heading_titles(rec, titles),
+            yield code_passage(rec, aliases, _heading_titles(rec, by_code),
                                embed_as=embed_text(stem) if stem else None)
 
 
@@ -156,15 +155,12 @@ def short_names() -> dict[str, str]:
         con.close()
 
 
-def _heading_titles(rec: CodeRecord, titles: dict[str, tuple[str, str | None, str]]) -> list[str]:
+def _heading_titles(rec: CodeRecord, by_code: dict[str, CodeRecord]) -> list[str]:
     """Titles of the category and subcategories above a code: "Acute myocardial infarction" above I21.09."""
-    out, parent = [], rec.parent
-    while parent and parent in titles:
-        title, up, level = titles[parent]
-        if level in ("chapter", "block"):
-            break
-        out.append(title)
-        parent = up
+    out, parent = [], by_code.get(rec.parent or "")
+    while parent is not None and parent.level not in ("chapter", "block"):
+        out.append(parent.title)
+        parent = by_code.get(parent.parent or "")
     return out
 
 
