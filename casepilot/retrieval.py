@@ -30,7 +30,7 @@ from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
-from casepilot.text import (ABBREVIATIONS, NARRATION, STOPWORDS, SYNONYMS, expand_query, measured_values, negated_terms,
+from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, STOPWORDS, SYNONYMS, expand_query, measured_values, negated_terms,
                              own_word_forms, question_negations, small_numbers, stem, tokens, value_ranges, with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
@@ -284,7 +284,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
-        own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION},
+        own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION | POLARITY},
         stems=with_stems(qwords),
     )
 

@@ -144,6 +144,35 @@ def ends_asking_code(text: str) -> bool:
     return False
 
 
+# What a question about coding says: a code set, a code, billing or reporting words.
+_CODING_WORDS = re.compile(r"\b(codes?|coding|coded|icd[- ]?10(?:[- ]?(?:cm|pcs))?|icd|pcs|cpt|hcpcs|dx|diagnos[ie]s|bill\w*|"
+                           r"report\w*|sequenc\w*|modifiers?|mod|assign\w*|claims?|document\w*|query)\b", re.I)
+
+
+def poses_other_question(text: str) -> bool:
+    """A clause of the message asks something that is no coding question ("is it cancer?", "should I give motrin or
+    tylenol"): what a description's closest code cannot answer.
+
+    >>> poses_other_question("dark mole, is it cancer?"), poses_other_question("nurse visit - flu shot only")
+    (True, False)
+    >>> poses_other_question("Lumbar radiculopathy, no disc herniation. What is the code")
+    False
+    """
+    for clause in re.split(r"(?<=[?!.;])\s+|\s[-–]\s", text):
+        if (clause.rstrip().endswith("?") or _OPENS_QUESTION.search(clause)) and not _CODING_WORDS.search(clause):
+            return True
+    return False
+
+
+def asks_for_a_code(text: str) -> bool:
+    """The message asks which code ("what is the T code for ...", "which dx"), whatever else it says.
+
+    >>> asks_for_a_code("adverse effect of lisinopril; what is the T code for it?"), asks_for_a_code("NEC vs NOS")
+    (True, False)
+    """
+    return bool(_ASKS_CODE.search(text) or _ENDS_ASKING_CODE.search(text))
+
+
 def names_a_rule(text: str) -> bool:
     """The question names a rule, a modifier or a convention ("what modifier on the E/M"), not only a condition."""
     return bool(_RULE.search(text))

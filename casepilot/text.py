@@ -101,6 +101,8 @@ _TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
 # expand_query's words. A letter/letter abbreviation with a vocabulary entry ("s/p", "N/V") is one word; any
 # other "x/y" still splits into "x", "/", "y" as before. An empty alternation would match "", hence the guard.
 _PAIRS = [re.escape(k) for k in ABBREVIATIONS if re.fullmatch(r"[a-z]/[a-z]", k)]
+_CAPITALISED = re.compile(r"\b[A-Z][A-Z0-9]*\b")
+_PAIR_WORD = re.compile(rf"(?i:{'|'.join(_PAIRS)})(?![A-Za-z0-9])" if _PAIRS else r"(?!)")
 _QUERY_WORD = re.compile((rf"(?i:{'|'.join(_PAIRS)})(?![A-Za-z0-9])|" if _PAIRS else "")
                          + r"[Ww]/[Oo]|[Ww]/|[Ee]/[Mm]|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+")
 
@@ -423,6 +425,9 @@ NARRATION = frozenset(
     "came come comes coming just only here today now has have had got get gets is was were been being also seen "
     "presents presented presenting complains complaining noted documented per states stated says said doc md "
     "doctor provider currently".split())
+# Words that only give another word its polarity ("no fever", "w/o FB"): what they deny is read by
+# question_negations and covered by a title that lacks it or says "without", so they need no cover of their own.
+POLARITY = frozenset({"no", "not", "without"})
 
 
 def own_word_forms(query: str) -> dict[str, set[str]]:
@@ -433,6 +438,15 @@ def own_word_forms(query: str) -> dict[str, set[str]]:
     ['attack', 'infarction', 'myocardial']
     """
     forms = {t: {t} | set(tokens(expand_query(t))) for t in dict.fromkeys(tokens(query))}
+    # an abbreviation that is read only in capitals ("AKA", "L") keeps its reading as the question wrote it
+    for raw in _CAPITALISED.findall(query):
+        if raw.lower() in forms:
+            forms[raw.lower()] |= set(tokens(expand_query(raw)))
+    # "s/p", "f/u", "h/o": the pair is one abbreviation, so each letter stands for the pair's expansion
+    for pair in _PAIR_WORD.findall(query):
+        for word in tokens(pair.lower()):
+            if word in forms:
+                forms[word] |= set(tokens(ABBREVIATIONS[pair.lower()]))
     for phrase in synonym_keys(query.lower()):
         if " " in phrase:
             for word in tokens(phrase):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from casepilot import codes as cs
-from casepilot.text import expand_query, stem, tokens, with_stems
+from casepilot.text import NARRATION, POLARITY, expand_query, stem, tokens, with_stems
 
 ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "decision.json"
@@ -49,8 +49,10 @@ def content_words(question: str) -> list[str]:
     """The words of a question that name what it is about (expanded abbreviations, no codes, no function words)."""
     mentions = cs.find_mentions(question)
     code_tokens = {t for m in mentions for t in (m.raw.lower(), m.code.lower(), *tokens(m.raw, stop=False))}
+    # how the question is told ("comes in", "per MD") is no topic the evidence must cover
     return [w for w in dict.fromkeys(tokens(expand_query(question)))
-            if w not in FUNCTION_WORDS and w not in code_tokens and not w.isdigit() and len(w) > 1]
+            if w not in FUNCTION_WORDS and w not in NARRATION and w not in POLARITY and w not in code_tokens
+            and not w.isdigit() and len(w) > 1]
 
 
 def word_bag(text: str) -> set[str]:
@@ -86,14 +88,19 @@ def _outright() -> dict[str, str]:
     return {k: v["searched"] for k, v in _scope_entries().items() if v.get("outright")}
 
 
-def outright_decline(question: str) -> str | None:
+def outright_decline(question: str, lookup: bool = False) -> str | None:
     """What a decline says was searched when the question is no coding question at all; None otherwise.
+
+    ``lookup``: the question names codes the store holds; signals marked "lookups_answered" (an attempt to
+    override the instructions) do not stop a lookup, which the code store answers whatever else is asked.
 
     >>> outright_decline("what dose of metformin should we start"), outright_decline("code for metformin use")
     ('nothing: a clinical decision (a dose, a test or treatment to order) is not a coding question; ask the treating clinician or a clinical reference', None)
     """
     signals = scope_signals(question)
-    return next((why for key, why in _outright().items() if signals.get(key)), None)
+    entries = _scope_entries()
+    return next((why for key, why in _outright().items()
+                 if signals.get(key) and not (lookup and entries[key].get("lookups_answered"))), None)
 
 
 def scope_signals(question: str) -> dict[str, float]:

@@ -25,7 +25,7 @@ from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, query_facts, short_description
 from casepilot.dominance import title_dominance
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
-from casepilot.text import (NARRATION, expand_query, negated_terms, own_word_forms, question_negations, small_numbers, stem,
+from casepilot.text import (NARRATION, POLARITY, expand_query, negated_terms, own_word_forms, question_negations, small_numbers, stem,
                             tokens, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
@@ -258,7 +258,7 @@ class GroundedAnswerer:
 
     def _covered_decision(self, question: str) -> Decision:
         """The calibrated decision with the evidence taken as covering the question: scope signals only."""
-        if outright_decline(question):
+        if outright_decline(question, lookup=True):
             return Decision(DECLINE, 0.0, scope_signals(question))
         feats = features(question, [], 1.0, "", self.retriever.idf, self.retriever.known)
         feats.update(cover=1.0, cover_top=1.0, title_cover=1.0, cosine=1.0)
@@ -525,7 +525,7 @@ class GroundedAnswerer:
                           + (f" (below {', '.join(within)})" if within else ""))
         if system == cs.ICD10CM and not within and self._history_from_ranges(d, query, hits, timings):
             return d
-        decision = describe_decision(query, hits)
+        decision = describe_decision(query, hits, rt.poses_other_question(question))
         if not words_agree(decision) and route.intent == rt.DESCRIPTION_TO_CODE and rt.asks_about_rules(question) \
                 and not rt.ends_asking_code(question):
             # "How do I code a sequela?" asks for the rule, not a code ("..., what is the code" asks for one).
@@ -806,17 +806,26 @@ class GroundedAnswerer:
         if self._root_operation_of(d, question):
             d.searched.append(f"ICD-10-PCS Alphabetic Index for: {question}")
             return d
+        coded = None
+        if route.intent == rt.GUIDELINE and rt.asks_for_a_code(question) and not rt.names_a_rule(question):
+            # "..., what is the T code for the adverse effect?": a description that asks for its code is
+            # answered by a sure code match first, by the guidance when that is sure, else by the closest code.
+            coded = self.describe(route, question, timings)
+            if coded.answered and coded.decision is not None and coded.decision.label == ANSWER:
+                return coded
         colls = list(KNOWLEDGE_COLLECTIONS)
         hits = self.retriever.search(question, colls, k=12, timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
         ranked = rank_documents(hits)
         best = ranked[0][1] if ranked else []
         decision = self.decide(self.retriever.spell(question), best) if best else None
+        if coded is not None and coded.answered and (decision is None or decision.label != ANSWER):
+            return coded
         if (decision is None or decision.label == DECLINE) and route.intent == rt.GUIDELINE \
                 and not rt.names_a_rule(question):
             # "NSTEMI", "type 1 diabetes with hypoglycemia": a bare description is a code search. A question
             # about a rule ("... what modifier on the E/M") is not, whatever procedure it mentions.
-            coded = self.describe(route, question, timings)
+            coded = coded or self.describe(route, question, timings)
             if coded.answered:
                 return coded
             d.searched.extend(s for s in coded.searched if s not in d.searched)
@@ -1110,9 +1119,11 @@ def words_agree(decision: Decision | None) -> bool:
                                                                           and decision.label == ANSWER)
 
 
-def describe_decision(query: str, hits: list[Hit]) -> Decision:
+def describe_decision(query: str, hits: list[Hit], other_question: bool = True) -> Decision:
     """Answer, partial or decline for a description -> code search: the fitted model over the ranked codes'
-    signals where the ranker scored them, else (corpus code summaries) the word-and-vector rule below."""
+    signals where the ranker scored them, else (corpus code summaries) the word-and-vector rule below.
+
+    ``other_question``: the message also asks something no code answers (``router.poses_other_question``)."""
     if not hits:
         return Decision(DECLINE, 0.0)
     agree = confident(query, hits[0])
@@ -1120,9 +1131,10 @@ def describe_decision(query: str, hits: list[Hit]) -> Decision:
         return Decision(ANSWER, 1.0, describe_features([h.signals for h in hits], agree))
     if "ranker" in hits[0].signals:
         decision = decide_description(describe_features([h.signals for h in hits if "ranker" in h.signals], agree))
-        if decision.label == PARTIAL and not agree:
-            # a closest match is offered only when its title covers the question's own words: "write me a
-            # poem about my cat" shares one word with "Scratched by cat" and gets no code
+        if decision.label == PARTIAL and not agree and other_question:
+            # A closest match whose title does not cover the question's own words is offered for a description
+            # ("nurse visit - flu shot only" -> Z23), not for a message that asks something else: "my kid has a
+            # fever, should I give motrin" shares words with poisoning titles and gets no code.
             return Decision(DECLINE, decision.score, decision.features)
         return decision
     return Decision(ANSWER, 1.0) if agree else Decision(DECLINE, 0.0)
@@ -1138,7 +1150,7 @@ def confident(query: str, top: Hit) -> bool:
     title |= {w for term in inclusion_terms(top.doc.page_content) for w in tokens(term)}
     # Coverage counts the question's own words: "stg" is covered by "stage" (its expansion), and the
     # expansion words themselves do not enlarge the question.
-    words = [w for w in dict.fromkeys(tokens(query)) if w not in NARRATION]
+    words = [w for w in dict.fromkeys(tokens(query)) if w not in NARRATION | POLARITY]
     hit = [w for w in words if ({w} | set(tokens(expand_query(w)))) & title]
     matched = set(hit) - _FUNCTION_WORDS
     coverage = len(hit) / (len(words) or 1)

@@ -169,7 +169,26 @@ def test_a_detail_said_to_be_undocumented_is_covered_by_the_title_that_leaves_it
     # "no complications"; read as a stated word, "type" was covered only by I48.3's "Type I atrial flutter"
     q = query_facts("afib, type not documented")
     assert "type" in q.negated
-    assert code_features("ICD-10-CM I48.91 Unspecified atrial fibrillation", "", q)["q_cover"] == pytest.approx(2 / 3)
+    # "not" only gives "type" its polarity: no word of its own for a title to cover
+    assert code_features("ICD-10-CM I48.91 Unspecified atrial fibrillation", "", q)["q_cover"] == 1.0
+    assert code_features("ICD-10-CM I48.3 Type I atrial flutter", "", q)["q_cover"] == pytest.approx(1 / 2)
+
+
+def test_a_denial_word_needs_no_cover_of_its_own():
+    # "no": what it denies is covered by a title that lacks it; the word itself is in no title
+    q = query_facts("migraine without aura, no status migrainosus")
+    assert q.negated >= {"aura", "status", "migrainosus"}
+    title = "ICD-10-CM G43.009 Migraine without aura, not intractable, without status migrainosus"
+    assert code_features(title, "", q)["q_cover"] == 1.0
+    assert code_features("ICD-10-CM G43.001 Migraine without aura, not intractable, with status migrainosus", "", q)[
+        "q_cover"] < 1.0
+
+
+def test_a_letter_pair_abbreviation_is_covered_by_what_it_stands_for():
+    # "s/p" is one abbreviation: its letters are covered by the status titles' words, "L" (capital) by "left"
+    q = query_facts("s/p AKA L")
+    assert code_features("ICD-10-CM Z89.612 Acquired absence of left leg above knee", "", q)["q_cover"] == 1.0
+    assert code_features("ICD-10-CM Z89.611 Acquired absence of right leg above knee", "", q)["q_cover"] < 1.0
 
 
 def test_an_infectious_agent_follows_the_disease_it_caused():

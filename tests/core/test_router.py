@@ -99,3 +99,16 @@ def test_a_rule_named_in_a_case_question():
     assert rt.names_a_rule("Pt in 90 day global for TKA came in for a sinus infection. what modifier on the E/M")
     assert not rt.names_a_rule("lightheaded when standing up, doctor diagnosed orthostatic hypotension. what is the code")
     assert not rt.names_a_rule("acute appendicitis with localized peritonitis per op note. What do I code")
+
+
+@pytest.mark.parametrize("message,other", [
+    ("pt has a dark mole w/ irregular border, is it cancer?", True),
+    ("my kid has a fever of 102, should I give motrin or tylenol", True),
+    ("nurse visit - flu shot only", False),
+    ("45 yo M here for annual physical, exam and labs nml", False),
+    ("Lumbar radiculopathy, no disc herniation. What is the code", False),
+    ("is this dx code right for dm2 w ckd?", False),  # a question about coding
+    ("pt is left handed, hemiparesis after stroke", False),  # "is" inside a description asks nothing
+])
+def test_a_question_beside_the_description_that_no_code_answers(message, other):
+    assert rt.poses_other_question(message) is other

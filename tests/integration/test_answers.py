@@ -226,3 +226,15 @@ def test_a_heading_gives_way_to_the_billable_code_below_it_that_the_search_found
     # nothing below another heading, and nothing that shares only a word of the question
     other = engine.grounded.store.lookup("I50", "icd10cm").record
     assert engine.grounded._found_below(query, other, hits) == (None, None)
+
+
+@pytest.mark.parametrize("question,code", [
+    ("Pt with type 2 diabetes, provider documents diabetic CKD stage 4. What is the correct code now that the record is "
+     "updated?", "E11.22"),
+    ("hypertension with CKD stage 4 and heart failure, what is the combination code to use here?", "I13.0"),
+])
+def test_a_question_that_asks_for_a_code_gets_the_sure_code_before_the_overview(engine, question, code):
+    # phrased as questions (the router sends them to the guidance), they ask for a code: a sure code match
+    # answers, not the chapter's overview that lists categories
+    done = engine.answer(question)
+    assert done["answered"] and done["codes"][0]["code"] == code, [c["code"] for c in done["codes"]]
