@@ -30,7 +30,7 @@ VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
 # a synonym whose value is diagnosis wording that ICD-10-PCS searches must not get: PCS names "Sigmoid Colon").
 _SECTIONS = ("stopwords", "abbreviations", "ambiguous", "synonyms")
 _REQUIRED = ("value", "reason", "source")
-_OPTIONAL = {"check_titles": bool, "pcs": bool, "context": str}
+_OPTIONAL = {"check_titles": bool, "pcs": bool, "context": str, "strict": bool, "example": str}
 
 
 class VocabularyError(ValueError):
@@ -91,6 +91,9 @@ ABBREVIATIONS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["abbrevia
 # case where the words around them (the entry's ``context`` pattern) settle the reading: "thyroid ca".
 AMBIGUOUS = frozenset(_VOCABULARY["ambiguous"])
 _READ_IN_CONTEXT = {k: re.compile(e["context"], re.I) for k, e in _VOCABULARY["ambiguous"].items() if "context" in e}
+# Abbreviations whose capitals are as ambiguous as their lower case ("AD": right ear or Alzheimer's disease):
+# read only in capitals and beside their context ("cerumen impaction AD").
+STRICT = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("strict"))
 
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
 SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].items()}
@@ -280,6 +283,18 @@ _LONG_TERM_OF = frozenset({"use", "therapy", "anticoag", "anticoagulation", "ant
                            "medication", "medications", "steroid", "steroids", "opioid", "opioids", "insulin", "aspirin"})
 
 
+def _settled(word: str, text: str) -> bool:
+    """Whether an abbreviation written as ``word`` in ``text`` is read as its expansion.
+
+    Lower-case "ms", "pe", "ra", "cap" are too often ordinary words: those expand only in capitals or beside
+    their context; a strict one ("AD") needs both."""
+    low = word.lower()
+    in_context = low in _READ_IN_CONTEXT and bool(_READ_IN_CONTEXT[low].search(text))
+    if low in STRICT:
+        return word.isupper() and in_context
+    return word.isupper() or low not in AMBIGUOUS or in_context
+
+
 def spell_out(text: str) -> str:
     """The question with its abbreviations spelled out, in place: expand_query without the appended
     vocabulary, so a phrase's scope (what "without" negates) ends where the question's own words do.
@@ -298,8 +313,7 @@ def spell_out(text: str) -> str:
             exp = None  # a lone letter after a number is a unit: "1.2 L out" is litres, not the left side
         if low == "lt" and i + 1 < len(words) and words[i + 1].lower() in _LONG_TERM_OF:
             exp = "long term"  # "LT use of methotrexate", "LT anticoag": long-term drug therapy (Z79), not the left
-        # Lower-case "ms", "pe", "ra", "cap" are too often ordinary words: expand those only in capitals.
-        if exp and (w.isupper() or low not in AMBIGUOUS or (low in _READ_IN_CONTEXT and _READ_IN_CONTEXT[low].search(text))):
+        if exp and _settled(w, text):
             out.append(exp)
         elif low in cms and low not in STOPWORDS and low not in ABBREVIATIONS:
             # CMS's own shorthand ("stg", "unsp", "intertroch"): keep it (short names are indexed too)
@@ -442,6 +456,8 @@ def own_word_forms(query: str) -> dict[str, set[str]]:
     for raw in _CAPITALISED.findall(query):
         if raw.lower() in forms:
             forms[raw.lower()] |= set(tokens(expand_query(raw)))
+            if raw.lower() in STRICT and _settled(raw, query):
+                forms[raw.lower()] |= set(tokens(ABBREVIATIONS[raw.lower()]))
     # "s/p", "f/u", "h/o": the pair is one abbreviation, so each letter stands for the pair's expansion
     for pair in _PAIR_WORD.findall(query):
         for word in tokens(pair.lower()):

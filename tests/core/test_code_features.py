@@ -261,3 +261,12 @@ def test_a_status_asked_for_is_a_z_code_unless_it_is_the_external_cause_status()
     assert named_letters("ESRD on HD MWF - whats the dialysis status") == {"Z"}
     assert named_letters("s/p R TKA (status)") == {"Z"}
     assert named_letters("other external cause status") == set()
+
+
+def test_an_ear_or_eye_side_abbreviation_is_read_beside_its_organ():
+    # "AD" is the right ear beside an ear word; alone it is as often Alzheimer's disease
+    q = query_facts("cerumen impaction AD")
+    assert q.side == {"right"}
+    assert code_features("ICD-10-CM H61.21 Impacted cerumen, right ear", "", q)["q_cover"] == 1.0
+    assert code_features("ICD-10-CM H61.22 Impacted cerumen, left ear", "", q)["q_cover"] < 1.0
+    assert not query_facts("dementia in AD, with agitation").side

@@ -20,6 +20,7 @@ from casepilot import text
 from casepilot.text import (
     ABBREVIATIONS,
     AMBIGUOUS,
+    STRICT,
     STOPWORDS,
     SYNONYMS,
     VOCABULARY_PATH,
@@ -139,7 +140,11 @@ def test_icd10cm_facing_expansions_use_words_the_code_set_or_corpus_contains(icd
 @pytest.mark.parametrize("key", list(VOCAB["abbreviations"]), ids=_ids("abbreviations"))
 def test_abbreviation_is_expanded(key):
     value = ABBREVIATIONS[key]
-    if key in AMBIGUOUS:
+    if key in STRICT:
+        # capitals alone do not settle it: only beside its context ("cerumen impaction AD")
+        assert value in expand_query(VOCAB["ambiguous"][key]["example"])
+        assert value not in expand_query(f"the {key.upper()} here") and value not in expand_query(key)
+    elif key in AMBIGUOUS:
         assert value in expand_query(key.upper())
         assert value not in expand_query(key), "capitals-only abbreviation expanded in lower case"
     else:
@@ -151,7 +156,12 @@ def test_abbreviation_is_expanded(key):
 @pytest.mark.parametrize("key", list(VOCAB["ambiguous"]), ids=_ids("ambiguous"))
 def test_ambiguous_abbreviation_is_left_alone_in_lower_case(key):
     assert expand_query(f"the {key} here") == f"the {key} here"
-    assert ABBREVIATIONS[key] in expand_query(f"the {key.upper()} here")
+    if key in STRICT:
+        entry = VOCAB["ambiguous"][key]
+        assert entry.get("context") and entry.get("example"), f"[ambiguous.{key}]: strict needs a context and an example"
+        assert expand_query(entry["example"].replace(key.upper(), key)) == entry["example"].replace(key.upper(), key)
+    else:
+        assert ABBREVIATIONS[key] in expand_query(f"the {key.upper()} here")
 
 
 def test_context_is_only_on_ambiguous_entries_and_settles_the_lower_case_reading():
