@@ -58,6 +58,14 @@ _MODIFIER_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s+[Mm]odif
 # "mod 25", "mod XS": coders' shorthand for modifier. "mod" is also "moderate" ("mod AS", "mod to severe"), so
 # after "mod" only a two-digit modifier or one of the common letter modifiers counts.
 _MOD_SHORT = re.compile(r"\bmods?\.?\s+-?([0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX)\b", re.IGNORECASE)
+# Common modifier labels that can stand bare in a comparison ("26 vs TC", "76 vs 77??"); other letter pairs
+# ("RA vs OA") are too often abbreviations.
+_COMMON_MOD = r"[0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX"
+# "mod 25 vs 59", "modifier 25 or 59": the other side of a comparison with a modifier is one too.
+_MOD_OTHER_SIDE = re.compile(rf"\s*(?:vs\.?|versus|or|and|/|&|,)\s*(?:mod(?:ifier)?s?\s+)?-?({_COMMON_MOD})\b")
+# A message that is only a comparison of two modifier labels.
+_MOD_COMPARISON = re.compile(rf"^\W*(?:mod(?:ifier)?s?\s+)?({_COMMON_MOD})\s*(?:vs\.?|versus)\s*({_COMMON_MOD})"
+                             rf"(?:\s+mod(?:ifier)?s?)?\W*$")
 _HYPHEN_MODIFIER = re.compile(r"\b(?:[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})-([0-9A-Z]{2})\b")
 # Medicare Coverage Database document ids (article A52420, LCD L33767): shaped like an undotted ICD-10-CM code,
 # but no ICD-10-CM code is A + 5 digits or L3 + 4 digits, so they are never read as codes.
@@ -281,4 +289,10 @@ def find_mentions(text: str) -> list[Mention]:
             if tok.lower() in {"or", "vs"} or (tok.isalpha() and tok.lower() == tok and tok.lower() not in {"xs", "xe", "xp", "xu", "lt", "rt", "tc"}):
                 continue
             add(base + t.start(), base + t.end(), normalize(tok), (MODIFIER,), True)
+    for m in _MOD_COMPARISON.finditer(norm):
+        for g in (1, 2):
+            add(m.start(g), m.end(g), normalize(m.group(g)), (MODIFIER,), True)
+    for (start, end), mention in list(found.items()):
+        if mention.systems == (MODIFIER,) and (o := _MOD_OTHER_SIDE.match(norm, end)):
+            add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)
     return [found[k] for k in sorted(found)]

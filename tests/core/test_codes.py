@@ -146,3 +146,16 @@ def test_normalize_text_maps_back_to_the_original():
     norm, origin = cs.normalize_text("a\u200b\ufb01\u0415")
     assert norm == "afiE"
     assert origin == [0, 2, 2, 3]
+
+
+@pytest.mark.parametrize("text,modifiers", [
+    ("26 vs TC", ["26", "TC"]),
+    ("76 vs 77??", ["76", "77"]),
+    ("mod 25 vs 59", ["25", "59"]),
+    ("modifier 25 or 59?", ["25", "59"]),
+    ("99213-25 and 59", ["25", "59"]),
+    ("RA vs OA", []),  # rheumatoid vs osteoarthritis: letter pairs outside the common labels stay words
+    ("stage 3 vs 4", []),
+])
+def test_a_comparison_with_a_modifier_reads_its_other_side_as_one(text, modifiers):
+    assert [m.code for m in cs.find_mentions(text) if m.systems == ("modifier",)] == modifiers
