@@ -183,6 +183,12 @@ _Z_KIND = re.compile(r"\b(status|history|hx|screening|aftercare|follow[- ]?up|en
                      r"(?<!cause )\bstatus\W*$", re.I)  # (Y99 is the external cause status)
 
 
+# A screening as the visit's purpose is a chapter 21 encounter code, first-listed even when the screening finds
+# something (I.C.21.c.5); a screening's abnormal result is not ("positive PSA screen", "abnormal screening").
+_SCREENING_VISIT = re.compile(r"(?<!positive )(?<!abnormal )(?<!failed )(?<!abn )\bscreening\b(?!\s+(?:test\s+)?(?:was\s+)?"
+                              r"(?:positive|abnormal|showed|revealed))", re.I)
+
+
 def named_letters(text: str) -> set[str]:
     """The ICD-10-CM chapter letters a question names ("Z code" -> {"Z"}), or a kind of code only one chapter has.
 
@@ -191,7 +197,8 @@ def named_letters(text: str) -> set[str]:
     >>> named_letters("ESRD on HD - whats the dialysis status code")
     {'Z'}
     """
-    return {m.group(1).upper() for m in _NAMED_LETTER.finditer(text)} | ({"Z"} if _Z_KIND.search(text) else set())
+    z_kind = _Z_KIND.search(text) or _SCREENING_VISIT.search(text)
+    return {m.group(1).upper() for m in _NAMED_LETTER.finditer(text)} | ({"Z"} if z_kind else set())
 
 
 # An external cause (V00-Y99) tells how an injury or a poisoning came about: a question that names no injury and no

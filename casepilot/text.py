@@ -452,12 +452,16 @@ def own_word_forms(query: str) -> dict[str, set[str]]:
     ['attack', 'infarction', 'myocardial']
     """
     forms = {t: {t} | set(tokens(expand_query(t))) for t in dict.fromkeys(tokens(query))}
-    # an abbreviation that is read only in capitals ("AKA", "L") keeps its reading as the question wrote it
-    for raw in _CAPITALISED.findall(query):
-        if raw.lower() in forms:
-            forms[raw.lower()] |= set(tokens(expand_query(raw)))
-            if raw.lower() in STRICT and _settled(raw, query):
-                forms[raw.lower()] |= set(tokens(ABBREVIATIONS[raw.lower()]))
+    # an abbreviation that is read only in capitals ("AKA", "L") or beside its context ("lung ca", "cerumen
+    # impaction AD") keeps the reading it has in the question
+    for raw in set(_CAPITALISED.findall(query)) | (forms.keys() & _READ_IN_CONTEXT.keys()):
+        low = raw.lower()
+        if low not in forms:
+            continue
+        if raw.isupper():
+            forms[low] |= set(tokens(expand_query(raw)))
+        if low in ABBREVIATIONS and _settled(raw, query):
+            forms[low] |= set(tokens(ABBREVIATIONS[low]))
     # "s/p", "f/u", "h/o": the pair is one abbreviation, so each letter stands for the pair's expansion
     for pair in _PAIR_WORD.findall(query):
         for word in tokens(pair.lower()):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from casepilot.retrieval import code_features, query_facts
+from casepilot.retrieval import code_features, named_letters, query_facts
 
 
 def features(question: str, title: str, short: str = "") -> dict[str, float]:
@@ -271,3 +271,21 @@ def test_an_ear_or_eye_side_abbreviation_is_read_beside_its_organ():
     assert right["q_cover"] == 1.0 and right["t_cover"] == 1.0 and not right.get("side_mismatch")
     assert code_features("ICD-10-CM H61.22 Impacted cerumen, left ear", "", q).get("side_mismatch") == 1.0
     assert not query_facts("dementia in AD, with agitation").side
+
+
+def test_a_screening_visit_wants_the_encounter_code_not_the_disease():
+    # I.C.21.c.5: the screening is first-listed, even when it finds something; an abnormal result is not one
+    assert named_letters("pt wants his PSA checked, no urinary sx - screening") == {"Z"}
+    assert named_letters("screening colonoscopy found a polyp") == {"Z"}
+    assert named_letters("positive screening for hep C") == set()
+    assert named_letters("abnormal screening mammogram") == set()
+    q = query_facts("pt wants his PSA checked - screening")
+    assert code_features("ICD-10-CM R97.20 Elevated prostate specific antigen [PSA]", "", q).get("letter_mismatch") == 1.0
+    assert not code_features("ICD-10-CM Z12.5 Encounter for screening for malignant neoplasm of prostate", "", q).get(
+        "letter_mismatch")
+
+
+def test_an_abbreviation_read_in_its_context_is_covered_by_its_expansion():
+    q = query_facts("lung ca screening")  # lower-case "ca" after a site is cancer
+    assert {"malignant", "neoplasm"} <= q.own["ca"]
+    assert "malignant" not in query_facts("low ca level").own["ca"]  # calcium
