@@ -103,6 +103,7 @@ _FRACTURE_DETAIL = {"open": re.compile(r"\bopen\b|\bcompound\b", re.I),
 # names an encounter for a reason (Z23 "Encounter for immunization", "Aftercare following ...",
 # "Supervision of ..." in pregnancy): the reason for the visit is what is coded, not the condition named.
 _VISIT = re.compile(r"\b(came|comes|coming) in\b|\bhere (for|to)\b|\bin for\b|\bvisits?\b|\bencounter (for|to)\b|"
+                    r"\bafter-?care\b|\b(suture|staple)s? removal\b|\bdressing change\b|"
                     r"\bpresents? (for|to)\b|\bseen (for|to)\b|\bappo?i?n?t(ment)?s? (for|to)\b|\bappt\b", re.I)
 # How deep the BM25 list is read for "Encounter for / Aftercare / Supervision of" titles when a question gives a
 # visit's reason, and how many of them join the candidates.

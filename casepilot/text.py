@@ -167,6 +167,13 @@ _LEFT_PRESENT = re.compile(r"\b(replacement|arthroplasty|implant\w*|prosthe\w*|a
 _LEFT_ABSENT = re.compile(r"\b(\w+ectomy|amputation|removal|removed|excision|resection)\b", re.I)
 
 
+# A visit for the care that follows an operation: the operation is the aftercare's subject (Z48.8- "surgical
+# aftercare following surgery on ...", Z48.02 "removal of sutures"), not a status the patient lives with.
+AFTERCARE_VISIT = re.compile(r"\b(?:after-?care|post-?op(?:erative)?\s+(?:visit|check|appt|appointment|f/u|follow[- ]?up)|"
+                             r"(?:suture|staple)s?\s+removal|remov\w*\s+(?:of\s+)?(?:the\s+)?(?:sutures|staples)|"
+                             r"dressing change|wound check)\b", re.I)
+
+
 def _status_wording(body: str, appended_text: str) -> str:
     """The "s/p" expansion (status post + both Z-code wordings) narrowed to the one the procedure leaves, when the
     question (or what its words append) says which: "s/p R TKA" is a presence (Z96.651), "s/p lt AKA" an absence.
@@ -176,6 +183,8 @@ def _status_wording(body: str, appended_text: str) -> str:
     """
     if not _SP or _SP not in body:
         return body
+    if AFTERCARE_VISIT.search(body):
+        return body.replace(_SP, "surgical aftercare")
     text = f"{body} {appended_text}"
     present, absent = bool(_LEFT_PRESENT.search(text)), bool(_LEFT_ABSENT.search(text))
     if present == absent:
@@ -337,6 +346,9 @@ _NEGATION_FILLER = frozenset({"mention", "mentioned", "documented", "noted", "pr
                               "issues", "stated", "reported", "nor"})
 
 
+_NON_PREFIX = re.compile(r"\bnon-([a-z]{3,})\b", re.I)
+
+
 def negated_terms(text: str) -> set[str]:
     """Words a text says are absent, the whole negated phrase and any "or" list that continues it.
 
@@ -350,7 +362,8 @@ def negated_terms(text: str) -> set[str]:
     >>> sorted(negated_terms("Parkinson's disease - no dyskinesia or fluctuations documented"))
     ['dyskinesia', 'fluctuations']
     """
-    out: set[str] = set()
+    # "non-surgical wound", "Non-pressure chronic ulcer": the prefix denies its own word only
+    out: set[str] = {m.group(1).lower() for m in _NON_PREFIX.finditer(text)}
     for m in _NEGATOR.finditer(text):
         rest = text[m.end():]
         end = _SCOPE_END.search(rest)

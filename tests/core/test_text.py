@@ -128,3 +128,17 @@ def test_lt_before_use_or_a_drug_is_long_term():
 
     assert expand_query("LT use of methotrexate").startswith("long term use of methotrexate")
     assert expand_query("lt knee pain").startswith("left knee pain")
+
+
+def test_a_non_prefix_denies_its_own_word_only():
+    from casepilot.text import negated_terms, question_negations
+    assert question_negations("dressing change, non-surgical wound") == {"surgical"}
+    assert negated_terms("Non-pressure chronic ulcer of left calf") == {"pressure"}
+
+
+def test_status_post_in_an_aftercare_visit_is_the_aftercare_not_a_status():
+    # "s/p lap chole" alone is an acquired absence; at a post-op visit it is what the aftercare follows (Z48.8-)
+    assert "absence" in expand_query("s/p lap chole")
+    for q in ("post-op visit s/p lap chole", "suture removal, s/p excision of a lesion of the back"):
+        out = expand_query(q)
+        assert "surgical aftercare" in out and "absence" not in out and "presence" not in out
