@@ -238,3 +238,11 @@ def test_a_question_that_asks_for_a_code_gets_the_sure_code_before_the_overview(
     # answers, not the chapter's overview that lists categories
     done = engine.answer(question)
     assert done["answered"] and done["codes"][0]["code"] == code, [c["code"] for c in done["codes"]]
+
+
+def test_a_term_with_no_code_is_answered_by_the_guidance_that_says_so(engine):
+    # no code title matches "urosepsis" (the closest by meaning is a urethrocele): the description declines and the
+    # guidance that says the term has no code and needs a query answers
+    done = engine.answer("what's the code for urosepsis")
+    assert done["answered"] and any(c["id"].startswith("corpus:gl-icd10cm-sepsis") for c in done["citations"])
+    assert "urosepsis" in done["answer"].lower() and "provider" in done["answer"].lower()
