@@ -190,6 +190,13 @@ _SCREENING_VISIT = re.compile(r"(?<!positive )(?<!abnormal )(?<!failed )(?<!abn 
                               r"(?:positive|abnormal|showed|revealed))", re.I)
 
 
+# A relative's condition is the patient's family history (Z80-Z84), never the patient's own disease or history;
+# a "Family history of ..." title needs the question to speak of a relative.
+_FAMILY_HISTORY = re.compile(r"\b(?:family|fam)\s+(?:medical\s+)?(?:history|hx)\b|\bfhx\b", re.I)
+_KIN = re.compile(r"\b(?:family|fam|mother|father|mom|dad|sister|brother|sibling|siblings|parents?|grand(?:mother|father|parent)s?|"
+                  r"aunt|uncle|cousin|son|daughter|twin)\b", re.I)
+
+
 def named_letters(text: str) -> set[str]:
     """The ICD-10-CM chapter letters a question names ("Z code" -> {"Z"}), or a kind of code only one chapter has.
 
@@ -266,6 +273,7 @@ class _Query:
     maternal: bool  # it speaks of a pregnancy, delivery or the puerperium (chapter 15)
     newborn: bool  # it speaks of a newborn (chapter 16)
     letters: set[str]  # chapter letters it names ("Z code")
+    family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
@@ -290,6 +298,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),
         maternal=bool(_MATERNAL.search(expanded) or _MATERNAL.search(query)),
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
+        family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION | POLARITY},
@@ -416,6 +425,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:
             sig["letter_mismatch"] = 1.0
+        family_title = own_title.lower().startswith("family history")
+        if (q.family is True and not family_title) or (q.family is False and family_title):
+            sig["history_mismatch"] = 1.0
     return sig
 
 
@@ -428,7 +440,7 @@ def short_description(context: str) -> str:
 # branch is not among them: negated_terms reads a phrase's scope by heuristics, "without complications in
 # remission" would deny the remission, and as a hard rule such misreadings lost more tuning items than the
 # clashes won.)
-STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch", "letter_mismatch")
+STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch", "letter_mismatch", "history_mismatch")
 
 
 def _order_codes_by_ranker(hits: list[Hit]) -> None:

@@ -289,3 +289,16 @@ def test_an_abbreviation_read_in_its_context_is_covered_by_its_expansion():
     q = query_facts("lung ca screening")  # lower-case "ca" after a site is cancer
     assert {"malignant", "neoplasm"} <= q.own["ca"]
     assert "malignant" not in query_facts("low ca level").own["ca"]  # calcium
+
+
+def test_a_relatives_condition_is_family_history_and_family_history_needs_a_relative():
+    fam = query_facts("FHx breast ca, mother")
+    assert code_features("ICD-10-CM C50.919 Malignant neoplasm of unspecified site of unspecified female breast", "",
+                         fam).get("history_mismatch") == 1.0
+    assert not code_features("ICD-10-CM Z80.3 Family history of malignant neoplasm of breast", "", fam).get(
+        "history_mismatch")
+    own = query_facts("hx of breast ca s/p mastectomy")  # no relative: the patient's own history
+    assert code_features("ICD-10-CM Z80.3 Family history of malignant neoplasm of breast", "", own).get(
+        "history_mismatch") == 1.0
+    assert not code_features("ICD-10-CM Z85.3 Personal history of malignant neoplasm of breast", "", own).get(
+        "history_mismatch")
