@@ -143,6 +143,7 @@ def diversified(ranked: list[tuple[str, float]], depth: int, extra: int) -> list
 
 # I.C.20: external cause codes (chapter 20, V00-Y99) are never the first-listed diagnosis. A question that names
 # an injury and does not ask for the external cause wants the injury code first.
+_DRUG_EFFECT = re.compile(r"^T(3[6-9]|[45][0-9]|6[0-5])")
 _EXTERNAL_CAUSE = re.compile(r"^[VWXY][0-9]")
 _SUPPLEMENTARY_CAUSE = re.compile(r"^Y9[239]")
 _ASKS_SUPPLEMENTARY = re.compile(r"\bplace of occurrence|\bwhere (it|the injury) happened|\bactivit(y|ies)\b|\bstatus\b|"
@@ -219,6 +220,14 @@ _EVENT = re.compile(r"\b(fell|falls?|falling|slipped|tripped|accident\w*|collisi
                     r"dog|cat|horse|insect|snake|spider|bee|wasp|[vwxy][- ]?codes?|e[- ]?codes?|y9[0-9])\b", re.I)
 
 
+# A poisoning, adverse effect, underdosing or toxic effect (T36-T65) is something a drug or substance did: a
+# question that only names a drug the patient is on ("hypothyroid, on synthroid") wants none of them.
+_DRUG_EVENT = re.compile(r"\b(poison\w*|overdos\w*|ods?|toxic\w*|adverse|side effects?|reactions?|allerg\w*|underdos\w*|"
+                         r"intoxicat\w*|ingest\w*|swallow\w*|took|taking|double|wrong|skipp\w*|missed|stopped|ran out|"
+                         r"noncomplian\w*|induced|from|due|d/t|caused|secondary|after|expos\w*|inhal\w*|bites?|bitten|"
+                         r"stings?|stung|envenom\w*|venom\w*|fumes?|gas|carbon monoxide|lead|t[- ]?codes?|got into)\b", re.I)
+
+
 def injury_first(text: str) -> bool:
     """Whether a question names an injury and does not ask for its external cause.
 
@@ -275,6 +284,7 @@ class _Query:
     letters: set[str]  # chapter letters it names ("Z code")
     family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
     event: bool  # it names an injury or how one came about (what an external cause code tells)
+    drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
 
@@ -300,6 +310,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
+        drug_event=bool(_DRUG_EVENT.search(expanded)),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION | POLARITY},
         stems=with_stems(qwords),
@@ -421,7 +432,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     if title.startswith("ICD-10-CM"):
         # another patient's record (a mother's, a newborn's) or no event an external cause could tell
         if ((code[:1] == "O" and not q.maternal) or (code[:1] == "P" and not q.newborn)
-                or (_EXTERNAL_CAUSE.match(code) and not q.event)):
+                or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)):
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:
             sig["letter_mismatch"] = 1.0

@@ -302,3 +302,12 @@ def test_a_relatives_condition_is_family_history_and_family_history_needs_a_rela
         "history_mismatch") == 1.0
     assert not code_features("ICD-10-CM Z85.3 Personal history of malignant neoplasm of breast", "", own).get(
         "history_mismatch")
+
+
+def test_a_drug_the_patient_is_on_asks_for_no_poisoning_or_adverse_effect_code():
+    on_drug = query_facts("hypothyroid unspec, on synthroid")
+    t38 = "ICD-10-CM T38.1X6S Underdosing of thyroid hormones and substitutes, sequela"
+    assert code_features(t38, "", on_drug).get("record_mismatch") == 1.0
+    for q in ("accidental OD oxycodone, init", "chronic dry cough from lisinopril", "bee sting rt arm, accidental"):
+        assert not code_features("ICD-10-CM T40.2X1A Poisoning by other opioids, accidental (unintentional), initial "
+                                 "encounter", "", query_facts(q)).get("record_mismatch"), q
