@@ -526,10 +526,11 @@ class GroundedAnswerer:
         if system == cs.ICD10CM and not within and self._history_from_ranges(d, query, hits, timings):
             return d
         decision = describe_decision(query, hits, rt.poses_other_question(question))
-        if (decision.label == DECLINE or not words_agree(decision)) and route.intent == rt.DESCRIPTION_TO_CODE \
-                and rt.asks_about_rules(question) and not rt.ends_asking_code(question):
+        if route.intent == rt.DESCRIPTION_TO_CODE and (decision.label == DECLINE or (
+                not words_agree(decision) and rt.asks_about_rules(question) and not rt.ends_asking_code(question))):
             # "How do I code a sequela?" asks for the rule, not a code ("..., what is the code" asks for one);
-            # "what's the code for urosepsis": no code matches, and the guidance says why.
+            # "what's the code for urosepsis", "pcs excision vs resection": no code matches, and the guidance may
+            # say why or answer the topic.
             guided = self.guideline(rt.Route(rt.GUIDELINE, route.codes, route.system), question, timings)
             if guided.answered:
                 return guided

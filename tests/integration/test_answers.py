@@ -246,3 +246,11 @@ def test_a_term_with_no_code_is_answered_by_the_guidance_that_says_so(engine):
     done = engine.answer("what's the code for urosepsis")
     assert done["answered"] and any(c["id"].startswith("corpus:gl-icd10cm-sepsis") for c in done["citations"])
     assert "urosepsis" in done["answer"].lower() and "provider" in done["answer"].lower()
+
+
+@pytest.mark.parametrize("question", ["pcs excision vs resection", "abn form number"])
+def test_a_bare_topic_no_code_matches_is_answered_from_the_guidance(engine, question):
+    # no question words, so routed as a description; no code matches, and the guidance covers the topic
+    done = engine.answer(question)
+    assert done["answered"], done["answer"][:200]
+    assert not any(c["id"].startswith("icd10cm:") for c in done["citations"][:1])
