@@ -934,6 +934,14 @@ class GroundedAnswerer:
             if doc is None or shown >= 6:
                 continue
             heading = doc.metadata.get("heading", "")
+            each = defining_sentences(doc.page_content, compared_items(question))
+            if each:
+                # "diff between POA indicator U and W": the section that defines each side answers with both
+                for i, sentence in enumerate(each):
+                    titled = i == 0 and heading and heading != "Overview"
+                    d.say(f"{heading}: {sentence}" if titled else sentence, doc, bullet=True)
+                shown += 1
+                continue
             picked = best_sentences(question, [doc], limit=1, per_doc=1)
             first = picked[0][1] if picked else ""
             if not first or len(first.split()) < 4 or self._has_unknown_code(first):
@@ -955,6 +963,36 @@ class GroundedAnswerer:
         if topics:
             d.say("Closest topics CasePilot covers: " + "; ".join(topics))
         d.notices.append("CasePilot's sources do not answer this question.")
+
+
+_COMPARED = re.compile(r"\b(?:between|btwn|b/w)\s+(?:[\w/-]+\s+){0,3}?([\w/-]+)\s+(?:and|&|vs\.?|versus|or)\s+([\w/-]+)|"
+                       r"\b([\w/-]+)\s+(?:vs\.?|versus)\s+([\w/-]+)", re.I)
+
+
+def compared_items(question: str) -> list[str]:
+    """The two things a question compares ("diff between POA indicator U and W", "NEC vs NOS"), else [].
+
+    >>> compared_items("diff between POA indicator U and W?"), compared_items("pcs excision vs resection")
+    (['U', 'W'], ['excision', 'resection'])
+    """
+    m = _COMPARED.search(question)
+    return [g for g in m.groups() if g] if m else []
+
+
+def defining_sentences(text: str, items: list[str]) -> list[str]:
+    """For each compared item, the first sentence of ``text`` that opens with it ("U (unknown): the documentation
+    is insufficient ..."); [] unless every item has one. A one-letter item matches its capital only."""
+    if len(items) < 2:
+        return []
+    found = []
+    for item in items:
+        flags = 0 if len(item) == 1 else re.I
+        opener = re.compile(rf"^\W*{re.escape(item)}\b", flags)
+        hit = next((s for s in sentences(text) if opener.match(s) and len(s.split()) >= 4), None)
+        if hit is None:
+            return []
+        found.append(hit)
+    return found
 
 
 def _heading(h: Hit) -> str:

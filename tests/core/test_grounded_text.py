@@ -44,3 +44,17 @@ def test_every_sentence_of_a_draft_cites():
     assert d.text == "One sentence [1]. Another sentence inside the same note [1]."
     ev = Evidence()
     assert ev.cite(doc) == 1 and ev.cite(doc) == 1 and ev.numbers() == {1}
+
+
+def test_a_comparison_is_answered_by_the_sentence_that_defines_each_side():
+    from casepilot.answer.grounded import compared_items, defining_sentences
+    section = ("POA indicator values\n- Y (yes): the condition was present at the time of inpatient admission.\n"
+               "- U (unknown): the documentation is insufficient to determine whether the condition was present.\n"
+               "- W (clinically undetermined): the provider is unable to clinically determine it.\n"
+               "U is not a substitute for a query.")
+    items = compared_items("diff between POA indicator U and W?")
+    assert items == ["U", "W"]
+    got = defining_sentences(section, items)
+    assert [s.split(" ", 1)[0] for s in got] == ["U", "W"] and "insufficient" in got[0]
+    assert defining_sentences(section, ["U", "Z"]) == []  # one side undefined: no comparison answer
+    assert compared_items("stage 3 pressure ulcer of sacral region") == []
