@@ -883,12 +883,13 @@ class GroundedAnswerer:
             if key(card.metadata.get("title", "")) >= key(_heading(named)):
                 named = None
         broad = named is None and card is not None and best[0].collection in DOC_LEVEL
+        titled: set[str] = set()  # sections whose code a sentence has named already
         if named is not None:
             # a section chosen over the overview answers in its own words: a little more of it leads
             n = 3 if compared else 2
             for _, s in best_sentences(question, [named.doc], limit=n, per_doc=n):
                 if not self._has_unknown_code(s):
-                    d.say(s, named.doc)
+                    d.say(subject_first(s, named.doc, titled), named.doc)
         elif card is not None and card.metadata.get("summary"):
             d.say(card.metadata["summary"], card)
         if broad:
@@ -897,7 +898,7 @@ class GroundedAnswerer:
             docs = [h.doc for h in sections if named is None or h.id != named.id][:3]
             for di, s in best_sentences(question, docs, limit=4 if d.sentences else 5, per_doc=2):
                 if not self._has_unknown_code(s):
-                    d.say(s, docs[di])
+                    d.say(subject_first(s, docs[di], titled), docs[di])
         # A second document close behind answers another part of the question ("E/M and a procedure").
         if len(ranked) > 1 and ranked[1][1][0].score >= 0.85 * best[0].score:
             other = [h.doc for h in ranked[1][1] if h.collection not in DOC_LEVEL][:2]
@@ -963,6 +964,29 @@ class GroundedAnswerer:
         if topics:
             d.say("Closest topics CasePilot covers: " + "; ".join(topics))
         d.notices.append("CasePilot's sources do not answer this question.")
+
+
+_MEANING_LABEL = re.compile(r"^Meaning:\s*")
+
+
+def subject_first(sentence: str, doc: Document, titled: set[str] | None = None) -> str:
+    """The first sentence taken from a section about one code ("Modifier 93 — ...") names that code when it does
+    not already: "Meaning: the service was delivered by telephone" reads "Modifier 93: the service was ...".
+    ``titled`` holds the sections already named so (their later sentences are left as they are).
+
+    >>> doc = Document(page_content="x", id="m93", metadata={"heading": "Modifier 93 — real-time telemedicine by audio only"})
+    >>> subject_first("Meaning: the visit was audio only.", doc), subject_first("Use 93 for audio.", doc)
+    ('Modifier 93: the visit was audio only.', 'Use 93 for audio.')
+    """
+    key = doc.id or str(doc.metadata.get("heading", ""))
+    head = str(doc.metadata.get("heading", "")).split(" — ")[0].strip()
+    named = {m.code for m in cs.find_mentions(head)}
+    said = {m.code for m in cs.find_mentions(sentence)} | set(re.findall(r"\b\w+\b", sentence))
+    if not named or (titled is not None and key in titled):
+        return sentence
+    if titled is not None:
+        titled.add(key)
+    return sentence if named & said else f"{head}: " + _MEANING_LABEL.sub("", sentence)
 
 
 _COMPARED = re.compile(r"\b(?:between|btwn|b/w)\s+(?:[\w/-]+\s+){0,3}?([\w/-]+)\s+(?:and|&|vs\.?|versus|or)\s+([\w/-]+)|"

@@ -254,3 +254,10 @@ def test_a_bare_topic_no_code_matches_is_answered_from_the_guidance(engine, ques
     done = engine.answer(question)
     assert done["answered"], done["answer"][:200]
     assert not any(c["id"].startswith("icd10cm:") for c in done["citations"][:1])
+
+
+def test_a_sentence_from_a_modifiers_section_names_the_modifier(engine):
+    # the section's own sentences say "Meaning: ..."; the answer must say which modifier it is about
+    done = engine.answer("audio only visit, what modifier")
+    assert done["answered"] and done["answer"].startswith("Modifier 93"), done["answer"][:120]
+    assert "93" in [c["code"] for c in done["codes"]]
