@@ -891,6 +891,9 @@ class GroundedAnswerer:
                 if not self._has_unknown_code(s):
                     d.say(subject_first(s, named.doc, titled), named.doc)
         elif card is not None and card.metadata.get("summary"):
+            if broad and (lead := self._answering_sentence(card, question, [h.id for h in sections])):
+                # "what's the code for urosepsis": the one sentence that says what the overview does not leads
+                d.say(lead[1], lead[0])
             d.say(card.metadata["summary"], card)
         if broad:
             self._outline(d, card, question, [h.id for h in sections])
@@ -922,13 +925,40 @@ class GroundedAnswerer:
             return None
         return self.passages.get([f"corpus:{doc_id}"]).get(f"corpus:{doc_id}")
 
-    def _outline(self, d: Draft, card: Document, question: str, retrieved: list[str]) -> None:
-        """The document's sections as a list (those the search found first), each with its best sentence."""
+    def _section_ids(self, card: Document, retrieved: list[str]) -> list[str]:
+        """A document's section passages, those the search found first."""
         anchors = [a for a in str(card.metadata.get("sections", "")).split(" | ") if a]
         doc_id = card.metadata.get("doc_id")
-        ids = list(dict.fromkeys([r for r in retrieved if r.startswith(f"corpus:{doc_id}#")] +
-                                 [f"corpus:{doc_id}#{a}" for a in anchors]))
+        return list(dict.fromkeys([r for r in retrieved if r.startswith(f"corpus:{doc_id}#")] +
+                                  [f"corpus:{doc_id}#{a}" for a in anchors]))
+
+    def _answering_sentence(self, card: Document, question: str, retrieved: list[str]) -> tuple[Document, str] | None:
+        """The first sentence of the document's sections that says every word the question itself uses and the
+        overview (title and summary) does not ("urosepsis"); None when the overview says them all."""
+        said = set(tokens(question))
+        overview = word_bag(f"{card.metadata.get('title', '')} {card.metadata.get('summary', '')}")
+        missing = [w for w in content_words(question) if w in said and len(w) > 2
+                   and w not in overview and stem(w) not in overview]
+        if not missing:
+            return None
+        found = self.passages.get(self._section_ids(card, retrieved))
+        for pid in self._section_ids(card, retrieved):
+            doc = found.get(pid)
+            if doc is None:
+                continue
+            body = doc.page_content.split("\n", 1)[1] if "\n" in doc.page_content else doc.page_content
+            for sentence in sentences(body):
+                bag = word_bag(sentence)
+                if len(sentence.split()) >= 5 and all(w in bag or stem(w) in bag for w in missing) \
+                        and not self._has_unknown_code(sentence):
+                    return doc, sentence
+        return None
+
+    def _outline(self, d: Draft, card: Document, question: str, retrieved: list[str]) -> None:
+        """The document's sections as a list (those the search found first), each with its best sentence."""
+        ids = self._section_ids(card, retrieved)
         found = self.passages.get(ids)
+        led = {s for s, _ in d.sentences}
         shown = 0
         for pid in ids:
             doc = found.get(pid)
@@ -945,7 +975,7 @@ class GroundedAnswerer:
                 continue
             picked = best_sentences(question, [doc], limit=1, per_doc=1)
             first = picked[0][1] if picked else ""
-            if not first or len(first.split()) < 4 or self._has_unknown_code(first):
+            if not first or len(first.split()) < 4 or self._has_unknown_code(first) or first in led:
                 continue
             d.say(f"{heading}: {first}" if heading and heading != "Overview" else first, doc, bullet=True)
             shown += 1

@@ -246,6 +246,8 @@ def test_a_term_with_no_code_is_answered_by_the_guidance_that_says_so(engine):
     done = engine.answer("what's the code for urosepsis")
     assert done["answered"] and any(c["id"].startswith("corpus:gl-icd10cm-sepsis") for c in done["citations"])
     assert "urosepsis" in done["answer"].lower() and "provider" in done["answer"].lower()
+    # the one sentence that says what the sepsis overview does not leads the answer
+    assert "urosepsis" in done["answer"].split(". ")[0].lower(), done["answer"][:160]
 
 
 @pytest.mark.parametrize("question", ["pcs excision vs resection", "abn form number"])
