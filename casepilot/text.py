@@ -106,7 +106,7 @@ _TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
 _PAIRS = [re.escape(k) for k in ABBREVIATIONS if re.fullmatch(r"[a-z]/[a-z]", k)]
 _CAPITALISED = re.compile(r"\b[A-Z][A-Z0-9]*\b")
 _PAIR_WORD = re.compile(rf"(?i:{'|'.join(_PAIRS)})(?![A-Za-z0-9])" if _PAIRS else r"(?!)")
-_QUERY_WORD = re.compile((rf"(?i:{'|'.join(_PAIRS)})(?![A-Za-z0-9])|" if _PAIRS else "")
+_QUERY_WORD = re.compile((rf"{_PAIR_WORD.pattern}|" if _PAIRS else "")
                          + r"[Ww]/[Oo]|[Ww]/|[Ee]/[Mm]|[A-Za-z0-9][A-Za-z0-9\-]*|[^\sA-Za-z0-9]+")
 
 

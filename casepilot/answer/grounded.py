@@ -883,6 +883,7 @@ class GroundedAnswerer:
             if key(card.metadata.get("title", "")) >= key(_heading(named)):
                 named = None
         broad = named is None and card is not None and best[0].collection in DOC_LEVEL
+        outline = self._sections(card, sections) if broad else []  # the overview's sections, fetched once
         titled: set[str] = set()  # sections whose code a sentence has named already
         if named is not None:
             # a section chosen over the overview answers in its own words: a little more of it leads
@@ -891,12 +892,12 @@ class GroundedAnswerer:
                 if not self._has_unknown_code(s):
                     d.say(subject_first(s, named.doc, titled), named.doc)
         elif card is not None and card.metadata.get("summary"):
-            if broad and (lead := self._answering_sentence(card, question, [h.id for h in sections])):
+            if broad and (lead := self._answering_sentence(card, question, outline)):
                 # "what's the code for urosepsis": the one sentence that says what the overview does not leads
                 d.say(lead[1], lead[0])
             d.say(card.metadata["summary"], card)
         if broad:
-            self._outline(d, card, question, [h.id for h in sections])
+            self._outline(d, question, outline)
         else:
             docs = [h.doc for h in sections if named is None or h.id != named.id][:3]
             for di, s in best_sentences(question, docs, limit=4 if d.sentences else 5, per_doc=2):
@@ -925,14 +926,16 @@ class GroundedAnswerer:
             return None
         return self.passages.get([f"corpus:{doc_id}"]).get(f"corpus:{doc_id}")
 
-    def _section_ids(self, card: Document, retrieved: list[str]) -> list[str]:
+    def _sections(self, card: Document, retrieved: list[Hit]) -> list[Document]:
         """A document's section passages, those the search found first."""
         anchors = [a for a in str(card.metadata.get("sections", "")).split(" | ") if a]
         doc_id = card.metadata.get("doc_id")
-        return list(dict.fromkeys([r for r in retrieved if r.startswith(f"corpus:{doc_id}#")] +
-                                  [f"corpus:{doc_id}#{a}" for a in anchors]))
+        ids = list(dict.fromkeys([h.id for h in retrieved if h.id.startswith(f"corpus:{doc_id}#")] +
+                                 [f"corpus:{doc_id}#{a}" for a in anchors]))
+        found = self.passages.get(ids)
+        return [found[pid] for pid in ids if pid in found]
 
-    def _answering_sentence(self, card: Document, question: str, retrieved: list[str]) -> tuple[Document, str] | None:
+    def _answering_sentence(self, card: Document, question: str, sections: list[Document]) -> tuple[Document, str] | None:
         """The first sentence of the document's sections that says every word the question itself uses and the
         overview (title and summary) does not ("urosepsis"); None when the overview says them all."""
         said = set(tokens(question))
@@ -941,11 +944,7 @@ class GroundedAnswerer:
                    and w not in overview and stem(w) not in overview]
         if not missing:
             return None
-        found = self.passages.get(self._section_ids(card, retrieved))
-        for pid in self._section_ids(card, retrieved):
-            doc = found.get(pid)
-            if doc is None:
-                continue
+        for doc in sections:
             body = doc.page_content.split("\n", 1)[1] if "\n" in doc.page_content else doc.page_content
             for sentence in sentences(body):
                 bag = word_bag(sentence)
@@ -954,30 +953,28 @@ class GroundedAnswerer:
                     return doc, sentence
         return None
 
-    def _outline(self, d: Draft, card: Document, question: str, retrieved: list[str]) -> None:
+    def _outline(self, d: Draft, question: str, sections: list[Document]) -> None:
         """The document's sections as a list (those the search found first), each with its best sentence."""
-        ids = self._section_ids(card, retrieved)
-        found = self.passages.get(ids)
         led = {s for s, _ in d.sentences}
+        compared = compared_items(question)
         shown = 0
-        for pid in ids:
-            doc = found.get(pid)
-            if doc is None or shown >= 6:
-                continue
+        for doc in sections:
+            if shown >= 6:
+                break
             heading = doc.metadata.get("heading", "")
-            each = defining_sentences(doc.page_content, compared_items(question))
+            head = f"{heading}: " if heading and heading != "Overview" else ""
+            each = defining_sentences(doc.page_content, compared)
             if each:
                 # "diff between POA indicator U and W": the section that defines each side answers with both
                 for i, sentence in enumerate(each):
-                    titled = i == 0 and heading and heading != "Overview"
-                    d.say(f"{heading}: {sentence}" if titled else sentence, doc, bullet=True)
+                    d.say(head + sentence if i == 0 else sentence, doc, bullet=True)
                 shown += 1
                 continue
             picked = best_sentences(question, [doc], limit=1, per_doc=1)
             first = picked[0][1] if picked else ""
             if not first or len(first.split()) < 4 or self._has_unknown_code(first) or first in led:
                 continue
-            d.say(f"{heading}: {first}" if heading and heading != "Overview" else first, doc, bullet=True)
+            d.say(head + first, doc, bullet=True)
             shown += 1
 
     def _decline(self, d: Draft, decision: Decision | None, closest: list[Hit]) -> None:
@@ -1009,13 +1006,15 @@ def subject_first(sentence: str, doc: Document, titled: set[str] | None = None) 
     ('Modifier 93: the visit was audio only.', 'Use 93 for audio.')
     """
     key = doc.id or str(doc.metadata.get("heading", ""))
+    if titled is not None and key in titled:
+        return sentence
     head = str(doc.metadata.get("heading", "")).split(" — ")[0].strip()
     named = {m.code for m in cs.find_mentions(head)}
-    said = {m.code for m in cs.find_mentions(sentence)} | set(re.findall(r"\b\w+\b", sentence))
-    if not named or (titled is not None and key in titled):
+    if not named:
         return sentence
     if titled is not None:
         titled.add(key)
+    said = {m.code for m in cs.find_mentions(sentence)} | set(re.findall(r"\b\w+\b", sentence))
     return sentence if named & said else f"{head}: " + _MEANING_LABEL.sub("", sentence)
 
 
@@ -1038,11 +1037,11 @@ def defining_sentences(text: str, items: list[str]) -> list[str]:
     is insufficient ..."); [] unless every item has one. A one-letter item matches its capital only."""
     if len(items) < 2:
         return []
-    found = []
+    found, said = [], [s for s in sentences(text) if len(s.split()) >= 4]
     for item in items:
         flags = 0 if len(item) == 1 else re.I
         opener = re.compile(rf"^\W*{re.escape(item)}\b", flags)
-        hit = next((s for s in sentences(text) if opener.match(s) and len(s.split()) >= 4), None)
+        hit = next((s for s in said if opener.match(s)), None)
         if hit is None:
             return []
         found.append(hit)
