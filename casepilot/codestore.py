@@ -254,6 +254,15 @@ class CodeStore:
                     queue.extend(rec.children)
         return out[:limit]
 
+    def billable_in(self, system: str, lo: str, hi: str, limit: int = 200,
+                    as_of: date | None = None) -> list[CodeRecord]:
+        """Billable codes from ``lo`` to ``hi`` (undotted), each end standing for itself and its children ("N181" to
+        "N184" holds N18.1 ... N18.4), in code order; at most ``limit``."""
+        # 'Z' sorts after every digit and letter, so hi + 'ZZZZZZ' is above each of hi's children
+        rows = self.con.execute("SELECT * FROM codes WHERE system = ? AND code BETWEEN ? AND ? AND billable = 1 "
+                                "ORDER BY code LIMIT ?", (system, lo, hi + "ZZZZZZ", limit)).fetchall()
+        return [r for r in (_row_to_record(row, as_of) for row in rows) if r.billable]
+
     def nearest(self, raw: str, systems: Iterable[str] | None = None, n: int = 5,
                 as_of: date | None = None) -> list[CodeRecord]:
         """Up to ``n`` valid codes closest to ``raw``: longest shared prefix, then string similarity."""

@@ -17,15 +17,15 @@ from casepilot import router as rt
 from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, content_words, covered, decide,
                                       decide_description, describe_features, features, outright_decline,
                                       scope_signals, word_bag)
+from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
 from casepilot.procedures import is_procedure, is_visit_reason
-from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, query_facts, short_description
-from casepilot.dominance import title_dominance
+from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
-from casepilot.text import (NARRATION, POLARITY, expand_query, negated_terms, own_word_forms, question_negations, small_numbers, stem,
+from casepilot.text import (NARRATION, POLARITY, expand_query, own_word_forms, question_negations, stem,
                             tokens, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
@@ -552,7 +552,8 @@ class GroundedAnswerer:
                     d.say(f'Closest candidate (not a confirmed match): {cs.display_code(rec.code, rec.system)} '
                           f'"{rec.title}"', h.doc)
             return d
-        hits = self._code_first(query, hits)
+        first_by = hits[0]
+        hits, code_first = self._code_first(query, hits)
         top = hits[0]
         rec = self._hit_record(top)
         if rec is None:  # a corpus passage rather than a code record
@@ -598,6 +599,10 @@ class GroundedAnswerer:
             d.say(f"{display} is a heading, not billable; choose the specific code, such as {below}", top.doc)
         elif rec.billable:
             d.say(f"{display} is billable", top.doc)
+        if code_first is not None and (was := self._hit_record(first_by)) is not None:
+            d.say(f'{display} comes first: the "Code first" note of {cs.display_code(was.code, was.system)} '
+                  f'"{was.title}" names {code_first}', first_by.doc)
+        chosen = {rec.code}
         by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
         for n in [*look.record.notes, *look.inherited]:
             # chapter-wide instructions (tobacco exposure, ...) are generic: the lookup shows them
@@ -606,15 +611,34 @@ class GroundedAnswerer:
                 # that a cited passage shows each code) finds its text
                 src = self.record_doc(by_level[n.level]) if n.level in by_level else top.doc
                 d.say(f"{NOTE_LABELS[n.type]} ({n.level}): {_flat(n.text)}", src)
+                if n.type != "code_first":
+                    for pick in self._note_picks(query, rec.system, n.text,
+                                                 [rec.title, *(a.title for a in look.ancestors)]):
+                        if pick.code not in chosen:
+                            chosen.add(pick.code)
+                            d.say(f"Of those, the question's details point to {cs.display_code(pick.code, pick.system)} "
+                                  f'"{pick.title}"', self.record_doc(pick), src)
         others = []
         for h in hits[1:4]:
             o = self._hit_record(h)
             # Alternatives only when they share the question's substance, not one word of it.
-            if o and o.code != rec.code and o.billable is not False and relevance(query, h) >= 0.5:
+            if o and o.code not in chosen and o.billable is not False and relevance(query, h) >= 0.5:
                 others.append((o, h))
         for o, h in others:
             d.say(f'Also consider {cs.display_code(o.code, o.system)} "{o.title}"', h.doc)
         return d
+
+    def _note_picks(self, query: str, system: str, text: str, said: list[str], most: int = 200) -> list[CodeRecord]:
+        """For each set of codes a "Use additional code" or "Code also" note offers, the one the question's words
+        select ("CKD 3b" for "stage of chronic kidney disease (N18.1-N18.4, N18.9)": N18.32); a set wider than
+        ``most`` codes ("any associated condition") selects nothing, nor do the words ``said`` (the titles of the
+        code and its headings) already account for."""
+        out = []
+        for group in note_groups(text):
+            cands = [c for lo, hi in group for c in self.store.billable_in(system, lo, hi, most + 1)]
+            if len(cands) <= most:
+                out.extend(stated_choices(query, cands, said))
+        return out
 
     def _found_below(self, query: str, heading: CodeRecord, hits: list[Hit]) -> tuple[Hit | None, CodeRecord | None]:
         """The first of ``hits`` that is a billable code below ``heading`` and shares the question's substance
@@ -623,27 +647,45 @@ class GroundedAnswerer:
                      and o.system == heading.system and o.code.startswith(heading.code)
                      and relevance(query, h) >= 0.5), (None, None))
 
-    def _code_first(self, query: str, hits: list[Hit]) -> list[Hit]:
+    def _code_first(self, query: str, hits: list[Hit]) -> tuple[list[Hit], str | None]:
         """The ranked codes in the tabular's sequence: when the first one's "Code first" note names a condition
         the question states beyond that code's title ("hypertension" for N18.6's "hypertensive chronic kidney
-        disease (I12.-, I13.-)") and a close candidate has that code, it is listed first (I.A.13, I.C.9.a.2)."""
+        disease (I12.-, I13.-)"), the code for it comes first (I.A.13, I.C.9.a.2): a close candidate that has it,
+        else the billable code under the note's heading that the question's words select ("htn, acute on chronic
+        diastolic CHF and CKD 3b": I50's note names I13.-, and I13.0 says heart failure with stage 1-4 CKD).
+        Returns the hits and the note's condition when it reordered them."""
         rec = self._hit_record(hits[0]) if hits else None
         if rec is None or rec.system != cs.ICD10CM:
-            return hits
+            return hits, None
         look = self.store.lookup(rec.code, rec.system)
         denied = with_stems(set(tokens(expand_query(" ".join(question_negations(query))))))
         said = with_stems(set(tokens(expand_query(query)))) - denied
         # what the code and its headings already say ("chronic kidney disease" is N18's) is no extra condition
         own = with_stems({w for t in [rec.title, *(a.title for a in look.ancestors)] for w in tokens(t)})
-        named = tuple(p for phrase, prefixes in code_first_targets(
-            n.text for n in [*look.record.notes, *look.inherited]
-            if n.type == "code_first" and not n.level.startswith("Chapter"))
-            if (extra := {w for w in tokens(phrase) if w not in own and stem(w) not in own} - _FUNCTION_WORDS)
-            and all(w in said or stem(w) in said for w in extra) for p in prefixes)
-        for i, h in enumerate(hits[1:3], start=1):
-            if named and str(h.doc.metadata.get("code", "")).startswith(named) and relevance(query, h) >= 0.5:
-                return [h, *hits[:i], *hits[i + 1:]]
-        return hits
+        named = []  # (how much the condition says beyond the code, its wording, its codes)
+        for phrase, prefixes in code_first_targets(n.text for n in [*look.record.notes, *look.inherited]
+                                                   if n.type == "code_first" and not n.level.startswith("Chapter")):
+            extra = {w for w in tokens(phrase) if w not in own and stem(w) not in own} - _FUNCTION_WORDS
+            if extra and all(w in said or stem(w) in said for w in extra):
+                named.append((len(extra), phrase, prefixes))
+        named.sort(key=lambda t: -t[0])  # the condition that states most of the question first
+        for _, phrase, prefixes in named:
+            for i, h in enumerate(hits[1:3], start=1):
+                if str(h.doc.metadata.get("code", "")).startswith(prefixes) and relevance(query, h) >= 0.5:
+                    return [h, *hits[:i], *hits[i + 1:]], phrase
+            for prefix in prefixes:
+                heading = self.store.get(rec.system, prefix)
+                if heading is None:
+                    continue
+                pick = heading if heading.billable else default_child(
+                    query, heading, self.store.billable_descendants(heading))
+                if pick is None or pick.code == rec.code:
+                    continue
+                h = Hit(pick.extra.get("passage_id") or f"{pick.system}:{pick.code}", hits[0].score,
+                        self.record_doc(pick))
+                if relevance(query, h) >= 0.5:
+                    return [h, *hits], phrase
+        return hits, None
 
     def _pcs_from_index(self, d: Draft, query: str) -> bool:
         """PCS the way coders work: Alphabetic Index → table and body part → the axes the question states.
@@ -1111,89 +1153,8 @@ def infer_system(question: str, spelled: str | None = None) -> str:
     return cs.ICD10PCS if named else cs.ICD10CM
 
 
-def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -> CodeRecord | None:
-    """The billable code below ``heading`` for a question that matched the heading: the child whose own words
-    (beyond the heading's) the question names, with their polarity ("no abnormal findings" names "without
-    abnormal findings", not "with") and the dominant side the guideline gives; else the "unspecified" child
-    (NOS); else the "without" child (a condition the record does not state is not coded); else the "other"
-    child (NEC).
-
-    Pure: children are the heading's billable descendants.
-    """
-    if not children:
-        return None
-    q = query_facts(query)  # the question's words, what it denies and its dominant side, as the ranker reads them
-    stated = q.words - q.negated
-    base = set(tokens(heading.title))
-    if q.numbers:
-        # "CKD 3a": a child that names other stages (I12.0, stage 5) is not the default, one naming none may be
-        agree = [c for c in children if not small_numbers(c.title) or q.numbers & small_numbers(c.title)]
-        children = agree or children
-
-    def named(c: CodeRecord) -> int:
-        own = set(tokens(c.title)) - base
-        denied = negated_terms(c.title) & own
-        score = len((own - denied) & stated) + len(denied & q.negated)
-        score -= len((own - denied) & q.negated)  # asserts what the question denies
-        if q.dominance and title_dominance(c.title) not in (None, q.dominance):
-            score -= 1
-        return score
-
-    scored = [(named(c), c) for c in children]
-    best = max(n for n, _ in scored)
-    if best > 0:
-        picks = [c for n, c in scored if n == best]
-        if len(picks) > 1:
-            # "chronic HFpEF": I50.32 "Chronic ..." and I50.33 "Acute on chronic ..." both name "chronic"; the
-            # one that asserts nothing the question leaves unsaid is meant
-            def unsaid(c: CodeRecord) -> int:
-                return len(set(tokens(c.title)) - base - stated - negated_terms(c.title) - {"on", "and", "of"})
-            least = min(unsaid(c) for c in picks)
-            picks = [c for c in picks if unsaid(c) == least]
-        return picks[0] if len(picks) == 1 else None
-    # A child that asserts more than its heading ("with withdrawal", "with unspecified nicotine-induced
-    # disorders") codes a condition the question does not state: never the default.
-    plain = [(n, c) for n, c in scored if _WITH.subn("", c.title)[1] <= _WITH.subn("", heading.title)[1]]
-    for word in ("unspecified", "without", "other"):
-        picks = [c for n, c in plain if n == best and _default_mark(c.title, base, word)]
-        if len(picks) == 1:
-            return picks[0]
-    return None
-
-
-_WITH = re.compile(r"\bwith\b", re.I)
-
-
-def _default_mark(title: str, base: set[str], word: str) -> bool:
-    """Whether a child's own words mark it as the default of ``word``'s kind: "unspecified" (NOS), "without" or
-    "uncomplicated" (a condition the record does not state is not coded), "other" (NEC)."""
-    own = set(tokens(title)) - base
-    if word == "without":
-        return bool({"without", "uncomplicated"} & own)
-    return word in own
-
-
 # Words that say how conditions relate, not what they are: no evidence of relevance on their own.
 _FUNCTION_WORDS = frozenset("with without no not other unspecified type due also use using used".split())
-
-
-_NOTE_CODE = re.compile(r"\b([A-Z][0-9][0-9A-Z])(?:\.([0-9A-Z]{1,4}))?")
-
-
-def code_first_targets(texts) -> list[tuple[str, tuple[str, ...]]]:
-    """Each condition a "Code first" note names, with its codes as undotted prefixes ("I12.-" names every I12
-    code); the condition is the wording before its codes, after any lead-in ("any associated:").
-
-    >>> code_first_targets(["any associated:\\ndiabetic CKD (E11.22)\\nhypertensive chronic kidney disease (I12.-, I13.-)"])
-    [('diabetic CKD', ('E1122',)), ('hypertensive chronic kidney disease', ('I12', 'I13'))]
-    """
-    out = []
-    for text in texts:
-        for part in re.split(r"[;\n]", text):  # the tabular lists one condition per line
-            phrase, _, codes = part.partition("(")
-            if found := tuple(dict.fromkeys(a + (b or "") for a, b in _NOTE_CODE.findall(codes))):
-                out.append((phrase.rsplit(":", 1)[-1].strip(), found))
-    return out
 
 
 def relevance(question: str, hit: Hit) -> float:

@@ -192,10 +192,32 @@ def test_a_code_first_note_puts_the_code_it_names_first(engine):
     n186 = next(h for h in hits if h.doc.metadata.get("code") == "N186")
     i120 = next(h for h in hits if h.doc.metadata.get("code") == "I120")
     rest = [h for h in hits if h not in (n186, i120)]
-    ordered = engine.grounded._code_first(query, [n186, i120, *rest])
+    ordered, named = engine.grounded._code_first(query, [n186, i120, *rest])
     assert [h.doc.metadata["code"] for h in ordered[:2]] == ["I120", "N186"]
+    assert named == "hypertensive chronic kidney disease"
     # a code whose notes name no close candidate keeps its place
-    assert engine.grounded._code_first(query, [i120, n186, *rest])[0] is i120
+    assert engine.grounded._code_first(query, [i120, n186, *rest]) == ([i120, n186, *rest], None)
+
+
+def test_a_code_first_note_fetches_the_code_it_names_when_the_search_missed_it(engine):
+    # I50's note names "heart failure due to hypertension with chronic kidney disease (I13.-)"; the question states
+    # all of it, so I13 comes first, and of I13 the child with heart failure and stage 1-4 CKD (I.C.9.a.3)
+    done = engine.answer("htn, acute on chronic diastolic chf and ckd 3b")
+    codes = [c["code"] for c in done["codes"]]
+    assert codes[0] == "I13.0", done["answer"]
+    assert 'comes first: the "Code first" note of I50.33' in done["answer"]
+    # I13.0's "Use additional code" sets, read against the question: the heart failure type and the CKD stage
+    assert "point to I50.33" in done["answer"] and "point to N18.32" in done["answer"]
+    assert "point to N18.31" not in done["answer"]
+
+
+def test_use_additional_code_sets_name_only_what_the_question_states(engine):
+    on_insulin = engine.answer("t2dm on insulin with diabetic neuropathy")["answer"]
+    assert 'point to Z79.4 "Long term (current) use of insulin"' in on_insulin
+    assert "point to Z79.85" not in on_insulin  # "insulin" alone does not state the injectable non-insulin drugs
+    # no stage, no medication: the note stays a note
+    plain = engine.answer("type 2 diabetes with diabetic chronic kidney disease")["answer"]
+    assert plain.startswith("The best match in ICD-10-CM is E11.22") and "point to" not in plain
 
 
 def test_a_section_whose_heading_names_the_question_leads_over_the_overview(engine):

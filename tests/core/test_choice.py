@@ -1,0 +1,58 @@
+"""Choosing a code from a note's set by what the question states (casepilot/answer/choice.py)."""
+
+from casepilot.answer.choice import essential, note_groups, note_ranges, stated_choices
+from casepilot.records import CodeRecord
+
+
+def _rec(code: str, title: str) -> CodeRecord:
+    return CodeRecord(system="icd10cm", code=code, display=code, title=title, description=title, billable=True,
+                      level="code", version="", source="t")
+
+
+CKD = [_rec("N181", "Chronic kidney disease, stage 1"), _rec("N1830", "Chronic kidney disease, stage 3 unspecified"),
+       _rec("N1831", "Chronic kidney disease, stage 3a"), _rec("N1832", "Chronic kidney disease, stage 3b"),
+       _rec("N184", "Chronic kidney disease, stage 4 (severe)"), _rec("N189", "Chronic kidney disease, unspecified")]
+CONTROL = [_rec("Z7985", "Long-term (current) use of injectable non-insulin antidiabetic drugs"),
+           _rec("Z794", "Long term (current) use of insulin"),
+           _rec("Z7984", "Long term (current) use of oral hypoglycemic drugs")]
+HF = [_rec("I5031", "Acute diastolic (congestive) heart failure"), _rec("I5032", "Chronic diastolic (congestive) heart failure"),
+      _rec("I5033", "Acute on chronic diastolic (congestive) heart failure"),
+      _rec("I5043", "Acute on chronic combined systolic (congestive) and diastolic (congestive) heart failure")]
+SMOKE = [_rec("Z7722", "Contact with and (suspected) exposure to environmental tobacco smoke (acute) (chronic)"),
+         _rec("Z87891", "Personal history of nicotine dependence"), _rec("Z720", "Tobacco use")]
+
+
+def _codes(recs):
+    return [r.code for r in recs]
+
+
+def test_note_ranges_and_groups_read_codes_ranges_and_lead_ins():
+    assert note_ranges("heart failure following surgery (I97.13-)") == [("I9713", "I9713")]
+    assert note_ranges("code first the underlying disease") == []
+    assert note_ranges("complicating abortion (O00-O07, O08.8)") == [("O00", "O07"), ("O088", "O088")]
+    groups = note_groups("code to identify control using:\ninsulin (Z79.4)\noral drugs (Z79.84)\n"
+                         "code to identify stage (N18.1-N18.4)")
+    assert groups == [[("Z794", "Z794"), ("Z7984", "Z7984")], [("N181", "N184")]]
+
+
+def test_essential_drops_nonessential_modifiers():
+    assert essential("Long term (current) use of insulin") == "Long term  use of insulin"
+
+
+def test_the_stated_stage_is_chosen_and_no_stage_chooses_nothing():
+    assert _codes(stated_choices("htn w/ ckd 3b", CKD)) == ["N1832"]
+    assert _codes(stated_choices("CKD stage 4", CKD, said=["Hypertensive chronic kidney disease"])) == ["N184"]
+    assert stated_choices("hypertensive chronic kidney disease", CKD, said=["Hypertensive chronic kidney disease"]) == []
+
+
+def test_every_code_stated_in_full_is_chosen_and_a_part_gives_way_to_the_whole():
+    assert _codes(stated_choices("T2DM on insulin and oral hypoglycemic drugs", CONTROL)) == ["Z794", "Z7984"]
+    # "acute diastolic" and "chronic diastolic" are parts of "acute on chronic diastolic"
+    assert _codes(stated_choices("acute on chronic diastolic CHF", HF)) == ["I5033"]
+
+
+def test_words_of_the_noted_code_or_a_modifier_choose_nothing():
+    # "chronic" is a nonessential modifier of Z77.22; "insulin" is the noted code's own word
+    assert stated_choices("acute on chronic diastolic CHF", SMOKE) == []
+    assert stated_choices("insulin dependent", CONTROL, said=["Long term (current) use of insulin"]) == []
+    assert stated_choices("on insulin", CONTROL[1:2]) == []  # one code: the note names it already
