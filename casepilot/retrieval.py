@@ -30,6 +30,7 @@ from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
+from casepilot.measures import measure_mismatch, question_measures, title_ranges
 from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, STOPWORDS, SYNONYMS, expand_query, measured_values, negated_terms,
                              own_word_forms, question_negations, small_numbers, stem, tokens, value_ranges, with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
@@ -269,6 +270,7 @@ class _Query:
     words: set[str]  # expanded question words
     numbers: set[int]
     values: set[float]  # measurements with a decimal point ("BMI 42.3")
+    measures: dict[str, set[float]]  # measurements with a unit ("LOC 2 hrs", "25% TBSA"), casepilot/measures.py
     side: set[str]
     encounter: str | None
     negated: set[str]
@@ -299,7 +301,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
-        words=qwords, numbers=small_numbers(query) | small_numbers(expanded), values=measured_values(query), side=side,
+        words=qwords, numbers=small_numbers(query) | small_numbers(expanded), values=measured_values(query), measures=question_measures(query), side=side,
         encounter=encounter_of(expanded),
         negated=question_negations(query),
         unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
@@ -383,7 +385,13 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     if extra:
         sig["unstated_detail"] = float(len(extra))
     ranges = value_ranges(own_title) if q.values else []
-    if ranges:
+    # "LOC approx 2 hrs", "25% TBSA": a title's range of that unit holds the measurement or it is another code
+    # (S06.5X3 "of 1 hour to 5 hours 59 minutes", not S06.5X1 "30 minutes or less"); its digits are no stages
+    measured = measure_mismatch(q.measures, title_ranges(own_title)) if q.measures else None
+    if measured is not None:
+        if measured:
+            sig["number_mismatch"] = 1.0
+    elif ranges:
         # "BMI 42.3": the title's range holds the measurement or it is another code (Z68.41 "40.0-44.9", not
         # Z68.45 "70 or greater"); its digits are no stage numbers
         if not any(lo <= v <= hi for v in q.values for lo, hi in ranges):

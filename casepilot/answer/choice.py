@@ -12,6 +12,7 @@ import re
 from typing import Iterable
 
 from casepilot.dominance import title_dominance
+from casepilot.measures import measure_mismatch, title_ranges
 from casepilot.records import CodeRecord
 from casepilot.retrieval import query_facts
 from casepilot.text import negated_terms, small_numbers, stem, tokens, with_stems
@@ -94,7 +95,11 @@ def _stated_scores(query: str, base: set[str], children: list[CodeRecord]) -> tu
     A child naming other small numbers than the question (another stage) is left out when any agrees."""
     q = query_facts(query)  # the question's words, what it denies and its dominant side, as the ranker reads them
     stated = q.words - q.negated
-    if q.numbers:
+    if q.measures:
+        # "25% TBSA, 10% third degree": a child whose ranges hold the measurements (T31.21), where any does
+        fit = {c.code: measure_mismatch(q.measures, title_ranges(c.title)) for c in children}
+        children = [c for c in children if fit[c.code] is not True] or children
+    if q.numbers and not q.measures:
         # "CKD 3a": a child that names other stages (I12.0, stage 5) is not the default, one naming none may be
         agree = [c for c in children if not small_numbers(c.title) or q.numbers & small_numbers(c.title)]
         children = agree or children
@@ -106,6 +111,8 @@ def _stated_scores(query: str, base: set[str], children: list[CodeRecord]) -> tu
         score -= len((own - denied) & q.negated)  # asserts what the question denies
         if q.dominance and title_dominance(c.title) not in (None, q.dominance):
             score -= 1
+        if q.measures and fit[c.code] is False:
+            score += 1  # its range holds what the question measured
         return score
 
     return [(named(c), c) for c in children], stated
@@ -165,8 +172,11 @@ def stated_choices(query: str, candidates: Iterable[CodeRecord], said: Iterable[
     def own(c: CodeRecord) -> set[str]:
         return set(tokens(c.title)) - base
 
+    measures = query_facts(query).measures
+
     def new(c: CodeRecord) -> bool:
-        return any(w not in taken and stem(w) not in taken for w in own(c) & stated)
+        return (any(w not in taken and stem(w) not in taken for w in own(c) & stated)
+                or (bool(measures) and measure_mismatch(measures, title_ranges(c.title)) is False))
 
     full = [c for n, c in scored if n > 0 and n >= len(own(c)) and new(c)]
     # a code stated in full inside another one ("acute diastolic" inside "acute on chronic diastolic") is its part

@@ -340,6 +340,13 @@ class GroundedAnswerer:
         if rec.extra.get("summary_only") or rec.system in (cs.MODIFIER,) or (rec.system == cs.CPT and not rec.licensed):
             self._summary_code(d, look, doc, question, limit)
             return
+        if rec.billable is False:
+            # "burns 25% TBSA, 10% third degree - need the T31 code": the code below it that the question states
+            # is the answer, said first
+            picks = stated_choices(question, self.store.billable_in(rec.system, rec.code, rec.code), [rec.title])
+            if len(picks) == 1:
+                d.say(f'{cs.display_code(picks[0].code, picks[0].system)} "{picks[0].title}" is the billable code '
+                      f"below {display} for the details the question gives", self.record_doc(picks[0]), doc)
         d.say(f'{display} ({label}) means "{rec.title}"', doc)
         if rec.billable:
             d.say(f"{display} is billable: it is valid for reporting on a claim", doc)
@@ -352,6 +359,7 @@ class GroundedAnswerer:
             more = " and more" if len(look.billable_below) > 5 else ""
             text = f"{display} is not billable: it is a {rec.level} heading, so a claim needs a more specific code"
             d.say(f"{text} below it, such as {below}{more}" if below else text, doc)
+
         if rec.licensed:
             d.notices.append("The descriptor comes from your licensed CPT file.")
             for alt in look.alternates:

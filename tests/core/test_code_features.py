@@ -247,6 +247,21 @@ def test_a_measurement_falls_in_its_titles_range():
     assert code_features("ICD-10-CM Z68.1 Body mass index [BMI] 19.9 or less, adult", "", q).get("number_mismatch") == 1.0
 
 
+@pytest.mark.parametrize("question,agrees,other", [
+    ("traumatic SDH, LOC approx 2 hrs, init",
+     "Traumatic subdural hemorrhage with loss of consciousness of 1 hour to 5 hours 59 minutes, initial encounter",
+     "Traumatic subdural hemorrhage with loss of consciousness of 30 minutes or less, initial encounter"),
+    ("burns 25% TBSA, 10% third degree", "Burns involving 20-29% of body surface with 10-19% third degree burns",
+     "Burns involving 20-29% of body surface with 0% to 9% third degree burns"),
+    ("peds BMI 70th percentile", "Body mass index [BMI] pediatric, 5th percentile to less than 85th percentile for age",
+     "Body mass index [BMI] pediatric, 85th percentile to less than 95th percentile for age"),
+])
+def test_a_measurement_with_a_unit_falls_in_its_titles_range(question, agrees, other):
+    # the digits are measurements, not stages: the title whose range holds them agrees, the other range clashes
+    assert not features(question, agrees).get("number_mismatch")
+    assert features(question, other).get("number_mismatch") == 1.0
+
+
 def test_an_external_cause_needs_an_injury_or_an_event():
     cycle = "ICD-10-CM V12.3 Pedal cycle driver injured in collision with two- or three-wheeled motor vehicle in traffic accident"
     assert code_features(cycle, "", query_facts("here for cycle 3 of chemo infusion")).get("record_mismatch") == 1.0

@@ -285,3 +285,11 @@ def test_a_sentence_from_a_modifiers_section_names_the_modifier(engine):
     done = engine.answer("audio only visit, what modifier")
     assert done["answered"] and done["answer"].startswith("Modifier 93"), done["answer"][:120]
     assert "93" in [c["code"] for c in done["codes"]]
+
+
+def test_a_heading_lookup_leads_with_the_code_below_it_that_the_question_states(engine):
+    done = engine.answer("ckd stage 3b - need the N18 code")
+    assert done["answer"].startswith('N18.32 "Chronic kidney disease, stage 3b" is the billable code below N18')
+    assert [c["code"] for c in done["codes"]][0] == "N18.32"
+    # a bare heading lookup names no code of its own choosing
+    assert "for the details the question gives" not in engine.answer("what is e11")["answer"]
