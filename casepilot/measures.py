@@ -1,7 +1,7 @@
 """Measurements with a unit, read from a question and from the ranges code titles give for them: loss of
 consciousness "of 1 hour to 5 hours 59 minutes" (S06), burns "involving 20-29% of body surface" (T31, T32), a
 pediatric BMI "5th percentile to less than 85th percentile for age" (Z68.5-), birth weight "1000-1249 grams" (P05,
-P07). A question that says "LOC 2 hrs" or "25% TBSA" states which range applies. All pure.
+P07), a newborn's age "8 to 28 days old" (Z00.11-). A question that says "LOC 2 hrs" or "25% TBSA" states which range applies. All pure.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ _EPS = 1e-6  # "less than 85th" excludes 85 itself
 _Q_DURATION = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*(hrs?|hours?|mins?|minutes?)\b", re.I)
 _Q_PERCENTILE = re.compile(r"(?<![\d.])(\d{1,2})(?:st|nd|rd|th)?\s*(?:percentile|%ile|pctl|centile)", re.I)
 _Q_PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*(?:%|percent\b)(?!\s*ile)", re.I)
+_Q_AGE_DAYS = re.compile(r"(?<![\d.])(\d{1,2})[\s-]*(?:days?[\s-]*(?:old|of age)|d/o|do)\b", re.I)
 _Q_GRAMS = re.compile(r"(?<![\d.])(\d{3,4})\s*(?:g|gm|gms|grams?)\b|(?<![\d.])(\d(?:\.\d+)?)\s*kg\b", re.I)
 
 
 def question_measures(text: str) -> dict[str, set[float]]:
-    """The measurements a question states, by unit: minutes, percent, percentile, grams.
+    """The measurements a question states, by unit: minutes, percent, percentile, grams, days old.
 
     >>> question_measures("traumatic SDH, LOC approx 2 hrs, init")
     {'minutes': {120.0}}
@@ -36,6 +37,8 @@ def question_measures(text: str) -> dict[str, set[float]]:
         out.setdefault("percentile", set()).add(float(m.group(1)))
     for m in _Q_PERCENT.finditer(text):
         out.setdefault("percent", set()).add(float(m.group(1)))
+    for m in _Q_AGE_DAYS.finditer(text):
+        out.setdefault("days old", set()).add(float(m.group(1)))
     for m in _Q_GRAMS.finditer(text):
         out.setdefault("grams", set()).add(float(m.group(1)) if m.group(1) else float(m.group(2)) * 1000)
     return out
@@ -63,6 +66,10 @@ _T_PERCENTILE = (
     # 95th percentile": above the 95th, told apart by a percent of it that questions rarely give
     (re.compile(r"(\d+)(?:st|nd|rd|th) percentile for age to less than \d+% of the"), lambda a: (a, INF)),
     (re.compile(r"\d+% of the (\d+)(?:st|nd|rd|th) percentile"), lambda a: (a, INF)),
+)
+_T_AGE_DAYS = (
+    (re.compile(r"\bunder (\d+) days old"), lambda a: (0.0, a - _EPS)),
+    (re.compile(r"(\d+) to (\d+) days old"), lambda a, b: (a, b)),
 )
 _T_GRAMS = (
     (re.compile(r"(\d+)-(\d+) grams"), lambda a, b: (a, b)),
@@ -94,7 +101,8 @@ def title_ranges(title: str) -> dict[str, list[tuple[float, float]]]:
     t = title.lower()
     out: dict[str, list[tuple[float, float]]] = {}
     for unit, forms, read in (("minutes", _T_DURATION, _minutes), ("percent", _T_PERCENT, float),
-                              ("percentile", _T_PERCENTILE, float), ("grams", _T_GRAMS, float)):
+                              ("percentile", _T_PERCENTILE, float), ("grams", _T_GRAMS, float),
+                              ("days old", _T_AGE_DAYS, float)):
         rest = t
         for rx, make in forms:
             for m in rx.finditer(rest):

@@ -29,3 +29,10 @@ def test_mismatch_needs_each_value_in_a_range_and_each_range_used_when_several_a
     assert measure_mismatch({"percent": {25.0}}, burns) is False  # the third degree share left unsaid
     assert measure_mismatch({"percent": {25.0, 30.0}}, burns) is True
     assert measure_mismatch({"minutes": {20.0}}, burns) is None
+
+
+def test_a_newborns_age_in_days():
+    assert question_measures("newborn weight check, baby 12 days old") == {"days old": {12.0}}
+    assert question_measures("fever for 3 days") == {}  # a duration, not an age
+    assert measure_mismatch({"days old": {12.0}}, title_ranges("Health examination for newborn 8 to 28 days old")) is False
+    assert measure_mismatch({"days old": {12.0}}, title_ranges("Health examination for newborn under 8 days old")) is True
