@@ -304,7 +304,9 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         words=qwords, numbers=small_numbers(query) | small_numbers(expanded), values=measured_values(query), measures=question_measures(query), side=side,
         encounter=encounter_of(expanded),
         negated=question_negations(query),
-        unstated=_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords,
+        # a sequela is a late effect the question must state: a shorter title ("..., sequela") is no better match
+        unstated=(_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords)
+        | ({"sequela"} if encounter_of(expanded) is None else set()),
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
         asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),

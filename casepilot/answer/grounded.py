@@ -18,6 +18,7 @@ from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, conte
                                       decide_description, describe_features, features, outright_decline,
                                       scope_signals, word_bag)
 from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
+from casepilot.answer.conditions import generic_code_first, unsaid_clauses
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -562,6 +563,8 @@ class GroundedAnswerer:
             return d
         first_by = hits[0]
         hits, code_first = self._code_first(query, hits)
+        if code_first is None:
+            hits, code_first = self._condition_first(query, hits, colls, timings)
         top = hits[0]
         rec = self._hit_record(top)
         if rec is None:  # a corpus passage rather than a code record
@@ -609,7 +612,10 @@ class GroundedAnswerer:
             d.say(f"{display} is billable", top.doc)
         if code_first is not None and (was := self._hit_record(first_by)) is not None:
             d.say(f'{display} comes first: the "Code first" note of {cs.display_code(was.code, was.system)} '
-                  f'"{was.title}" names {code_first}', first_by.doc)
+                  f'"{was.title}" {code_first}', first_by.doc)
+            chosen_first = was.code
+        else:
+            chosen_first = None
         chosen = {rec.code}
         by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
         for n in [*look.record.notes, *look.inherited]:
@@ -630,7 +636,7 @@ class GroundedAnswerer:
         for h in hits[1:4]:
             o = self._hit_record(h)
             # Alternatives only when they share the question's substance, not one word of it.
-            if o and o.code not in chosen and o.billable is not False and relevance(query, h) >= 0.5:
+            if o and o.code not in chosen | {chosen_first} and o.billable is not False and relevance(query, h) >= 0.5:
                 others.append((o, h))
         for o, h in others:
             d.say(f'Also consider {cs.display_code(o.code, o.system)} "{o.title}"', h.doc)
@@ -661,7 +667,7 @@ class GroundedAnswerer:
         disease (I12.-, I13.-)"), the code for it comes first (I.A.13, I.C.9.a.2): a close candidate that has it,
         else the billable code under the note's heading that the question's words select ("htn, acute on chronic
         diastolic CHF and CKD 3b": I50's note names I13.-, and I13.0 says heart failure with stage 1-4 CKD).
-        Returns the hits and the note's condition when it reordered them."""
+        Returns the hits and what the note says ("names ...") when it reordered them."""
         rec = self._hit_record(hits[0]) if hits else None
         if rec is None or rec.system != cs.ICD10CM:
             return hits, None
@@ -680,7 +686,7 @@ class GroundedAnswerer:
         for _, phrase, prefixes in named:
             for i, h in enumerate(hits[1:3], start=1):
                 if str(h.doc.metadata.get("code", "")).startswith(prefixes) and relevance(query, h) >= 0.5:
-                    return [h, *hits[:i], *hits[i + 1:]], phrase
+                    return [h, *hits[:i], *hits[i + 1:]], f"names {phrase}"
             for prefix in prefixes:
                 heading = self.store.get(rec.system, prefix)
                 if heading is None:
@@ -692,7 +698,36 @@ class GroundedAnswerer:
                 h = Hit(pick.extra.get("passage_id") or f"{pick.system}:{pick.code}", hits[0].score,
                         self.record_doc(pick))
                 if relevance(query, h) >= 0.5:
-                    return [h, *hits], phrase
+                    return [h, *hits], f"names {phrase}"
+        return hits, None
+
+    def _condition_first(self, query: str, hits: list[Hit], colls: list[str],
+                         timings: dict | None) -> tuple[list[Hit], str | None]:
+        """The tabular's sequence when the first code's "Code first" note names no code but a kind of condition
+        ("for adverse effects, the nature of the adverse effect", "underlying disease") and the question states
+        one in words the code leaves unsaid: "chronic dry cough from lisinopril" codes R05.3 before T46.4X5A
+        (I.C.19.e.5.a, I.A.13). The clause is searched on its own and must be a sure match of another category.
+        Returns the hits and what the note asks for when it put a code first."""
+        rec = self._hit_record(hits[0]) if hits else None
+        if rec is None or rec.system != cs.ICD10CM:
+            return hits, None
+        look = self.store.lookup(rec.code, rec.system)
+        title = rec.title.lower()
+        asks = next((p for n in [*look.record.notes, *look.inherited]
+                     if n.type == "code_first" and not n.level.startswith("Chapter")
+                     and (p := generic_code_first(n.text))
+                     # ", for adverse effects, ...": only a code of that kind
+                     and not ((m := re.match(r"for (\w+ \w+),", p)) and m.group(1).rstrip("s") not in title)), None)
+        if asks is None:
+            return hits, None
+        said = word_bag(" ".join([rec.title, *(a.title for a in look.ancestors), *inclusion_terms(hits[0].doc.page_content)]))
+        for clause in unsaid_clauses(query, said)[:2]:
+            found = self.retriever.search(clause, colls, k=5, timings=timings)
+            other = self._hit_record(found[0]) if found else None
+            if (other is not None and other.code[:3] != rec.code[:3] and other.code[:1] not in "TVWXY"
+                    and (sure := describe_decision(clause, found)).label == ANSWER and words_agree(sure)):
+                # ", for adverse effects, the nature of the adverse effect": what it asks for
+                return [found[0], *hits], "asks for " + re.sub(r"^for [^,]+,\s*", "", asks)
         return hits, None
 
     def _pcs_from_index(self, d: Draft, query: str) -> bool:

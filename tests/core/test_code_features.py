@@ -326,3 +326,11 @@ def test_a_drug_the_patient_is_on_asks_for_no_poisoning_or_adverse_effect_code()
     for q in ("accidental OD oxycodone, init", "chronic dry cough from lisinopril", "bee sting rt arm, accidental"):
         assert not code_features("ICD-10-CM T40.2X1A Poisoning by other opioids, accidental (unintentional), initial "
                                  "encounter", "", query_facts(q)).get("record_mismatch"), q
+
+
+def test_a_sequela_is_detail_the_question_must_state():
+    # "..., sequela" is shorter than "..., initial encounter" and covers as much: it still asserts a late effect
+    assert features("rash from amoxicillin", "Adverse effect of penicillins, sequela").get("unstated_detail") == 1.0
+    assert not features("rash from amoxicillin, initial", "Adverse effect of penicillins, initial encounter").get(
+        "unstated_detail")
+    assert not features("late effect of penicillin rash", "Adverse effect of penicillins, sequela").get("unstated_detail")
