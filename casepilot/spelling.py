@@ -65,6 +65,11 @@ class Speller:
         # a known verb's past or -ing form is no typo: "assessed" (when "assessment" is known) must not become the
         # commoner "assisted". (Other endings are still corrected: "crohns" to "crohn", "modifer" to "modifier".)
         self._stems = frozenset(stem(w) for w in self.df)
+        # the known -ed/-ing forms by stem: "upcodeing" is "upcoding", spelled as the sources spell it
+        self._inflected: dict[tuple[str, str], str] = {}
+        for w in sorted(self.df, key=lambda w: -self.df[w]):
+            if w.endswith(("ed", "ing")):
+                self._inflected.setdefault((stem(w), "ing" if w.endswith("ing") else "ed"), w)
 
     def completion(self, word: str) -> str | None:
         """The word that ``word`` truncates ("unspec" -> "unspecified"), if one reading dominates."""
@@ -84,8 +89,11 @@ class Speller:
 
     def correction(self, word: str) -> str | None:
         """The known word one edit away (two for long words) from an unknown ``word``, most frequent first."""
-        if len(word) < MIN_TYPO or word in self.df or (word.endswith(("ed", "ing")) and stem(word) in self._stems):
+        if len(word) < MIN_TYPO or word in self.df:
             return None
+        if word.endswith(("ed", "ing")) and stem(word) in self._stems:
+            # an inflection of a known word: its known form with the same ending, else left as typed
+            return self._inflected.get((stem(word), "ing" if word.endswith("ing") else "ed"))
         limit = 2 if len(word) >= 8 else 1
         found = [f for f in process.extract(word, self._choices, scorer=DamerauLevenshtein.distance,
                                             score_cutoff=limit, limit=20)

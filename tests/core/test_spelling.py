@@ -49,6 +49,13 @@ def test_an_inflection_of_a_known_word_is_no_typo():
     assert s.fix("doctor asisted") == "doctor assisted"
 
 
+def test_an_inflection_is_spelled_as_the_sources_spell_its_form():
+    s = Speller({"upcoding": 40, "upcoded": 12, "upcode": 3, "coding": 900})
+    # one edit from "upcoding" and of its stem: the known -ing form, not a commoner word
+    assert s.fix("what is upcodeing") == "what is upcoding"
+    assert s.fix("claims were upcodeed") == "claims were upcoded"
+
+
 def test_rare_words_are_never_the_correction():
     assert Speller({"johnson": 5}).fix("jonhson") == "jonhson"
 
