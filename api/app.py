@@ -28,6 +28,7 @@ from api.security import AccessMiddleware, AccessPolicy, BodyLimitMiddleware, Gu
 from api.shutdown import Shutdown, watch_server_exit
 from casepilot.egress import disable_tracing
 from casepilot.retrieval import Retriever
+from casepilot.service import chat_model
 from casepilot.settings import Settings, get_settings, prepare_offline_environment
 from casepilot.status import dense_progress
 
@@ -61,11 +62,7 @@ def build_engine(settings: Settings):
     if not data_present(settings):
         log.warning("no index in %s: run `casepilot ingest`; /v1 answers 503 until then", settings.data_dir)
         return None
-    llm = None
-    if settings.llm:
-        from casepilot.answer.llm import LLMAnswerer
-
-        llm = LLMAnswerer.from_settings(settings)
+    llm = chat_model(settings)
     progress = dense_progress(settings)
     if not progress["full"]:
         log.info("vectors %s/%s: answering with exact lookups and BM25 until the dense build is done",

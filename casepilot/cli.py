@@ -369,26 +369,20 @@ def search(
     """Hybrid search (BM25 + dense, fused) over the index, with code-shaped tokens routed to exact lookup."""
     settings = get_settings()
     _need_index(settings)
+    from casepilot import service
     from casepilot.codestore import CodeStore
     from casepilot.retrieval import SYSTEM_COLLECTIONS, Retriever
-    from casepilot.router import resolve_mentions
 
     if system and system not in SYSTEM_COLLECTIONS:
         _fail(f"unknown system {system!r}; use one of {', '.join(SYSTEM_COLLECTIONS)}", ExitCode.BAD_INPUT)
-    store = CodeStore(settings.codestore_path)
-    exact = [r for r in resolve_mentions(query, store) if r.records]
-    retriever = Retriever(settings)
     # With --json, stdout carries the JSON alone: anything loading the model or the index prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-        hits = retriever.search(query, list(SYSTEM_COLLECTIONS[system]) if system else None, k=k)
-    if retriever.take_dense_skipped():  # the Chroma server did not answer: these are BM25 hits alone
+        found = service.search(CodeStore(settings.codestore_path), Retriever(settings), query, system, k)
+    if found.dense_skipped:  # the Chroma server did not answer: these are BM25 hits alone
         from casepilot.retrieval import DENSE_DOWN_NOTICE
 
         err.print(f"[yellow]note:[/] {E(DENSE_DOWN_NOTICE)}")
-    out = {
-        "exact": [{"system": r.record.system, "code": r.record.display, "title": r.record.title} for r in exact],
-        "hits": [h.to_dict() for h in hits],
-    }
+    out = found.to_dict()
     if as_json:
         print(json.dumps(out, indent=2))
         return
@@ -507,13 +501,12 @@ def serve(
 
 
 def _llm(settings):
-    if not settings.llm:
-        return None
+    from casepilot.service import chat_model
+
     try:
-        from casepilot.answer.llm import LLMAnswerer
+        return chat_model(settings)
     except ImportError:
         _fail("CASEPILOT_LLM is set but the LLM answerer is not available in this build")
-    return LLMAnswerer.from_settings(settings)
 
 
 @app.command()
@@ -593,7 +586,8 @@ def eval_(
     _need_index(settings)
     from evals.cli import eval_command
 
-    raise typer.Exit(eval_command(dataset, llm, compare, subset, limit, out, thresholds, baseline, settings, err))
+    raise typer.Exit(eval_command(datasets=dataset, llm=llm, compare=compare, subset=subset, limit=limit, out_dir=out,
+                                  thresholds=thresholds, baseline=baseline, settings=settings, console=err))
 
 
 if __name__ == "__main__":  # pragma: no cover

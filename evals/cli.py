@@ -33,6 +33,7 @@ def build_systems(settings, llm_answerer=None, with_baseline: bool = True, embed
 
 
 def eval_command(
+    *,
     datasets: list[str] | None = None,
     llm: str | None = None,
     compare: Path | None = None,

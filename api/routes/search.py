@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import EngineDep, SearchLimiterDep, SettingsDep, index_unavailable
 from api.schemas import SearchResponse, error_responses
-from casepilot.retrieval import DENSE_DOWN_NOTICE, SYSTEM_COLLECTIONS
-from casepilot.router import resolve_mentions
+from casepilot import service
+from casepilot.retrieval import DENSE_DOWN_NOTICE
 from casepilot.vectorstore import VectorStoreUnavailable
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -33,24 +33,13 @@ async def search(
 
     While the vector store does not answer, the hits come from BM25 alone and `notices` says so
     (`CASEPILOT_CHROMA_FALLBACK=false`: 503 with Retry-After instead)."""
-    collections = list(SYSTEM_COLLECTIONS[system]) if system else None
-    retriever = engine.retriever
-    take = getattr(retriever, "take_dense_skipped", lambda: False)
-
-    def run():
-        take()
-        exact = [r for r in resolve_mentions(q, engine.store) if r.records]
-        hits = retriever.search(q, collections, k=k)
-        return exact, hits, take()
-
     try:
-        exact, hits, skipped = await anyio.to_thread.run_sync(run, limiter=limiter)
+        found = await anyio.to_thread.run_sync(
+            lambda: service.search(engine.store, engine.retriever, q, system, k), limiter=limiter)
     except VectorStoreUnavailable:
         raise index_unavailable(engine) from None
     return {
-        "query": q, "system": system, "k": k,
-        "exact": [{"system": r.record.system, "code": r.record.display, "title": r.record.title} for r in exact],
-        "hits": [h.to_dict() for h in hits],
-        "dense": bool(getattr(retriever, "dense_live", True)) and not skipped,
-        "notices": [DENSE_DOWN_NOTICE] if skipped else [],
+        "query": q, "system": system, "k": k, **found.to_dict(),
+        "dense": bool(getattr(engine.retriever, "dense_live", True)) and not found.dense_skipped,
+        "notices": [DENSE_DOWN_NOTICE] if found.dense_skipped else [],
     }
