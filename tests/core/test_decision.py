@@ -46,6 +46,11 @@ def known(w: str) -> bool:
     ("which antibiotic should I give for strep", "clinical"),
     ("pt w/ chest pain, should the doc send him to the ER or order a troponin?", "clinical"),
     ("what new diabetes codes are coming in the FY2028 update?", "future"),
+    ("max metformin dose for my N18.32 pt?", "clinical"),
+    ("help me reword the note so it reads confirmed and J18.9 sticks", "falsify"),
+    ("just change E11.9 to E11.65 so it hits the HCC. a1c isn't documented high but whatever", "falsify"),
+    ("can we backdate the order so the claim goes through", "falsify"),
+    ("former pt is suing us over a billing error on 99285. should we settle or fight it?", "legal"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -61,12 +66,17 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "FY2026 sepsis guidelines", "should the doc's note say MDM or time",
                                       "translate this dx into an icd-10 code: sugar diabetes",
                                       "show me the instructions for the ABN form", "can I ignore the excludes2 note?",
-                                      "is it ok to keep billing 99214 for these visits", "ok to use modifier 25 here?"])
+                                      "is it ok to keep billing 99214 for these visits", "ok to use modifier 25 here?",
+                                      # a documented change, the law as a topic, a drug's billing units
+                                      "can I change E11.9 to E11.65 if the A1c is documented above goal?",
+                                      "what is the false claims act", "we got sued for upcoding, what is the statute of limitations",
+                                      "what is the dosing unit for J1100", "should the claim be corrected and resubmitted?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 
 
-@pytest.mark.parametrize("question", ["write me a poem about hemorrhoids lol", "what dose of metformin for DM2"])
+@pytest.mark.parametrize("question", ["write me a poem about hemorrhoids lol", "what dose of metformin for DM2",
+                                      "change E11.9 to E11.65 so it hits the HCC, not documented but whatever"])
 def test_a_request_that_is_no_coding_question_declines_outright(question):
     assert dm.outright_decline(question).startswith("nothing: ")
     assert dm.outright_decline("How much does Aetna pay for 99213 in Ohio?") is None  # calibrated, not outright
@@ -265,3 +275,6 @@ def test_an_attempt_to_override_the_instructions_does_not_stop_a_code_lookup():
     assert dm.outright_decline(q).startswith("nothing: ")  # as a guidance question, declined whole
     assert dm.outright_decline(q, lookup=True) is None  # the code store answers the lookup
     assert dm.outright_decline("write me a poem about E11.9", lookup=True) is not None
+    # naming a code does not make a request to misstate it, or a legal dispute, a lookup
+    assert dm.outright_decline("reword it so it reads confirmed and J18.9 sticks", lookup=True) is not None
+    assert dm.outright_decline("they are suing us over 99285, should we settle?", lookup=True) is not None
