@@ -386,6 +386,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         extra.add("remission")
     if extra:
         sig["unstated_detail"] = float(len(extra))
+    # "stable angina" and I25.110 "... with unstable angina pectoris": opposite branches (casepilot/contrasts.py)
+    if contradicts(q.words, title_words):
+        sig["contrast"] = 1.0
     ranges = value_ranges(own_title) if q.values else []
     # "LOC approx 2 hrs", "25% TBSA": a title's range of that unit holds the measurement or it is another code
     # (S06.5X3 "of 1 hour to 5 hours 59 minutes", not S06.5X1 "30 minutes or less"); its digits are no stages
@@ -461,7 +464,8 @@ def short_description(context: str) -> str:
 # branch is not among them: negated_terms reads a phrase's scope by heuristics, "without complications in
 # remission" would deny the remission, and as a hard rule such misreadings lost more tuning items than the
 # clashes won.)
-STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch", "letter_mismatch", "history_mismatch")
+STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch", "letter_mismatch", "history_mismatch",
+                  "contrast")
 
 
 def _order_codes_by_ranker(hits: list[Hit]) -> None:

@@ -334,3 +334,11 @@ def test_a_sequela_is_detail_the_question_must_state():
     assert not features("rash from amoxicillin, initial", "Adverse effect of penicillins, initial encounter").get(
         "unstated_detail")
     assert not features("late effect of penicillin rash", "Adverse effect of penicillins, sequela").get("unstated_detail")
+
+
+def test_a_title_on_the_opposite_branch_of_a_contrast_clashes():
+    q = "cad native vessel w/ stable angina"
+    assert features(q, "Atherosclerotic heart disease of native coronary artery with unstable angina pectoris")[
+        "contrast"] == 1.0
+    assert "contrast" not in features(q, "Atherosclerotic heart disease of native coronary artery with other forms of "
+                                         "angina pectoris")
