@@ -156,7 +156,8 @@ def expand_query(text: str, pcs: bool = False) -> str:
     body = spell_out(text)
     extra = appended(body, pcs)
     body = _status_wording(body, " ".join(extra))
-    return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body)]).strip()
+    return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body),
+                     *arabic_grades(body)]).strip()
 
 
 _SP = ABBREVIATIONS.get("s/p", "")
@@ -227,6 +228,21 @@ def postprocedural_of(text: str) -> list[str]:
     if re.search(r"\bpost-?procedural\b", text, re.I) or not _CAUSED_BY_PROCEDURE.search(text):
         return []
     return ["postprocedural"]
+
+
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
+_GRADED = re.compile(r"\b(stage|stg|grade|type|class|degree)\s+(iv|v|i{1,3})\b(?!\s*(?:or|/)\s*(?:iv|v|i{1,3})\b)", re.I)
+
+
+def arabic_grades(text: str) -> list[str]:
+    """The Arabic form of a stage, grade, type or class written in Roman numerals ("stage III decub" -> "stage 3"):
+    ICD-10-CM titles write them in digits ("Pressure ulcer of sacral region, stage 3", "Type 2 diabetes mellitus",
+    "Obesity, class 3"). A title's own Roman pair ("open fracture type I or II") is left as written.
+
+    >>> arabic_grades("stage III decub sacral area"), arabic_grades("type II DM"), arabic_grades("gustilo type I or II")
+    (['stage 3'], ['type 2'], [])
+    """
+    return [f"{m.group(1).lower()} {_ROMAN[m.group(2).lower()]}" for m in _GRADED.finditer(text)]
 
 
 # gestational age, not a duration ("cough for 3 weeks") or a time since ("2 weeks ago", "6 weeks postpartum")
