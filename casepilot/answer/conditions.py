@@ -6,12 +6,17 @@ drug's adverse effect. Each clause the first code does not cover is searched on 
 from __future__ import annotations
 
 import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
 
 from casepilot.answer.decision import content_words
 from casepilot.text import POLARITY, stem, tokens
 
 # Where a description moves on to another condition: a list, a link word, a cause.
-_SPLIT = re.compile(r"[,;.]|\b(?:and|with|w/|plus|also|due to|d/t|from|secondary to|2/2|after|caused by)\b|\+", re.I)
+_SPLIT = re.compile(r"[,;.]|\bw/|\b(?:and|with|plus|also|due to|d/t|from|secondary to|2/2|after|caused by|because|bc|b/c)\b"
+                    r"|\+", re.I)
 # Detail that belongs to any code of the first one's kind, not another condition: side, encounter, visit.
 _DETAIL = frozenset("left right bilateral initial subsequent sequela encounter visit first pt patient".split())
 
@@ -62,3 +67,26 @@ def generic_code_first(text: str) -> str | None:
         return None
     phrase = re.sub(r",?\s*such as:?\s*$|:\s*$", "", first).strip(" ,")
     return phrase or None
+
+
+@dataclass(frozen=True)
+class SequencingRule:
+    title: str  # the start of the titles it applies to
+    first: str  # why another condition goes first, with {code} for the code and its title
+    passage: str  # the corpus passage that says so
+
+
+@lru_cache(maxsize=1)
+def sequencing_rules() -> tuple[SequencingRule, ...]:
+    """casepilot/data/sequencing.toml: codes never listed first beside another condition, with their source."""
+    data = tomllib.loads(files("casepilot").joinpath("data/sequencing.toml").read_text(encoding="utf-8"))
+    return tuple(SequencingRule(e["title"], e["first"], e["passage"]) for e in data["sequencing"].values())
+
+
+def sequencing_rule(title: str) -> SequencingRule | None:
+    """The rule for a code's title, if one applies ("Underdosing of beta-adrenoreceptor antagonists, ...").
+
+    >>> sequencing_rule("Underdosing of beta-adrenoreceptor antagonists, initial encounter").title
+    'Underdosing of'
+    """
+    return next((r for r in sequencing_rules() if title.startswith(r.title)), None)

@@ -18,7 +18,7 @@ from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, conte
                                       decide_description, describe_features, features, outright_decline,
                                       scope_signals, word_bag)
 from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
-from casepilot.answer.conditions import generic_code_first, unsaid_clauses
+from casepilot.answer.conditions import generic_code_first, sequencing_rule, unsaid_clauses
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -30,6 +30,7 @@ from casepilot.text import (NARRATION, POLARITY, expand_query, own_word_forms, q
                             tokens, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
+_DRUG_OR_CAUSE = re.compile(r"T(3[6-9]|[45]\d|6[0-5])|[V-Y]")
 # Title words that name no topic ("ICD-10-PCS ... including ... versus")
 # "which PCS root operation is a below knee amputation", "removing a kidney stone - what root operation?"
 _ROOT_OP_ASK = re.compile(r"\broot op(?:eration)?s?\b", re.I)
@@ -563,8 +564,9 @@ class GroundedAnswerer:
             return d
         first_by = hits[0]
         hits, code_first = self._code_first(query, hits)
+        cite_first: list[Document] = []
         if code_first is None:
-            hits, code_first = self._condition_first(query, hits, colls, timings)
+            hits, code_first, cite_first = self._condition_first(query, hits, colls, timings)
         top = hits[0]
         rec = self._hit_record(top)
         if rec is None:  # a corpus passage rather than a code record
@@ -611,8 +613,7 @@ class GroundedAnswerer:
         elif rec.billable:
             d.say(f"{display} is billable", top.doc)
         if code_first is not None and (was := self._hit_record(first_by)) is not None:
-            d.say(f'{display} comes first: the "Code first" note of {cs.display_code(was.code, was.system)} '
-                  f'"{was.title}" {code_first}', first_by.doc)
+            d.say(f"{display} comes first: {code_first}", first_by.doc, *cite_first)
             chosen_first = was.code
         else:
             chosen_first = None
@@ -632,6 +633,21 @@ class GroundedAnswerer:
                             chosen.add(pick.code)
                             d.say(f"Of those, the question's details point to {cs.display_code(pick.code, pick.system)} "
                                   f'"{pick.title}"', self.record_doc(pick), src)
+        if chosen_first is not None and was.system == rec.system:
+            # the code that now comes second keeps its own "Use additional code" sets ("couldn't afford refills"
+            # beside an underdosing code: Z91.120)
+            was_look = self.store.lookup(was.code, was.system)
+            was_levels = {cs.display_code(a.code, a.system): a for a in was_look.ancestors}
+            for n in [*was_look.record.notes, *was_look.inherited]:
+                if n.type in ("use_additional_code", "code_also") and not n.level.startswith("Chapter"):
+                    src = self.record_doc(was_levels[n.level]) if n.level in was_levels else first_by.doc
+                    for pick in self._note_picks(query, was.system, n.text,
+                                                 [was.title, *(a.title for a in was_look.ancestors)]):
+                        if pick.code not in chosen | {was.code}:
+                            chosen.add(pick.code)
+                            d.say(f"With {cs.display_code(was.code, was.system)}, its {NOTE_LABELS[n.type]} note "
+                                  f"({n.level}) and the question's details point to "
+                                  f'{cs.display_code(pick.code, pick.system)} "{pick.title}"', self.record_doc(pick), src)
         others = []
         for h in hits[1:4]:
             o = self._hit_record(h)
@@ -667,7 +683,7 @@ class GroundedAnswerer:
         disease (I12.-, I13.-)"), the code for it comes first (I.A.13, I.C.9.a.2): a close candidate that has it,
         else the billable code under the note's heading that the question's words select ("htn, acute on chronic
         diastolic CHF and CKD 3b": I50's note names I13.-, and I13.0 says heart failure with stage 1-4 CKD).
-        Returns the hits and what the note says ("names ...") when it reordered them."""
+        Returns the hits and why ('the "Code first" note of N18.6 "..." names ...') when it reordered them."""
         rec = self._hit_record(hits[0]) if hits else None
         if rec is None or rec.system != cs.ICD10CM:
             return hits, None
@@ -683,10 +699,11 @@ class GroundedAnswerer:
             if extra and all(w in said or stem(w) in said for w in extra):
                 named.append((len(extra), phrase, prefixes))
         named.sort(key=lambda t: -t[0])  # the condition that states most of the question first
+        because = f'the "Code first" note of {cs.display_code(rec.code, rec.system)} "{rec.title}"'
         for _, phrase, prefixes in named:
             for i, h in enumerate(hits[1:3], start=1):
                 if str(h.doc.metadata.get("code", "")).startswith(prefixes) and relevance(query, h) >= 0.5:
-                    return [h, *hits[:i], *hits[i + 1:]], f"names {phrase}"
+                    return [h, *hits[:i], *hits[i + 1:]], f"{because} names {phrase}"
             for prefix in prefixes:
                 heading = self.store.get(rec.system, prefix)
                 if heading is None:
@@ -698,19 +715,21 @@ class GroundedAnswerer:
                 h = Hit(pick.extra.get("passage_id") or f"{pick.system}:{pick.code}", hits[0].score,
                         self.record_doc(pick))
                 if relevance(query, h) >= 0.5:
-                    return [h, *hits], f"names {phrase}"
+                    return [h, *hits], f"{because} names {phrase}"
         return hits, None
 
     def _condition_first(self, query: str, hits: list[Hit], colls: list[str],
-                         timings: dict | None) -> tuple[list[Hit], str | None]:
+                         timings: dict | None) -> tuple[list[Hit], str | None, list[Document]]:
         """The tabular's sequence when the first code's "Code first" note names no code but a kind of condition
         ("for adverse effects, the nature of the adverse effect", "underlying disease") and the question states
         one in words the code leaves unsaid: "chronic dry cough from lisinopril" codes R05.3 before T46.4X5A
         (I.C.19.e.5.a, I.A.13). The clause is searched on its own and must be a sure match of another category.
-        Returns the hits and what the note asks for when it put a code first."""
+        A sequencing rule the tabular states in no note (casepilot/data/sequencing.toml: an underdosing code is
+        never first-listed) works the same way, citing the corpus passage that states it.
+        Returns the hits, what the note or rule asks for, and the passage to cite beside the code."""
         rec = self._hit_record(hits[0]) if hits else None
         if rec is None or rec.system != cs.ICD10CM:
-            return hits, None
+            return hits, None, []
         look = self.store.lookup(rec.code, rec.system)
         title = rec.title.lower()
         asks = next((p for n in [*look.record.notes, *look.inherited]
@@ -718,17 +737,25 @@ class GroundedAnswerer:
                      and (p := generic_code_first(n.text))
                      # ", for adverse effects, ...": only a code of that kind
                      and not ((m := re.match(r"for (\w+ \w+),", p)) and m.group(1).rstrip("s") not in title)), None)
+        cite: list[Document] = []
+        if asks is not None:
+            asks = (f'the "Code first" note of {cs.display_code(rec.code, rec.system)} "{rec.title}" asks for '
+                    + re.sub(r"^for [^,]+,\s*", "", asks))
+        elif (rule := sequencing_rule(rec.title)) is not None:
+            cite = list(self.passages.get([rule.passage]).values())
+            asks = rule.first.format(code=f'{cs.display_code(rec.code, rec.system)} "{rec.title}"') if cite else None
         if asks is None:
-            return hits, None
+            return hits, None, []
         said = word_bag(" ".join([rec.title, *(a.title for a in look.ancestors), *inclusion_terms(hits[0].doc.page_content)]))
         for clause in unsaid_clauses(query, said)[:2]:
             found = self.retriever.search(clause, colls, k=5, timings=timings)
             other = self._hit_record(found[0]) if found else None
-            if (other is not None and other.code[:3] != rec.code[:3] and other.code[:1] not in "TVWXY"
+            # another condition, not a drug, toxic or external cause code (T36-T65, V00-Y99)
+            if (other is not None and other.code[:3] != rec.code[:3] and not _DRUG_OR_CAUSE.match(other.code)
                     and (sure := describe_decision(clause, found)).label == ANSWER and words_agree(sure)):
                 # ", for adverse effects, the nature of the adverse effect": what it asks for
-                return [found[0], *hits], "asks for " + re.sub(r"^for [^,]+,\s*", "", asks)
-        return hits, None
+                return [found[0], *hits], asks, cite
+        return hits, None, []
 
     def _pcs_from_index(self, d: Draft, query: str) -> bool:
         """PCS the way coders work: Alphabetic Index → table and body part → the axes the question states.

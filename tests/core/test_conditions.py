@@ -23,3 +23,20 @@ def test_only_a_code_first_note_without_codes_of_its_own_asks_for_a_kind_of_cond
     assert generic_code_first("underlying condition") == "underlying condition"
     assert generic_code_first("any associated:\ndiabetic CKD (E11.22)\nhypertensive CKD (I12.-, I13.-)") is None
     assert generic_code_first("heart failure due to hypertension (I11.0)") is None
+
+
+def test_w_slash_and_because_split_clauses():
+    assert clauses("afib w/ rvr bc pt stopped his metoprolol") == ["afib", "rvr", "pt stopped his metoprolol"]
+
+
+def test_every_sequencing_rule_cites_a_corpus_passage_that_exists():
+    from casepilot.answer.conditions import sequencing_rule, sequencing_rules
+    from casepilot.settings import Settings
+    from ingest.corpus import CorpusSource
+
+    ids = {d.id for d in CorpusSource(Settings().corpus_dir).passages()}
+    for rule in sequencing_rules():
+        assert rule.passage in ids, rule
+        assert "{code}" in rule.first
+    assert sequencing_rule("Underdosing of insulin and oral hypoglycemic [antidiabetic] drugs, initial encounter")
+    assert sequencing_rule("Adverse effect of penicillins") is None

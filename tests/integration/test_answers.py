@@ -194,7 +194,7 @@ def test_a_code_first_note_puts_the_code_it_names_first(engine):
     rest = [h for h in hits if h not in (n186, i120)]
     ordered, named = engine.grounded._code_first(query, [n186, i120, *rest])
     assert [h.doc.metadata["code"] for h in ordered[:2]] == ["I120", "N186"]
-    assert named == "names hypertensive chronic kidney disease"
+    assert named == 'the "Code first" note of N18.6 "End stage renal disease" names hypertensive chronic kidney disease'
     # a code whose notes name no close candidate keeps its place
     assert engine.grounded._code_first(query, [i120, n186, *rest]) == ([i120, n186, *rest], None)
 
