@@ -54,6 +54,7 @@ _MODIFIER_CONTEXT = re.compile(
     r"\bmodifiers?\s+((?:-?[0-9A-Za-z]{2}\b(?:\s*(?:,|/|&|and|or|vs\.?|versus)\s*)?)+)", re.IGNORECASE
 )
 # "the GZ modifier", "a 25 modifier": the label before the word (capitals only, so "an" is no modifier).
+_X_MODIFIER = re.compile(r"\bX[EPSU]\b")
 _MODIFIER_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s+[Mm]odifiers?\b")
 # "mod 25", "mod XS": coders' shorthand for modifier. "mod" is also "moderate" ("mod AS", "mod to severe"), so
 # after "mod" only a two-digit modifier or one of the common letter modifiers counts.
@@ -257,6 +258,8 @@ def find_mentions(text: str) -> list[Mention]:
 
     >>> [m.code for m in find_mentions("Can 99213-25 and E11.22 go with modifier XS?")]
     ['99213', '25', 'E1122', 'XS']
+    >>> [m.code for m in find_mentions("Modifier 59 marks a distinct procedure; XS (separate structure) is more specific")]
+    ['59', 'XS']
     >>> [m.code for m in find_mentions("E11.21-E11.98, E11.22/E11.65, not 3.14159")]
     ['E1121', 'E1198', 'E1122', 'E1165']
     >>> m = find_mentions("Use \u0415\u200b11.99")[0]
@@ -295,4 +298,10 @@ def find_mentions(text: str) -> list[Mention]:
     for (start, end), mention in list(found.items()):
         if mention.systems == (MODIFIER,) and (o := _MOD_OTHER_SIDE.match(norm, end)):
             add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)
+    if found and any(m.systems == (MODIFIER,) for m in found.values()):
+        # "Modifier 59 ... XE (separate encounter), XS (separate structure)": beside a modifier the text names,
+        # the four X{EPSU} modifiers stand bare (capitals only; no ordinary word is spelled so)
+        for m in _X_MODIFIER.finditer(norm):
+            if (m.start(), m.end()) not in found:
+                add(m.start(), m.end(), m.group(0), (MODIFIER,), True)
     return [found[k] for k in sorted(found)]
