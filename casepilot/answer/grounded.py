@@ -564,6 +564,8 @@ class GroundedAnswerer:
             return d
         first_by = hits[0]
         hits, code_first = self._code_first(query, hits)
+        if code_first is None:
+            hits, code_first = self._code_first(query, hits, ("excludes1", "excludes2"))
         cite_first: list[Document] = []
         if code_first is None:
             hits, code_first, cite_first = self._condition_first(query, hits, colls, timings)
@@ -677,33 +679,42 @@ class GroundedAnswerer:
                      and o.system == heading.system and o.code.startswith(heading.code)
                      and relevance(query, h) >= 0.5), (None, None))
 
-    def _code_first(self, query: str, hits: list[Hit]) -> tuple[list[Hit], str | None]:
+    def _code_first(self, query: str, hits: list[Hit], types: tuple[str, ...] = ("code_first",)) -> tuple[list[Hit], str | None]:
         """The ranked codes in the tabular's sequence: when the first one's "Code first" note names a condition
         the question states beyond that code's title ("hypertension" for N18.6's "hypertensive chronic kidney
         disease (I12.-, I13.-)"), the code for it comes first (I.A.13, I.C.9.a.2): a close candidate that has it,
         else the billable code under the note's heading that the question's words select ("htn, acute on chronic
         diastolic CHF and CKD 3b": I50's note names I13.-, and I13.0 says heart failure with stage 1-4 CKD).
+        With ``types`` the Excludes notes, the same reading sends a question to the code an exclusion names for
+        exactly what it states (J44.1 excludes "COPD with acute bronchitis (J44.0)"; I.A.12).
         Returns the hits and why ('the "Code first" note of N18.6 "..." names ...') when it reordered them."""
         rec = self._hit_record(hits[0]) if hits else None
         if rec is None or rec.system != cs.ICD10CM:
             return hits, None
         look = self.store.lookup(rec.code, rec.system)
         denied = with_stems(set(tokens(expand_query(" ".join(question_negations(query))))))
-        said = with_stems(set(tokens(expand_query(query)))) - denied
+        # the question's words as typed and as spelled out ("COPD" in a note's "[COPD]" and "chronic obstructive ...")
+        said = with_stems(set(tokens(expand_query(query))) | set(tokens(query))) - denied
         # what the code and its headings already say ("chronic kidney disease" is N18's) is no extra condition
         own = with_stems({w for t in [rec.title, *(a.title for a in look.ancestors)] for w in tokens(t)})
         named = []  # (how much the condition says beyond the code, its wording, its codes)
-        for phrase, prefixes in code_first_targets(n.text for n in [*look.record.notes, *look.inherited]
-                                                   if n.type == "code_first" and not n.level.startswith("Chapter")):
+        notes = [n for n in [*look.record.notes, *look.inherited] if n.type in types and not n.level.startswith("Chapter")]
+        for phrase, prefixes in code_first_targets(n.text for n in notes):
             extra = {w for w in tokens(phrase) if w not in own and stem(w) not in own} - _FUNCTION_WORDS
             if extra and all(w in said or stem(w) in said for w in extra):
                 named.append((len(extra), phrase, prefixes))
         named.sort(key=lambda t: -t[0])  # the condition that states most of the question first
-        because = f'the "Code first" note of {cs.display_code(rec.code, rec.system)} "{rec.title}"'
+        label = '"Code first" note' if types == ("code_first",) else "Excludes note"
+        because = f'the {label} of {cs.display_code(rec.code, rec.system)} "{rec.title}"'
+        def why(phrase: str, code: str) -> str:
+            if types == ("code_first",):
+                return f"{because} names {phrase}"
+            return f'{because} sends "{phrase}" to {cs.display_code(code, rec.system)}'
+
         for _, phrase, prefixes in named:
             for i, h in enumerate(hits[1:3], start=1):
                 if str(h.doc.metadata.get("code", "")).startswith(prefixes) and relevance(query, h) >= 0.5:
-                    return [h, *hits[:i], *hits[i + 1:]], f"{because} names {phrase}"
+                    return [h, *hits[:i], *hits[i + 1:]], why(phrase, str(h.doc.metadata.get("code", "")))
             for prefix in prefixes:
                 heading = self.store.get(rec.system, prefix)
                 if heading is None:
@@ -715,7 +726,7 @@ class GroundedAnswerer:
                 h = Hit(pick.extra.get("passage_id") or f"{pick.system}:{pick.code}", hits[0].score,
                         self.record_doc(pick))
                 if relevance(query, h) >= 0.5:
-                    return [h, *hits], f"{because} names {phrase}"
+                    return [h, *hits], why(phrase, pick.code)
         return hits, None
 
     def _condition_first(self, query: str, hits: list[Hit], colls: list[str],

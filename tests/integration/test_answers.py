@@ -293,3 +293,18 @@ def test_a_heading_lookup_leads_with_the_code_below_it_that_the_question_states(
     assert [c["code"] for c in done["codes"]][0] == "N18.32"
     # a bare heading lookup names no code of its own choosing
     assert "for the details the question gives" not in engine.answer("what is e11")["answer"]
+
+
+def test_an_excludes_note_sends_the_condition_it_names_to_its_code(engine):
+    # J44.1's Excludes2 "chronic obstructive pulmonary disease [COPD] with acute bronchitis (J44.0)": a question
+    # stating exactly that is J44.0's, even when J44.1 ranked first (I.A.12)
+    query = "copd pt now w/ acute bronchitis"
+    hits = engine.retriever.search(query, ["icd10cm"], k=5)
+    j441 = next(h for h in hits if h.doc.metadata.get("code") == "J441")
+    rest = [h for h in hits if h is not j441 and h.doc.metadata.get("code") != "J440"]
+    ordered, why = engine.grounded._code_first(query, [j441, *rest], ("excludes1", "excludes2"))
+    assert ordered[0].doc.metadata["code"] == "J440" and ordered[1] is j441
+    assert why == ('the Excludes note of J44.1 "Chronic obstructive pulmonary disease with (acute) exacerbation" sends '
+                   '"chronic obstructive pulmonary disease [COPD] with acute bronchitis" to J44.0')
+    # without the bronchitis, the exclusion says nothing about the question
+    assert engine.grounded._code_first("copd exacerbation", [j441, *rest], ("excludes1", "excludes2"))[1] is None
