@@ -19,9 +19,10 @@ FAMILY, PERSONAL = "family", "personal"
 
 _RELATIVE = (r"father|mother|dad|mom|mum|parents?|brother|sister|siblings?|sons?|daughters?|"
              r"grand(?:father|mother|ma|pa|parents?)|aunt|uncle|cousin|twin")
-_FAMILY = re.compile(rf"\b(?:family(?: medical)? history|fhx|fh)\b|\b(?:{_RELATIVE})\b.*\bhistory\b|"
+_FAMILY = re.compile(rf"\b(?:fam(?:ily)?(?: medical)? (?:history|hx)|fhx|fh)\b|\b(?:{_RELATIVE})\b.*\bhistory\b|"
                      rf"\bhistory\b.*\b(?:in|of) (?:his|her|their|the patient's|pt's|a) (?:{_RELATIVE})\b", re.I)
-_HISTORY = re.compile(r"\b(?:(?:family|personal|past)(?: medical)? history|history|fhx|pmhx?|hx|fh)\b(?:\s+of)?\s*|\bh/o\s+",
+_HISTORY = re.compile(r"\b(?:(?:fam(?:ily)?|personal|past)(?: medical)? (?:history|hx)|history|fhx|pmhx?|hx|fh)\b(?:\s+of)?\s*|"
+                      r"\bh/o\s+",
                       re.I)
 # The condition is present or still treated: the guideline codes the condition itself, not its history
 # (I.C.2.d: a malignancy under treatment is coded as current; I.C.21.c.4: history codes are for conditions
@@ -47,6 +48,8 @@ def history_ask(text: str) -> HistoryAsk | None:
 
     >>> history_ask("Family history of colon cancer (father)")
     HistoryAsk(kind='family', condition='colon cancer')
+    >>> history_ask("fam hx colon ca")
+    HistoryAsk(kind='family', condition='colon ca')
     >>> history_ask("hx of breast ca, finished treatment 2019") is None
     False
     >>> history_ask("breast cancer, currently on chemo, history of smoking") is None
