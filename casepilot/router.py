@@ -210,6 +210,13 @@ def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None
     return out
 
 
+def _dx_and_procedure(resolved: list[Resolved]) -> bool:
+    """Whether the codes pair a diagnosis with a procedure: "does E11.9 support 82947" asks a coverage crosswalk;
+    "the note only supports 99213, not 99215" is about documentation."""
+    kinds = [{r.record.system} if r.records else set(r.mention.systems) for r in resolved]
+    return any(cs.ICD10CM in k for k in kinds) and any(k & {cs.CPT, cs.HCPCS} and cs.ICD10CM not in k for k in kinds)
+
+
 def _within_heading(message: str, resolved: list[Resolved]) -> bool:
     """A question that names ICD-10-CM headings only and asks which code below them fits its description."""
     if not _ASKS_CODE.search(message) or _ABOUT_RULES.search(message):
@@ -256,7 +263,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = GLOBAL_PERIOD
     elif _COVERAGE_DOC.search(message) or (
             (coded := [r for r in resolved if r.mention.systems != (cs.MODIFIER,)])
-            and (_COVERAGE.search(message) or (len(coded) >= 2 and _SUPPORTS.search(message)))):
+            and (_COVERAGE.search(message) or (_SUPPORTS.search(message) and _dx_and_procedure(coded)))):
         intent = COVERAGE
     elif resolved and _within_heading(message, resolved):
         # "acute diastolic heart failure - which I50 code?": a description to code inside that heading.

@@ -203,6 +203,7 @@ def test_combine_and_statuses():
     ("What is article A52420?", "coverage"),
     ("what does 96372 cover", "code_lookup"),  # what the code means
     ("Does my documentation support 99215?", "code_lookup"),  # an E/M level, not coverage
+    ("doc wants 99215 but the note only supports 99213 mdm - ok?", "code_lookup"),  # two levels: documentation
     ("difference between LCD and NCD?", "guideline"),
     ("Can 20610 and 99213 be billed together?", "pair_check"),
     ("When do I use modifier GZ for medical necessity denials?", "code_lookup"),
