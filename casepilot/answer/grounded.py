@@ -178,13 +178,15 @@ class GroundedAnswerer:
         if route.intent in (rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
             self._table_verdict(d, route)
         known = [r for r in route.codes[:3] if r.records]
-        if known and route.intent == rt.CODE_LOOKUP and not route.inherited:
+        if route.intent == rt.CODE_LOOKUP and not route.inherited and (known or any(scope_signals(question).values())):
             # "How much does Aetna pay for 99213 in Ohio?": the code is known, the question is not
-            # about what the sources hold of it. Decide on the code's own passages.
-            decision = self._code_decision(question, known)
+            # about what the sources hold of it. Decide on the code's own passages. A code CasePilot does not
+            # hold ("UHC's approval rate for 70553 under our contract") is declined on the same signals.
+            decision = self._code_decision(question, known) if known else self._scope_decision(question)
             if decision is not None and decision.label == DECLINE:
                 d.searched.extend(f"code store: {_label(r.record.system)} {cs.display_code(r.record.code, r.record.system)}"
-                                  for r in known)
+                                  if r.records else f"code store: {r.mention.raw.upper()} (not held)"
+                                  for r in route.codes[:3])
                 docs = [self.record_doc(r.record) for r in known]
                 self._decline(d, decision, [Hit(doc.id or "", 0.0, doc) for doc in docs])
                 return d

@@ -308,3 +308,10 @@ def test_an_excludes_note_sends_the_condition_it_names_to_its_code(engine):
                    '"chronic obstructive pulmonary disease [COPD] with acute bronchitis" to J44.0')
     # without the bronchitis, the exclusion says nothing about the question
     assert engine.grounded._code_first("copd exacerbation", [j441, *rest], ("excludes1", "excludes2"))[1] is None
+
+
+def test_a_payer_question_about_a_code_casepilot_does_not_hold_is_declined(engine):
+    # the scope signals decline it as they do for a known code; the decline says what was searched
+    done = engine.answer("what's UHC's approval rate for 70553 under our contract?")
+    assert done["answered"] is False and done["decision"] == "decline"
+    assert "code store: 70553" in done["answer"]
