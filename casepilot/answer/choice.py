@@ -185,8 +185,9 @@ def stated_choices(query: str, candidates: Iterable[CodeRecord], said: Iterable[
         return [originals[c.code] for c in full]
     best = max(n for n, _ in scored)
     pick = _least_unsaid(stated, base, [c for n, c in scored if n == best]) if best > 0 else None
-    # one shared word of a long title ("chronic" of "... tobacco smoke (acute) (chronic)") is no choice
-    if pick is None or 2 * best < len(own(pick)) or not new(pick):
+    # one shared word of a long title ("chronic" of "... tobacco smoke (acute) (chronic)") is no choice; what the
+    # noted code's own title says ("chronic kidney disease" of E11.22) goes without saying
+    if pick is None or 2 * best < len({w for w in own(pick) if w not in taken and stem(w) not in taken}) or not new(pick):
         return []
     return [originals[pick.code]]
 

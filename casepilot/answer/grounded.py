@@ -200,6 +200,10 @@ class GroundedAnswerer:
                                  f"instead of {cs.display_code(known[0].record.code, known[0].record.system)}.")
                 known = [variant]
                 route = rt.Route(route.intent, [variant], route.system, True, route.query, route.prior)
+        if route.inherited and len(known) == 1 and rt.asks_for_a_code(question):
+            # "stage is 3a - what's the 2nd code?" after E11.22: the code its notes' sets add for what the
+            # follow-up states is the answer, said first
+            self._added_code_first(d, known[0], question)
         if route.inherited and route.prior:
             question = f"{route.prior} {question}"  # a follow-up continues the earlier question
         answered = bool(known) or d.verdict is not None
@@ -331,6 +335,22 @@ class GroundedAnswerer:
                       self.record_doc(rec))
         return d
 
+    def _added_code_first(self, d: Draft, r: rt.Resolved, follow_up: str) -> None:
+        """Lead a follow-up's answer with the one code that the earlier code's "Use additional code" or "Code
+        also" sets name for what the follow-up states, with the note it comes from."""
+        look = self.store.lookup(r.record.code, r.record.system)
+        said = [look.record.title, *(a.title for a in look.ancestors)]
+        by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
+        picks = [(pick, n) for n in [*look.record.notes, *look.inherited]
+                 if n.type in ("use_additional_code", "code_also") and not n.level.startswith("Chapter")
+                 for pick in self._note_picks(follow_up, r.record.system, n.text, said)]
+        if len(picks) == 1:
+            pick, n = picks[0]
+            src = self.record_doc(by_level[n.level]) if n.level in by_level else self.record_doc(look.record)
+            d.say(f'{cs.display_code(pick.code, pick.system)} "{pick.title}" is the code that '
+                  f"{cs.display_code(r.record.code, r.record.system)}'s {NOTE_LABELS[n.type]} note asks for, "
+                  f"for what the question states", self.record_doc(pick), src)
+
     def _one_code(self, d: Draft, r: rt.Resolved, question: str, limit: int = 5) -> None:
         try:
             look = self.store.lookup(r.mention.raw, r.record.system)
@@ -369,20 +389,30 @@ class GroundedAnswerer:
             for alt in look.alternates:
                 if alt.system == rec.system and alt.extra.get("summary_only"):
                     self._summary_code(d, Lookup(alt), self.record_doc(alt), question)
-        self._notes(d, look, doc)
+        self._notes(d, look, doc, question)
         d.say(f"Code set: {rec.version}", doc)
 
-    def _notes(self, d: Draft, look: Lookup, doc: Document) -> None:
-        """Own notes, then inherited ones; instructions to code something else come first in each."""
+    def _notes(self, d: Draft, look: Lookup, doc: Document, question: str = "") -> None:
+        """Own notes, then inherited ones; instructions to code something else come first in each. A "Use
+        additional code" or "Code also" set is read against the ``question`` ("stage is 3a - what's the 2nd
+        code?" after E11.22: N18.31)."""
         by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
+        said = [look.record.title, *(a.title for a in look.ancestors)]
         for inherited, notes in ((False, look.record.notes), (True, look.inherited)):
             grouped: dict[tuple[str, str], list[str]] = {}
+            raw: dict[tuple[str, str], list[str]] = {}
             for n in notes:
                 grouped.setdefault((n.level, n.type), []).append(_flat(n.text))
+                raw.setdefault((n.level, n.type), []).append(n.text)
             for (level, kind), texts in sorted(grouped.items(), key=lambda kv: NOTE_ORDER.index(kv[0][1])):
                 src = self.record_doc(by_level[level]) if inherited and level in by_level else doc
                 where = f"inherited from {level}" if inherited else f"at {level}"
                 d.say(f"{NOTE_LABELS[kind]} ({where}): {'; '.join(texts)}", src)
+                if question and kind in ("use_additional_code", "code_also") and not level.startswith("Chapter"):
+                    for text in raw[(level, kind)]:
+                        for pick in self._note_picks(question, look.record.system, text, said):
+                            d.say(f"Of those, the question's details point to {cs.display_code(pick.code, pick.system)} "
+                                  f'"{pick.title}"', self.record_doc(pick), src)
 
     def _summary_code(self, d: Draft, look: Lookup, doc: Document, question: str, limit: int = 5) -> None:
         rec = look.record

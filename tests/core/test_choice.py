@@ -56,3 +56,13 @@ def test_words_of_the_noted_code_or_a_modifier_choose_nothing():
     assert stated_choices("acute on chronic diastolic CHF", SMOKE) == []
     assert stated_choices("insulin dependent", CONTROL, said=["Long term (current) use of insulin"]) == []
     assert stated_choices("on insulin", CONTROL[1:2]) == []  # one code: the note names it already
+
+
+def test_what_the_noted_code_says_need_not_be_said_again():
+    # "stage is 3a" after E11.22: "chronic kidney disease" is E11.22's, so "3a" alone names N18.31
+    said = ["Type 2 diabetes mellitus with diabetic chronic kidney disease"]
+    assert _codes(stated_choices("stage is 3a - what's the 2nd code?", CKD + [_rec("N186", "End stage renal disease")],
+                                 said)) == ["N1831"]
+    # a shared word that says nothing of its own ("3a" beside an unrelated long title) is still no choice
+    assert stated_choices("3a", [_rec("Z7722", "Contact with and exposure to environmental tobacco smoke 3a"),
+                                 _rec("Z720", "Tobacco use")]) == []

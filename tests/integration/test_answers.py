@@ -315,3 +315,11 @@ def test_a_payer_question_about_a_code_casepilot_does_not_hold_is_declined(engin
     done = engine.answer("what's UHC's approval rate for 70553 under our contract?")
     assert done["answered"] is False and done["decision"] == "decline"
     assert "code store: 70553" in done["answer"]
+
+
+def test_a_follow_up_asking_for_the_other_code_gets_the_one_the_notes_name(engine):
+    history = [{"role": "user", "content": "DM2 w/ CKD code?"},
+               {"role": "assistant", "content": "Use E11.22 (type 2 diabetes with diabetic CKD) plus an N18 code."}]
+    done = engine.answer("stage is 3a - what's the 2nd code?", history)
+    assert [c["code"] for c in done["codes"]][0] == "N18.31", done["answer"]
+    assert done["answer"].startswith('N18.31 "Chronic kidney disease, stage 3a" is the code that E11.22\'s Use additional')
