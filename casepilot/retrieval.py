@@ -287,6 +287,7 @@ class _Query:
     family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
+    screening: bool  # it asks for a screening visit (Z11-Z13)
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
 
@@ -314,7 +315,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
-        drug_event=bool(_DRUG_EVENT.search(expanded)),
+        drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION | POLARITY},
         stems=with_stems(qwords),
@@ -450,7 +451,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         if q.letters and code[:1] not in q.letters:
             sig["letter_mismatch"] = 1.0
         family_title = own_title.lower().startswith("family history")
-        if (q.family is True and not family_title) or (q.family is False and family_title):
+        # (a screening beside a family history, "screening colonoscopy, fam hx colon ca": the screening is coded
+        # first and the history added, so a title without the history is no clash)
+        if (q.family is True and not family_title and not q.screening) or (q.family is False and family_title):
             sig["history_mismatch"] = 1.0
     return sig
 

@@ -342,3 +342,11 @@ def test_a_title_on_the_opposite_branch_of_a_contrast_clashes():
         "contrast"] == 1.0
     assert "contrast" not in features(q, "Atherosclerotic heart disease of native coronary artery with other forms of "
                                          "angina pectoris")
+
+
+def test_a_screening_beside_a_family_history_is_no_history_clash():
+    screening = "Encounter for screening for malignant neoplasm of colon"
+    assert "history_mismatch" not in features("screening colonoscopy, fam hx colon ca (dad)", screening)
+    # a family history asked alone still needs a family-history title
+    assert features("fam hx colon ca", "Personal history of other malignant neoplasm of large intestine").get(
+        "history_mismatch") == 1.0
