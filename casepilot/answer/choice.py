@@ -14,7 +14,7 @@ from typing import Iterable
 from casepilot.dominance import title_dominance
 from casepilot.measures import measure_mismatch, title_ranges
 from casepilot.records import CodeRecord
-from casepilot.retrieval import query_facts
+from casepilot.retrieval import encounter_of, query_facts
 from casepilot.text import negated_terms, small_numbers, stem, tokens, with_stems
 
 _WITH = re.compile(r"\bwith\b", re.I)
@@ -113,6 +113,8 @@ def _stated_scores(query: str, base: set[str], children: list[CodeRecord]) -> tu
             score -= 1
         if q.measures and fit[c.code] is False:
             score += 1  # its range holds what the question measured
+        if q.encounter and (told := encounter_of(c.title)):
+            score += 1 if told == q.encounter else -1  # "first visit" is the initial encounter (7th character A)
         return score
 
     return [(named(c), c) for c in children], stated

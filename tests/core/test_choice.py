@@ -66,3 +66,15 @@ def test_what_the_noted_code_says_need_not_be_said_again():
     # a shared word that says nothing of its own ("3a" beside an unrelated long title) is still no choice
     assert stated_choices("3a", [_rec("Z7722", "Contact with and exposure to environmental tobacco smoke 3a"),
                                  _rec("Z720", "Tobacco use")]) == []
+
+
+def test_the_encounter_a_question_states_chooses_the_7th_character():
+    from casepilot.answer.choice import default_child
+
+    heading = _rec("S51812", "Laceration without foreign body of left forearm")
+    kids = [_rec("S51812A", "Laceration without foreign body of left forearm, initial encounter"),
+            _rec("S51812D", "Laceration without foreign body of left forearm, subsequent encounter"),
+            _rec("S51812S", "Laceration without foreign body of left forearm, sequela")]
+    assert default_child("dog bite L forearm, lac w/o FB, first visit", heading, kids).code == "S51812A"
+    assert default_child("lac L forearm, f/u visit", heading, kids).code == "S51812D"
+    assert default_child("lac L forearm", heading, kids) is None  # no encounter stated: none is the default
