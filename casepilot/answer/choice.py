@@ -148,7 +148,12 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
     # A child that asserts more than its heading ("with withdrawal", "with unspecified nicotine-induced
     # disorders") codes a condition the question does not state: never the default.
     plain = [(n, c) for n, c in scored if _WITH.subn("", c.title)[1] <= _WITH.subn("", heading.title)[1]]
-    for word in ("unspecified", "without", "other"):
+    # "withdrawal, no delirium, no perceptual disturbances": a question that denies what the other children add
+    # states the uncomplicated one, before "unspecified"
+    q = query_facts(query)
+    denies_siblings = any(q.negated & (set(tokens(c.title)) - base) for c in children)
+    order = ("without", "unspecified", "other") if denies_siblings else ("unspecified", "without", "other")
+    for word in order:
         picks = [c for n, c in plain if n == best and _default_mark(c.title, base, word)]
         if len(picks) == 1:
             return picks[0]

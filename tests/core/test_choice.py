@@ -78,3 +78,16 @@ def test_the_encounter_a_question_states_chooses_the_7th_character():
     assert default_child("dog bite L forearm, lac w/o FB, first visit", heading, kids).code == "S51812A"
     assert default_child("lac L forearm, f/u visit", heading, kids).code == "S51812D"
     assert default_child("lac L forearm", heading, kids) is None  # no encounter stated: none is the default
+
+
+def test_denying_what_the_siblings_add_states_the_uncomplicated_child():
+    from casepilot.answer.choice import default_child
+
+    heading = _rec("F1023", "Alcohol dependence with withdrawal")
+    kids = [_rec("F10230", "Alcohol dependence with withdrawal, uncomplicated"),
+            _rec("F10231", "Alcohol dependence with withdrawal delirium"),
+            _rec("F10232", "Alcohol dependence with withdrawal with perceptual disturbance"),
+            _rec("F10239", "Alcohol dependence with withdrawal, unspecified")]
+    q = "alcohol dependence with withdrawal, no delirium, no perceptual disturbances"
+    assert default_child(q, heading, kids).code == "F10230"
+    assert default_child("alcohol dependence with withdrawal", heading, kids).code == "F10239"  # nothing denied: NOS
