@@ -22,7 +22,7 @@ from casepilot.answer.conditions import generic_code_first, sequencing_rule, uns
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
-from casepilot.records import NOTE_LABELS, CodeRecord, Lookup
+from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
@@ -30,6 +30,8 @@ from casepilot.text import (NARRATION, POLARITY, expand_query, own_word_forms, q
                             tokens, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
+# Notes that offer a set of codes to add (read against the question: casepilot/answer/choice.py)
+ADDED_CODE_NOTES = ("use_additional_code", "code_also")
 _DRUG_OR_CAUSE = re.compile(r"T(3[6-9]|[45]\d|6[0-5])|[V-Y]")
 # Title words that name no topic ("ICD-10-PCS ... including ... versus")
 # "which PCS root operation is a below knee amputation", "removing a kidney stone - what root operation?"
@@ -339,11 +341,8 @@ class GroundedAnswerer:
         """Lead a follow-up's answer with the one code that the earlier code's "Use additional code" or "Code
         also" sets name for what the follow-up states, with the note it comes from."""
         look = self.store.lookup(r.record.code, r.record.system)
-        said = [look.record.title, *(a.title for a in look.ancestors)]
         by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
-        picks = [(pick, n) for n in [*look.record.notes, *look.inherited]
-                 if n.type in ("use_additional_code", "code_also") and not n.level.startswith("Chapter")
-                 for pick in self._note_picks(follow_up, r.record.system, n.text, said)]
+        picks = self._note_codes(follow_up, look)
         if len(picks) == 1:
             pick, n = picks[0]
             src = self.record_doc(by_level[n.level]) if n.level in by_level else self.record_doc(look.record)
@@ -397,22 +396,17 @@ class GroundedAnswerer:
         additional code" or "Code also" set is read against the ``question`` ("stage is 3a - what's the 2nd
         code?" after E11.22: N18.31)."""
         by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
-        said = [look.record.title, *(a.title for a in look.ancestors)]
+        picks = self._note_codes(question, look) if question else []
         for inherited, notes in ((False, look.record.notes), (True, look.inherited)):
             grouped: dict[tuple[str, str], list[str]] = {}
-            raw: dict[tuple[str, str], list[str]] = {}
             for n in notes:
                 grouped.setdefault((n.level, n.type), []).append(_flat(n.text))
-                raw.setdefault((n.level, n.type), []).append(n.text)
             for (level, kind), texts in sorted(grouped.items(), key=lambda kv: NOTE_ORDER.index(kv[0][1])):
                 src = self.record_doc(by_level[level]) if inherited and level in by_level else doc
                 where = f"inherited from {level}" if inherited else f"at {level}"
                 d.say(f"{NOTE_LABELS[kind]} ({where}): {'; '.join(texts)}", src)
-                if question and kind in ("use_additional_code", "code_also") and not level.startswith("Chapter"):
-                    for text in raw[(level, kind)]:
-                        for pick in self._note_picks(question, look.record.system, text, said):
-                            d.say(f"Of those, the question's details point to {cs.display_code(pick.code, pick.system)} "
-                                  f'"{pick.title}"', self.record_doc(pick), src)
+                for pick in (p for p, n in picks if (n.level, n.type) == (level, kind)):
+                    self._say_pick(d, pick, src)
 
     def _summary_code(self, d: Draft, look: Lookup, doc: Document, question: str, limit: int = 5) -> None:
         rec = look.record
@@ -652,6 +646,7 @@ class GroundedAnswerer:
         else:
             chosen_first = None
         chosen = {rec.code}
+        picks = self._note_codes(query, look)
         by_level = {cs.display_code(a.code, a.system): a for a in look.ancestors}
         for n in [*look.record.notes, *look.inherited]:
             # chapter-wide instructions (tobacco exposure, ...) are generic: the lookup shows them
@@ -660,28 +655,21 @@ class GroundedAnswerer:
                 # that a cited passage shows each code) finds its text
                 src = self.record_doc(by_level[n.level]) if n.level in by_level else top.doc
                 d.say(f"{NOTE_LABELS[n.type]} ({n.level}): {_flat(n.text)}", src)
-                if n.type != "code_first":
-                    for pick in self._note_picks(query, rec.system, n.text,
-                                                 [rec.title, *(a.title for a in look.ancestors)]):
-                        if pick.code not in chosen:
-                            chosen.add(pick.code)
-                            d.say(f"Of those, the question's details point to {cs.display_code(pick.code, pick.system)} "
-                                  f'"{pick.title}"', self.record_doc(pick), src)
+                for pick in (p for p, m in picks if m is n and p.code not in chosen):
+                    chosen.add(pick.code)
+                    self._say_pick(d, pick, src)
         if chosen_first is not None and was.system == rec.system:
             # the code that now comes second keeps its own "Use additional code" sets ("couldn't afford refills"
             # beside an underdosing code: Z91.120)
             was_look = self.store.lookup(was.code, was.system)
             was_levels = {cs.display_code(a.code, a.system): a for a in was_look.ancestors}
-            for n in [*was_look.record.notes, *was_look.inherited]:
-                if n.type in ("use_additional_code", "code_also") and not n.level.startswith("Chapter"):
+            for pick, n in self._note_codes(query, was_look):
+                if pick.code not in chosen | {was.code}:
+                    chosen.add(pick.code)
                     src = self.record_doc(was_levels[n.level]) if n.level in was_levels else first_by.doc
-                    for pick in self._note_picks(query, was.system, n.text,
-                                                 [was.title, *(a.title for a in was_look.ancestors)]):
-                        if pick.code not in chosen | {was.code}:
-                            chosen.add(pick.code)
-                            d.say(f"With {cs.display_code(was.code, was.system)}, its {NOTE_LABELS[n.type]} note "
-                                  f"({n.level}) and the question's details point to "
-                                  f'{cs.display_code(pick.code, pick.system)} "{pick.title}"', self.record_doc(pick), src)
+                    d.say(f"With {cs.display_code(was.code, was.system)}, its {NOTE_LABELS[n.type]} note "
+                          f"({n.level}) and the question's details point to "
+                          f'{cs.display_code(pick.code, pick.system)} "{pick.title}"', self.record_doc(pick), src)
         others = []
         for h in hits[1:4]:
             o = self._hit_record(h)
@@ -703,6 +691,19 @@ class GroundedAnswerer:
             if len(cands) <= most:
                 out.extend(stated_choices(query, cands, said))
         return out
+
+    def _note_codes(self, query: str, look: Lookup) -> list[tuple[CodeRecord, Note]]:
+        """The codes the question states from each "Use additional code" or "Code also" set among a code's own and
+        inherited notes (chapter-wide ones aside), with the note that offers each."""
+        said = [look.record.title, *(a.title for a in look.ancestors)]
+        return [(pick, n) for n in [*look.record.notes, *look.inherited]
+                if n.type in ADDED_CODE_NOTES and not n.level.startswith("Chapter")
+                for pick in self._note_picks(query, look.record.system, n.text, said)]
+
+    def _say_pick(self, d: Draft, pick: CodeRecord, note_doc: Document) -> None:
+        """Name a code a note's set offers for the question, citing it and the note."""
+        d.say(f"Of those, the question's details point to {cs.display_code(pick.code, pick.system)} "
+              f'"{pick.title}"', self.record_doc(pick), note_doc)
 
     def _found_below(self, query: str, heading: CodeRecord, hits: list[Hit]) -> tuple[Hit | None, CodeRecord | None]:
         """The first of ``hits`` that is a billable code below ``heading`` and shares the question's substance

@@ -1,6 +1,7 @@
-"""Choosing a code from a note's set by what the question states (casepilot/answer/choice.py)."""
+"""Choosing a code by what the question states (casepilot/answer/choice.py): a heading's default child, and the code a
+note's set names."""
 
-from casepilot.answer.choice import essential, note_groups, note_ranges, stated_choices
+from casepilot.answer.choice import default_child, essential, note_groups, note_ranges, stated_choices
 from casepilot.records import CodeRecord
 
 
@@ -69,8 +70,6 @@ def test_what_the_noted_code_says_need_not_be_said_again():
 
 
 def test_the_encounter_a_question_states_chooses_the_7th_character():
-    from casepilot.answer.choice import default_child
-
     heading = _rec("S51812", "Laceration without foreign body of left forearm")
     kids = [_rec("S51812A", "Laceration without foreign body of left forearm, initial encounter"),
             _rec("S51812D", "Laceration without foreign body of left forearm, subsequent encounter"),
@@ -81,8 +80,6 @@ def test_the_encounter_a_question_states_chooses_the_7th_character():
 
 
 def test_denying_what_the_siblings_add_states_the_uncomplicated_child():
-    from casepilot.answer.choice import default_child
-
     heading = _rec("F1023", "Alcohol dependence with withdrawal")
     kids = [_rec("F10230", "Alcohol dependence with withdrawal, uncomplicated"),
             _rec("F10231", "Alcohol dependence with withdrawal delirium"),
@@ -91,3 +88,92 @@ def test_denying_what_the_siblings_add_states_the_uncomplicated_child():
     q = "alcohol dependence with withdrawal, no delirium, no perceptual disturbances"
     assert default_child(q, heading, kids).code == "F10230"
     assert default_child("alcohol dependence with withdrawal", heading, kids).code == "F10239"  # nothing denied: NOS
+
+
+# --- the default child of a heading (moved with default_child from grounded.py) ---
+
+
+WELL_CHILD = _rec("Z0012", "Encounter for routine child health examination")
+WELL_CHILD_KIDS = [_rec("Z00121", "Encounter for routine child health examination with abnormal findings"),
+                   _rec("Z00129", "Encounter for routine child health examination without abnormal findings")]
+
+
+HEMI = _rec("I6935", "Hemiplegia and hemiparesis following cerebral infarction")
+HEMI_KIDS = [_rec(f"I6935{n}", f"Hemiplegia and hemiparesis following cerebral infarction affecting {side}")
+             for n, side in (("1", "right dominant side"), ("2", "left dominant side"),
+                             ("3", "right non-dominant side"), ("4", "left non-dominant side"),
+                             ("9", "unspecified side"))]
+
+
+HEADING = _rec("I210", "ST elevation (STEMI) myocardial infarction of anterior wall")
+CHILDREN = [_rec("I2101", "ST elevation (STEMI) myocardial infarction involving left main coronary artery"),
+            _rec("I2102", "ST elevation (STEMI) myocardial infarction involving left anterior descending coronary artery"),
+            _rec("I2109", "ST elevation (STEMI) myocardial infarction involving other coronary artery of anterior wall")]
+
+
+def test_default_child_is_other_when_the_question_names_no_child():
+    assert default_child("acute heart attack of the anterior wall", HEADING, CHILDREN).code == "I2109"
+
+
+def test_default_child_is_the_one_the_question_names():
+    assert default_child("STEMI of the anterior wall, left main", HEADING, CHILDREN).code == "I2101"
+
+
+def test_default_child_prefers_unspecified():
+    kids = [_rec("X1", "Thing, unspecified"), _rec("X2", "Thing, other")]
+    assert default_child("thing", _rec("X", "Thing"), kids).code == "X1"
+
+
+def test_default_child_never_names_another_stage_than_the_question():
+    # "renal" (the vocabulary's kidney synonym) is in I12.0's own words; its stage 5 is not the question's 3a
+    heading = _rec("I12", "Hypertensive chronic kidney disease")
+    kids = [_rec("I120", "Hypertensive chronic kidney disease with stage 5 chronic kidney disease or end stage "
+                         "renal disease"),
+            _rec("I129", "Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease, "
+                         "or unspecified chronic kidney disease")]
+    assert default_child("HTN w/ CKD 3a", heading, kids).code == "I129"
+    assert default_child("HTN with ESRD stage 5", heading, kids).code == "I120"
+
+
+def test_default_child_with_unspecified_disorders_is_not_the_nos_default():
+    # F17.21 "Nicotine dependence, cigarettes": nothing stated beyond the heading is the uncomplicated code;
+    # "with unspecified nicotine-induced disorders" asserts a disorder the question does not state
+    heading = _rec("F1721", "Nicotine dependence, cigarettes")
+    kids = [_rec("F17210", "Nicotine dependence, cigarettes, uncomplicated"),
+            _rec("F17211", "Nicotine dependence, cigarettes, in remission"),
+            _rec("F17213", "Nicotine dependence, cigarettes, with withdrawal"),
+            _rec("F17218", "Nicotine dependence, cigarettes, with other nicotine-induced disorders"),
+            _rec("F17219", "Nicotine dependence, cigarettes, with unspecified nicotine-induced disorders")]
+    assert default_child("tobacco dependence, cigs", heading, kids).code == "F17210"
+
+
+def test_default_child_gives_up_when_ambiguous():
+    kids = [_rec("X1", "Thing, left, acute"), _rec("X2", "Thing, left, chronic")]
+    assert default_child("thing left", _rec("X", "Thing"), kids) is None
+
+
+def test_default_child_named_by_the_question_asserts_nothing_more():
+    # "chronic" names both I50.32 and I50.33; "acute on chronic" asserts an acuity the question does not state
+    heading = _rec("I503", "Diastolic (congestive) heart failure")
+    kids = [_rec("I5030", "Unspecified diastolic (congestive) heart failure"),
+            _rec("I5031", "Acute diastolic (congestive) heart failure"),
+            _rec("I5032", "Chronic diastolic (congestive) heart failure"),
+            _rec("I5033", "Acute on chronic diastolic (congestive) heart failure")]
+    assert default_child("chronic HFpEF, stable", heading, kids).code == "I5032"
+    assert default_child("acute on chronic diastolic CHF", heading, kids).code == "I5033"
+
+
+def test_default_child_reads_the_polarity_of_what_the_question_names():
+    assert default_child("routine child health exam, no abnormal findings", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00129"
+    assert default_child("routine child health exam with abnormal findings", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00121"
+
+
+def test_default_child_is_the_without_branch_when_nothing_is_stated():
+    # what the record does not state is not coded: the "without" child
+    assert default_child("well child check", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00129"
+
+
+def test_default_child_follows_the_dominance_guideline():
+    assert default_child("hemiparesis after stroke, left side, left-handed", HEMI, HEMI_KIDS).code == "I69352"
+    assert default_child("hemiparesis after stroke, left side", HEMI, HEMI_KIDS).code == "I69354"
+    assert default_child("hemiparesis after stroke", HEMI, HEMI_KIDS).code == "I69359"

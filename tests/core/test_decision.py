@@ -8,8 +8,7 @@ import pytest
 from langchain_core.documents import Document
 
 from casepilot.answer import decision as dm
-from casepilot.answer.grounded import default_child, describe_decision, rank_documents
-from casepilot.records import CodeRecord
+from casepilot.answer.grounded import describe_decision, rank_documents
 from casepilot.retrieval import Hit
 
 IDF = {"anesthesia": 5.0, "base": 3.0, "units": 2.0, "time": 1.0, "aetna": 9.0, "pay": 2.0}
@@ -146,69 +145,6 @@ def test_answer_threshold_is_the_lowest_score_that_keeps_precision():
     assert answer_threshold(np.array([0.6]), np.array([0]), floor=0.5) == 1.0  # nothing is precise enough
 
 
-def _rec(code: str, title: str) -> CodeRecord:
-    return CodeRecord(system="icd10cm", code=code, display=code, title=title, description=title, billable=True,
-                      level="code", version="", source="t")
-
-
-HEADING = _rec("I210", "ST elevation (STEMI) myocardial infarction of anterior wall")
-CHILDREN = [_rec("I2101", "ST elevation (STEMI) myocardial infarction involving left main coronary artery"),
-            _rec("I2102", "ST elevation (STEMI) myocardial infarction involving left anterior descending coronary artery"),
-            _rec("I2109", "ST elevation (STEMI) myocardial infarction involving other coronary artery of anterior wall")]
-
-
-def test_default_child_is_other_when_the_question_names_no_child():
-    assert default_child("acute heart attack of the anterior wall", HEADING, CHILDREN).code == "I2109"
-
-
-def test_default_child_is_the_one_the_question_names():
-    assert default_child("STEMI of the anterior wall, left main", HEADING, CHILDREN).code == "I2101"
-
-
-def test_default_child_prefers_unspecified():
-    kids = [_rec("X1", "Thing, unspecified"), _rec("X2", "Thing, other")]
-    assert default_child("thing", _rec("X", "Thing"), kids).code == "X1"
-
-
-def test_default_child_never_names_another_stage_than_the_question():
-    # "renal" (the vocabulary's kidney synonym) is in I12.0's own words; its stage 5 is not the question's 3a
-    heading = _rec("I12", "Hypertensive chronic kidney disease")
-    kids = [_rec("I120", "Hypertensive chronic kidney disease with stage 5 chronic kidney disease or end stage "
-                         "renal disease"),
-            _rec("I129", "Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease, "
-                         "or unspecified chronic kidney disease")]
-    assert default_child("HTN w/ CKD 3a", heading, kids).code == "I129"
-    assert default_child("HTN with ESRD stage 5", heading, kids).code == "I120"
-
-
-def test_default_child_with_unspecified_disorders_is_not_the_nos_default():
-    # F17.21 "Nicotine dependence, cigarettes": nothing stated beyond the heading is the uncomplicated code;
-    # "with unspecified nicotine-induced disorders" asserts a disorder the question does not state
-    heading = _rec("F1721", "Nicotine dependence, cigarettes")
-    kids = [_rec("F17210", "Nicotine dependence, cigarettes, uncomplicated"),
-            _rec("F17211", "Nicotine dependence, cigarettes, in remission"),
-            _rec("F17213", "Nicotine dependence, cigarettes, with withdrawal"),
-            _rec("F17218", "Nicotine dependence, cigarettes, with other nicotine-induced disorders"),
-            _rec("F17219", "Nicotine dependence, cigarettes, with unspecified nicotine-induced disorders")]
-    assert default_child("tobacco dependence, cigs", heading, kids).code == "F17210"
-
-
-def test_default_child_gives_up_when_ambiguous():
-    kids = [_rec("X1", "Thing, left, acute"), _rec("X2", "Thing, left, chronic")]
-    assert default_child("thing left", _rec("X", "Thing"), kids) is None
-
-
-def test_default_child_named_by_the_question_asserts_nothing_more():
-    # "chronic" names both I50.32 and I50.33; "acute on chronic" asserts an acuity the question does not state
-    heading = _rec("I503", "Diastolic (congestive) heart failure")
-    kids = [_rec("I5030", "Unspecified diastolic (congestive) heart failure"),
-            _rec("I5031", "Acute diastolic (congestive) heart failure"),
-            _rec("I5032", "Chronic diastolic (congestive) heart failure"),
-            _rec("I5033", "Acute on chronic diastolic (congestive) heart failure")]
-    assert default_child("chronic HFpEF, stable", heading, kids).code == "I5032"
-    assert default_child("acute on chronic diastolic CHF", heading, kids).code == "I5033"
-
-
 def _hit(pid: str, score: float, doc_id: str | None) -> Hit:
     meta = {"collection": "corpus_guideline"} | ({"doc_id": doc_id} if doc_id else {})
     return Hit(pid, score, Document(page_content="x", id=pid, metadata=meta))
@@ -220,34 +156,6 @@ def test_rank_documents_groups_hits_by_their_document():
     ranked = rank_documents(hits)
     assert [k for k, _ in ranked] == ["b", "a", "pcs-root:B"]  # several strong sections outrank one
     assert [h.id for h in ranked[0][1]] == ["b#1", "b#2", "b#3"]
-
-
-WELL_CHILD = _rec("Z0012", "Encounter for routine child health examination")
-WELL_CHILD_KIDS = [_rec("Z00121", "Encounter for routine child health examination with abnormal findings"),
-                   _rec("Z00129", "Encounter for routine child health examination without abnormal findings")]
-
-
-def test_default_child_reads_the_polarity_of_what_the_question_names():
-    assert default_child("routine child health exam, no abnormal findings", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00129"
-    assert default_child("routine child health exam with abnormal findings", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00121"
-
-
-def test_default_child_is_the_without_branch_when_nothing_is_stated():
-    # what the record does not state is not coded: the "without" child
-    assert default_child("well child check", WELL_CHILD, WELL_CHILD_KIDS).code == "Z00129"
-
-
-HEMI = _rec("I6935", "Hemiplegia and hemiparesis following cerebral infarction")
-HEMI_KIDS = [_rec(f"I6935{n}", f"Hemiplegia and hemiparesis following cerebral infarction affecting {side}")
-             for n, side in (("1", "right dominant side"), ("2", "left dominant side"),
-                             ("3", "right non-dominant side"), ("4", "left non-dominant side"),
-                             ("9", "unspecified side"))]
-
-
-def test_default_child_follows_the_dominance_guideline():
-    assert default_child("hemiparesis after stroke, left side, left-handed", HEMI, HEMI_KIDS).code == "I69352"
-    assert default_child("hemiparesis after stroke, left side", HEMI, HEMI_KIDS).code == "I69354"
-    assert default_child("hemiparesis after stroke", HEMI, HEMI_KIDS).code == "I69359"
 
 
 def _code_hit(code: str, title: str, **sig: float) -> Hit:
