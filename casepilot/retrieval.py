@@ -379,6 +379,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # The tabular's convention: detail the question does not state (a side, "other")
     # points to the unspecified code, so codes that assert it rank a little lower.
     extra = q.unstated & title_words
+    # "Sprain of other ligament of ankle" and the question states its inclusion term ("talofibular ligament"):
+    # the tabular's own name for the "other" it leaves open, so "other" is no detail the question did not give
+    if "other" in extra and any(_t_cover(ws, q.stems) == 1.0 for ws, _ in alias_words):
+        extra.discard("other")
     if "fracture" in title_words:
         extra |= q.fracture_unstated & title_words
     # "in remission" is a state the record must state (F17.211, F33.4-, C91.11); "not having achieved remission"
@@ -821,8 +825,10 @@ class Retriever:
                     sig["exact_title"] = 1.0
                 if m.get("billable") is True:
                     sig["billable"] = 1.0
-                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q,
-                                         inclusion_terms(doc.page_content)))
+                # a code's other names: its inclusion terms and those of the headings it only refines by side or
+                # encounter (ingest/icd10cm.py inherited_terms)
+                aliases = inclusion_terms(doc.page_content) + str(m.get("inherited") or "").splitlines()
+                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q, [a for a in aliases if a]))
                 sig["ranker"] = self.ranker.score(sig)
                 score = base.get(i, 0.0)
             else:

@@ -14,9 +14,10 @@ from langchain_core.documents import Document
 
 from casepilot import codes as cs
 from casepilot.records import NOTE_LABELS, CodeRecord, Note
+from casepilot.text import tokens
 from ingest.source import Problem, passage, stable_hash
 
-LOADER_VERSION = 5
+LOADER_VERSION = 7
 VERSION = "ICD-10-CM April 1, 2026 (FY2026)"
 SOURCE = "icd10cm"
 COLLECTION = "icd10cm"
@@ -140,7 +141,8 @@ class ICD10CMSource:
             # the extensions differ only in words the lexical side and the encounter rules read.
             stem = by_code.get(rec.parent or "") if rec.level == "code" else None
             yield code_passage(rec, aliases, _heading_titles(rec, by_code),
-                               embed_as=embed_text(stem) if stem else None)
+                               embed_as=embed_text(stem) if stem else None,
+                               inherited=inherited_terms(rec, by_code))
 
 
 @lru_cache(maxsize=1)
@@ -164,17 +166,43 @@ def _heading_titles(rec: CodeRecord, by_code: dict[str, CodeRecord]) -> list[str
     return out
 
 
+# Words by which a code only refines its heading along an axis (side, encounter, fracture healing), not by
+# what the condition is: S93.491A "Sprain of other ligament of right ankle, initial encounter" is S93.49
+# "Sprain of other ligament of ankle" on the right, at the first encounter.
+AXIS_WORDS = frozenset(tokens(
+    "right left bilateral unilateral unspecified side initial subsequent encounter sequela routine delayed healing "
+    "nonunion malunion closed open fracture upper lower limb arm leg hand foot eye ear"))
+
+
+def inherited_terms(rec: CodeRecord, by_code: dict[str, CodeRecord]) -> list[str]:
+    """Inclusion terms of the headings that a code only refines along an axis (pure on the records given).
+
+    The tabular lists "Sprain of talofibular ligament" once, under S93.49; S93.491A (right ankle, initial
+    encounter) is that same sprain. Walks up while the code's title adds nothing but axis words to the
+    heading's; a heading that says what the condition is (S93.4 "Sprain of ankle") ends the walk.
+    """
+    out, own = [], set(tokens(rec.title))
+    parent = by_code.get(rec.parent or "")
+    while parent is not None and parent.level not in ("chapter", "block"):
+        if not own - set(tokens(parent.title)) <= AXIS_WORDS:
+            break
+        out += [n.text for n in parent.notes if n.type == "inclusion_term"]
+        parent = by_code.get(parent.parent or "")
+    return out
+
+
 def embed_text(rec: CodeRecord) -> str:
     """What the dense model embeds for a code: its title and synonyms (inclusion terms), not the long notes."""
     return " ; ".join([rec.title] + [n.text for n in rec.notes if n.type == "inclusion_term"][:6])
 
 
 def code_passage(rec: CodeRecord, aliases: dict[str, str] | None = None, headings: list[str] | None = None,
-                 embed_as: str | None = None) -> Document:
+                 embed_as: str | None = None, inherited: list[str] | None = None) -> Document:
     """One passage per code: its title, inclusion terms and own notes (what a coder reads in the tabular).
 
     Searched but neither shown nor embedded (BM25 context): the CMS short description, an alias in
-    claim shorthand, and the titles of the headings above the code, which a coder reads with it.
+    claim shorthand, and the titles of the headings above the code, which a coder reads with it. Ranked on
+    only (metadata ``inherited``): the inclusion terms of headings the code only refines (``inherited_terms``).
     ``embed_as`` replaces what is embedded (by default ``embed_text(rec)``).
     """
     short = (aliases or {}).get(rec.code, "")
@@ -196,5 +224,8 @@ def code_passage(rec: CodeRecord, aliases: dict[str, str] | None = None, heading
         level=rec.level,
         url=URL,
         context="\n".join(context) or None,
+        # ranked on as the code's other names, but neither shown nor in the BM25 text: a longer text would move
+        # the code's BM25 score against siblings that inherit nothing
+        inherited="\n".join(" ".join(t.split()) for t in inherited or []) or None,
         embed_text=embed_as or embed_text(rec),
     )

@@ -350,3 +350,13 @@ def test_a_screening_beside_a_family_history_is_no_history_clash():
     # a family history asked alone still needs a family-history title
     assert features("fam hx colon ca", "Personal history of other malignant neoplasm of large intestine").get(
         "history_mismatch") == 1.0
+
+
+def test_an_inclusion_term_the_question_states_explains_the_titles_other():
+    q = query_facts("right ankle sprain of the anterior talofibular ligament, initial encounter")
+    title = "ICD-10-CM S93.491A Sprain of other ligament of right ankle, initial encounter"
+    assert code_features(title, "", q).get("unstated_detail") == 1.0
+    aliased = code_features(title, "", q, ["Sprain of talofibular ligament"])
+    assert "unstated_detail" not in aliased and aliased["t_cover"] == 1.0
+    # an alias the question does not state leaves "other" unstated
+    assert code_features(title, "", q, ["Sprain of internal collateral ligament"]).get("unstated_detail") == 1.0
