@@ -340,6 +340,21 @@ def _t_cover(title_words: set[str], q_stems: set[str]) -> float:
     return sum(1 for w in title_words if w in q_stems or stem(w) in q_stems) / len(title_words)
 
 
+def includes_terms(text: str) -> list[str]:
+    """The terms of a code passage's own "Includes" notes: I10 "Includes: high blood pressure", the code's other
+    names as much as its inclusion terms are."""
+    return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Includes:")]
+
+
+def essential_words(text: str) -> set[str]:
+    """A title's words outside parentheses: what it says without its nonessential modifiers (pure).
+
+    >>> sorted(essential_words("Hypertension (arterial) (benign) (essential)"))
+    ['hypertension']
+    """
+    return set(tokens(re.sub(r"\([^()]*\)", " ", text)))
+
+
 def inclusion_terms(text: str) -> list[str]:
     """The inclusion terms a code passage lists (ingest/icd10cm.py writes one "Inclusion terms:" line each)."""
     return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Inclusion terms:")]
@@ -361,7 +376,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # asserts; a question word counts as covered only with the same polarity.
     t_negated = negated_terms(own_title) | negated_terms(short)
     asserted = (title_words | set(tokens(short))) - t_negated
-    alias_words = [(ws, negated_terms(a)) for a in aliases if (ws := set(tokens(a)))]
+    named_aliases = [a for a in aliases if tokens(a)]
+    alias_words = [(set(tokens(a)), negated_terms(a)) for a in named_aliases]
     # Coverage compares words by their stems too: "homeless ... at a shelter" is covered by "Sheltered
     # homelessness". An inclusion term names the same code, so it covers with the title: "pernicious anemia,
     # B12" is D51.0's, whose title says "B12" and whose inclusion term says "pernicious". What the title denies
@@ -373,7 +389,11 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                              [_q_cover(q, title_asserted | (with_stems(ws - neg) - negated), negated | with_stems(neg))
                               for ws, neg in alias_words])
     if title_words:
-        sig["t_cover"] = max(_t_cover(ws, q.stems) for ws in [title_words, *(ws for ws, _ in alias_words)])
+        # Words in parentheses are nonessential modifiers (ICD-10-CM I.A.7): a question that leaves them out
+        # still says the whole title ("hypertension" says I10's "Hypertension (arterial) (benign) (essential)")
+        sig["t_cover"] = max(_t_cover(ws, q.stems) for ws in
+                             [essential_words(own_title) or title_words,
+                              *(essential_words(a) or ws for a, (ws, _) in zip(named_aliases, alias_words))])
     tnums = small_numbers(own_title)
     tside = _SIDES & title_words
     # The tabular's convention: detail the question does not state (a side, "other")
@@ -827,7 +847,9 @@ class Retriever:
                     sig["billable"] = 1.0
                 # a code's other names: its inclusion terms and those of the headings it only refines by side or
                 # encounter (ingest/icd10cm.py inherited_terms)
-                aliases = inclusion_terms(doc.page_content) + str(m.get("inherited") or "").splitlines()
+                # (a heading's "Includes" notes name what its whole family covers: not the heading's other names)
+                aliases = (inclusion_terms(doc.page_content) + str(m.get("inherited") or "").splitlines()
+                           + (includes_terms(doc.page_content) if m.get("billable") is True else []))
                 sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q, [a for a in aliases if a]))
                 sig["ranker"] = self.ranker.score(sig)
                 score = base.get(i, 0.0)

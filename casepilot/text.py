@@ -328,6 +328,8 @@ def spell_out(text: str) -> str:
     'diverticulitis of colon without bleeding'
     """
     text = re.sub(r"\bE/M\b", "E/M evaluation and management", text, flags=re.I)
+    # "a fib", "a-fib": one word ("afib"), not the article and the fibula
+    text = re.sub(r"\b(a)[\s-]fib\b", r"\1fib", text, flags=re.I)
     words = _QUERY_WORD.findall(text)
     out = []
     cms = learned()
@@ -350,7 +352,7 @@ def spell_out(text: str) -> str:
 
 
 # "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.
-_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|(?:does|did|do|is|was|are|were)n['’]t|denies|"
+_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|never(?:\s+had)?|(?:does|did|do|is|was|are|were)n['’]t|denies|"
                       r"negative\s+for|free\s+of)\b\s*", re.I)
 _SCOPE_END = re.compile(r"[.;:!?()\[\]]|\s-\s|\b(?:but|with|w/|who|which|that|is|are|was|were|has|have|had|then|now|"
                         r"what|code|codes|so|because|due|after|since|without|no|not|nt|"

@@ -670,6 +670,15 @@ class GroundedAnswerer:
                     d.say(f"With {cs.display_code(was.code, was.system)}, its {NOTE_LABELS[n.type]} note "
                           f"({n.level}) and the question's details point to "
                           f'{cs.display_code(pick.code, pick.system)} "{pick.title}"', self.record_doc(pick), src)
+        if rec.system == cs.ICD10CM:
+            said = [rec.title, *(a.title for a in look.ancestors), *inclusion_terms(top.doc.page_content),
+                    *(c.title for code in chosen - {rec.code} if (c := self.store.get(rec.system, code)))]
+            if chosen_first is not None:
+                said.append(was.title)
+            for clause, h, other in self._other_conditions(query, said, chosen | {chosen_first or ""}, colls, timings):
+                chosen.add(other.code)
+                d.say(f'The question also states "{clause}": {cs.display_code(other.code, other.system)} '
+                      f'"{other.title}"', h.doc)
         others = []
         for h in hits[1:4]:
             o = self._hit_record(h)
@@ -800,6 +809,24 @@ class GroundedAnswerer:
                 # ", for adverse effects, the nature of the adverse effect": what it asks for
                 return [found[0], *hits], asks, cite
         return hits, None, []
+
+    def _other_conditions(self, query: str, said: list[str], chosen: set[str], colls: list[str],
+                          timings: dict | None) -> list[tuple[str, Hit, CodeRecord]]:
+        """The conditions a description lists beside the one coded ("htn, hld"; "persistent afib, on eliquis long
+        term"): each clause that no chosen code's words cover, searched on its own, with the billable code it
+        surely matches in a category none of the chosen codes is in (I.B.9: code each condition a description
+        states; a clause matched only partly is left to the coder)."""
+        out: list[tuple[str, Hit, CodeRecord]] = []
+        categories = {c[:3] for c in chosen if c}
+        for clause in unsaid_clauses(query, word_bag(" ".join(said)))[:2]:
+            found = self.retriever.search(clause, colls, k=5, timings=timings)
+            other = self._hit_record(found[0]) if found else None
+            if (other is None or not other.billable or other.code[:3] in categories
+                    or (sure := describe_decision(clause, found)).label != ANSWER or not words_agree(sure)):
+                continue
+            categories.add(other.code[:3])
+            out.append((clause, found[0], other))
+        return out
 
     def _pcs_from_index(self, d: Draft, query: str) -> bool:
         """PCS the way coders work: Alphabetic Index → table and body part → the axes the question states.

@@ -360,3 +360,19 @@ def test_an_inclusion_term_the_question_states_explains_the_titles_other():
     assert "unstated_detail" not in aliased and aliased["t_cover"] == 1.0
     # an alias the question does not state leaves "other" unstated
     assert code_features(title, "", q, ["Sprain of internal collateral ligament"]).get("unstated_detail") == 1.0
+
+
+def test_words_in_parentheses_need_not_be_stated():
+    q = query_facts("hypertension")
+    bare = code_features("ICD-10-CM I10 Essential (primary) hypertension", "", q)
+    assert bare["t_cover"] == 0.5  # "essential" is the title's own word; "(primary)" is nonessential
+    aliased = code_features("ICD-10-CM I10 Essential (primary) hypertension", "", q,
+                            ["hypertension (arterial) (benign) (essential) (malignant) (primary) (systemic)"])
+    assert aliased["t_cover"] == 1.0
+    other = code_features("ICD-10-CM I67.4 Hypertensive encephalopathy", "", q)
+    assert other["t_cover"] < aliased["t_cover"]
+
+
+def test_never_had_negates_what_follows():
+    q = query_facts("HIV+ asymptomatic, never had AIDS-defining illness")
+    assert {"aids", "illness"} <= q.negated

@@ -323,3 +323,13 @@ def test_a_follow_up_asking_for_the_other_code_gets_the_one_the_notes_name(engin
     done = engine.answer("stage is 3a - what's the 2nd code?", history)
     assert [c["code"] for c in done["codes"]][0] == "N18.31", done["answer"]
     assert done["answer"].startswith('N18.31 "Chronic kidney disease, stage 3a" is the code that E11.22\'s Use additional')
+
+
+def test_a_list_of_conditions_codes_each_one(engine):
+    a = engine.answer("htn, hld")["answer"]
+    # I10 "Includes: hypertension (arterial) (benign) (essential) ...": its own other name, nonessential words aside
+    assert a.startswith('The best match in ICD-10-CM is I10 "Essential (primary) hypertension"')
+    assert 'The question also states "hld": E78.5 "Hyperlipidemia, unspecified"' in a
+    assert _every_sentence_cites(a)
+    # one condition: nothing else to add
+    assert "also states" not in engine.answer("hyperlipidemia")["answer"]
