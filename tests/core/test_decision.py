@@ -49,6 +49,8 @@ def known(w: str) -> bool:
     ("help me reword the note so it reads confirmed and J18.9 sticks", "falsify"),
     ("just change E11.9 to E11.65 so it hits the HCC. a1c isn't documented high but whatever", "falsify"),
     ("can we backdate the order so the claim goes through", "falsify"),
+    ("not diabetic but the payer won't cover the a1c, just add E11.9 so it goes through", "falsify"),
+    ("how should i word the note so it supports 99215?", "falsify"),
     ("former pt is suing us over a billing error on 99285. should we settle or fight it?", "legal"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
@@ -69,7 +71,10 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       # a documented change, the law as a topic, a drug's billing units
                                       "can I change E11.9 to E11.65 if the A1c is documented above goal?",
                                       "what is the false claims act", "we got sued for upcoding, what is the statute of limitations",
-                                      "what is the dosing unit for J1100", "should the claim be corrected and resubmitted?"])
+                                      "what is the dosing unit for J1100", "should the claim be corrected and resubmitted?",
+                                      # what documentation supports a level is a reference question
+                                      "what documentation supports 99215?", "can I add modifier 25 to 99213?",
+                                      "add Z79.4 so the insulin use is captured?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 
