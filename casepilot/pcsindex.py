@@ -93,6 +93,15 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\b(lad|left anterior descending|circumflex|rca|right coronary)\b", r"\g<0> coronary artery"),
     # the body part values say "Femoral Shaft", "Humeral Head" beside "Upper Femur": the noun names the adjective too
     (r"\bfemur\b", "femur femoral"), (r"\bhumerus\b", "humerus humeral"),
+    (r"\bbronch\b", "bronchoscopy"),
+    # placing a device is the root operation Insertion ("IVC filter placement": Insertion of device in, Vena Cava),
+    # except a stent, which dilates a tubular body part (Dilation, Intraluminal Device), and a drain (Drainage,
+    # Drainage Device): those the index reaches by their own words
+    (r"^(?!.*\b(?:stents?|drains?|drainage|chest tubes?)\b).*\bplace(?:ment|d)\b.*$", r"\g<0> insertion"),
+    # the index spells the lavage "Bronchial alveolar" (Lavage → Bronchial alveolar, diagnostic → Drainage)
+    (r"\bbronchoalveolar\b", "bronchial alveolar"),
+    # a chest tube drains the pleural cavity through a drainage device (tube thoracostomy)
+    (r"\bchest tubes?\b", r"\g<0> drainage device pleural cavity"),
 ]]
 
 

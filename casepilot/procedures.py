@@ -55,6 +55,8 @@ _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|histor
                         # a 7th-character encounter: an injury or complication is coded in ICD-10-CM
                         r"init|subs|subsequent|sequela|"
                         r"transplant list|"
+                        # the outcome of a delivery is the mother's or newborn's record (Z37, Z38): "SVD, single liveborn"
+                        r"liveborn|live born|stillborn|"
                         # what the provider concluded: "doctor assessed hypokalemia", "assessment: ..."
                         r"assessed|assessment)\b", re.I)
 

@@ -310,3 +310,19 @@ def test_a_device_the_question_names_outranks_the_code_without_one(ix):
     found = ix.candidates(expand_query("lap BTL w/ filshie clips", pcs=True))
     assert found[0].code == "0UL74CZ" and found[0].device_said
     assert [c.code for c in found].index("0UL74ZZ") > 0
+
+
+def test_placing_a_device_reads_as_insertion_but_a_stent_or_drain_keeps_its_own_root(ix):
+    assert first(ix, expand_query("IVC filter placement", pcs=True)).startswith("06H0")
+    # a stent dilates (0T7), never "Insertion of device in"
+    found = ix.candidates(expand_query("double J stent placed in rt ureter, cysto", pcs=True))
+    assert not any(c.code.startswith("0TH") for c in found)
+
+
+def test_a_bronch_is_a_bronchoscopy_and_the_index_spells_the_lavage_bronchial_alveolar(ix):
+    code = first(ix, expand_query("bronch w/ BAL RLL", pcs=True))
+    assert code.startswith("0B9") and code[4] == "8" and code[6] == "X"  # drainage, endoscopic, diagnostic
+
+
+def test_svd_is_the_delivery(ix):
+    assert first(ix, expand_query("SVD", pcs=True)) == "10E0XZZ"

@@ -34,6 +34,7 @@ def test_procedures(text):
     "Screening colonoscopy on an average-risk patient",
     "Hypertension with end stage renal disease on dialysis",
     "type 2 diabetes out of control",  # "control" names a state here, not the root operation
+    "SVD at 39 wks single liveborn no compl",  # the delivery's outcome: the mother's or newborn's record
 ])
 def test_conditions_and_reasons_for_a_visit(text):
     assert not is_procedure(text)
