@@ -219,6 +219,21 @@ class CodeStore:
             return []
         return [r for r in (_row_to_record(row, as_of) for row in rows) if r.code != record.code]
 
+    def block_family(self, record: CodeRecord, as_of: date | None = None) -> list[CodeRecord]:
+        """The billable ICD-10-CM codes of the other categories in ``record``'s block (F33.1 beside F32.1: the
+        recurrent disorder is its own category); [] for other code sets."""
+        category = self.get(record.system, record.code[:3], as_of) if record.system == cs.ICD10CM else None
+        block = self.get(record.system, category.parent, as_of) if category is not None and category.parent else None
+        if block is None or block.level != "block":
+            return []
+        others = [c for c in block.children if c != category.code]
+        if not others:
+            return []
+        rows = self.con.execute(
+            f"SELECT * FROM codes WHERE system = ? AND billable = 1 AND substr(code, 1, 3) IN ({','.join('?' * len(others))})",
+            (record.system, *others)).fetchall()
+        return [_row_to_record(row, as_of) for row in rows]
+
     def ancestors(self, record: CodeRecord, as_of: date | None = None) -> list[CodeRecord]:
         """Parent, grandparent, ... up to the chapter."""
         out: list[CodeRecord] = []

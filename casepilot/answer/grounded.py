@@ -232,17 +232,29 @@ class GroundedAnswerer:
         """The code of ``r``'s family (its corpus document, PCS table or CM category: CodeStore.family) whose
         title adds what the follow-up names and keeps the rest ("converted to open" after 0FT44ZZ: 0FT40ZZ)."""
         base = set(tokens(r.record.title))
-        asked = {w for w in tokens(expand_query(follow_up)) if len(w) > 2 and not w.isdigit()} - {
-            "same", "level", "code", "instead", "about"}  # "she's" leaves an "s" that "Galeazzi's" shares
+        # (a number counts: "staged 4 now" after a stage 2 ulcer; "she's" leaves an "s" that "Galeazzi's" shares)
+        asked = {w for w in tokens(expand_query(follow_up)) if len(w) > 2 or w.isdigit()} - {
+            "same", "level", "code", "instead", "about"}
         best, best_score = None, 0.0
-        for sib in self.store.family(r.record):
-            words = set(tokens(sib.title))
-            new = (asked & words) - base
-            if not new:
-                continue  # the follow-up must name what differs
-            score = 2 * len(asked & words) + len(base & words) - 0.5 * len(words - base - asked)
-            if score > best_score:
-                best, best_score = sib, score
+        # the family first (category, table, document), then for ICD-10-CM the block's other categories: "what
+        # if it's recurrent" after F32.1 is F33.1
+        for near, family in ((True, self.store.family(r.record)), (False, self.store.block_family(r.record))):
+            for sib in family:
+                words = set(tokens(sib.title))
+                new = (asked & words) - base
+                if not new:
+                    continue  # the follow-up must name what differs
+                # what the earlier code said and the sibling drops costs, but its "unspecified" is what the
+                # follow-up now specifies ("severe features" after O14.93: O14.13 keeps "third trimester")
+                lost = base - words - {"unspecified", "other"}
+                if not near and len(lost) > 2:
+                    continue  # another category is the same condition told otherwise, not another condition
+                score = (2 * len(asked & words) + len(base & words) - 0.5 * len(words - base - asked)
+                         - 0.5 * len(lost))
+                if score > best_score:
+                    best, best_score = sib, score
+            if best is not None:
+                break
         if best is None:
             return None
         mention = cs.Mention(best.code, best.code, 0, 0, (best.system,))

@@ -333,3 +333,27 @@ def test_a_list_of_conditions_codes_each_one(engine):
     assert _every_sentence_cites(a)
     # one condition: nothing else to add
     assert "also states" not in engine.answer("hyperlipidemia")["answer"]
+
+
+def test_a_follow_up_naming_a_stage_or_the_other_category_of_the_block_switches_the_cm_code(engine):
+    history = [{"role": "user", "content": "pressure ulcer sacrum stage 2"},
+               {"role": "assistant", "content": "L89.152 Pressure ulcer of sacral region, stage 2."}]
+    done = engine.answer("it got worse, now bone exposed, staged 4 on this admission", history)
+    assert [c["code"] for c in done["codes"]][0] == "L89.154", done["answer"]
+    assert any("instead of L89.152" in n for n in done["notices"])
+    # the block's other category (E10, type 1) is no variant of a type 2 code told with another stage
+    history = [{"role": "user", "content": "dm2 with diabetic ckd"},
+               {"role": "assistant", "content": "E11.22 Type 2 diabetes mellitus with diabetic chronic kidney disease."}]
+    done = engine.answer("it's stage 3b", history)
+    assert [c["code"] for c in done["codes"]][0] == "E11.22", done["answer"]
+
+
+def test_block_family_is_the_other_categories_of_the_block(engine):
+    from casepilot import codes as cs
+
+    store = engine.grounded.store
+    rec = store.get(cs.ICD10CM, "E119")
+    fam = store.block_family(rec)
+    assert any(r.code == "E109" for r in fam)
+    assert fam and all(r.code[:3] != "E11" and r.billable for r in fam)
+    assert store.block_family(store.get(cs.ICD10PCS, "0FT44ZZ")) == []
