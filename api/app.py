@@ -17,7 +17,9 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.responses import FileResponse, HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from api.errors import error_response, install_error_handlers
 from api.logs import configure_logging, install_route_redaction
@@ -26,6 +28,7 @@ from api.ratelimit import Limiter, RateLimitMiddleware
 from api.schemas import error_responses
 from api.security import AccessMiddleware, AccessPolicy, BodyLimitMiddleware, GuardMiddleware
 from api.shutdown import Shutdown, watch_server_exit
+from casepilot.access import norm_origin
 from casepilot.egress import disable_tracing
 from casepilot.retrieval import Retriever
 from casepilot.service import chat_model
@@ -217,21 +220,83 @@ def _docs(app: FastAPI, assets: Path | None) -> None:
         )
 
 
-def _widget(app: FastAPI) -> None:
-    """The embeddable widget and its demo page, written by the widget's own module in api/static/."""
+# The widget's ES modules (api/static/widget/), each served as written at /widget/<name> (no bundler, no build
+# step). One route per file: the access log names them, and any other path under /widget/ is a 404 not echoed.
+WIDGET_MODULES = ("config.js", "dom.js", "main.js", "markdown.js", "sse.js", "state.js", "styles.js", "view.js")
+JS_MEDIA_TYPE = "application/javascript; charset=utf-8"
 
-    def _file(name: str, media_type: str, cache: str):
+
+class WidgetConfig(BaseModel):
+    """The limits of ``POST /v1/chat`` (the settings' own values), so the widget sends nothing the server refuses."""
+
+    max_message_chars: int = Field(description="Longest question (CASEPILOT_MAX_MESSAGE_CHARS).")
+    max_history_turns: int = Field(description="Most history turns in one request (CASEPILOT_MAX_HISTORY_TURNS).")
+    max_turn_chars: int = Field(description="Longest history turn (CASEPILOT_MAX_TURN_CHARS).")
+    max_body_bytes: int = Field(description="Largest request body in bytes (CASEPILOT_MAX_BODY_BYTES).")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"max_message_chars": 4000, "max_history_turns": 40, "max_turn_chars": 20000, "max_body_bytes": 256000},
+    ]})
+
+
+def _widget(app: FastAPI) -> None:
+    """The embeddable widget (a classic loader, /widget.js, and its ES modules), its limits and its demo page.
+
+    The modules and /widget-config are public, like /widget.js, and any page may read them: a module script (and
+    a fetch) from another origin needs a CORS grant where a classic script does not, and a site that may not
+    use the API must still get the widget that tells its users so. The access middleware (api/security.py)
+    grants allowed origins when no keys are set; ``_public_cors`` adds ``*`` for every other origin, so a
+    response carries exactly one Access-Control-Allow-Origin.
+    """
+    policy = AccessPolicy.from_settings(app.state.settings)
+
+    def _public_cors(request: Request) -> dict[str, str]:
+        origin = request.headers.get("origin")
+        if not origin:
+            return {}
+        if not policy.keys and (policy.open_origins is None or norm_origin(origin) in policy.open_origins):
+            return {}  # AccessMiddleware's own grant
+        return {"Access-Control-Allow-Origin": "*"}
+
+    def _file(name: str, media_type: str, cache: str, request: Request | None = None, cors: bool = False):
         path = STATIC_DIR / name
         if not path.is_file():
             return error_response(404, "not_found", f"api/static/{name} is not built in this installation.")
-        return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
+        headers = {"Cache-Control": cache, **(_public_cors(request) if cors and request is not None else {})}
+        response = FileResponse(path, media_type=media_type, headers=headers, stat_result=path.stat())
+        match = request.headers.get("if-none-match") if request is not None else None
+        if match and response.headers["etag"] in [t.strip().removeprefix("W/") for t in match.split(",")]:
+            return Response(status_code=304, headers={"ETag": response.headers["etag"], **headers})
+        return response
 
     @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget", response_class=Response,
              responses={200: {"content": {"application/javascript": {"schema": {"type": "string"}}}},
                         **error_responses(404)})
-    async def widget_js():
-        """A script to embed with `<script src=".../widget.js">` on any allowed site."""
-        return _file("widget.js", "application/javascript; charset=utf-8", "public, max-age=300")
+    async def widget_js(request: Request):
+        """A classic script to embed with `<script src=".../widget.js">` on any allowed site; it imports the
+        widget's modules (`/widget/main.js` and the modules it imports) from the same origin."""
+        return _file("widget.js", JS_MEDIA_TYPE, "public, max-age=300", request)
+
+    def _module(name: str):
+        async def widget_module(request: Request):
+            # no-cache: revalidated (ETag, 304) on every load, so a page never runs modules of two versions
+            return _file(f"widget/{name}", JS_MEDIA_TYPE, "no-cache", request, cors=True)
+        return widget_module
+
+    for module in WIDGET_MODULES:
+        app.add_api_route(f"/widget/{module}", _module(module), methods=["GET"], include_in_schema=False,
+                          response_class=Response)
+
+    @app.get("/widget-config", tags=["widget"], summary="The widget's limits", response_model=WidgetConfig)
+    async def widget_config(request: Request):
+        """The chat limits the widget keeps to: question length, history turns, turn length and body size.
+
+        Not under `/v1/`: it needs no key and counts against no rate limit or quota.
+        """
+        s = request.app.state.settings
+        body = WidgetConfig(max_message_chars=s.max_message_chars, max_history_turns=s.max_history_turns,
+                            max_turn_chars=s.max_turn_chars, max_body_bytes=s.max_body_bytes)
+        return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-cache", **_public_cors(request)})
 
     @app.get("/", tags=["widget"], summary="Demo page embedding the widget", response_class=HTMLResponse,
              responses=error_responses(404))

@@ -25,7 +25,9 @@ _param_routes: dict[str, re.Pattern] = {
     "/v1/codes/{code}": re.compile(r"^/v1/codes/[^/]*$"),
     "/v1/ncci/mue/{code}": re.compile(r"^/v1/ncci/mue/[^/]*$"),
 }
-_static_paths: set[str] = {"/", "/healthz", "/readyz", "/docs", "/openapi.json", "/widget.js"}
+_static_paths: set[str] = {"/", "/healthz", "/readyz", "/docs", "/openapi.json", "/widget.js", "/widget-config",
+                           "/widget/config.js", "/widget/dom.js", "/widget/main.js", "/widget/markdown.js",
+                           "/widget/sse.js", "/widget/state.js", "/widget/styles.js", "/widget/view.js"}
 _mounts: set[str] = set()
 
 
