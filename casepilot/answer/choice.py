@@ -157,7 +157,10 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
         picks = [c for n, c in plain if n == best and _default_mark(c.title, base, word)]
         if len(picks) == 1:
             return picks[0]
-    return None
+    # a child that says no more than its heading (Z82.49 repeats Z82.4 "Family history of ischemic heart disease
+    # and other diseases of the circulatory system" beside Z82.41 "... sudden cardiac death") is the heading itself
+    same = [c for n, c in plain if n == best and set(tokens(c.title)) <= base]
+    return same[0] if len(same) == 1 else None
 
 
 def stated_choices(query: str, candidates: Iterable[CodeRecord], said: Iterable[str] = ()) -> list[CodeRecord]:

@@ -26,7 +26,7 @@ from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
-from casepilot.text import (NARRATION, POLARITY, expand_query, own_word_forms, question_negations, stem,
+from casepilot.text import (NARRATION, POLARITY, expand_query, own_word_forms, question_negations, status_of, stem,
                             tokens, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
@@ -122,7 +122,12 @@ def _names_history(ask: HistoryAsk, top: Hit) -> bool:
     if not own.startswith(f"{ask.kind} history"):
         return False
     words = set(tokens(own)) | set(tokens(short_description(str(top.doc.metadata.get("context", "")))))
-    return all(forms & words for forms in own_word_forms(ask.condition).values())
+    # ("CAD" reads as coronary, artery, disease: "disease" alone names no condition, Z84.81 "Family history of
+    # carrier of genetic disease" is no history of CAD)
+    return all((forms - _GENERIC_CONDITION) & words for forms in own_word_forms(ask.condition).values())
+
+
+_GENERIC_CONDITION = frozenset("disease diseases disorder disorders condition conditions syndrome".split())
 
 
 # Which official source led to a PCS code (casepilot/pcsindex.py, casepilot/pcsgems.py), as an answer names it.
@@ -895,6 +900,8 @@ class GroundedAnswerer:
         ask = history_ask(query)
         if ask is None or (found and _names_history(ask, found[0])):
             return False
+        if ask.kind != FAMILY and status_of(query):
+            return False  # "history of kidney transplant": what a past procedure left is a status (Z94.0)
         hits = [h for h in self.retriever.search(ask.condition, ["icd10cm"], k=10, timings=timings)
                 if not str(h.doc.metadata.get("code", "")).upper().startswith("Z")][:5]
         sure = describe_decision(ask.condition, hits)

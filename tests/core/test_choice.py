@@ -177,3 +177,28 @@ def test_default_child_follows_the_dominance_guideline():
     assert default_child("hemiparesis after stroke, left side, left-handed", HEMI, HEMI_KIDS).code == "I69352"
     assert default_child("hemiparesis after stroke, left side", HEMI, HEMI_KIDS).code == "I69354"
     assert default_child("hemiparesis after stroke", HEMI, HEMI_KIDS).code == "I69359"
+
+
+def test_a_child_that_repeats_its_heading_is_the_default_when_no_other_is_stated():
+    heading = _rec("Z824", "Family history of ischemic heart disease and other diseases of the circulatory system")
+    kids = [_rec("Z8241", "Family history of sudden cardiac death"),
+            _rec("Z8249", "Family history of ischemic heart disease and other diseases of the circulatory system")]
+    assert default_child("coronary artery disease", heading, kids).code == "Z8249"
+    assert default_child("sudden cardiac death", heading, kids).code == "Z8241"
+    # two children that repeat the heading settle nothing
+    assert default_child("coronary artery disease", heading, [kids[1], _rec("Z8248", kids[1].title)]) is None
+
+
+def test_a_generic_word_does_not_name_the_history_of_an_abbreviated_condition():
+    from langchain_core.documents import Document
+
+    from casepilot.answer.grounded import _names_history
+    from casepilot.history import history_ask
+    from casepilot.retrieval import Hit
+
+    def hit(title):
+        return Hit("x", 1.0, Document(page_content=title, metadata={"title": f"ICD-10-CM X {title}"}))
+
+    ask = history_ask("family hx of CAD")
+    assert not _names_history(ask, hit("Family history of carrier of genetic disease"))
+    assert _names_history(history_ask("family history of colon polyps"), hit("Family history of colon polyps"))
