@@ -94,6 +94,16 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # the body part values say "Femoral Shaft", "Humeral Head" beside "Upper Femur": the noun names the adjective too
     (r"\bfemur\b", "femur femoral"), (r"\bhumerus\b", "humerus humeral"),
     (r"\bbronch\b", "bronchoscopy"),
+    # joint replacement bearings and fixation: "ceramic head on poly liner" (Ceramic on Polyethylene), a press-fit
+    # component is the qualifier Uncemented
+    # a carpal tunnel release frees the median nerve (body part Median Nerve, not the carpal bones); a subdural
+    # hematoma lies in the subdural space, the body part its evacuation (Extirpation) is coded to
+    (r"\bcarpal tunnel release\b", r"\g<0> median nerve"),
+    (r"\bsubdural (?:hematoma|hemorrhage|hygroma|collection)\b", r"\g<0> subdural space"),
+    (r"\bcrani\b", "craniotomy"),
+    # the body part names: "subq abscess" is of the Subcutaneous Tissue and Fascia, a "gastric" biopsy of the Stomach
+    (r"\bsubcutaneous\b(?! tissue)", "subcutaneous tissue and fascia"), (r"\bgastric\b", "gastric stomach"),
+    (r"\bpoly\b", "polyethylene"), (r"\bpress[- ]?fit\b", r"\g<0> uncemented"),
     # placing a device is the root operation Insertion ("IVC filter placement": Insertion of device in, Vena Cava),
     # except a stent, which dilates a tubular body part (Dilation, Intraluminal Device), and a drain (Drainage,
     # Drainage Device): those the index reaches by their own words
@@ -511,6 +521,8 @@ class PCSIndex:
     def _question(self, question: str) -> _Read:
         """What the question says, read against the index's words (see _Read)."""
         question, appended = self._own_words(question)
+        # "no tube left in": what stays in place, not the left side (the negation below would drop "left" everywhere)
+        question = re.sub(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling)\b)", "remaining", question, flags=re.I)
         # what the question says was not done ("tonsillectomy (no adenoids)", "nothing removed") names no
         # body part or term; read before the synonyms go back on, which a trailing "no hardware" would negate
         absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I))
@@ -643,7 +655,10 @@ class PCSIndex:
             yield ref.code[:4], ref.code, "", 0.5 if lat & qlat else 0.0
         elif ref.code:  # a 3-character table: body part from the question
             parts = [(bp, _match(_name_words(name), q, qlat), name) for bp, name in self.table(ref.code)[1].items()]
-            parts = [(bp, m[0], name) for bp, m, name in parts if m]
+            # a "total" joint replacement replaces the joint, not one of its surfaces ("Hip Joint, Femoral Surface"
+            # is a partial replacement, however often the femoral stem is named)
+            parts = [(bp, m[0] - (1.0 if "total" in q and "surface" in _name_words(name) else 0.0), name)
+                     for bp, m, name in parts if m]
             best = max((s for _, s, _ in parts), default=None)
             if best is None:
                 yield ref.code, ref.code, "", None

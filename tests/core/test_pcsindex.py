@@ -326,3 +326,18 @@ def test_a_bronch_is_a_bronchoscopy_and_the_index_spells_the_lavage_bronchial_al
 
 def test_svd_is_the_delivery(ix):
     assert first(ix, expand_query("SVD", pcs=True)) == "10E0XZZ"
+
+
+@pytest.mark.parametrize("question, code", [
+    # a total hip replaces the joint (not its femoral surface); the bearing and the fixation are the device and
+    # qualifier ("poly" is polyethylene, press-fit is uncemented)
+    ("rt THA, cemented femoral stem and cup, metal head on polyethylene liner", "0SR9029"),
+    ("lt THA, ceramic head on poly liner, press-fit", "0SRB04A"),
+    ("open carpal tunnel release rt", "01N50ZZ"),  # the median nerve is released
+    ("crani for evac of acute subdural hematoma", "00C40ZZ"),  # the subdural space
+    ("I&D lt buttock subq abscess", "0J990ZZ"),  # subcutaneous tissue and fascia
+    ("EGD w/ cold forceps bx of gastric antrum", "0DB68ZX"),  # gastric: the stomach
+    ("therapeutic thoracentesis lt, no tube left in", "0W9B3ZZ"),  # "left in" is no side
+])
+def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, question, code):
+    assert first(ix, expand_query(question, pcs=True)) == code
