@@ -49,14 +49,16 @@ _APPROACHES = [
           r"|percutaneous endoscopic\w*|endoscopic\w* through a percutaneous port"),
     # PCS defines the percutaneous approach as entry "by puncture or minor incision": a puncture, a
     # -centesis or a needle aspiration is percutaneous unless the question says otherwise.
-    ("3", r"percutaneous\w*|needle|puncture|\w+centesis|aspiration"),
+    # a catheter threaded through a vessel from a puncture (TAVR "transfemoral", "catheter ablation") is percutaneous
+    ("3", r"percutaneous\w*|needle|puncture|\w+centesis|aspiration|transcatheter|trans-?femoral|trans-?radial"
+          r"|catheter ablation"),
     # A tube passed through the mouth, nose or urethra enters "via natural or artificial opening" (PCS
     # approach definitions): endotracheal intubation is 0BH17EZ, a nasogastric tube 0DH67UZ.
     ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"
           r"|via (?:a |the )?natural (?:opening|orifice)"
           r"|endotracheal\w*|nasotracheal\w*|orotracheal\w*|nasogastric\w*|orogastric\w*|transoral\w*|transnasal\w*"
-          # a LEEP excises the cervix through the vagina
-          r"|loop electrosurgical excision\w*"),
+          # a LEEP excises the cervix through the vagina, as a McDonald or Shirodkar cerclage restricts it
+          r"|loop electrosurgical excision\w*|(?:mcdonald|shirodkar) cerclage"),
     # An endoscope without a stated route ("knee scope", "endoscopic"): through a natural opening where the
     # table has that approach (8), else through a port (4, as for a joint).
     ("84", r"endoscop\w*|scope"),
@@ -101,6 +103,22 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\bcarpal tunnel release\b", r"\g<0> median nerve"),
     (r"\bsubdural (?:hematoma|hemorrhage|hygroma|collection)\b", r"\g<0> subdural space"),
     (r"\bcrani\b", "craniotomy"),
+    # obstetrics: the vocabulary's diagnosis wording "cesarean delivery" is the index's "Cesarean section"; a
+    # classical (vertical, upper segment) incision is the qualifier High, a low transverse one Low; a termination
+    # is the index's "Termination of pregnancy", by suction the value Vacuum; a cerclage in pregnancy (McDonald,
+    # Shirodkar) restricts the cervix
+    (r"\bcesarean delivery\b", "cesarean section"), (r"\bclassical\b", "classical high"),
+    (r"\blow transverse\b", "low transverse low"),
+    (r"\btermination\b(?! of pregnancy)", "termination of pregnancy"), (r"\bsuction\b", "suction vacuum"),
+    (r"\b(?:mcdonald|shirodkar|cervical)\s+cerclage\b|\bcerclage\b(?=.*\b(?:weeks?|wks?|pregnan\w*|gestation)\b)",
+     r"\g<0> cervix"),
+    # vessels: the internal carotid artery (ICA) and a carotid endarterectomy (CEA); an ablation for atrial
+    # fibrillation (pulmonary vein isolation) destroys the heart's conduction mechanism
+    (r"\bica\b", "internal carotid artery"), (r"\bcea\b", "carotid endarterectomy"),
+    (r"\b(?:pvi|pulmonary vein isolation)\b|\bablation\b(?=.*\b(?:atrial fibrillation|afib|a-?fib|flutter)\b)",
+     r"\g<0> conduction mechanism"),
+    # a stent keeps a tubular body part open: Dilation with an Intraluminal Device
+    (r"\bstents?\b", r"\g<0> dilation intraluminal device"),
     # the body part names: "subq abscess" is of the Subcutaneous Tissue and Fascia, a "gastric" biopsy of the Stomach
     (r"\bsubcutaneous\b(?! tissue)", "subcutaneous tissue and fascia"), (r"\bgastric\b", "gastric stomach"),
     (r"\bpoly\b", "polyethylene"), (r"\bpress[- ]?fit\b", r"\g<0> uncemented"),

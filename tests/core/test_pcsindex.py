@@ -338,6 +338,13 @@ def test_svd_is_the_delivery(ix):
     ("I&D lt buttock subq abscess", "0J990ZZ"),  # subcutaneous tissue and fascia
     ("EGD w/ cold forceps bx of gastric antrum", "0DB68ZX"),  # gastric: the stomach
     ("therapeutic thoracentesis lt, no tube left in", "0W9B3ZZ"),  # "left in" is no side
+    ("repeat c-section via classical vertical incision", "10D00Z0"),  # classical: the qualifier High
+    ("elective termination at 8 wks by suction D&C", "10A07Z6"),  # Termination of pregnancy, Vacuum
+    ("McDonald cerclage, 14 weeks", "0UVC7ZZ"),  # the cervix, through the vagina
+    ("TAVR via transfemoral approach, bovine pericardial valve", "02RF38Z"),  # transcatheter: percutaneous
+    ("catheter ablation for a-fib, PVI", "02583ZZ"),  # the conduction mechanism
+    ("lt ICA endarterectomy (CEA)", "03CL0ZZ"),
+    ("cysto, double J stent placed in rt ureter for obstructing stone", "0T768DZ"),  # a stent dilates
 ])
 def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, question, code):
     assert first(ix, expand_query(question, pcs=True)) == code
