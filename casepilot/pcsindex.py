@@ -119,6 +119,8 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
      r"\g<0> conduction mechanism"),
     # a stent keeps a tubular body part open: Dilation with an Intraluminal Device
     (r"\bstents?\b", r"\g<0> dilation intraluminal device"),
+    # the body part an adjective names ("ureteral stent": the ureter); a nephrostomy or chest tube drains
+    (r"\bureteral\b", "ureteral ureter"), (r"\b(?:nephrostomy|drainage|drain) tubes?\b", r"\g<0> drainage device"),
     # the body part names: "subq abscess" is of the Subcutaneous Tissue and Fascia, a "gastric" biopsy of the Stomach
     (r"\bsubcutaneous\b(?! tissue)", "subcutaneous tissue and fascia"), (r"\bgastric\b", "gastric stomach"),
     (r"\bpoly\b", "polyethylene"), (r"\bpress[- ]?fit\b", r"\g<0> uncemented"),

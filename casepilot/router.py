@@ -38,7 +38,9 @@ _COVERAGE_DOC = re.compile(r"\bncds?\s*#?\s*\d{1,4}(\.\d{1,3})*\b|\b(article\s+)
                            r"^\W*(does|will|would|is)\s+medicare\s+(cover|pay for)\b|\bcrosswalk", re.I)
 _DESCRIBE = re.compile(
     r"\b(icd[- ]?10[- ]?(cm|pcs)?|cpt|hcpcs|diagnosis|dx|procedure)?\s*codes?\s+(for|to use for|of)\b|"
-    r"\bwhat (icd|cpt|hcpcs|code|diagnosis code)\b|\bhow (do|should|would) (i|you|we) code\b|\bcode (a|an|the)\b",
+    r"\bwhat (icd|cpt|hcpcs|code|diagnosis code)\b|\bhow (do|should|would) (i|you|we) code\b|\bcode (a|an|the)\b|"
+    # "what's the PCS for laparoscopic left adrenalectomy": the code set named in place of "code"
+    r"\b(?:what(?:'?s| is)|which is) the (?:icd[- ]?10[- ]?)?(?:pcs|cm|cpt|hcpcs|dx|icd[- ]?10)\s+(?:for|of)\b",
     re.I)
 _SYSTEM_WORDS = [
     (cs.ICD10PCS, re.compile(r"\b(icd[- ]?10[- ]?pcs|pcs|inpatient procedure|root operation)\b", re.I)),

@@ -345,6 +345,7 @@ def test_svd_is_the_delivery(ix):
     ("catheter ablation for a-fib, PVI", "02583ZZ"),  # the conduction mechanism
     ("lt ICA endarterectomy (CEA)", "03CL0ZZ"),
     ("cysto, double J stent placed in rt ureter for obstructing stone", "0T768DZ"),  # a stent dilates
+    ("cystoscopy with removal of ureteral stent", "0TP98DZ"),  # ureteral: the ureter
 ])
 def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, question, code):
     assert first(ix, expand_query(question, pcs=True)) == code
