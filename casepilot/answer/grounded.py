@@ -342,6 +342,12 @@ class GroundedAnswerer:
         from casepilot.answer import coverage as mcd_answer
 
         d = Draft(route.intent)
+        why = outright_decline(question, lookup=bool(route.codes))
+        if why is not None:
+            # "how much will Medicare pay for 99213 in 2031": no coverage table answers what the question asks
+            d.searched.append(why)
+            self._decline(d, Decision(DECLINE, 0.0, scope_signals(question)), [])
+            return d
         ans = mcd_answer.ask(question, route.codes, self.tables or Path("/nonexistent"), as_of or date.today(),
                              self.store)
         d.verdict, d.searched = ans.verdict, list(ans.searched)

@@ -357,3 +357,9 @@ def test_block_family_is_the_other_categories_of_the_block(engine):
     assert any(r.code == "E109" for r in fam)
     assert fam and all(r.code[:3] != "E11" and r.billable for r in fam)
     assert store.block_family(store.get(cs.ICD10PCS, "0FT44ZZ")) == []
+
+
+def test_a_future_payment_for_a_known_code_is_declined_on_every_route(engine):
+    done = engine.answer("how much will medicare pay for 99213 in 2031")
+    assert done["answered"] is False, done["answer"]
+    assert done["answer"].startswith("CasePilot's sources do not answer this question")
