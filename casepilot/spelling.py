@@ -94,6 +94,10 @@ class Speller:
         if word.endswith(("ed", "ing")) and stem(word) in self._stems:
             # an inflection of a known word: its known form with the same ending, else left as typed
             return self._inflected.get((stem(word), "ing" if word.endswith("ing") else "ed"))
+        if word.endswith("s") and word[:-1] in self.df:
+            # a possessive typed without its apostrophe ("bells palsy", "crohns") is the known word, not the
+            # commoner word one letter away ("cells")
+            return word[:-1]
         limit = 2 if len(word) >= 8 else 1
         found = [f for f in process.extract(word, self._choices, scorer=DamerauLevenshtein.distance,
                                             score_cutoff=limit, limit=20)

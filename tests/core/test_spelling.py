@@ -156,3 +156,10 @@ def test_the_vocabulary_keys_are_never_corrected():
     stub.lexical = lambda name: _Lexical({**LIVE_DF, "cyst": 500})
     assert Retriever.speller(stub).fix("cysto with stent") == "cysto with stent"
     assert fixed.fix("pnuemonia") == "pneumonia"
+
+
+def test_a_possessive_typed_without_its_apostrophe_is_the_known_word():
+    # "bells palsy": Bell's palsy (the index knows "bell"), not the commoner "cells" one letter away
+    s = Speller({"bell": 8, "cells": 900, "palsy": 60, "side": 400})
+    assert s.fix("bells palsy rt side") == "bell palsy rt side"
+    assert s.fix("cellls") == "cells"
