@@ -767,7 +767,8 @@ class Retriever:
             return []
         t0 = time.perf_counter()
         query = self.spell(query)
-        expanded = expand_query(query)
+        # a search without the ICD-10 code sets (CPT, HCPCS, guidance) leaves out ICD-10-CM-only wording (cpt = false)
+        expanded = expand_query(query, cpt=not {"icd10cm", "icd10pcs"} & set(names))
         qvec = QueryVectors(expanded, self.embedder, self.export_dir)  # embedded when a collection is searched
         t1 = time.perf_counter()
         bm25: list[tuple[str, float]] = []

@@ -27,10 +27,11 @@ VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
 
 # Sections of vocabulary.toml, one per constant below. Each entry is a table with a non-empty value, reason
 # and source (and an optional check_titles flag, read by tests/core/test_vocabulary.py, and pcs = false for
-# a synonym whose value is diagnosis wording that ICD-10-PCS searches must not get: PCS names "Sigmoid Colon").
+# a synonym whose value is diagnosis wording that ICD-10-PCS searches must not get: PCS names "Sigmoid Colon";
+# cpt = false for one that searches without ICD-10 codes, CPT and guidance, must not get).
 _SECTIONS = ("stopwords", "abbreviations", "ambiguous", "synonyms")
 _REQUIRED = ("value", "reason", "source")
-_OPTIONAL = {"check_titles": bool, "pcs": bool, "context": str, "strict": bool, "example": str}
+_OPTIONAL = {"check_titles": bool, "pcs": bool, "cpt": bool, "context": str, "strict": bool, "example": str}
 
 
 class VocabularyError(ValueError):
@@ -98,6 +99,8 @@ STRICT = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("stri
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
 SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].items()}
 NOT_FOR_PCS: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].items() if e.get("pcs") is False)
+# ... and those that only ICD-10-CM titles use (cpt = false): "visit" is the Z codes' "encounter", not a CPT word
+NOT_FOR_CPT: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].items() if e.get("cpt") is False)
 
 _TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -147,14 +150,14 @@ def with_stems(words: set[str] | frozenset[str]) -> set[str]:
     return set(words) | {stem(w) for w in words}
 
 
-def expand_query(text: str, pcs: bool = False) -> str:
+def expand_query(text: str, pcs: bool = False, cpt: bool = False) -> str:
     """Spell out abbreviations and append code-set vocabulary for plain words (pure, idempotent enough).
 
     >>> expand_query("N/V, h/o MI")
     'nausea with vomiting , history myocardial infarction'
     """
     body = spell_out(text)
-    extra = appended(body, pcs)
+    extra = appended(body, pcs, cpt)
     body = _status_wording(body, " ".join(extra))
     return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body),
                      *arabic_grades(body)]).strip()
@@ -268,12 +271,13 @@ def trimester_of(text: str) -> list[str]:
     return ["first trimester" if weeks < 14 else "second trimester" if weeks < 28 else "third trimester"]
 
 
-def appended(body: str, pcs: bool = False) -> list[str]:
+def appended(body: str, pcs: bool = False, cpt: bool = False) -> list[str]:
     """The vocabulary values a spelled-out question gets appended, in file order, each once (two names of
     one drug add its class once); for an ICD-10-PCS search, only those PCS words the same way."""
     # punctuation between words does not split a phrase: "C. diff" is the key "c diff"
     low = " ".join(re.sub(r"[.,;:()\[\]!?]", " ", body.lower()).split())
-    extra = [SYNONYMS[k] for k in synonym_keys(low) if SYNONYMS[k] not in low and not (pcs and k in NOT_FOR_PCS)]
+    extra = [SYNONYMS[k] for k in synonym_keys(low) if SYNONYMS[k] not in low and not (pcs and k in NOT_FOR_PCS)
+             and not (cpt and k in NOT_FOR_CPT)]
     return list(dict.fromkeys(extra))
 
 

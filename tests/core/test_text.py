@@ -142,3 +142,12 @@ def test_status_post_in_an_aftercare_visit_is_the_aftercare_not_a_status():
     for q in ("post-op visit s/p lap chole", "suture removal, s/p excision of a lesion of the back"):
         out = expand_query(q)
         assert "surgical aftercare" in out and "absence" not in out and "presence" not in out
+
+
+def test_a_cm_only_synonym_is_left_out_of_searches_without_the_icd10_code_sets():
+    from casepilot.text import expand_query
+
+    # "visit" is the Z codes' "encounter" (Z23 "Encounter for immunization") ...
+    assert "encounter" in expand_query("flu vax only visit").split()
+    # ... but not a word to add to a CPT or guidance search ("established patient office visit")
+    assert "encounter" not in expand_query("established patient office visit, moderate MDM", cpt=True).split()
