@@ -69,6 +69,9 @@ _TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|
                     # the notice in capitals; "no abn findings" is a note's "abnormal"
                     r"\b(?-i:ABNs?)\b", re.I)
 _ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b", re.I)
+# whether the record must link conditions or a query is needed before a code is used: a documentation rule
+_NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+)\s+(?:really\s+)?need\b[^?]*?"
+                         r"\b(?:link\w*|quer(?:y|ies)|connect\w*|tie|relate)\b", re.I)
 # "dm2 w/ hyperglycemia, uncontrolled per MD - dx code?": a description that ends by asking for its code
 # ("... what dx", "... what's the ICD-10?": the code set or "dx" alone asks for the code too)
 _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?|"
@@ -267,6 +270,10 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
             (coded := [r for r in resolved if r.mention.systems != (cs.MODIFIER,)])
             and (_COVERAGE.search(message) or (_SUPPORTS.search(message) and _dx_and_procedure(coded)))):
         intent = COVERAGE
+    elif resolved and _NEEDS_LINK.search(message):
+        # "do I need the doctor to link HTN and CKD to use I12?": a rule about documentation, which the guidance
+        # answers (the presumed causal relationship), with the code's own record beside it
+        intent = GUIDELINE
     elif resolved and _within_heading(message, resolved):
         # "acute diastolic heart failure - which I50 code?": a description to code inside that heading.
         intent = DESCRIPTION_TO_CODE

@@ -20,6 +20,8 @@ from casepilot.text import negated_terms, small_numbers, stem, tokens, with_stem
 _WITH = re.compile(r"\bwith\b", re.I)
 # Words that say how conditions relate, not what they are: no evidence of a choice on their own.
 _RELATION = frozenset("on and of or with without other unspecified type due".split())
+_USING_A_CODE = re.compile(r"\b(?:use|using|bill|billing|code|coding|report|reporting|assign|assigning)\s+"
+                           r"(?:[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?|[0-9]{4}[0-9FTU]|it|this|that|them)\b", re.I)
 _NOTE_CODE = re.compile(r"\b([A-Z][0-9][0-9A-Z])(?:\.([0-9A-Z]{1,4}))?")
 # "N18.1-N18.4", "I50.-", "O08.8", "E08-E13": one code or a range, each end standing for itself and its children
 _NOTE_RANGE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\.-)?(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?")
@@ -93,6 +95,9 @@ def _stated_scores(query: str, base: set[str], children: list[CodeRecord]) -> tu
     """Each child scored by its own words (beyond ``base``) that the question states, with their polarity ("no
     abnormal findings" names "without abnormal findings", not "with") and the dominant side the guideline gives.
     A child naming other small numbers than the question (another stage) is left out when any agrees."""
+    # "do I need the doctor to link them to use I11.0?": how the question asks to code states nothing of the patient
+    # (its "use" chose Z72.0 "Tobacco use" from I10's tobacco set)
+    query = _USING_A_CODE.sub(" ", query)
     q = query_facts(query)  # the question's words, what it denies and its dominant side, as the ranker reads them
     stated = q.words - q.negated
     if q.measures:

@@ -202,3 +202,10 @@ def test_a_generic_word_does_not_name_the_history_of_an_abbreviated_condition():
     ask = history_ask("family hx of CAD")
     assert not _names_history(ask, hit("Family history of carrier of genetic disease"))
     assert _names_history(history_ask("family history of colon polyps"), hit("Family history of colon polyps"))
+
+
+def test_how_the_question_asks_to_use_a_code_states_nothing_of_the_patient():
+    tobacco = [_rec("Z7722", "Contact with and (suspected) exposure to environmental tobacco smoke (acute) (chronic)"),
+               _rec("Z87891", "Personal history of nicotine dependence"), _rec("Z720", "Tobacco use")]
+    assert stated_choices("do i need the doctor to link HTN and heart failure to use I11.0?", tobacco) == []
+    assert _codes(stated_choices("htn with heart failure, tobacco use", tobacco)) == ["Z720"]

@@ -39,6 +39,8 @@ def store(tmp_path_factory):
     # the named code set and "which ... code" ask for a code of that set
     ("Which ICD-10-CM code is used for an encounter for immunization?", rt.DESCRIPTION_TO_CODE),
     ("what's the PCS for laparoscopic left adrenalectomy", rt.DESCRIPTION_TO_CODE),
+    ("do I need the doctor to link HTN and CKD to use I12?", rt.GUIDELINE),
+    ("what level of MDM do I need for 99214?", rt.CODE_LOOKUP),
     ("what's the PCS root operation for removing a kidney stone", rt.GUIDELINE),
     # a bare clinical description, however long, wants a code: an "is" inside it asks nothing
     ("Hemiplegia of the left side as a late effect of an old stroke; patient is left-handed", rt.DESCRIPTION_TO_CODE),
