@@ -119,6 +119,12 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
      r"\g<0> conduction mechanism"),
     # a stent keeps a tubular body part open: Dilation with an Intraluminal Device
     (r"\bstents?\b", r"\g<0> dilation intraluminal device"),
+    # a central line's body part is where its tip lies (the cavoatrial junction is the superior vena cava's end),
+    # not the vein it enters by: "PICC rt basilic, tip in SVC" is 02HV33Z
+    (r"\bcavoatrial junction\b", "superior vena cava"),
+    (r"\b(?:right |left )?(?:basilic|cephalic|brachial|subclavian|internal jugular|jugular|axillary|femoral)"
+     r"(?: vein)?\b(?=.*\btip\b)", " "),
+    (r"\bcentral lines?\b", "central venous catheter infusion device insertion"),
     # the body part an adjective names ("ureteral stent": the ureter); a nephrostomy or chest tube drains
     (r"\bureteral\b", "ureteral ureter"), (r"\b(?:nephrostomy|drainage|drain) tubes?\b", r"\g<0> drainage device"),
     # the body part names: "subq abscess" is of the Subcutaneous Tissue and Fascia, a "gastric" biopsy of the Stomach

@@ -346,6 +346,8 @@ def test_svd_is_the_delivery(ix):
     ("lt ICA endarterectomy (CEA)", "03CL0ZZ"),
     ("cysto, double J stent placed in rt ureter for obstructing stone", "0T768DZ"),  # a stent dilates
     ("cystoscopy with removal of ureteral stent", "0TP98DZ"),  # ureteral: the ureter
+    ("picc placed rt basilic, tip in svc", "02HV33Z"),  # a central line is coded where its tip lies
+    ("triple lumen CVC placed in the R subclavian vein, tip at cavoatrial junction", "02HV33Z"),
 ])
 def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, question, code):
     assert first(ix, expand_query(question, pcs=True)) == code
