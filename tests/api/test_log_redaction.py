@@ -126,12 +126,13 @@ def _ask_a_model() -> None:
 
     GenericFakeChatModel(messages=iter([AIMessage("E11.22 [1]")])).invoke(f"Patient {NAME}: what is E11.22?")
     wait_for_all_tracers()
-    try:
-        from langsmith.run_trees import get_cached_client
+    # flush the client the tracer made, if any: get_cached_client() would make one, and a new client asks the
+    # endpoint for its /info on its own thread, a request the tracing-off test then counted when it came early
+    from langsmith import run_trees
 
-        get_cached_client().flush()
-    except Exception:  # noqa: BLE001 - older/newer langsmith: the tracer wait above is enough
-        pass
+    client = getattr(run_trees, "_CLIENT", None)
+    if client is not None:
+        client.flush()
 
 
 def test_inherited_tracing_is_turned_off(tmp_path, tracing_server):
