@@ -185,7 +185,10 @@ class GroundedAnswerer:
         if route.intent in (rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
             self._table_verdict(d, route)
         known = [r for r in route.codes[:3] if r.records]
-        if route.intent == rt.CODE_LOOKUP and not route.inherited and (known or any(scope_signals(question).values())):
+        signals = any(scope_signals(question).values())
+        # (a follow-up about the earlier code is decided the same way when it asks what no reference holds: "ok
+        # what about aetna in NJ for the same code?")
+        if route.intent == rt.CODE_LOOKUP and (not route.inherited or signals) and (known or signals):
             # "How much does Aetna pay for 99213 in Ohio?": the code is known, the question is not
             # about what the sources hold of it. Decide on the code's own passages. A code CasePilot does not
             # hold ("UHC's approval rate for 70553 under our contract") is declined on the same signals.

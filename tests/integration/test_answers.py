@@ -363,3 +363,12 @@ def test_a_future_payment_for_a_known_code_is_declined_on_every_route(engine):
     done = engine.answer("how much will medicare pay for 99213 in 2031")
     assert done["answered"] is False, done["answer"]
     assert done["answer"].startswith("CasePilot's sources do not answer this question")
+
+
+def test_a_follow_up_asking_a_payers_rate_for_the_earlier_code_is_declined(engine):
+    history = [{"role": "user", "content": "what is CPT 99213?"},
+               {"role": "assistant", "content": "CPT 99213: established patient office visit, low MDM."}]
+    done = engine.answer("ok what about aetna in NJ for the same code?", history)
+    assert done["answered"] is False, done["answer"]
+    # a follow-up without such a signal is still answered about the earlier code
+    assert engine.answer("Is it for new patients too?", history)["answered"] is True
