@@ -75,6 +75,7 @@ _APPROACHES = [
 ]
 _SURGICAL = re.compile(r"o?(ectomy|tomy|stomy|plasty|rrhaphy|pexy|scopy|centesis|lysis|tripsy|desis)$")
 _APPROACH_RE = [(v, re.compile(rf"\b(?:{p})\b")) for v, p in _APPROACHES]
+_LEFT_IN_PLACE = re.compile(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling)\b)", re.I)
 # Words that say how or on which side, never what was done: ICD-9-CM titles lead with them ("Closed reduction",
 # "Laparoscopic ... gastrectomy", "Unilateral repair"); the approach and side are read from the question.
 _MODIFIERS = frozenset("laparoscopic laparoscopy closed unilateral".split())
@@ -96,8 +97,6 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # the body part values say "Femoral Shaft", "Humeral Head" beside "Upper Femur": the noun names the adjective too
     (r"\bfemur\b", "femur femoral"), (r"\bhumerus\b", "humerus humeral"),
     (r"\bbronch\b", "bronchoscopy"),
-    # joint replacement bearings and fixation: "ceramic head on poly liner" (Ceramic on Polyethylene), a press-fit
-    # component is the qualifier Uncemented
     # a carpal tunnel release frees the median nerve (body part Median Nerve, not the carpal bones); a subdural
     # hematoma lies in the subdural space, the body part its evacuation (Extirpation) is coded to
     (r"\bcarpal tunnel release\b", r"\g<0> median nerve"),
@@ -129,6 +128,8 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\bureteral\b", "ureteral ureter"), (r"\b(?:nephrostomy|drainage|drain) tubes?\b", r"\g<0> drainage device"),
     # the body part names: "subq abscess" is of the Subcutaneous Tissue and Fascia, a "gastric" biopsy of the Stomach
     (r"\bsubcutaneous\b(?! tissue)", "subcutaneous tissue and fascia"), (r"\bgastric\b", "gastric stomach"),
+    # joint replacement bearings and fixation: "ceramic head on poly liner" (Ceramic on Polyethylene), a press-fit
+    # component is the qualifier Uncemented
     (r"\bpoly\b", "polyethylene"), (r"\bpress[- ]?fit\b", r"\g<0> uncemented"),
     # placing a device is the root operation Insertion ("IVC filter placement": Insertion of device in, Vena Cava),
     # except a stent, which dilates a tubular body part (Dilation, Intraluminal Device), and a drain (Drainage,
@@ -548,7 +549,7 @@ class PCSIndex:
         """What the question says, read against the index's words (see _Read)."""
         question, appended = self._own_words(question)
         # "no tube left in": what stays in place, not the left side (the negation below would drop "left" everywhere)
-        question = re.sub(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling)\b)", "remaining", question, flags=re.I)
+        question = _LEFT_IN_PLACE.sub("remaining", question)
         # what the question says was not done ("tonsillectomy (no adenoids)", "nothing removed") names no
         # body part or term; read before the synonyms go back on, which a trailing "no hardware" would negate
         absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I))

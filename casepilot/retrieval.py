@@ -340,10 +340,16 @@ def _t_cover(title_words: set[str], q_stems: set[str]) -> float:
     return sum(1 for w in title_words if w in q_stems or stem(w) in q_stems) / len(title_words)
 
 
+def _note_lines(text: str, label: str) -> list[str]:
+    """The texts of a code passage's note lines with one label (ingest/icd10cm.py writes one "Label: text" each)."""
+    head = label + ":"
+    return [line[len(head):].strip() for line in text.splitlines() if line.startswith(head)]
+
+
 def includes_terms(text: str) -> list[str]:
     """The terms of a code passage's own "Includes" notes: I10 "Includes: high blood pressure", the code's other
     names as much as its inclusion terms are."""
-    return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Includes:")]
+    return _note_lines(text, "Includes")
 
 
 def essential_words(text: str) -> set[str]:
@@ -357,7 +363,7 @@ def essential_words(text: str) -> set[str]:
 
 def inclusion_terms(text: str) -> list[str]:
     """The inclusion terms a code passage lists (ingest/icd10cm.py writes one "Inclusion terms:" line each)."""
-    return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Inclusion terms:")]
+    return _note_lines(text, "Inclusion terms")
 
 
 def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = ()) -> dict[str, float]:
@@ -376,8 +382,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # asserts; a question word counts as covered only with the same polarity.
     t_negated = negated_terms(own_title) | negated_terms(short)
     asserted = (title_words | set(tokens(short))) - t_negated
-    named_aliases = [a for a in aliases if tokens(a)]
-    alias_words = [(set(tokens(a)), negated_terms(a)) for a in named_aliases]
+    # each alias: its words, what it denies, and its words without the nonessential (parenthesised) ones
+    alias_words = [(ws, negated_terms(a), essential_words(a) or ws) for a in aliases if (ws := set(tokens(a)))]
     # Coverage compares words by their stems too: "homeless ... at a shelter" is covered by "Sheltered
     # homelessness". An inclusion term names the same code, so it covers with the title: "pernicious anemia,
     # B12" is D51.0's, whose title says "B12" and whose inclusion term says "pernicious". What the title denies
@@ -387,13 +393,12 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         title_asserted = with_stems(asserted)
         sig["q_cover"] = max([_q_cover(q, title_asserted, negated)] +
                              [_q_cover(q, title_asserted | (with_stems(ws - neg) - negated), negated | with_stems(neg))
-                              for ws, neg in alias_words])
+                              for ws, neg, _ in alias_words])
     if title_words:
         # Words in parentheses are nonessential modifiers (ICD-10-CM I.A.7): a question that leaves them out
         # still says the whole title ("hypertension" says I10's "Hypertension (arterial) (benign) (essential)")
         sig["t_cover"] = max(_t_cover(ws, q.stems) for ws in
-                             [essential_words(own_title) or title_words,
-                              *(essential_words(a) or ws for a, (ws, _) in zip(named_aliases, alias_words))])
+                             [essential_words(own_title) or title_words, *(ess for _, _, ess in alias_words)])
     tnums = small_numbers(own_title)
     tside = _SIDES & title_words
     # The tabular's convention: detail the question does not state (a side, "other")
@@ -401,7 +406,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     extra = q.unstated & title_words
     # "Sprain of other ligament of ankle" and the question states its inclusion term ("talofibular ligament"):
     # the tabular's own name for the "other" it leaves open, so "other" is no detail the question did not give
-    if "other" in extra and any(_t_cover(ws, q.stems) == 1.0 for ws, _ in alias_words):
+    if "other" in extra and any(_t_cover(ws, q.stems) == 1.0 for ws, _, _ in alias_words):
         extra.discard("other")
     if "fracture" in title_words:
         extra |= q.fracture_unstated & title_words
@@ -851,7 +856,7 @@ class Retriever:
                 # (a heading's "Includes" notes name what its whole family covers: not the heading's other names)
                 aliases = (inclusion_terms(doc.page_content) + str(m.get("inherited") or "").splitlines()
                            + (includes_terms(doc.page_content) if m.get("billable") is True else []))
-                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q, [a for a in aliases if a]))
+                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q, aliases))
                 sig["ranker"] = self.ranker.score(sig)
                 score = base.get(i, 0.0)
             else:

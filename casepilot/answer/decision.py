@@ -97,16 +97,14 @@ def outright_decline(question: str, lookup: bool = False) -> str | None:
     >>> outright_decline("what dose of metformin should we start"), outright_decline("code for metformin use")
     ('nothing: a clinical decision (a dose, a test or treatment to order) is not a coding question; ask the treating clinician or a clinical reference', None)
     """
-    signals = scope_signals(question)
     entries = _scope_entries()
-    outright = next((why for key, why in _outright().items()
-                     if signals.get(key) and not (lookup and entries[key].get("lookups_answered"))), None)
+    fired = [k for k, v in scope_signals(question).items() if v and not (lookup and entries[k].get("lookups_answered"))]
+    outright = next((why for key, why in _outright().items() if key in fired), None)
     if outright is not None:
         return outright
     # Two independent signals ("how much will Medicare pay for 99213 in 2031": a payment, and a year not yet
     # published; "what does BCBS pay under our contract": a payer, and the asker's own contract) leave no reading
     # a coding reference could answer: every tuning question that carried two was one to decline.
-    fired = [k for k, v in signals.items() if v and not (lookup and entries[k].get("lookups_answered"))]
     if len(fired) >= 2:
         reasons = [entries[k]["reason"].split(":")[0].split(" (")[0].rstrip(".") for k in fired]
         return "nothing: " + "; ".join(r[:1].lower() + r[1:] for r in reasons)
