@@ -35,7 +35,7 @@ _ICD10CM = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
 _PCS = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
 _CPT = re.compile(r"^(?:[0-9]{5}|[0-9]{4}[FTU])$")
 _HCPCS = re.compile(r"^[A-V][0-9]{4}$")
-_MODIFIER = re.compile(r"^(?:[0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])$")
+_MODIFIER = MODIFIER_SHAPE = re.compile(r"^(?:[0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])$")
 
 # Code-shaped tokens inside free text. Order matters: longer, more specific shapes first.
 # A token glued to the text before it by ".", "-" or "/" is checked in code (_stands_alone).
@@ -67,6 +67,9 @@ _MOD_OTHER_SIDE = re.compile(rf"\s*(?:vs\.?|versus|or|and|/|&|,)\s*(?:mod(?:ifie
 # A message that is only a comparison of two modifier labels.
 _MOD_COMPARISON = re.compile(rf"^\W*(?:mod(?:ifier)?s?\s+)?({_COMMON_MOD})\s*(?:vs\.?|versus)\s*({_COMMON_MOD})"
                              rf"(?:\s+mod(?:ifier)?s?)?\W*$")
+# A declared label standing bare (see find_mentions' ``labels``): capitals with a letter as a word of their own,
+# two digits only as a glossary entry ("79: unrelated procedure").
+_BARE_LABEL = re.compile(r"(?<![\w.\-/])(?:([A-Z][A-Z0-9]|[0-9][A-Z])|([0-9]{2})(?=(?:\*\*)?:\s))(?![\w\-/]|\.[0-9A-Za-z])")
 _HYPHEN_MODIFIER = re.compile(r"\b(?:[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})-([0-9A-Z]{2})\b")
 # Medicare Coverage Database document ids (article A52420, LCD L33767): shaped like an undotted ICD-10-CM code,
 # but no ICD-10-CM code is A + 5 digits or L3 + 4 digits, so they are never read as codes.
@@ -248,11 +251,13 @@ def _stands_alone(text: str, start: int, code_ends: set[int]) -> bool:
     return text[k : start - 1].isalpha()
 
 
-def find_mentions(text: str) -> list[Mention]:
+def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Mention]:
     """Every code-shaped token in ``text``, in order, with the systems its shape allows.
 
     Modifiers are only recognised where the text says so ("modifier 25", "99213-25"), since
-    two-character tokens are otherwise ordinary words and numbers. A full code after a hyphen is
+    two-character tokens are otherwise ordinary words and numbers. ``labels`` are modifiers the text's
+    own sources declare (a corpus document's ``codes``): those also stand bare, a label with a letter as
+    a capitalised word ("bills QY ... and QX"), a two-digit one as a glossary entry ("79: unrelated ..."). A full code after a hyphen is
     the other end of a range and a mention of its own. Detection reads ``normalize_text(text)``
     (look-alike and invisible characters); offsets still index ``text``.
 
@@ -262,6 +267,8 @@ def find_mentions(text: str) -> list[Mention]:
     ['59', 'XS']
     >>> [m.code for m in find_mentions("E11.21-E11.98, E11.22/E11.65, not 3.14159")]
     ['E1121', 'E1198', 'E1122', 'E1165']
+    >>> [m.code for m in find_mentions("QY: one case. 79: unrelated; 79 days, QZ", frozenset({"QY", "79"}))]
+    ['QY', '79']
     >>> m = find_mentions("Use \u0415\u200b11.99")[0]
     >>> m.raw, m.code, m.start, m.end
     ('E11.99', 'E1199', 4, 11)
@@ -295,6 +302,10 @@ def find_mentions(text: str) -> list[Mention]:
     for m in _MOD_COMPARISON.finditer(norm):
         for g in (1, 2):
             add(m.start(g), m.end(g), normalize(m.group(g)), (MODIFIER,), True)
+    for m in _BARE_LABEL.finditer(norm) if labels else ():
+        label = m.group(1) or m.group(2)
+        if label in labels and (m.start(), m.start() + 2) not in found:
+            add(m.start(), m.start() + 2, label, (MODIFIER,), True)
     for (start, end), mention in list(found.items()):
         if mention.systems == (MODIFIER,) and (o := _MOD_OTHER_SIDE.match(norm, end)):
             add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)

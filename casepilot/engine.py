@@ -106,7 +106,7 @@ class ChatEngine:
                 more()
                 continue
             v = verify_answer(draft.text_of(i), draft.evidence.numbers(), self.store, draft.declared_invalid,
-                              evidence_text=draft.evidence.text)
+                              evidence_text=draft.evidence.text, declared=draft.evidence.declared_modifiers)
             sep = draft.sep(i) if parts else draft.sep(i).lstrip("\n")
             i += 1
             for n in cited_numbers(v.answer):
@@ -192,7 +192,7 @@ class ChatEngine:
                 yield name, payload
             return
         final = verify_answer(raw.strip(), evidence.numbers(), self.store, draft.declared_invalid,
-                              evidence_text=evidence.text)
+                              evidence_text=evidence.text, declared=evidence.declared_modifiers)
         for ev in rel.release(raw):
             if first is None and ev[0] == "token":
                 first = time.perf_counter()

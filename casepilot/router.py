@@ -190,11 +190,14 @@ def named_system(text: str) -> str | None:
     return None
 
 
-def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None = None) -> list[Resolved]:
-    """Code mentions in ``text`` with their records; look-alikes (vitamin B12, a year) are dropped."""
+def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None = None,
+                     labels: frozenset[str] = frozenset()) -> list[Resolved]:
+    """Code mentions in ``text`` with their records; look-alikes (vitamin B12, a year) are dropped.
+
+    ``labels``: modifiers the text's sources declare, which stand bare (see ``codes.find_mentions``)."""
     out: list[Resolved] = []
     seen: set[str] = set()
-    for m in cs.find_mentions(text):
+    for m in cs.find_mentions(text, labels):
         key = m.code + "/" + ",".join(m.systems)
         if key in seen:
             continue

@@ -100,7 +100,8 @@ def _reader(evidence_text: Callable[[int], str] | Mapping[int, str]) -> Callable
 
 def verify_answer(text: str, valid_citations: set[int], store: CodeStore | None,
                   declared_invalid: frozenset[str] | set[str] = frozenset(),
-                  evidence_text: Callable[[int], str] | Mapping[int, str] | None = None) -> Verification:
+                  evidence_text: Callable[[int], str] | Mapping[int, str] | None = None,
+                  declared: Callable[[int], frozenset[str]] | None = None) -> Verification:
     """Check every code-shaped token and every citation of an answer; mark what fails.
 
     ``declared_invalid`` holds codes the answer itself says do not exist: they are reported
@@ -115,13 +116,17 @@ def verify_answer(text: str, valid_citations: set[int], store: CodeStore | None,
       least one item whose text (``evidence_text[n]`` or ``evidence_text(n)``: title + content) shows
       the code as a whole token, dotted or undotted, in any case; a sentence that cites nothing
       supports nothing. Every end of a range (E11.21-E11.98) is a code of its own.
+
+    ``declared(n)``: the modifier labels item ``n`` declares it is about; where the text cites that item they
+    are read bare ("the anesthetist bills QX"), as ``codes.find_mentions`` reads ``labels``.
     """
     text, invalid = strip_invalid_citations(text, valid_citations)
+    labels = frozenset().union(*(declared(n) for n in set(cited_numbers(text)))) if declared else frozenset()
     codes: dict[str, dict] = {}
     marks: list[tuple[int, int]] = []
     # mention (code, systems) -> (key of its entry in ``codes``, systems its spellings come from)
     entry_of: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
-    for r in resolve_mentions(text, store):
+    for r in resolve_mentions(text, store, labels=labels):
         m = r.mention
         if r.records:
             rec = r.record
@@ -137,7 +142,7 @@ def verify_answer(text: str, valid_citations: set[int], store: CodeStore | None,
         key = f"{entry['system']}:{entry['code']}"
         codes.setdefault(key, entry)
         entry_of[(m.code, m.systems)] = (key, systems)
-    supported = _support(text, entry_of, evidence_text) if evidence_text is not None else {}
+    supported = _support(text, entry_of, evidence_text, labels) if evidence_text is not None else {}
     for key, entry in codes.items():
         entry["supported"] = supported.get(key, False) if evidence_text is not None else None
     for start, end in reversed(marks):
@@ -147,12 +152,13 @@ def verify_answer(text: str, valid_citations: set[int], store: CodeStore | None,
 
 
 def _support(text: str, entry_of: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]],
-             evidence_text: Callable[[int], str] | Mapping[int, str]) -> dict[str, bool]:
+             evidence_text: Callable[[int], str] | Mapping[int, str],
+             labels: frozenset[str] = frozenset()) -> dict[str, bool]:
     """Entry key -> whether every mention of that code is shown by an item its sentence cites."""
     read = _reader(evidence_text)
     spans = sentence_spans(text)
     out: dict[str, bool] = {}
-    for m in cs.find_mentions(text):
+    for m in cs.find_mentions(text, labels):
         if (m.code, m.systems) not in entry_of:
             continue  # a look-alike resolve_mentions dropped (vitamin B12)
         key, systems = entry_of[(m.code, m.systems)]

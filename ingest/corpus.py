@@ -16,7 +16,7 @@ from casepilot import codes as cs
 from casepilot.records import CodeRecord
 from ingest.source import Problem, passage, stable_hash
 
-LOADER_VERSION = 4
+LOADER_VERSION = 5
 SOURCE = "corpus"
 REQUIRED = ("id", "title", "kind", "codes", "sources")
 KINDS = ("code_summary", "modifier", "guideline", "policy", "coverage")
@@ -241,7 +241,8 @@ class CorpusSource:
                     collection_for(kind), f"corpus:{f.meta['id']}#{s.anchor}", text,
                     title=f"{f.title}: {s.heading}", source="; ".join(map(str, f.meta["sources"])),
                     kind=kind, doc_id=f.meta["id"], file=f.rel, codes=section_codes,
-                    effective=str(f.meta.get("effective", "")), heading=s.heading,
+                    # what the whole document declares it is about: the answer reads those modifier labels bare
+                    doc_codes=f.meta["codes"][:40], effective=str(f.meta.get("effective", "")), heading=s.heading,
                     # The document's title is part of what the section is about ("New versus
                     # established patient" above "The three-year rule"): searched, not shown.
                     context=f.title, embed_text=f"{f.title}: {text}",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
+from casepilot.codes import MODIFIER_SHAPE
 from casepilot.text import expand_query, tokens
 
 
@@ -50,6 +51,15 @@ class Evidence:
 
     def numbers(self) -> set[int]:
         return {c.n for c in self.items}
+
+    def declared_modifiers(self, n: int) -> frozenset[str]:
+        """The modifier labels item ``n``'s document declares it is about (corpus front matter ``codes``)."""
+        if not 1 <= n <= len(self.items):
+            return frozenset()
+        doc = self.docs.get(self.items[n - 1].id)
+        m = doc.metadata if doc is not None else {}
+        declared = f"{m.get('doc_codes', '')},{m.get('codes', '')}"
+        return frozenset(c for c in declared.split(",") if MODIFIER_SHAPE.match(c))
 
     def text(self, n: int) -> str:
         """Title and full text of item ``n``: what a sentence citing [n] can rest on (empty if unknown)."""

@@ -159,3 +159,16 @@ def test_normalize_text_maps_back_to_the_original():
 ])
 def test_a_comparison_with_a_modifier_reads_its_other_side_as_one(text, modifiers):
     assert [m.code for m in cs.find_mentions(text) if m.systems == ("modifier",)] == modifiers
+
+
+@pytest.mark.parametrize("text, found", [
+    ("bills QY, then QX.", ["QY", "QX"]),
+    ("qy or Qy, QY-1, QY/QX, 1QY", []),  # capitals, a word of its own
+    ("79: unrelated; 79 days; 79:00", ["79"]),  # two digits only as a glossary entry
+    ("**79**: unrelated", ["79"]),
+    ("AA and AD", ["AA"]),  # only what was declared
+])
+def test_declared_labels_stand_bare(text, found):
+    from casepilot.codes import find_mentions
+    assert [m.code for m in find_mentions(text, frozenset({"QY", "QX", "79", "AA"}))] == found
+    assert [m.code for m in find_mentions(text)] == []

@@ -127,3 +127,32 @@ def test_declared_invalid_codes_keep_their_flag(tmp_path):
     assert v.codes == [{"code": "E11.99", "system": "icd10cm", "verified": False, "declared_invalid": True,
                         "supported": False}]
     assert UNVERIFIED_MARK not in v.answer
+
+
+def _modifier_store(tmp_path):
+    s = CodeStore(tmp_path / "m.sqlite", readonly=False)
+    s.replace_source("t", "modifier", "v", "fp", [
+        CodeRecord("modifier", c, c, t, billable=True, source="t")
+        for c, t in (("QK", "medical direction of two to four cases"), ("QX", "directed anesthetist"),
+                     ("79", "unrelated procedure in the postoperative period"))
+    ])
+    return CodeStore(tmp_path / "m.sqlite")
+
+
+def test_modifiers_a_cited_document_declares_are_read_bare(tmp_path):
+    text = "The anesthesiologist bills QK and the anesthetist bills QX [1]. 79: unrelated procedure [1]."
+    declared = {1: frozenset({"QK", "QX", "79"})}
+    v = verify_answer(text, {1}, _modifier_store(tmp_path), evidence_text={1: text},
+                      declared=lambda n: declared.get(n, frozenset()))
+    assert [(c["code"], c["verified"], c["supported"]) for c in v.codes] == [
+        ("QK", True, True), ("QX", True, True), ("79", True, True)]
+
+
+def test_bare_labels_need_a_citing_sentence_and_a_declaration(tmp_path):
+    store = _modifier_store(tmp_path)
+    declared = {1: frozenset({"QK"})}
+    # not cited: no labels; cited, but QX is not declared and "79 days" is no glossary entry
+    assert verify_answer("The anesthesiologist bills QK.", {1}, store, declared=declared.get).codes == []
+    v = verify_answer("Bills QK or QX within 79 days [1].", {1}, store,
+                      declared=lambda n: declared.get(n, frozenset()))
+    assert [c["code"] for c in v.codes] == ["QK"]

@@ -41,6 +41,8 @@ def test_good_file_yields_records_and_passages(tmp_path: Path):
     docs = [d for d in src.passages() if d.metadata["collection"] == "corpus_code_summary"]
     assert len(docs) == 2
     assert docs[0].id == "corpus:test-em#cpt-99213-established-patient-visit-low-mdm"
+    # a section keeps its own codes (from its heading) and carries what the whole document declares
+    assert [(d.metadata.get("codes"), d.metadata["doc_codes"]) for d in docs] == [("99213", "99213"), (None, "99213")]
     assert not src.problems
 
 
