@@ -183,6 +183,23 @@ def names_a_rule(text: str) -> bool:
     return bool(_RULE.search(text))
 
 
+# "which side mod?", "what modifier on the E/M", "modifier?", "do I need a modifier": the answer is a modifier.
+_ASKS_MODIFIER = re.compile(
+    r"\b(?:which|what)\s+(?:[\w/-]+\s+){0,3}?(?:modifiers?|mods?)\b(?!\s+(?:indicator|\d))"
+    r"|\b(?:modifiers?|mods?)\s*(?:needed|required|\?)"
+    r"|\b(?:need|use|add|append)\s+(?:a|an|the|any)?\s*(?:[\w/-]+\s+){0,2}?(?:modifiers?|mods?)\b(?!\s+(?:indicator|\d))",
+    re.I)
+
+
+def asks_for_a_modifier(text: str) -> bool:
+    """The question's answer is a modifier ("which side mod?", "what modifier on 20610"), not what one means.
+
+    >>> asks_for_a_modifier("injection on the right knee only - which side mod?"), asks_for_a_modifier("what does mod 95 mean")
+    (True, False)
+    """
+    return bool(_ASKS_MODIFIER.search(text))
+
+
 def named_system(text: str) -> str | None:
     for system, rx in _SYSTEM_WORDS:
         if rx.search(text):

@@ -26,6 +26,13 @@ class Citation:
                 "snippet": self.snippet, "url": self.url}
 
 
+def declared_modifiers(metadata: dict) -> frozenset[str]:
+    """The modifier labels a passage's document declares it is about: its corpus front matter ``codes``
+    (``doc_codes`` on a section) and the section's own codes."""
+    declared = f"{metadata.get('doc_codes', '')},{metadata.get('codes', '')}"
+    return frozenset(c for c in declared.split(",") if MODIFIER_SHAPE.match(c))
+
+
 @dataclass
 class Evidence:
     """Passages numbered in the order an answer first uses them."""
@@ -57,9 +64,7 @@ class Evidence:
         if not 1 <= n <= len(self.items):
             return frozenset()
         doc = self.docs.get(self.items[n - 1].id)
-        m = doc.metadata if doc is not None else {}
-        declared = f"{m.get('doc_codes', '')},{m.get('codes', '')}"
-        return frozenset(c for c in declared.split(",") if MODIFIER_SHAPE.match(c))
+        return declared_modifiers(doc.metadata) if doc is not None else frozenset()
 
     def text(self, n: int) -> str:
         """Title and full text of item ``n``: what a sentence citing [n] can rest on (empty if unknown)."""

@@ -19,7 +19,7 @@ from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, conte
                                       scope_signals, word_bag)
 from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
 from casepilot.answer.conditions import generic_code_first, sequencing_rule, unsaid_clauses
-from casepilot.answer.evidence import Evidence, best_sentences, sentences
+from casepilot.answer.evidence import Evidence, best_sentences, declared_modifiers, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
@@ -1030,6 +1030,8 @@ class GroundedAnswerer:
         hits = self.retriever.search(question, colls, k=12, timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
         ranked = rank_documents(hits)
+        if rt.asks_for_a_modifier(question):
+            ranked = modifier_documents_first(ranked)
         best = ranked[0][1] if ranked else []
         decision = self.decide(self.retriever.spell(question), best) if best else None
         if coded is not None and coded.answered and (decision is None or decision.label != ANSWER):
@@ -1286,6 +1288,14 @@ def rank_documents(hits: list[Hit]) -> list[tuple[str, list[Hit]]]:
     def strength(hs: list[Hit]) -> float:
         return hs[0].score + 0.05 * (len(hs) - 1)
     return sorted(groups.items(), key=lambda kv: -strength(kv[1]))
+
+
+def modifier_documents_first(ranked: list[tuple[str, list[Hit]]]) -> list[tuple[str, list[Hit]]]:
+    """For a question whose answer is a modifier ("which side mod?"): the best document that declares a modifier
+    leads, ahead of a procedure's summary that matched more of the question's words (20610 for "knee injection").
+    """
+    first = next((i for i, (_, hs) in enumerate(ranked) if declared_modifiers(hs[0].doc.metadata)), 0)
+    return [ranked[first], *ranked[:first], *ranked[first + 1:]]
 
 
 _PREFIX = re.compile(

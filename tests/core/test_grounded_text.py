@@ -58,3 +58,16 @@ def test_a_comparison_is_answered_by_the_sentence_that_defines_each_side():
     assert [s.split(" ", 1)[0] for s in got] == ["U", "W"] and "insufficient" in got[0]
     assert defining_sentences(section, ["U", "Z"]) == []  # one side undefined: no comparison answer
     assert compared_items("stage 3 pressure ulcer of sacral region") == []
+
+
+def test_a_question_asking_for_a_modifier_leads_with_a_document_that_declares_one():
+    from casepilot.answer.grounded import modifier_documents_first
+    from casepilot.retrieval import Hit
+
+    def doc(pid, **meta):
+        return (pid, [Hit(pid, 1.0, Document(page_content="x", metadata={"doc_id": pid, **meta}))])
+
+    ranked = [doc("px", codes="20610,20611"), doc("gl", doc_codes="99213"), doc("mod", doc_codes="LT,RT")]
+    assert [k for k, _ in modifier_documents_first(ranked)] == ["mod", "px", "gl"]
+    no_modifier = ranked[:2]
+    assert modifier_documents_first(no_modifier) == no_modifier

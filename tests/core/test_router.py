@@ -116,3 +116,17 @@ def test_a_rule_named_in_a_case_question():
 ])
 def test_a_question_beside_the_description_that_no_code_answers(message, other):
     assert rt.poses_other_question(message) is other
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("injection done on the right knee only - which side mod?", True),
+    ("E/M the day before major surgery, what modifier", True),
+    ("unrelated procedure during global - modifier?", True),
+    ("do I need to add a modifier to 99213", True),
+    ("what does mod 95 mean", False),
+    ("What does NCCI modifier indicator 0 mean?", False),
+    ("when do i use modifier 25 on an E/M", False),
+    ("hypertension with CKD stage 3, what code", False),
+])
+def test_asks_for_a_modifier(text, asks):
+    assert rt.asks_for_a_modifier(text) is asks
