@@ -56,7 +56,7 @@ def write_ptp(path: Path, n: int) -> None:
             c1 = f"{10000 + i // 250:05d}"
             c2 = f"{30000 + (i * 7919) % 60000:05d}"
             deleted = rnd.random() < 0.3
-            if i % 1000 == 999:  # an older, deleted row for the same pair: exercises duplicate resolution
+            if i % 1000 == 999:  # an older, deleted row for the same pair: both are kept, check_pair picks by date
                 fh.write(f"{c1}\t{c2}\t\t20090101\t20181231\t0\t{RATIONALES[0]}\r\n")
             fh.write(f"{c1}\t{c2}\t{'*' if rnd.random() < 0.1 else ''}\t20{rnd.randint(10, 25)}0101\t"
                      f"{'20231231' if deleted else '*'}\t{rnd.choice('0119')}\t{rnd.choice(RATIONALES)}\r\n")
@@ -96,7 +96,7 @@ def bench_ptp(rows: int, tmp: Path) -> Path:
     res = load_table(tmp / "data", path)
     secs = time.perf_counter() - t0
     _, peak = peak_mib(lambda: load_table(tmp / "data2", path))
-    print(f"PTP load: {res.rows:,} rows ({res.duplicates:,} duplicates resolved) in {secs:.2f} s = "
+    print(f"PTP load: {res.rows:,} rows ({res.duplicates:,} exact duplicate rows skipped) in {secs:.2f} s = "
           f"{res.rows / secs:,.0f} rows/s; peak Python memory {peak:.1f} MiB "
           f"(baseline: reading and splitting {n:,} lines {base:.2f} s = {n / base:,.0f} rows/s)")
     size = tables_path(tmp / "data").stat().st_size

@@ -2,7 +2,10 @@
 
 Reads the tab-separated text (header lines, then column 1, column 2, pre-1996 flag, effective date,
 deletion date, modifier indicator, rationale), the xlsx form, a zip of either, or a folder of parts
-(f1..f4). Each part replaces its previous load in one transaction; duplicate pairs keep the row in force.
+(f1..f4). Each part replaces its previous load in one transaction. Every row is kept, so the same files give the
+same table whatever the day of the load: a pair edited, deleted and edited again has a row for each, and
+``casepilot.tables.ptp.check_pair`` picks the one that applies on the date of service. Only a row repeated
+exactly within a part is stored once (counted in ``duplicates``).
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
 
-from casepilot.tables.ptp import ptp_state
 from casepilot.iterutils import batched
+from casepilot.tables.schema import PTP_COLUMNS
 from ingest.tablestore import ROWS_PER_BATCH, TableLoadResult, Ticker, connect, record_part, timed, transaction
 from ingest.tabular import LayoutError, Member, iso_date, members, rows, text_lines
 
@@ -26,12 +29,8 @@ _CODE = re.compile(r"^[0-9A-Z]{5}$")
 _VERSION = re.compile(r"v(\d{2})(\d)r(\d+)", re.IGNORECASE)
 _PART = re.compile(r"-f(\d+)", re.IGNORECASE)
 
-UPSERT = (
-    "INSERT INTO ptp VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(col1, col2, setting) DO UPDATE SET "
-    "pre_1996 = excluded.pre_1996, effective = excluded.effective, deletion = excluded.deletion, "
-    "modifier = excluded.modifier, rationale = excluded.rationale, part = excluded.part, line = excluded.line, "
-    "rank = excluded.rank WHERE excluded.rank > ptp.rank"
-)
+# an exact repeat of a row of the same part is stored once (the first line); every other row is kept
+INSERT = f"INSERT INTO ptp ({PTP_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
 
 
 def detect_setting(name: str) -> str | None:
@@ -60,9 +59,9 @@ def part_of(name: str) -> str:
     return f"f{m.group(1)}" if m else Path(base).stem.lower()
 
 
-def parse_rows(member: Member, setting: str, as_of: str, progress=None) -> Iterator[tuple]:
-    """Validated ptp rows of one file, ranked as they stand on ``as_of`` (ISO date); raises LayoutError naming
-    the line at the first bad one."""
+def parse_rows(member: Member, setting: str, progress=None) -> Iterator[tuple]:
+    """Validated ptp rows of one file (part left empty, deletion '' for none); raises LayoutError naming the line
+    at the first bad one."""
     started = False
     source = _lines(member, progress)
     for lineno, cells in source:
@@ -77,7 +76,7 @@ def parse_rows(member: Member, setting: str, as_of: str, progress=None) -> Itera
                                   LAYOUT)
             else:
                 continue
-        yield _row(member.name, lineno, cells, setting, as_of)
+        yield _row(member.name, lineno, cells, setting)
     if not started:
         raise LayoutError(member.name, None, "no PTP edit rows found", LAYOUT)
 
@@ -97,7 +96,7 @@ def _looks_like_row(cells: list[str]) -> bool:
         and cells[3].isdigit()
 
 
-def _row(name: str, lineno: int, cells: list[str], setting: str, as_of: str) -> tuple:
+def _row(name: str, lineno: int, cells: list[str], setting: str) -> tuple:
     if len(cells) < 6:
         raise LayoutError(name, lineno, f"row has {len(cells)} column(s), expected 7 (the file may be truncated)",
                           LAYOUT)
@@ -118,9 +117,7 @@ def _row(name: str, lineno: int, cells: list[str], setting: str, as_of: str) -> 
     if mod not in ("0", "1", "9"):
         raise LayoutError(name, lineno, f"column 6 (modifier indicator) is {mod!r}, expected 0, 1 or 9", LAYOUT)
     rationale = cells[6] if len(cells) > 6 else ""
-    in_force = ptp_state(eff, dele, mod, as_of) == "in_force"
-    rank = f"{int(in_force)}{eff}{dele or '9999-99-99'}"
-    return (col1, col2, setting, int(cells[2] == "*"), eff, dele, mod, rationale, "", lineno, rank)
+    return (col1, col2, setting, int(cells[2] == "*"), eff, dele or "", mod, rationale, "", lineno)
 
 
 def _dedupe(files: list[Member]) -> list[Member]:
@@ -138,14 +135,12 @@ def _dedupe(files: list[Member]) -> list[Member]:
     return sorted(out, key=lambda m: m.name)
 
 
-def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: str | None = None,
-               as_of: date | None = None) -> TableLoadResult:
+def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: str | None = None) -> TableLoadResult:
     """Load PTP file(s) at ``path`` (file, zip or folder); all parts in one transaction.
 
-    ``setting`` ('practitioner' or 'hospital') overrides detection from the file name.
-    ``as_of`` is the day that decides which of two rows for the same pair is kept (the one in force on it);
-    None: the day of the load. The same files and ``as_of`` always give the same table.
-    Raises LayoutError (a ValueError) naming file and line; nothing is changed then.
+    ``setting`` ('practitioner' or 'hospital') overrides detection from the file name. Every row is stored, so
+    the same files always give the same table; which row of a pair applies is decided when a date of service is
+    checked. Raises LayoutError (a ValueError) naming file and line; nothing is changed then.
     """
     t0 = time.perf_counter()
     path = Path(path)
@@ -161,7 +156,6 @@ def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: s
                               "name; keep the CMS name (ccipra-… or ccioph-…) or pass the setting explicitly")
         plan.append((m, st, part_of(m.name), *version_of(m.name)))
     result = TableLoadResult(KIND, str(path))
-    day = (as_of or date.today()).isoformat()
     tick = Ticker(reporter)
     con = connect(settings)
     try:
@@ -170,8 +164,8 @@ def load_table(settings: Any, path: Path | str, reporter: Any = None, setting: s
                 con.execute("DELETE FROM ptp WHERE setting = ? AND part = ?", (st, part))
                 progress = tick.start(f"{KIND}: {m.name}", m.size if m.suffix != ".xlsx" else 0)
                 n = 0
-                for batch in batched(parse_rows(m, st, day, progress), ROWS_PER_BATCH):
-                    con.executemany(UPSERT, [r[:8] + (part,) + r[9:] for r in batch])
+                for batch in batched(parse_rows(m, st, progress), ROWS_PER_BATCH):
+                    con.executemany(INSERT, [r[:8] + (part,) + r[9:] for r in batch])
                     n += len(batch)
                 tick.finish()
                 kept = con.execute("SELECT COUNT(*) FROM ptp WHERE setting = ? AND part = ?", (st, part)).fetchone()[0]

@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from casepilot.tables.schema import SCHEMA, tables_path
+from casepilot.tables.schema import PTP_COLUMNS, PTP_TABLE, SCHEMA, SCHEMA_VERSION, tables_path
 
 
 @dataclass
 class TableLoadResult:
-    """What one table load wrote (one entry in ``parts`` per file/setting replaced)."""
+    """What one table load wrote (one entry in ``parts`` per file/setting replaced); ``duplicates``: rows that
+    repeat a row of the same part exactly, stored once."""
 
     kind: str
     path: str
@@ -38,19 +39,44 @@ class TableLoadResult:
 
     def summary(self) -> str:
         rate = f", {self.rows / self.seconds:,.0f} rows/s" if self.seconds > 0 else ""
-        dup = f", {self.duplicates} duplicate pairs resolved" if self.duplicates else ""
+        dup = f", {self.duplicates} duplicate rows skipped" if self.duplicates else ""
         return f"{self.kind}: {self.rows:,} rows from {len(self.parts)} file(s) ({self.version}){dup}{rate}"
 
 
 def connect(settings_or_dir: Any) -> sqlite3.Connection:
-    """A writable connection to the tables file (schema created), in autocommit mode for explicit BEGIN."""
+    """A writable connection to the tables file (schema created or upgraded), in autocommit mode for explicit
+    BEGIN."""
     data_dir = getattr(settings_or_dir, "data_dir", settings_or_dir)
     path = tables_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
-    con.executescript(SCHEMA)
+    try:
+        upgrade(con)
+        con.executescript(SCHEMA)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def upgrade(con: sqlite3.Connection) -> None:
+    """Bring a tables file written by an earlier version up to ``SCHEMA_VERSION`` in place, in one transaction,
+    keeping every row loaded (``casepilot/tables/schema.py`` says what each version changed)."""
+    if con.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    with transaction(con):
+        version = con.execute("PRAGMA user_version").fetchone()[0]  # another writer may have done it meanwhile
+        if version >= SCHEMA_VERSION:
+            return
+        if version < 1 and "rank" in {r[1] for r in con.execute("PRAGMA table_info(ptp)")}:
+            # Version 0 kept one row per pair; each of them is a row of the new table as it stands.
+            con.execute("ALTER TABLE ptp RENAME TO ptp_version0")
+            con.execute(PTP_TABLE)
+            con.execute(f"INSERT INTO ptp ({PTP_COLUMNS}) SELECT col1, col2, setting, pre_1996, effective, "
+                        "IFNULL(deletion, ''), modifier, rationale, part, line FROM ptp_version0")
+            con.execute("DROP TABLE ptp_version0")
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 @contextmanager

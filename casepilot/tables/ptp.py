@@ -1,7 +1,8 @@
 """NCCI procedure-to-procedure (PTP) edits: which of two codes is column 1, and whether the edit is in force.
 
 The date of service is passed in (``as_of``): the caller decides it (today for the API and chat, a fixed day in
-tests). Every verdict cites the table, version, file and line of the rows it rests on.
+tests). The table keeps every row of a pair (an edit deleted and added again has two); the row that applies on
+``as_of`` is chosen here (``row_on``). Every verdict cites the table, version, file and line of the rows it rests on.
 """
 
 from __future__ import annotations
@@ -101,6 +102,24 @@ def ptp_state(effective: str, deletion: str | None, modifier: str, as_of: str) -
     return "in_force"
 
 
+def row_on(rows: list[Any], as_of: str) -> Any:
+    """Of the rows of one pair and setting (column order included), the one that applies on ``as_of``: the row in
+    force that day; when none is, the latest effective (then the latest deletion, none being the latest). A tie
+    goes to the first row of the file, so the answer never depends on the order the rows are read in.
+
+    >>> r = [{"effective": "2020-01-01", "deletion": "2024-12-31", "modifier": "0", "part": "f1", "line": 9},
+    ...      {"effective": "2025-01-01", "deletion": "", "modifier": "1", "part": "f1", "line": 8}]
+    >>> [row_on(r, day)["line"] for day in ("2019-06-01", "2024-12-31", "2025-01-01")]
+    [8, 9, 8]
+    """
+    def rank(r):
+        in_force = ptp_state(r["effective"], r["deletion"] or None, r["modifier"], as_of) == "in_force"
+        return in_force, r["effective"], r["deletion"] or "9999-99-99"
+
+    best = max(rank(r) for r in rows)
+    return min((r for r in rows if rank(r) == best), key=lambda r: (r["part"], r["line"]))
+
+
 def check_pair(db_path: Path | str, code_a: str, code_b: str, as_of: date) -> PairVerdict:
     """Which of two codes is column 1 and column 2 in each loaded PTP setting, and what that allows on ``as_of``."""
     a, b = procedure_code(code_a), procedure_code(code_b)
@@ -114,13 +133,18 @@ def check_pair(db_path: Path | str, code_a: str, code_b: str, as_of: date) -> Pa
             "SELECT * FROM ptp WHERE col1 = ? AND col2 = ? UNION ALL SELECT * FROM ptp WHERE col1 = ? AND col2 = ?",
             (a, b, b, a),
         ).fetchall()
-        for r in sorted(rows, key=lambda r: PTP_SETTINGS.index(r["setting"]) if r["setting"] in PTP_SETTINGS else 9):
+        pairs: dict[tuple[str, str, str], list] = {}  # one edit per setting and column order
+        for r in rows:
+            pairs.setdefault((r["setting"], r["col1"], r["col2"]), []).append(r)
+        for key in sorted(pairs, key=lambda k: PTP_SETTINGS.index(k[0]) if k[0] in PTP_SETTINGS else 9):
+            r = row_on(pairs[key], v.as_of)
+            deletion = r["deletion"] or None  # '' in the table (NULL in a file loaded before schema version 1)
             version, eff, _ = version_text(srcs, r["setting"])
             part_file = next((s["file"] for s in srcs if s["setting"] == r["setting"] and s["part"] == r["part"]), "")
-            state = ptp_state(r["effective"], r["deletion"], r["modifier"], v.as_of)
+            state = ptp_state(r["effective"], deletion, r["modifier"], v.as_of)
             v.edits.append(PtpEdit(
                 r["setting"], r["col1"], r["col2"], r["modifier"], MODIFIER_INDICATORS.get(r["modifier"], ""),
-                r["effective"], r["deletion"], state == "in_force", state, r["rationale"], bool(r["pre_1996"]),
+                r["effective"], deletion, state == "in_force", state, r["rationale"], bool(r["pre_1996"]),
                 version, eff, part_file, r["line"],
             ))
         v.message = _pair_message(v, srcs)

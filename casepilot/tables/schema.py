@@ -10,13 +10,24 @@ from pathlib import Path
 
 TABLES_FILE = "tables.sqlite"
 
-SCHEMA = """
+# Bumped when the tables change shape; kept in ``PRAGMA user_version``. The writer
+# (``ingest/tablestore.py::connect``) brings an older file up to date in place, keeping its rows: they come from
+# the user's own files, which the next ingest cannot read again. Version 1: ``ptp`` keeps every row of a code pair
+# (before, one row per pair, the one in force on the day of the load; ``check_pair`` now picks by date of service).
+SCHEMA_VERSION = 1
+
+# Every row of the CMS file; only a row repeated exactly within one part is stored once. ``deletion`` is '' for
+# none ('*' in the file): a key column cannot be NULL.
+PTP_TABLE = """
 CREATE TABLE IF NOT EXISTS ptp (
   col1 TEXT NOT NULL, col2 TEXT NOT NULL, setting TEXT NOT NULL, pre_1996 INTEGER NOT NULL,
-  effective TEXT NOT NULL, deletion TEXT, modifier TEXT NOT NULL, rationale TEXT NOT NULL,
-  part TEXT NOT NULL, line INTEGER NOT NULL, rank TEXT NOT NULL,
-  PRIMARY KEY (col1, col2, setting)
-) WITHOUT ROWID;
+  effective TEXT NOT NULL, deletion TEXT NOT NULL, modifier TEXT NOT NULL, rationale TEXT NOT NULL,
+  part TEXT NOT NULL, line INTEGER NOT NULL,
+  PRIMARY KEY (col1, col2, setting, part, effective, deletion, modifier, pre_1996, rationale)
+) WITHOUT ROWID;"""
+PTP_COLUMNS = "col1, col2, setting, pre_1996, effective, deletion, modifier, rationale, part, line"
+
+SCHEMA = PTP_TABLE + """
 CREATE TABLE IF NOT EXISTS mue (
   code TEXT NOT NULL, setting TEXT NOT NULL, mue INTEGER NOT NULL, mai TEXT NOT NULL, mai_text TEXT NOT NULL,
   rationale TEXT NOT NULL, line INTEGER NOT NULL,

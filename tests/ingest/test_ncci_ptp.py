@@ -14,11 +14,21 @@ from tests.ingest.table_fixtures import ptp_line, sample_ptp_lines, shared, writ
 
 
 def rows(data_dir, setting=None):
+    """The stored rows by (column 1, column 2, setting); a deletion date of '*' reads as None."""
     con = sqlite3.connect(tables_path(data_dir))
-    q = "SELECT col1, col2, setting, effective, deletion, modifier, part FROM ptp"
+    q = "SELECT col1, col2, setting, effective, NULLIF(deletion, ''), modifier, part FROM ptp"
     out = con.execute(q + (" WHERE setting = ?" if setting else ""), (setting,) if setting else ()).fetchall()
     con.close()
     return {(r[0], r[1], r[2]): r for r in out}
+
+
+def table_rows(data_dir) -> list[tuple]:
+    """Every stored row, every column the readers use, in a fixed order (two tables compare equal as lists)."""
+    con = sqlite3.connect(tables_path(data_dir))
+    out = con.execute("SELECT col1, col2, setting, pre_1996, effective, NULLIF(deletion, ''), modifier, rationale, "
+                      "part, line FROM ptp ORDER BY col1, col2, setting, part, line").fetchall()
+    con.close()
+    return out
 
 
 def test_real_practitioner_excerpt(tmp_path):
@@ -70,13 +80,15 @@ def test_reload_replaces_only_its_part(tmp_path):
     assert versions == {"f1": "v32.1r0", "f2": "v32.0r0"}
 
 
-def test_duplicate_pairs_keep_the_row_in_force(tmp_path):
+def test_every_row_of_a_pair_is_kept(tmp_path):
+    """A pair deleted and added again has two rows; both are stored (check_pair picks by date of service)."""
     deleted = ptp_line("10021", "36000", eff="20150101", dele="20191231", mod="0")
     in_force = ptp_line("10021", "36000", eff="20200101", dele="*", mod="1")
     for order in ([deleted, in_force], [in_force, deleted]):
         res = load_table(tmp_path, write_ptp(tmp_path / "ccipra-v320r0-f1.txt", order))
-        assert res.duplicates == 1 and res.parts[0]["rows"] == 1
-        assert rows(tmp_path)[("10021", "36000", "practitioner")][3:6] == ("2020-01-01", None, "1")
+        assert res.duplicates == 0 and res.parts[0]["rows"] == 2
+        assert sorted(r[4:7] for r in table_rows(tmp_path)) == [("2015-01-01", "2019-12-31", "0"),
+                                                                ("2020-01-01", None, "1")]
 
 
 @pytest.mark.parametrize("bad_line, expect", [
