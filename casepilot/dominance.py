@@ -12,7 +12,8 @@ import re
 
 # "left-handed", "R handed", "ambidextrous": the patient's handedness ("left hand" is an affected side).
 _HANDED = re.compile(r"\b(right|left|rt|lt|r|l)[\s-]*hand(?:ed|edness)\b|\bambidextrous\b", re.I)
-_SIDE = re.compile(r"\b(right|left|rt|lt)\b", re.I)
+# "L hemiparesis": a lone L or R is a side too, but not the R of "r/o" or the L of "L4"
+_SIDE = re.compile(r"\b(right|left|rt|lt|r|l)\b(?![/'.-])", re.I)
 
 
 def handedness(text: str) -> str | None:
@@ -44,12 +45,14 @@ def dominance_of(text: str) -> str | None:
     'nondominant'
     >>> dominance_of("right hemiparesis after stroke"), dominance_of("left hemiparesis after stroke")
     ('dominant', 'nondominant')
+    >>> dominance_of("L hemiparesis d/t old CVA, pt is R handed"), dominance_of("R hemiplegia, r/o bleed")
+    ('nondominant', 'dominant')
     >>> dominance_of("left hemiplegia, ambidextrous"), dominance_of("hemiplegia")
     ('dominant', None)
     """
     hand = handedness(text)
     rest = without_handedness(text)
-    sides = {("left" if m.group(1).lower() in ("left", "lt") else "right") for m in _SIDE.finditer(rest)}
+    sides = {("left" if m.group(1).lower() in ("left", "lt", "l") else "right") for m in _SIDE.finditer(rest)}
     if len(sides) != 1:
         return None
     side = sides.pop()

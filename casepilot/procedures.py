@@ -18,7 +18,7 @@ from collections import Counter
 from functools import lru_cache
 from importlib.resources import files
 
-from casepilot.text import expand_query, tokens, with_stems
+from casepilot.text import expand_query, question_negations, tokens, with_stems
 
 # A PCS index main term counts as procedure vocabulary when at most this many ICD-10-CM titles use it
 # ("puncture" names 1,239 injuries and is left out; "thoracentesis" names none).
@@ -68,8 +68,8 @@ def _db(name: str) -> sqlite3.Connection:
 @lru_cache(maxsize=1)
 def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...], dict[str, frozenset[str]], frozenset[str]]:
     """PCS Alphabetic Index procedure terms that ICD-10-CM titles (almost) never use: one-word terms
-    ("thoracentesis"), the word sets of longer ones and of a term with its first sub-term ("Puncture, lumbar"
-    -> {puncture, lumbar}; "Reduction, Fracture" -> {reduction, fracture}), and the guarded terms: word -> the
+    ("thoracentesis"), the word sets of longer ones and of a term with each of its sub-terms ("Puncture, lumbar"
+    -> {puncture, lumbar}; "Delivery, Manually assisted" -> {delivery, manually, assisted}), and the guarded terms: word -> the
     words ICD-10-CM uses it beside ({"amputation": {"traumatic"}})."""
     postings: dict[str, set[int]] = {}
     titles: list[set[str]] = []
@@ -106,7 +106,7 @@ def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...], dict[
     for term, content in entries:
         head = frozenset(tokens(term))
         for ref in refs[(term, content)]:
-            if ref.path and ref.kind == "see":
+            if ref.path:
                 candidates.add(head | frozenset(tokens(ref.path[0])))
     for ws in candidates:
         if not ws or len(ws) > 3:
@@ -142,7 +142,7 @@ def procedure_words() -> frozenset[str]:
 # A cause too ("hypothyroidism as a result of a total thyroidectomy"), and the procedure that found it ("EGD showed
 # reflux esophagitis"). The words after the lead-in, up to three, are the procedure's name.
 _CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|visualized) (?:on|at|during|by|via)|"
-                           r"referred (?:\w+ ){0,3}for|scheduled for|planned for|after|following|post|"
+                           r"referred (?:\w+ ){0,3}for|scheduled for|planned for|after|following|post|(?:ever )?since|"
                            r"(?:as a )?results? of|due to|d/t|secondary to|because of|caused by)\s+"
                            r"(?:a |an |the |his |her )?(?:[\w/-]+ ){0,2}[\w/-]+|"
                            r"\b[\w/-]+ (?:showed|shows|revealed|reveals|demonstrated|demonstrates)\b", re.I)
@@ -166,6 +166,10 @@ def is_procedure(text: str, words_only: bool = False) -> bool:
         return False
     text = _CIRCUMSTANCE.sub(" ", text)
     expanded = expand_query(text)
+    if denied := question_negations(text):
+        # "native vessels - never had a bypass", "no BSO": what the text denies was not done
+        gone = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(denied))) + r")\b", re.I)
+        text, expanded = gone.sub(" ", text), gone.sub(" ", expanded)
     # the question's own words too: the vocabulary turns "c-section" into the diagnosis wording "cesarean delivery"
     if _SURGICAL.search(expanded) or _SURGICAL.search(text):
         return True

@@ -199,7 +199,7 @@ def _status_wording(body: str, appended_text: str) -> str:
 # A condition the question says a procedure caused: "hypothyroidism after a total thyroidectomy", "as a result of".
 # ("s/p" and "status post" name a status, Z codes, and "seen on EGD" a finding: neither is here.)
 _CAUSED_BY_PROCEDURE = re.compile(
-    r"\b(?:after|following|(?<!status )post|as a result of|result of|due to|secondary to|caused by)\s+"
+    r"\b(?:after|following|(?<!status )post|(?:ever )?since|as a result of|result of|due to|secondary to|caused by)\s+"
     r"(?:a |an |the |his |her |recent |prior )?(?:[a-z/-]+ ){0,2}"
     r"(?:[a-z]+(?:ectomy|otomy|ostomy|plasty|pexy|rrhaphy)|surgery|operation|procedure)\b", re.I)
 
@@ -312,16 +312,32 @@ _LONG_TERM_OF = frozenset({"use", "therapy", "anticoag", "anticoagulation", "ant
                            "medication", "medications", "steroid", "steroids", "opioid", "opioids", "insulin", "aspirin"})
 
 
+@lru_cache(maxsize=256)
+def _with_plain_readings(text: str) -> str:
+    """The text followed by what its unambiguous abbreviations stand for: the context an ambiguous one is read in
+    ("POAG OS": POAG says glaucoma, so OS is the left eye)."""
+    plain = [ABBREVIATIONS[w.lower()] for w in _QUERY_WORD.findall(text)
+             if w.lower() in ABBREVIATIONS and w.lower() not in AMBIGUOUS]
+    return " ".join([text, *plain])
+
+
 def _settled(word: str, text: str) -> bool:
     """Whether an abbreviation written as ``word`` in ``text`` is read as its expansion.
 
     Lower-case "ms", "pe", "ra", "cap" are too often ordinary words: those expand only in capitals or beside
-    their context; a strict one ("AD") needs both."""
+    their context; a strict one ("AD") needs both. The context may come from another abbreviation's reading.
+
+    >>> _settled("OS", "POAG OS, mod stage"), _settled("os", "pt os tired")
+    (True, False)
+    """
     low = word.lower()
-    in_context = low in _READ_IN_CONTEXT and bool(_READ_IN_CONTEXT[low].search(text))
+    in_context = low in _READ_IN_CONTEXT and bool(_READ_IN_CONTEXT[low].search(_with_plain_readings(text)))
     if low in STRICT:
         return word.isupper() and in_context
     return word.isupper() or low not in AMBIGUOUS or in_context
+
+
+_GLUED_NUMBER = re.compile(r"^([A-Za-z]{2,})([0-9]{1,2}[A-Za-z]?)$")
 
 
 def spell_out(text: str) -> str:
@@ -344,7 +360,11 @@ def spell_out(text: str) -> str:
             exp = None  # a lone letter after a number is a unit: "1.2 L out" is litres, not the left side
         if low == "lt" and i + 1 < len(words) and words[i + 1].lower() in _LONG_TERM_OF:
             exp = "long term"  # "LT use of methotrexate", "LT anticoag": long-term drug therapy (Z79), not the left
-        if exp and _settled(w, text):
+        if not exp and (glued := _GLUED_NUMBER.match(w)) and glued.group(1).lower() in ABBREVIATIONS \
+                and _settled(glued.group(1), text):
+            # "CKD3b", "DM2": an abbreviation with its stage or type typed onto it
+            out.extend((ABBREVIATIONS[glued.group(1).lower()], glued.group(2)))
+        elif exp and _settled(w, text):
             out.append(exp)
         elif low in cms and low not in STOPWORDS and low not in ABBREVIATIONS:
             # CMS's own shorthand ("stg", "unsp", "intertroch"): keep it (short names are indexed too)

@@ -54,6 +54,8 @@ def test_procedure_words_come_from_the_index_and_exclude_cm_words():
     "hysteroscopic tubal occlusion",  # the adjective of an index procedure (hysteroscopy)
     "low transverse c-section",  # the vocabulary's diagnosis wording ("cesarean delivery") must not hide it
     "ablation of an atrial focus",  # "Ablation" only refers on ("see Destruction"): still procedure vocabulary
+    "SVD, manually assisted, no episiotomy",  # "Delivery, Manually assisted" (a sub-term that is no "see")
+    "TAH, open, no BSO",  # what is denied goes, what was done stays
 ])
 def test_procedures_found_through_the_index_structure(text):
     assert is_procedure(text)
@@ -81,6 +83,9 @@ def test_procedures_found_through_the_index_structure(text):
     "Provider assessment says mixed hyperlipidemia",
     "seen for medication management of generalized anxiety disorder",
     "bitten by a dog on the right hand, puncture wounds",  # the guard word in the plural
+    "she's been hypothyroid ever since her thyroidectomy",  # the procedure that caused it
+    "PAD L leg, claudication, native vessels - never had a bypass",  # a procedure the text denies
+    "ruptured appendix with localized peritonitis, no abscess",  # a body part alone names no procedure
 ])
 def test_conditions_and_statuses_stay_conditions(text):
     assert not is_procedure(text)

@@ -100,6 +100,7 @@ def test_a_condition_caused_by_a_procedure_reads_postprocedural():
 
     assert expand_query("hypothyroidism as a result of a total thyroidectomy").endswith("postprocedural")
     assert expand_query("bleeding after tonsillectomy").endswith("postprocedural")
+    assert expand_query("hypothyroid ever since her thyroidectomy").endswith("postprocedural")
     # a status or a finding is not a complication
     for q in ("s/p appendectomy", "status post appendectomy", "GERD seen on EGD"):
         assert "postprocedural" not in expand_query(q)
@@ -151,3 +152,20 @@ def test_a_cm_only_synonym_is_left_out_of_searches_without_the_icd10_code_sets()
     assert "encounter" in expand_query("flu vax only visit").split()
     # ... but not a word to add to a CPT or guidance search ("established patient office visit")
     assert "encounter" not in expand_query("established patient office visit, moderate MDM", cpt=True).split()
+
+
+def test_an_abbreviation_with_its_stage_typed_onto_it_is_spelled_out():
+    from casepilot.text import expand_query, spell_out
+
+    assert spell_out("CKD3b") == "chronic kidney disease 3b"
+    assert spell_out("CKD5 on dialysis").startswith("chronic kidney disease 5 ")
+    # not an abbreviation the vocabulary knows, or a one-letter one ("L5" is a vertebra, not the left side)
+    assert spell_out("L5 radiculopathy") == "L5 radiculopathy" and spell_out("G3P2") == "G3P2"
+    assert "left" not in expand_query("L4-L5 disc")
+
+
+def test_an_ambiguous_abbreviation_may_be_settled_by_another_ones_reading():
+    from casepilot.text import expand_query
+
+    assert "left eye" in expand_query("POAG OS, mod stage")  # POAG reads "glaucoma": the eye context of OS
+    assert "left eye" not in expand_query("pt OS tired")
