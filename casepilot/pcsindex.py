@@ -22,7 +22,7 @@ from functools import lru_cache
 from importlib.resources import files
 
 from casepilot.pcsgems import GEMs, GemEntry
-from casepilot.text import SYNONYMS, negated_terms
+from casepilot.text import SYNONYMS, denied_abbreviations, negated_terms
 
 _CODE = re.compile(r"\|?\*\*([0-9A-HJ-NP-Z]{3,7})\*?\*?")
 _SEE_USE = re.compile(r"(?:^|\s)(see|use)\s+(.*)$")
@@ -552,7 +552,7 @@ class PCSIndex:
         question = _LEFT_IN_PLACE.sub("remaining", question)
         # what the question says was not done ("tonsillectomy (no adenoids)", "nothing removed") names no
         # body part or term; read before the synonyms go back on, which a trailing "no hardware" would negate
-        absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I))
+        absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I)) | denied_abbreviations(question)
         question = f"{question} {appended}".rstrip()
         acronyms = {"#" + a.lower() for a in re.findall(r"\b[A-Z]{3,6}\b", question) if a.lower() not in _STOP}
         text = " ".join(w for w in _NONWORD.sub(" ", question.lower()).split() if w not in absent)

@@ -160,7 +160,40 @@ def expand_query(text: str, pcs: bool = False, cpt: bool = False) -> str:
     extra = appended(body, pcs, cpt)
     body = _status_wording(body, " ".join(extra))
     return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body),
-                     *arabic_grades(body)]).strip()
+                     *arabic_grades(body), *spinal_region_of(body)]).strip()
+
+
+# Vertebral levels: "L4-L5", "L4-5", "C5/6", "L5-S1"; a single level ("L5") only beside a spine word ("T4" is
+# also a thyroid test). The highest number each region has: C8 is a nerve root, S5 the last sacral segment.
+_LEVEL = r"([CTLS])\s?(\d{1,2})"
+_LEVEL_RANGE = re.compile(rf"\b{_LEVEL}\s*(?:-|/|to|through|thru)\s*([CTLS])?\s?(\d{{1,2}})\b", re.I)
+_LEVEL_ONE = re.compile(rf"\b{_LEVEL}\b", re.I)
+_SPINE_WORD = re.compile(r"\b(?:dis[ck]s?|vertebra\w*|spin\w*|radicul\w*|stenosis|herniat\w*|hnp|ddd|fx|fractures?|"
+                         r"spondyl\w*|fusion|laminectomy|laminotomy|discectomy|microdiscectomy|foramin\w*|facet|"
+                         r"levels?|nerve roots?|compression|kyphoplasty|vertebroplasty)\b", re.I)
+_TOP = {"c": 8, "t": 12, "l": 5, "s": 5}
+_REGION = {"c": "cervical", "t": "thoracic", "l": "lumbar", "s": "sacral"}
+_JOINED = {("c", "t"): "cervicothoracic", ("t", "l"): "thoracolumbar", ("l", "s"): "lumbosacral"}
+
+
+def spinal_region_of(text: str) -> list[str]:
+    """The spinal region a vertebral level names, in the code titles' words: "L4-L5" is lumbar, "L5-S1"
+    lumbosacral (M51.17-, "Lumbosacral Disc"), "C7-T1" cervicothoracic.
+
+    >>> spinal_region_of("herniated disc at L4-L5 with radiculopathy"), spinal_region_of("L5-S1 HNP")
+    (['lumbar'], ['lumbosacral'])
+    >>> spinal_region_of("C5-6 and C6/7 ACDF"), spinal_region_of("low T4, fatigue"), spinal_region_of("T12 compression fx")
+    (['cervical'], [], ['thoracic'])
+    """
+    out: list[str] = []
+    for m in _LEVEL_RANGE.finditer(text):
+        a, b = m.group(1).lower(), (m.group(3) or m.group(1)).lower()
+        if int(m.group(2)) <= _TOP[a] and int(m.group(4)) <= _TOP[b]:
+            out.append(_REGION[a] if a == b else _JOINED.get((a, b), ""))
+    if not out and _SPINE_WORD.search(text):
+        out = [_REGION[m.group(1).lower()] for m in _LEVEL_ONE.finditer(text) if int(m.group(2)) <= _TOP[m.group(1).lower()]]
+    # a region the text already says is not said twice
+    return [r for r in dict.fromkeys(out) if r and not re.search(rf"\b{r}\b", text, re.I)]
 
 
 _SP = ABBREVIATIONS.get("s/p", "")
@@ -419,6 +452,25 @@ def negated_terms(text: str) -> set[str]:
         words = [t for t in tokens(" ".join(kept)) if t not in _NEGATION_FILLER and not t.isdigit()]
         out.update(words[:5])
     return out
+
+
+def denied_abbreviations(text: str) -> set[str]:
+    """Every word of an abbreviation's spelled-out reading that a negator denies whole: in "TAH, no BSO"
+    (spelled out) no part of the bilateral salpingo-oophorectomy was done, however long its reading.
+
+    >>> sorted(denied_abbreviations("hysterectomy, no " + ABBREVIATIONS["bso"]))[:3]
+    ['bilateral', 'fallopian', 'oophorectomy']
+    """
+    low = text.lower()
+    out: set[str] = set()
+    for value in _LONG_READINGS:
+        if value in low and re.search(rf"{_NEGATOR.pattern}{re.escape(value)}", low):
+            out.update(tokens(value))
+    return out
+
+
+# readings longer than negated_terms' five-word phrase
+_LONG_READINGS = tuple(sorted({v.lower() for v in ABBREVIATIONS.values() if len(v.split()) > 5}, key=len, reverse=True))
 
 
 _RANGE = re.compile(r"\b(\d{1,2})\s*(?:through|thru|to|-)\s*(?:stage\s+|grade\s+|type\s+)?(\d{1,2})\b", re.I)

@@ -88,6 +88,9 @@ def test_why_explains_the_index_path(ix):
 
 def test_what_was_not_done_names_no_body_part(ix):
     assert first(ix, "tonsillectomy without adenoidectomy").startswith("0CTP")  # tonsils, not adenoids (0CTQ)
+    # an abbreviation denied whole, however long its spelled-out reading: no tube or ovary in "TAH, no BSO"
+    from casepilot.text import expand_query
+    assert first(ix, expand_query("TAH, open, no BSO", pcs=True)) == "0UT90ZZ"
 
 
 def test_partial_means_excision(ix):

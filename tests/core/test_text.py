@@ -169,3 +169,15 @@ def test_an_ambiguous_abbreviation_may_be_settled_by_another_ones_reading():
 
     assert "left eye" in expand_query("POAG OS, mod stage")  # POAG reads "glaucoma": the eye context of OS
     assert "left eye" not in expand_query("pt OS tired")
+
+
+def test_a_vertebral_level_names_its_region():
+    from casepilot.text import expand_query
+
+    assert expand_query("herniated disc at L4-L5 with radiculopathy").endswith(" lumbar")
+    assert expand_query("L5-S1 disc herniation").endswith(" lumbosacral")
+    assert expand_query("C7-T1 stenosis").endswith(" cervicothoracic")
+    # a region already said is not said twice; a lone level needs a spine word ("T4" is also a thyroid test)
+    assert expand_query("lumbar fusion L4-L5").count("lumbar") == 1
+    assert "thoracic" not in expand_query("low T4 and fatigue") and "thoracic" in expand_query("T12 compression fx")
+    assert "sacral" not in expand_query("S1 S2 heart sounds normal")
