@@ -26,8 +26,8 @@ from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
-from casepilot.text import (NARRATION, POLARITY, expand_query, own_word_forms, question_negations, status_of, stem,
-                            tokens, with_stems)
+from casepilot.text import (NARRATION, POLARITY, expand_query, negated_terms, own_word_forms, question_negations,
+                            status_of, stem, tokens, trimester_of, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # Notes that offer a set of codes to add (read against the question: casepilot/answer/choice.py)
@@ -240,16 +240,23 @@ class GroundedAnswerer:
         """The code of ``r``'s family (its corpus document, PCS table or CM category: CodeStore.family) whose
         title adds what the follow-up names and keeps the rest ("converted to open" after 0FT44ZZ: 0FT40ZZ)."""
         base = set(tokens(r.record.title))
+        denied = negated_terms(r.record.title)  # "Laceration without foreign body ...": said, but as absent
         # (a number counts: "staged 4 now" after a stage 2 ulcer; "she's" leaves an "s" that "Galeazzi's" shares)
         asked = {w for w in tokens(expand_query(follow_up)) if len(w) > 2 or w.isdigit()} - {
             "same", "level", "code", "instead", "about"}
+        if _OBSTETRIC.search(r.record.title):
+            # "what if she's 32 weeks" after a second-trimester code: the weeks name the trimester, which the
+            # follow-up alone (no pregnancy word) does not
+            asked |= set(tokens(" ".join(trimester_of(f"pregnancy, {follow_up}"))))
         best, best_score = None, 0.0
         # the family first (category, table, document), then for ICD-10-CM the block's other categories: "what
         # if it's recurrent" after F32.1 is F33.1
         for near, family in ((True, self.store.family(r.record)), (False, self.store.block_family(r.record))):
             for sib in family:
                 words = set(tokens(sib.title))
-                new = (asked & words) - base
+                # what the earlier code denied and this one has ("glass stuck in it" after "without foreign body")
+                flipped = (asked & words & denied) - negated_terms(sib.title)
+                new = ((asked & words) - base) | flipped
                 if not new:
                     continue  # the follow-up must name what differs
                 # what the earlier code said and the sibling drops costs, but its "unspecified" is what the
@@ -257,7 +264,7 @@ class GroundedAnswerer:
                 lost = base - words - {"unspecified", "other"}
                 if not near and len(lost) > 2:
                     continue  # another category is the same condition told otherwise, not another condition
-                score = (2 * len(asked & words) + len(base & words) - 0.5 * len(words - base - asked)
+                score = (2 * len(asked & words) + len(base & words) + len(flipped) - 0.5 * len(words - base - asked)
                          - 0.5 * len(lost))
                 if score > best_score:
                     best, best_score = sib, score
@@ -1288,6 +1295,9 @@ def rank_documents(hits: list[Hit]) -> list[tuple[str, list[Hit]]]:
     def strength(hs: list[Hit]) -> float:
         return hs[0].score + 0.05 * (len(hs) - 1)
     return sorted(groups.items(), key=lambda kv: -strength(kv[1]))
+
+
+_OBSTETRIC = re.compile(r"\b(?:pregnancy|trimester|childbirth|puerperium)\b", re.I)
 
 
 def modifier_documents_first(ranked: list[tuple[str, list[Hit]]]) -> list[tuple[str, list[Hit]]]:

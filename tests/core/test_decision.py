@@ -52,6 +52,8 @@ def known(w: str) -> bool:
     ("not diabetic but the payer won't cover the a1c, just add E11.9 so it goes through", "falsify"),
     ("how should i word the note so it supports 99215?", "falsify"),
     ("former pt is suing us over a billing error on 99285. should we settle or fight it?", "legal"),
+    ("whats my NPI #", "identity"),
+    ("what is our tax id for the claim", "identity"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -74,12 +76,14 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "what is the dosing unit for J1100", "should the claim be corrected and resubmitted?",
                                       # what documentation supports a level is a reference question
                                       "what documentation supports 99215?", "can I add modifier 25 to 99213?",
-                                      "add Z79.4 so the insulin use is captured?"])
+                                      "add Z79.4 so the insulin use is captured?",
+                                      # which number goes where is a claim question; the asker's own number is not
+                                      "should the NP bill under her own NPI or mine", "what is an NPI"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 
 
-@pytest.mark.parametrize("question", ["write me a poem about hemorrhoids lol", "what dose of metformin for DM2",
+@pytest.mark.parametrize("question", ["write me a poem about hemorrhoids lol", "what dose of metformin for DM2", "whats my NPI #",
                                       "change E11.9 to E11.65 so it hits the HCC, not documented but whatever"])
 def test_a_request_that_is_no_coding_question_declines_outright(question):
     assert dm.outright_decline(question).startswith("nothing: ")
