@@ -139,6 +139,16 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\bbronchoalveolar\b", "bronchial alveolar"),
     # a chest tube drains the pleural cavity through a drainage device (tube thoracostomy)
     (r"\bchest tubes?\b", r"\g<0> drainage device pleural cavity"),
+    # the body part key's names: the forearm is the Lower Arm
+    (r"\bforearms?\b", r"\g<0> lower arm"),
+    # a polyp taken off is a polypectomy (Excision); clips, cautery or injection that stop a bleed are the root
+    # operation Control ("Control bleeding in, Gastrointestinal Tract"); a microdiscectomy takes the herniated
+    # fragment, part of the disc (Excision)
+    (r"\bpolyps?\b(?=.*\b(?:removed|snared?|excised|resected|taken)\b)", r"\g<0> polypectomy"),
+    (r"\bhemostasis\b|\bhemoclips?\b", r"\g<0> control bleeding"),
+    (r"^(?=.*\b(?:esophagogastroduodenoscopy|egd|colonoscopy|endoscop\w*|duoden\w*|gastric|stomach|colon|esophag\w*)\b)"
+     r".*\bcontrol bleeding\b.*$", r"\g<0> gastrointestinal tract"),
+    (r"\bmicro-?discectomy\b", r"\g<0> discectomy partial"),
 ]]
 
 

@@ -69,6 +69,12 @@ def test_parser_shapes():
         # side the index target names must be the question's
         ("left knee scope with meniscectomy", "0SBD4ZZ"),
         ("arthroscopic meniscectomy, right knee", "0SBC4ZZ"),
+        # the body part key's name (forearm: Lower Arm); a polyp taken off is a polypectomy (Excision); clips
+        # that stop a bleed are Control; a microdiscectomy excises part of the disc
+        ("laceration repair right forearm skin", "0HQDXZZ"),
+        ("colonoscopy, sigmoid polyp removed with hot snare", "0DBN8ZZ"),
+        ("EGD, oozing duodenal ulcer, hemoclips placed, hemostasis achieved", "0W3P8ZZ"),
+        ("open lumbar microdiscectomy", "0SB20ZZ"),
     ],
 )
 def test_first_candidate(ix, question, code):
