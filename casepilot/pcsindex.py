@@ -38,6 +38,9 @@ _PARTIAL_SAID = re.compile(_PARTIAL.pattern + r"|\b(segment|portion|piece)\b")
 _APPROACHES = [
     # PCS guideline B5.2b: a procedure converted to open is coded to the open approach, whatever came first.
     ("0!", r"convert\w* to (?:an? )?open"),
+    # a closed reduction held by pins or screws put in through the skin (CRPP) is Percutaneous: the fixation
+    # device's route, not the external manipulation (B5.3b), decides
+    ("3!", r"crpp|percutaneous(?:ly)? (?:pinning|pinned|pins?|screws?|fixation|fixed)"),
     ("F", r"laparoscopic(?:ally)?[- ]assisted vaginal|lavh|with percutaneous endoscopic assistance"),
     ("8", r"colonoscop\w*|esophagogastroduodenoscop\w*|egd|cystoscop\w*|hysteroscop\w*|bronchoscop\w*"
           r"|ureteroscop\w*|sigmoidoscop\w*|proctoscop\w*|(?:via )?natural or artificial opening endoscopic"
@@ -50,8 +53,9 @@ _APPROACHES = [
     # PCS defines the percutaneous approach as entry "by puncture or minor incision": a puncture, a
     # -centesis or a needle aspiration is percutaneous unless the question says otherwise.
     # a catheter threaded through a vessel from a puncture (TAVR "transfemoral", "catheter ablation") is percutaneous
+    # a chest tube goes in through a minor incision between the ribs (tube thoracostomy)
     ("3", r"percutaneous\w*|needle|puncture|\w+centesis|aspiration|transcatheter|trans-?femoral|trans-?radial"
-          r"|catheter ablation"),
+          r"|catheter ablation|chest tubes?"),
     # A tube passed through the mouth, nose or urethra enters "via natural or artificial opening" (PCS
     # approach definitions): endotracheal intubation is 0BH17EZ, a nasogastric tube 0DH67UZ.
     ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"
@@ -137,10 +141,16 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"^(?!.*\b(?:stents?|drains?|drainage|chest tubes?)\b).*\bplace(?:ment|d)\b.*$", r"\g<0> insertion"),
     # the index spells the lavage "Bronchial alveolar" (Lavage → Bronchial alveolar, diagnostic → Drainage)
     (r"\bbronchoalveolar\b", "bronchial alveolar"),
-    # a chest tube drains the pleural cavity through a drainage device (tube thoracostomy)
+    # a chest tube drains the pleural cavity through a drainage device (tube thoracostomy), however its
+    # placement is worded ("chest tube insertion" is Drainage, not Insertion)
+    (r"\bchest tubes?\s+(?:insertion|placement)\b|\b(?:insertion|placement)\s+of\s+(?:an?\s+)?(?:\w+\s+)?chest tubes?\b",
+     "chest tube drainage"),
     (r"\bchest tubes?\b", r"\g<0> drainage device pleural cavity"),
-    # the body part key's names: the forearm is the Lower Arm
-    (r"\bforearms?\b", r"\g<0> lower arm"),
+    # the body part key's names: the forearm is the Lower Arm, the femoral neck the Upper Femur; pins and screws
+    # that hold a reduced fracture are an Internal Fixation Device
+    (r"\bforearms?\b", r"\g<0> lower arm"), (r"\bfemoral neck\b", r"\g<0> upper femur"),
+    (r"^(?=.*\b(?:fx|fracture|reduction|orif|crpp)\b).*\b(?:pinning|cannulated screws?|pins|screws)\b.*$",
+     r"\g<0> internal fixation device"),
     # a polyp taken off is a polypectomy (Excision); clips, cautery or injection that stop a bleed are the root
     # operation Control ("Control bleeding in, Gastrointestinal Tract"); a microdiscectomy takes the herniated
     # fragment, part of the disc (Excision)

@@ -360,3 +360,15 @@ def test_svd_is_the_delivery(ix):
 ])
 def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, question, code):
     assert first(ix, expand_query(question, pcs=True)) == code
+
+
+@pytest.mark.parametrize("question, code", [
+    # closed reduction with percutaneous pins (CRPP) is Percutaneous with an Internal Fixation Device; the
+    # femoral neck is the Upper Femur
+    ("closed reduction and percutaneous pinning rt femoral neck fx with 3 cannulated screws", "0QS634Z"),
+    # a chest tube is Drainage of the pleural cavity through a minor incision, however its placement is worded
+    ("left chest tube insertion for pneumothorax", "0W9B30Z"),
+])
+def test_op_note_wording_reads_as_the_index_and_approach_definitions(ix, question, code):
+    from casepilot.text import expand_query
+    assert first(ix, expand_query(question, pcs=True)) == code
