@@ -149,6 +149,11 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # the body part key's names: the forearm is the Lower Arm, the femoral neck the Upper Femur; pins and screws
     # that hold a reduced fracture are an Internal Fixation Device
     (r"\bforearms?\b", r"\g<0> lower arm"), (r"\bfemoral neck\b", r"\g<0> upper femur"),
+    # "tubal" is the Fallopian Tube's adjective ("tubal ligation", "tubal ectopic"), never the eustachian tube's
+    (r"\btubal\b", r"\g<0> fallopian tube"),
+    # "both tubes", "both knees": the Bilateral body part value
+    (r"\bboth (?:\w+ )?(?:tubes|ovaries|sides|breasts|kidneys|ureters|eyes|ears|knees|hips|legs|arms|lungs|feet|hands)\b",
+     r"\g<0> bilateral"),
     (r"^(?=.*\b(?:fx|fracture|reduction|orif|crpp)\b).*\b(?:pinning|cannulated screws?|pins|screws)\b.*$",
      r"\g<0> internal fixation device"),
     # a polyp taken off is a polypectomy (Excision); clips, cautery or injection that stop a bleed are the root
@@ -518,14 +523,15 @@ class PCSIndex:
             else None
 
     def _noun(self, w: str) -> str | None:
-        """The index's noun for a word: a verb's ("inserted" → insertion, "placed" → placement), a body-part
+        """The index's noun for a word: a verb's ("inserted" → insertion, "placed" → placement, "cauterized" →
+        cauterization), a body-part
         adjective's ("tubal" → tube, "ureteric" → ureter). An adjective that body-part names use themselves
         ("tibial", "pleural") gives its noun only as a root ("~tibia"), which matches more weakly than the word.
         A procedure done under a microscope is the procedure ("microdiscectomy" → discectomy)."""
         if w.startswith("micro") and w not in self.tokens and w[5:] in self.tokens:
             return w[5:]
         if len(w) >= 5 and w.endswith("ed"):
-            for form in (w[:-2] + "ion", w[:-1] + "ion", w[:-1] + "ment", w[:-2] + "ment"):
+            for form in (w[:-2] + "ion", w[:-1] + "ion", w[:-1] + "ment", w[:-2] + "ment", w[:-2] + "ation"):
                 if form in self.tokens or form in self.gems.idf:
                     return form
         if len(w) < 5 or (w in self._known and w not in self.body_words):

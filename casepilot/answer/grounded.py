@@ -615,11 +615,14 @@ class GroundedAnswerer:
                 )
             else:
                 d.notices.append(f"No {_label(system)} code matches this description in CasePilot's sources.")
+                # the answer itself says so and what was searched, not only a notice
+                d.say(f"No {_label(system)} code matches this description in CasePilot's sources")
             for h in close:
                 rec = self._hit_record(h)
                 if rec:
                     d.say(f'Closest candidate (not a confirmed match): {cs.display_code(rec.code, rec.system)} '
                           f'"{rec.title}"', h.doc)
+            d.say("Searched: " + "; ".join(d.searched))
             return d
         first_by = hits[0]
         hits, code_first = self._code_first(query, hits)

@@ -368,6 +368,8 @@ def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, qu
     ("closed reduction and percutaneous pinning rt femoral neck fx with 3 cannulated screws", "0QS634Z"),
     # a chest tube is Drainage of the pleural cavity through a minor incision, however its placement is worded
     ("left chest tube insertion for pneumothorax", "0W9B30Z"),
+    # a verb's -ization noun (Cauterization: see Destruction); "tubal" is the Fallopian Tube's; "both tubes" Bilateral
+    ("laparoscopic tubal sterilization, both tubes cauterized with bipolar, no clips", "0U574ZZ"),
 ])
 def test_op_note_wording_reads_as_the_index_and_approach_definitions(ix, question, code):
     from casepilot.text import expand_query

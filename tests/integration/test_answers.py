@@ -135,6 +135,9 @@ def test_a_description_no_code_matches_is_declined_with_what_was_searched(engine
     done = engine.answer("ICD-10-CM code for the patient's unicorn having a rainbow")
     assert done["decision"] == "decline" and done["answered"] is False
     assert not done["answer"].startswith("The best match")
+    # the answer text itself says so and what was searched (it used to say only "I could not answer this")
+    assert done["answer"].startswith("No ICD-10-CM code matches this description")
+    assert "Searched: ICD-10-CM descriptions" in done["answer"]
 
 
 def test_visit_reason_titles_are_the_encounter_aftercare_and_supervision_codes(engine):
