@@ -30,7 +30,7 @@ from casepilot.status import dense_progress
 
 log = logging.getLogger("casepilot.background")
 
-# Exit statuses of `casepilot ingest --dense-only` (casepilot/cli.py).
+# Exit statuses of `casepilot ingest --dense-only` (casepilot/cli/common.py::ExitCode).
 DONE, PROBLEMS, BAD_INPUT, BUSY, CHROMA_DOWN = 0, 1, 2, 3, 4
 
 
