@@ -1,5 +1,8 @@
 """The FastAPI app factory: one warmed ChatEngine per process, the routers, security and static widget.
 
+Slightly over 300 lines on purpose: one concept, assembling the app in ``create_app`` (lifespan, middleware,
+routers, offline /docs, the widget's files); the widget's routes answer CORS from the app's own access policy.
+
 ``casepilot serve`` runs ``uvicorn api.app:create_app --factory``. There is deliberately no GZip
 middleware: it buffers event streams.
 """

@@ -1,4 +1,8 @@
-"""Request, response, event and error models of the HTTP API (the OpenAPI schema is built from them)."""
+"""Request, response, event and error models of the HTTP API (the OpenAPI schema is built from them).
+
+Over 300 lines on purpose: one concept, the API's wire format, as declarative models with their examples; the
+error models and ``error_responses`` are used by every route.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """The code store: one SQLite file for exact lookup, hierarchy, notes and source versions.
 
+Over 300 lines on purpose: one class, ``CodeStore``, over one schema. Its writes (``replace_source``), exact
+reads and hierarchy walks share the per-thread connection, and every read of codes goes through
+``_row_to_record`` (the record as it stands on ``as_of``).
+
 Readers open it read-only and share nothing mutable, so lookups are safe from many threads. Records are stored
 with their dates; every read returns them as they stand on ``as_of`` (default: the day of the lookup), so a
 code terminated since the ingest reads as terminated (``casepilot.records.on_date``).

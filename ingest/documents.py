@@ -1,5 +1,9 @@
 """Any PDF, HTML, Markdown or text file (or a folder of them) as titled, page-numbered passages in "docs".
 
+Over 300 lines on purpose: one concept, a user's documents as passages. The per-format section readers, the
+folder walk and ``DocumentsSource`` share ``Section`` and the wording of every Problem (``_why``), and nothing
+else uses the readers.
+
 Sections follow the document's own structure (Markdown/HTML headings, PDF pages under their outline
 entry, text pages split by form feeds); long sections are split with LangChain's recursive splitter.
 Ids are stable (file path + section + chunk + content hash), so re-runs only touch what changed.

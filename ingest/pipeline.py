@@ -1,5 +1,9 @@
 """The ingest pipeline: sources -> code store + passage store + Chroma + BM25, idempotently.
 
+Over 300 lines on purpose: one concept, bringing the stores in line with the sources. The lexical stage
+(``_Ingest``) and the dense stage (``_Dense``) share the dense queue, the writer lock, the Chroma batch size,
+the embedding path and the ``stage.json`` they both write, and a full ingest runs both in one pass.
+
 Passage ids are stable and each passage carries a content hash; a run embeds and writes only what is
 new or changed and deletes what its source no longer yields. One writer at a time (a file lock).
 

@@ -1,5 +1,9 @@
 """Shared readers for the CMS/AMA table files: encodings, CSV/TSV/xlsx rows, zips and layout errors.
 
+Over 300 lines on purpose: one concept, reading a table file safely. The bounds (``Limits``) are checked
+inside the readers themselves (zip members in ``members``, line length in ``text_lines``, the sheet budget in
+``xlsx_rows``), so the limits and the readers stay together.
+
 CMS publishes the same table as Latin-1 text, UTF-8 CSV and xlsx, sometimes inside a zip; every loader
 reads them through these helpers so encodings, BOMs and errors behave the same everywhere.
 

@@ -1,5 +1,8 @@
 """``POST /v1/chat``: the engine's events as Server-Sent Events, or one JSON object with ``"stream": false``.
 
+Over 300 lines on purpose: one route. Its slots, the step runner (``_Steps``), the stream and the JSON answer
+share the cancellation and shutdown handling described below, and no other route uses them.
+
 Time and capacity are bounded here:
 
 - at most ``CASEPILOT_CHAT_MAX_STREAMS`` chats are open per process; one more gets 503 ``busy`` with
