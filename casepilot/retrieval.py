@@ -100,6 +100,17 @@ _FRACTURE_DETAIL = {"open": re.compile(r"\bopen\b|\bcompound\b", re.I),
                     "nondisplaced": re.compile(r"\bnon[- ]?displaced\b|\bundisplaced\b|\bhairline\b", re.I)}
 
 
+# A routine, preventive or administrative examination ("adult wellness exam", "well child 9yo", "routine gyn exam",
+# "pre-employment physical"): its Z00-Z02 code is first-listed and what it finds is coded after it (Official Guidelines I.C.21.c.13).
+_ROUTINE_EXAM = re.compile(r"\b(?:wellness|annual|routine|preventive|yearly|pre-?employment|sports?|school)\s+(?:\w+\s+)?"
+                           r"(?:exam|examination|check-?up|physical)s?\b|\bwcc\b|\bwell[- ]?(?:child|baby|woman)\b", re.I)
+_EXAM_TITLE = re.compile(r"^encounter for .*\bexamination\b", re.I)
+# What the examination found: an abnormal finding ("BP elevated today", "failed vision screen") or nothing
+# ("normal", "WNL"); the titles split "with abnormal findings" from "without abnormal findings".
+_FOUND_ABNORMAL = re.compile(r"\b(?:abnormal|abn|elevated|high|low|failed|positive|found|incidental|newly)\b", re.I)
+_FOUND_NORMAL = re.compile(r"\b(?:normal|nl|wnl|unremarkable|negative)\b|\bno (?:abnormal )?findings?\b", re.I)
+
+
 # The question gives the reason for a visit ("came in for a flu shot", "here to start the pill"), and a title
 # names an encounter for a reason (Z23 "Encounter for immunization", "Aftercare following ...",
 # "Supervision of ..." in pregnancy): the reason for the visit is what is coded, not the condition named.
@@ -288,8 +299,23 @@ class _Query:
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
     screening: bool  # it asks for a screening visit (Z11-Z13)
+    routine_exam: bool  # the visit is a routine or preventive examination (Z00-Z01)
+    findings: bool | None  # what the examination found: True abnormal, False normal, None not said
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
+
+
+def exam_findings(text: str) -> bool | None:
+    """What an examination found, as the text says: True an abnormal finding, False nothing abnormal, None unsaid.
+
+    >>> exam_findings("Adult wellness exam - BP elevated today"), exam_findings("routine gyn exam w/ pap, normal")
+    (True, False)
+    >>> exam_findings("well child 9yo"), exam_findings("wellness exam, no abnormal findings")
+    (None, False)
+    """
+    normal = bool(_FOUND_NORMAL.search(text))
+    abnormal = bool(_FOUND_ABNORMAL.search(_FOUND_NORMAL.sub(" ", text)))
+    return None if normal == abnormal else abnormal
 
 
 def query_facts(query: str, expanded: str | None = None) -> _Query:
@@ -316,6 +342,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
+        routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION | POLARITY},
         stems=with_stems(qwords),
@@ -464,6 +491,11 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     if q.visit and _VISIT_TITLE.search(own_title):
         sig["visit_reason"] = 1.0
     code = title.split(" ", 2)[1] if title.count(" ") >= 2 else ""  # "ICD-10-CM W54.0XXA Bitten ..." -> the code
+    if q.routine_exam and code[:3] in ("Z00", "Z01", "Z02") and _EXAM_TITLE.search(own_title):
+        sig["routine_exam"] = 1.0
+        low = own_title.lower()
+        if q.findings is not None and "abnormal findings" in low and ("without abnormal" in low) == q.findings:
+            sig["findings_mismatch"] = 1.0
     if q.injury_first and _EXTERNAL_CAUSE.match(code):
         sig["external_cause"] = 1.0
     # Place of occurrence, activity and status (Y92, Y93, Y99) accompany the external cause that says how the
@@ -497,7 +529,7 @@ def short_description(context: str) -> str:
 # remission" would deny the remission, and as a hard rule such misreadings lost more tuning items than the
 # clashes won.)
 STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch", "letter_mismatch", "history_mismatch",
-                  "contrast")
+                  "contrast", "findings_mismatch")
 
 
 def _order_codes_by_ranker(hits: list[Hit]) -> None:
@@ -516,6 +548,7 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
                                          h.signals.get("record_mismatch", 0.0), h.signals.get("external_cause", 0.0), h.signals.get("supplementary_cause", 0.0),
                                          -h.signals["ranker"], h.id))
     _denied_branch_yields(order)
+    _routine_exam_leads(order)
     for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
 
@@ -523,6 +556,15 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
 # How close (in ranker score) a code of the same category must be to take the lead from one asserting what the
 # question denies. The clash is not a hard order (see STATED_CLASHES): only a near sibling overtakes.
 DENIED_BRANCH_MARGIN = 0.3
+
+
+def _routine_exam_leads(order: list[Hit]) -> None:
+    """A routine examination's code is first-listed and what it found follows (I.C.21.c.13): for "adult wellness
+    exam, BP elevated" the best Z00-Z02 code leads, R03.0 next. In place."""
+    first = next((i for i, h in enumerate(order) if h.signals.get("routine_exam")
+                  and not any(h.signals.get(k) for k in STATED_CLASHES)), None)
+    if first:
+        order.insert(0, order.pop(first))
 
 
 def _denied_branch_yields(order: list[Hit]) -> None:

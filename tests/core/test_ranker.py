@@ -73,6 +73,25 @@ def test_codes_take_the_rankers_order_on_the_fused_scale():
     assert by_id["icd10cm:A"] == pytest.approx(0.2)  # the same three scores, in the ranker's order
 
 
+def test_a_routine_examination_code_leads_and_its_findings_follow():
+    """I.C.21.c.13: "adult wellness exam, BP elevated" is Z00.01 first, then R03.0, whatever the ranker says."""
+    from langchain_core.documents import Document
+
+    from casepilot.retrieval import Hit, _order_codes_by_ranker, query_facts
+
+    def hit(pid, ranker, **sig):
+        return Hit(pid, 0.5, Document(page_content=pid, id=pid), {"ranker": ranker, **sig})
+
+    hits = [hit("icd10cm:R030", 1.7), hit("icd10cm:Z0000", 1.3, routine_exam=1.0, findings_mismatch=1.0),
+            hit("icd10cm:Z0001", 1.2, routine_exam=1.0), hit("icd10cm:I10", 1.2)]
+    _order_codes_by_ranker(hits)
+    assert [h.id for h in sorted(hits, key=lambda h: -h.score)] == [
+        "icd10cm:Z0001", "icd10cm:R030", "icd10cm:I10", "icd10cm:Z0000"]
+    q = query_facts("Adult wellness exam - BP elevated today")
+    assert q.routine_exam and q.findings is True
+    assert not query_facts("routine prenatal visit, 10 weeks").routine_exam  # supervision of pregnancy, not an exam
+
+
 def test_negation_pairs_phrase_the_without_branch_as_coders_write_it():
     from evals.train_ranker import NEGATIONS, negation_pairs
 
