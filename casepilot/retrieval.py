@@ -388,6 +388,16 @@ def essential_words(text: str) -> set[str]:
     return set(tokens(re.sub(r"\([^()]*\)", " ", text)))
 
 
+_NOS = re.compile(r"\bNOS\s*$")
+
+
+def _says_no_more(q: _Query, term: str) -> bool:
+    """Whether every word of the question's own is one of ``term``'s (by its forms and stems): a NOS inclusion
+    term with its code's title says all the question does."""
+    words = with_stems(set(tokens(term)))
+    return all(forms & words for forms in q.own.values())
+
+
 def inclusion_terms(text: str) -> list[str]:
     """The inclusion terms a code passage lists (ingest/icd10cm.py writes one "Inclusion terms:" line each)."""
     return _note_lines(text, "Inclusion terms")
@@ -409,6 +419,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # asserts; a question word counts as covered only with the same polarity.
     t_negated = negated_terms(own_title) | negated_terms(short)
     asserted = (title_words | set(tokens(short))) - t_negated
+    # An inclusion term that ends "NOS" (not otherwise specified) names the code only for a question that says no
+    # more than it does: "metastatic disease to the liver" is no "Metastatic disease NOS" (C79.9), it is C78.7
+    aliases = [a for a in aliases if not _NOS.search(a) or _says_no_more(q, f"{a} {own_title}")]
     # each alias: its words, what it denies, and its words without the nonessential (parenthesised) ones
     alias_words = [(ws, negated_terms(a), essential_words(a) or ws) for a in aliases if (ws := set(tokens(a)))]
     # Coverage compares words by their stems too: "homeless ... at a shelter" is covered by "Sheltered

@@ -97,6 +97,21 @@ def test_an_inclusion_term_covers_together_with_the_title():
     assert code_features(title, "", q)["q_cover"] < 1.0
 
 
+def test_a_nos_inclusion_term_names_the_code_only_for_a_question_that_says_no_more():
+    # C79.9 "Secondary malignant neoplasm of unspecified site" lists "Metastatic disease NOS": "metastatic disease"
+    # is C79.9, "metastatic disease to the liver" says a site, so the NOS term is not the question's name
+    title = "ICD-10-CM C79.9 Secondary malignant neoplasm of unspecified site"
+    alias = ["Metastatic disease NOS"]
+    bare = query_facts("metastatic disease")
+    assert code_features(title, "", bare, alias)["q_cover"] > code_features(title, "", bare)["q_cover"]
+    site = query_facts("metastatic disease to the liver")
+    assert code_features(title, "", site, alias)["q_cover"] == code_features(title, "", site)["q_cover"]
+    # the title together with the NOS term may say it all: "acute hep A w/o hepatic coma" is B15.9's
+    hep = query_facts("acute hep A w/o hepatic coma")
+    b159 = "ICD-10-CM B15.9 Hepatitis A without hepatic coma"
+    assert code_features(b159, "", hep, ["Hepatitis A (acute)(viral) NOS"])["q_cover"] == 1.0
+
+
 def test_an_inclusion_term_does_not_assert_what_the_title_denies():
     # I13.10 "... without heart failure" lists "Hypertensive heart disease ... NOS": its "heart" is no heart failure
     q = query_facts("hypertension, heart failure and CKD stage 4")
