@@ -160,7 +160,7 @@ def expand_query(text: str, pcs: bool = False, cpt: bool = False) -> str:
     extra = appended(body, pcs, cpt)
     body = _status_wording(body, " ".join(extra))
     return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body),
-                     *arabic_grades(body), *spinal_region_of(body)]).strip()
+                     *arabic_grades(body), *spinal_region_of(body), *maternal_age_of(body)]).strip()
 
 
 # Vertebral levels: "L4-L5", "L4-5", "C5/6", "L5-S1"; a single level ("L5") only beside a spine word ("T4" is
@@ -302,6 +302,33 @@ def trimester_of(text: str) -> list[str]:
     if not 1 <= weeks <= 43:
         return []
     return ["first trimester" if weeks < 14 else "second trimester" if weeks < 28 else "third trimester"]
+
+
+_AGE = re.compile(r"\b(\d{1,2})[\s-]*(?:years?|yrs?|y)[\s-]*(?:old|o)\b|\b(\d{1,2})\s*y/?o\b|\bage[d]?\s+(\d{1,2})\b", re.I)
+_FIRST_PREGNANCY = re.compile(r"\b(?:first pregnancy|primigravida|primip\w*|g1(?:\s*p0)?)\b", re.I)
+_LATER_PREGNANCY = re.compile(r"\b(?:(?:second|third|fourth|fifth|2nd|3rd|4th|5th) pregnancy|multigravida|multip\w*|g[2-9]\d?)\b",
+                              re.I)
+
+
+def maternal_age_of(text: str) -> list[str]:
+    """How ICD-10-CM names a pregnant patient's age: "elderly" at 35 years and older at the expected date of
+    delivery, "young" under 16 (O09.5-, O09.6- inclusion terms), with primigravida or multigravida when the text
+    says which pregnancy this is.
+
+    >>> maternal_age_of("prenatal visit, 37 year old first pregnancy, 10 weeks"), maternal_age_of("15yo G2 at 20 wks prenatal")
+    (['elderly', 'primigravida'], ['young', 'multigravida'])
+    >>> maternal_age_of("38 year old with chest pain"), maternal_age_of("prenatal visit, 28 year old")
+    ([], [])
+    """
+    m = _AGE.search(text)
+    if not m or not _PREGNANCY.search(text):
+        return []
+    age = int(next(g for g in m.groups() if g))
+    word = "elderly" if age >= 35 else "young" if age < 16 else None
+    if word is None:
+        return []
+    gravida = ["primigravida"] if _FIRST_PREGNANCY.search(text) else ["multigravida"] if _LATER_PREGNANCY.search(text) else []
+    return [word, *gravida]
 
 
 def appended(body: str, pcs: bool = False, cpt: bool = False) -> list[str]:

@@ -181,3 +181,12 @@ def test_a_vertebral_level_names_its_region():
     assert expand_query("lumbar fusion L4-L5").count("lumbar") == 1
     assert "thoracic" not in expand_query("low T4 and fatigue") and "thoracic" in expand_query("T12 compression fx")
     assert "sacral" not in expand_query("S1 S2 heart sounds normal")
+
+
+def test_a_pregnant_patients_age_is_named_as_the_tabular_names_it():
+    from casepilot.text import expand_query
+
+    # O09.5 "Pregnancy for a female 35 years and older at expected date of delivery"; O09.6 "less than 16 years old"
+    assert expand_query("prenatal visit, 37 y/o first pregnancy").endswith("elderly primigravida")
+    assert expand_query("prenatal visit for a 15 year old, G2").endswith("young multigravida")
+    assert "elderly" not in expand_query("38 year old with chest pain")  # no pregnancy, no maternal age
