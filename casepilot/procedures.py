@@ -143,6 +143,8 @@ def procedure_words() -> frozenset[str]:
 # reflux esophagitis"). The words after the lead-in, up to three, are the procedure's name.
 _CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|visualized) (?:on|at|during|by|via)|"
                            r"referred (?:\w+ ){0,3}for|scheduled for|planned for|after|following|post|(?:ever )?since|"
+                           # the visit's purpose after the condition: "laceration of the left hand, seen in ED for repair"
+                           r"(?:seen|evaluated|treated) (?:in|at) (?:the )?\w+ for|"
                            r"(?:as a )?results? of|due to|d/t|secondary to|because of|caused by)\s+"
                            r"(?:a |an |the |his |her )?(?:[\w/-]+ ){0,2}[\w/-]+|"
                            r"\b[\w/-]+ (?:showed|shows|revealed|reveals|demonstrated|demonstrates)\b", re.I)

@@ -86,6 +86,7 @@ def test_procedures_found_through_the_index_structure(text):
     "she's been hypothyroid ever since her thyroidectomy",  # the procedure that caused it
     "PAD L leg, claudication, native vessels - never had a bypass",  # a procedure the text denies
     "ruptured appendix with localized peritonitis, no abscess",  # a body part alone names no procedure
+    "laceration of the left hand, no foreign body, seen in ED for repair",  # the visit's purpose after the condition
 ])
 def test_conditions_and_statuses_stay_conditions(text):
     assert not is_procedure(text)
