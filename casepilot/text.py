@@ -7,6 +7,10 @@ queries with this vocabulary is what lets BM25 and the dense model meet the offi
 The vocabulary is data: ``casepilot/data/vocabulary.toml`` lists every stopword, abbreviation and synonym
 with the reason it exists and a source to check it against; tests/core/test_vocabulary.py validates it.
 
+Over 300 lines on purpose: one concept, reading a question's words. The spelled-out form, what is negated, the
+numbers and the appended readings (trimester, spinal region, maternal age, status) are all read from the same
+tokens and vocabulary, and ``expand_query`` composes them.
+
 >>> expand_query("T2DM with CKD")
 'type 2 diabetes mellitus with chronic kidney disease renal'
 """

@@ -2,6 +2,10 @@
 
 It never writes a fact of its own: every sentence is a code record field, an instructional note or a
 sentence extracted from a retrieved passage, and carries the [n] of where it came from.
+
+Over 300 lines, and knowingly so: every intent's answer path (lookup, description, guidance, pair, coverage,
+follow-up) lives in this one class and shares its Draft, evidence and decision helpers. Putting each intent in its
+own module is the answer-path restructuring that issue 10 (item 5) asks for; it is not done yet.
 """
 
 from __future__ import annotations
