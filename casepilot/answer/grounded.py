@@ -1167,18 +1167,27 @@ class GroundedAnswerer:
         overview (title and summary) does not ("urosepsis"); None when the overview says them all."""
         said = set(tokens(question))
         overview = word_bag(f"{card.metadata.get('title', '')} {card.metadata.get('summary', '')}")
-        missing = [w for w in content_words(question) if w in said and len(w) > 2
-                   and w not in overview and stem(w) not in overview]
+        forms = own_word_forms(question)  # "ED" also reads as "emergency department"
+        missing = [w for w in content_words(question) if w in said and w not in overview and stem(w) not in overview
+                   and (len(w) > 2 or len(forms.get(w, ())) > 1)]
         if not missing:
             return None
+
+        def says(bag: set[str], w: str) -> bool:
+            return any(f in bag or stem(f) in bag for f in forms.get(w, {w}))
+        best, best_n = None, 0
         for doc in sections:
             body = doc.page_content.split("\n", 1)[1] if "\n" in doc.page_content else doc.page_content
             for sentence in sentences(body):
                 bag = word_bag(sentence)
-                if len(sentence.split()) >= 5 and all(w in bag or stem(w) in bag for w in missing) \
-                        and not self._has_unknown_code(sentence):
-                    return doc, sentence
-        return None
+                n = sum(1 for w in missing if says(bag, w))
+                if len(sentence.split()) >= 5 and n > best_n and not self._has_unknown_code(sentence):
+                    best, best_n = (doc, sentence), n
+                    if n == len(missing):
+                        return best
+        # every word the overview leaves out, or most of them (at least two): "dx made in the ED before the
+        # inpatient order" is the sentence on conditions that arise in the emergency department before the order
+        return best if best is not None and best_n >= 2 and best_n * 2 >= len(missing) else None
 
     def _outline(self, d: Draft, question: str, sections: list[Document]) -> None:
         """The document's sections as a list (those the search found first), each with its best sentence."""

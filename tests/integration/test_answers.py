@@ -275,6 +275,14 @@ def test_a_term_with_no_code_is_answered_by_the_guidance_that_says_so(engine):
     assert "urosepsis" in done["answer"].split(". ")[0].lower(), done["answer"][:160]
 
 
+def test_the_sentence_that_says_most_of_what_the_overview_does_not_leads(engine):
+    # "ED" reads as the emergency department: the POA section's sentence on conditions arising there before the
+    # admission order answers, ahead of the inpatient overview
+    done = engine.answer("dx made in the ED before the inpatient order was written - POA Y or N?")
+    first = done["answer"].split(". ")[0].lower()
+    assert "emergency department" in first and "present on admission" in first, done["answer"][:200]
+
+
 @pytest.mark.parametrize("question", ["pcs excision vs resection", "abn form number"])
 def test_a_bare_topic_no_code_matches_is_answered_from_the_guidance(engine, question):
     # no question words, so routed as a description; no code matches, and the guidance covers the topic
