@@ -153,6 +153,8 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # the body part key's names: the forearm is the Lower Arm, the femoral neck the Upper Femur; pins and screws
     # that hold a reduced fracture are an Internal Fixation Device
     (r"\bforearms?\b", r"\g<0> lower arm"), (r"\bfemoral neck\b", r"\g<0> upper femur"),
+    # a pleural effusion lies in the Pleural Cavity, the body part its drainage (thoracentesis) is coded to
+    (r"\bpleural effusions?\b", r"\g<0> pleural cavity"),
     # "tubal" is the Fallopian Tube's adjective ("tubal ligation", "tubal ectopic"), never the eustachian tube's
     (r"\btubal\b", r"\g<0> fallopian tube"),
     # "both tubes", "both knees": the Bilateral body part value

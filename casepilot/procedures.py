@@ -53,7 +53,7 @@ _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|cen
 _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
                         r"diagnos[ie]s|diagnosed|dx|acquired absence|amputee|here for|in for|awaiting|waiting list|"
                         # a 7th-character encounter: an injury or complication is coded in ICD-10-CM
-                        r"init|subs|subsequent|sequela|"
+                        r"init|initial|subs|subsequent|sequela|"
                         r"transplant list|"
                         # the outcome of a delivery is the mother's or newborn's record (Z37, Z38): "SVD, single liveborn"
                         r"liveborn|live born|stillborn|"

@@ -53,6 +53,11 @@ def known(w: str) -> bool:
     ("how should i word the note so it supports 99215?", "falsify"),
     ("former pt is suing us over a billing error on 99285. should we settle or fight it?", "legal"),
     ("whats my NPI #", "identity"),
+    ("Attending ruled out sepsis but adding A41.9 gets us a better DRG. Ok to code it anyway?", "falsify"),
+    ("Can you write an ROS and exam into the note under Dr. Patel's name so the visit supports a 99215?", "falsify"),
+    ("Doc spent 12 minutes with the pt but wants to bill a 40-minute visit. What time should I put in the note?",
+     "falsify"),
+    ("I got fired after reporting billing fraud to compliance. Do I have a wrongful termination case?", "legal"),
     ("what is our tax id for the claim", "identity"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
@@ -78,7 +83,9 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "what documentation supports 99215?", "can I add modifier 25 to 99213?",
                                       "add Z79.4 so the insulin use is captured?",
                                       # which number goes where is a claim question; the asker's own number is not
-                                      "should the NP bill under her own NPI or mine", "what is an NPI"])
+                                      "should the NP bill under her own NPI or mine", "what is an NPI",
+                                      # a ruled-out condition or the time spent, asked about, is a coding question
+                                      "sepsis was ruled out, do I code it?", "doc spent 45 min with the pt, which code?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 

@@ -370,6 +370,8 @@ def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, qu
     ("left chest tube insertion for pneumothorax", "0W9B30Z"),
     # a verb's -ization noun (Cauterization: see Destruction); "tubal" is the Fallopian Tube's; "both tubes" Bilateral
     ("laparoscopic tubal sterilization, both tubes cauterized with bipolar, no clips", "0U574ZZ"),
+    # a pleural effusion lies in the Pleural Cavity (Drainage, Anatomical Regions), not the pleura
+    ("US guided therapeutic thoracentesis R pleural effusion, needle removed", "0W993ZZ"),
 ])
 def test_op_note_wording_reads_as_the_index_and_approach_definitions(ix, question, code):
     from casepilot.text import expand_query

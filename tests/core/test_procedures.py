@@ -87,6 +87,7 @@ def test_procedures_found_through_the_index_structure(text):
     "PAD L leg, claudication, native vessels - never had a bypass",  # a procedure the text denies
     "ruptured appendix with localized peritonitis, no abscess",  # a body part alone names no procedure
     "laceration of the left hand, no foreign body, seen in ED for repair",  # the visit's purpose after the condition
+    "periprosthetic joint infection L total knee, initial",  # a 7th-character encounter, spelled out
 ])
 def test_conditions_and_statuses_stay_conditions(text):
     assert not is_procedure(text)
