@@ -28,7 +28,10 @@ _HISTORY = re.compile(r"\b(?:(?:fam(?:ily)?|personal|past)(?: medical)? (?:histo
 # (I.C.2.d: a malignancy under treatment is coded as current; I.C.21.c.4: history codes are for conditions
 # that no longer exist).
 _CURRENT = re.compile(r"\b(?:currently|current|active|still|ongoing|under treatment|being treated|on chemo\w*|"
-                      r"receiving|status)\b", re.I)
+                      r"receiving|status|"
+                      # a deficit that remains is a sequela, coded as such (I69 after a stroke), not a history: Z86.73
+                      # is "... without residual deficits"
+                      r"(?<!no )(?<!without )residual\w*|(?<!no )(?<!without )(?<!no residual )(?<!without residual )deficits?|sequela\w*|late effects?)\b", re.I)
 _NOISE = re.compile(rf"\([^)]*\)|\b(?:{_RELATIVE})\b|\b(?:z[- ]?codes?|codes?|icd-?10(?:-cm)?|dx|the|a|an|"
                     r"his|her|their|with|had|has|in)\b|[?.!;:,]", re.I)
 _CLASSIFIABLE = re.compile(r"classifiable to\s+(.+)$", re.I)
@@ -56,6 +59,8 @@ def history_ask(text: str) -> HistoryAsk | None:
     True
     >>> history_ask("type 2 diabetes with CKD 3, history of smoking") is None
     True
+    >>> history_ask("hx of stroke last year with residual right hemiparesis") is None, history_ask("hx of CVA, no residual deficits") is None
+    (True, False)
     """
     m = _HISTORY.search(text)
     if m is None or _CURRENT.search(text):

@@ -81,7 +81,9 @@ _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+
 # "dm2 w/ hyperglycemia, uncontrolled per MD - dx code?": a description that ends by asking for its code
 # ("... what dx", "... what's the ICD-10?": the code set or "dx" alone asks for the code too)
 _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?|"
-                               r"\b(?:what(?:'?s| is)?(?: the)?|which) (?:dx|icd[- ]?10(?:[- ]?(?:cm|pcs))?))\s*\?*\s*$", re.I)
+                               r"\b(?:what(?:'?s| is)?(?: the)?|which) (?:dx|icd[- ]?10(?:[- ]?(?:cm|pcs))?))\s*\?*\s*$|"
+                               # "lap chole, gallbladder removed completely - pcs?": the code set alone, asked after a dash
+                               r"\s[-–:]\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$", re.I)
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
                           r"excludes\w*|(?<!'s )notes?(?!\s*[:-])|how many|when)\b", re.I)

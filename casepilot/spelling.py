@@ -45,6 +45,9 @@ MIN_DF = 10  # a correction must be a word the sources use, not a one-off
 MIN_DF_COMPLETION = 5  # a completion too ("decub" -> "decubitus", used by 8 passages)
 
 
+_SPECIALTY = ("ology", "ologist", "ologists")
+
+
 class Speller:
     """Completes truncated words and corrects unknown ones, choosing the most frequent known word."""
 
@@ -98,6 +101,14 @@ class Speller:
             # a possessive typed without its apostrophe ("bells palsy", "crohns") is the known word, not the
             # commoner word one letter away ("cells")
             return word[:-1]
+        if word.endswith(_SPECIALTY):
+            # a specialty ("nephrology", "pulmonologist") is no misspelt procedure ("nephrotomy"): the sources
+            # rarely name specialties, so an unknown one is left as typed unless a known word keeps its ending
+            ending = next(e for e in _SPECIALTY if word.endswith(e))
+            found = [f for f in process.extract(word, [c for c in self._choices if c.endswith(ending)],
+                                                scorer=DamerauLevenshtein.distance, score_cutoff=1, limit=5)
+                     if self.df[f[0]] >= MIN_DF]
+            return min(found, key=lambda f: (f[1], -self.df[f[0]], f[0]))[0] if found else None
         limit = 2 if len(word) >= 8 else 1
         found = [f for f in process.extract(word, self._choices, scorer=DamerauLevenshtein.distance,
                                             score_cutoff=limit, limit=20)

@@ -21,6 +21,13 @@ def test_typo_is_corrected_to_the_known_word():
     assert s.fix("diabetis with ckd") == "diabetes with ckd"
 
 
+def test_a_specialty_is_no_misspelt_procedure():
+    # "nephrology" is two edits from "nephrotomy", a word the sources use, and made a sepsis note a PCS question
+    s = Speller({"nephrotomy": 40, "cardiology": 30, "sepsis": 500})
+    assert s.fix("nephrology documents AKI") == "nephrology documents AKI"
+    assert s.fix("cardiollogy consult") == "cardiology consult"  # a typo that keeps the ending is still mended
+
+
 def test_truncation_is_completed_when_one_reading_dominates():
     s = Speller(DF)
     assert s.fix("organism unspec") == "organism unspec unspecified"
