@@ -83,6 +83,8 @@ _APPROACHES = [
 ]
 _SURGICAL = re.compile(r"o?(ectomy|tomy|stomy|plasty|rrhaphy|pexy|scopy|centesis|lysis|tripsy|desis)$")
 _APPROACH_RE = [(v, re.compile(rf"\b(?:{p})\b")) for v, p in _APPROACHES]
+_NOT_DONE_AFTER = re.compile(r"\b([a-z]{3,})\s+(?:(?:were|was|are|is)\s+)?(?:not\s+(?:touched|removed|done|taken|excised|resected|"
+                             r"operated on)|untouched)\b", re.I)
 _LEFT_IN_PLACE = re.compile(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling)\b)", re.I)
 # Words that say how or on which side, never what was done: ICD-9-CM titles lead with them ("Closed reduction",
 # "Laparoscopic ... gastrectomy", "Unilateral repair"); the approach and side are read from the question.
@@ -585,6 +587,8 @@ class PCSIndex:
         # what the question says was not done ("tonsillectomy (no adenoids)", "nothing removed") names no
         # body part or term; read before the synonyms go back on, which a trailing "no hardware" would negate
         absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I)) | denied_abbreviations(question)
+        # denied after the noun: "tonsillectomy only (adenoids not touched)"
+        absent |= {m.group(1).lower() for m in _NOT_DONE_AFTER.finditer(question)}
         question = f"{question} {appended}".rstrip()
         acronyms = {"#" + a.lower() for a in re.findall(r"\b[A-Z]{3,6}\b", question) if a.lower() not in _STOP}
         text = " ".join(w for w in _NONWORD.sub(" ", question.lower()).split() if w not in absent)
