@@ -14,7 +14,10 @@ def ask(
     question: str = typer.Argument(..., help='e.g. "What is ICD-10-CM E11.22?"'),
     as_json: bool = typer.Option(False, "--json", help="Print the `done` object of the API."),
 ) -> None:
-    """Answer a coding question with citations, offline (or with CASEPILOT_LLM set, through that model)."""
+    """Answer a coding question with citations, offline (or with CASEPILOT_LLM set, through that model). Example:
+
+      casepilot ask "Can 99213 and 20610 be billed together?"
+    """
     settings = get_settings()
     _need_index(settings)
     from casepilot.engine import ChatEngine

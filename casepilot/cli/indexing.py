@@ -157,7 +157,12 @@ def _ingest_dense(settings, reporter, batch_size: int, max_batches: int | None, 
 
 
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
-    """What is loaded: code sets with versions and counts, collections, settings in force."""
+    """What is loaded: code sets with versions and counts, collections, settings in force. Examples:
+
+      casepilot status
+
+      casepilot status --json      (the same as JSON, for scripts)
+    """
     settings = get_settings()
     from casepilot.status import collect_status
 

@@ -18,7 +18,10 @@ def lookup(
     system: Optional[str] = typer.Option(None, help="icd10cm, icd10pcs, cpt, hcpcs or modifier."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Exact lookup of one code: meaning, billable status, hierarchy and every note that applies."""
+    """Exact lookup of one code: meaning, billable status, hierarchy and every note that applies. Example:
+
+      casepilot lookup E11.22
+    """
     settings = get_settings()
     from casepilot import codes as cs
     from casepilot.codestore import CodeNotFound, CodeStore
@@ -79,7 +82,12 @@ def search(
     k: int = typer.Option(8, "-k", min=1, max=100, help="How many hits."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Hybrid search (BM25 + dense, fused) over the index, with code-shaped tokens routed to exact lookup."""
+    """Hybrid search (BM25 + dense, fused) over the index, with code-shaped tokens routed to exact lookup. Examples:
+
+      casepilot search "type 2 diabetes with diabetic chronic kidney disease"
+
+      casepilot search "lap chole" --system icd10pcs -k 3
+    """
     settings = get_settings()
     _need_index(settings)
     from casepilot import service

@@ -21,7 +21,11 @@ def serve(
 
     Lookups and lexical search answer at once; missing vectors are built behind them by a niced
     `casepilot ingest --dense-only` process (log: <data dir>/dense-build.log), stopped with the server
-    and resumed at the next start. Dense retrieval joins when the build is done.
+    and resumed at the next start. Dense retrieval joins when the build is done. Examples:
+
+      casepilot serve      (http://127.0.0.1:8000: a demo page with the widget; the API docs at /docs)
+
+      casepilot serve --host 0.0.0.0 --port 8080
     """
     settings = _settings()
     _need_index(settings)

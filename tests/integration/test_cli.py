@@ -71,3 +71,10 @@ def test_the_exit_codes_are_the_ones_the_readme_documents():
     line = next(x for x in (REPO / "README.md").read_text().split("\n\n") if x.startswith("Exit status:"))
     documented = {int(n) for n in re.findall(r"\b(\d) ", line)}
     assert documented == {int(c) for c in ExitCode}
+
+
+@pytest.mark.parametrize("command", ["ingest", "status", "lookup", "search", "ask", "serve", "eval"])
+def test_every_command_help_shows_an_example(command):
+    """Issue 14: each command's help shows how it is called (an example line or an example argument)."""
+    out = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+    assert "Example" in out and f"casepilot {command}" in out, out
