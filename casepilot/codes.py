@@ -36,7 +36,7 @@ _ICD10CM = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
 _PCS = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
 _CPT = re.compile(r"^(?:[0-9]{5}|[0-9]{4}[FTU])$")
 _HCPCS = re.compile(r"^[A-V][0-9]{4}$")
-_MODIFIER = MODIFIER_SHAPE = re.compile(r"^(?:[0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])$")
+MODIFIER_SHAPE = re.compile(r"^(?:[0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])$")
 
 # Code-shaped tokens inside free text. Order matters: longer, more specific shapes first.
 # A token glued to the text before it by ".", "-" or "/" is checked in code (_stands_alone).
@@ -150,7 +150,7 @@ def candidate_systems(raw: str) -> list[str]:
             out.insert(0, ICD10CM)
         else:
             out.append(ICD10CM)
-    if _MODIFIER.match(code) and not dotted:
+    if MODIFIER_SHAPE.match(code) and not dotted:
         out.append(MODIFIER)
     # A 7-character ICD-10-CM code is more common in questions than a PCS code starting with a letter.
     if code[:1].isalpha() and ICD10PCS in out and ICD10CM in out:

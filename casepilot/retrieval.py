@@ -304,7 +304,7 @@ class _Query:
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
     screening: bool  # it asks for a screening visit (Z11-Z13)
-    routine_exam: bool  # the visit is a routine or preventive examination (Z00-Z01)
+    routine_exam: bool  # the visit is a routine, preventive or administrative examination (Z00-Z02)
     findings: bool | None  # what the examination found: True abnormal, False normal, None not said
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems

@@ -356,11 +356,8 @@ class GroundedAnswerer:
         from casepilot.answer import coverage as mcd_answer
 
         d = Draft(route.intent)
-        why = outright_decline(question, lookup=bool(route.codes))
-        if why is not None:
-            # "how much will Medicare pay for 99213 in 2031": no coverage table answers what the question asks
-            d.searched.append(why)
-            self._decline(d, Decision(DECLINE, 0.0, scope_signals(question)), [])
+        # "how much will Medicare pay for 99213 in 2031": no coverage table answers what the question asks
+        if self._declined_outright(d, question, lookup=bool(route.codes)):
             return d
         ans = mcd_answer.ask(question, route.codes, self.tables or Path("/nonexistent"), as_of or date.today(),
                              self.store)
@@ -1026,9 +1023,7 @@ class GroundedAnswerer:
     def guideline(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         """Guidance at topic level: the best document answers, its summary first when the question is broad."""
         d = Draft(route.intent)
-        if why := outright_decline(question):
-            d.searched.append(why)
-            self._decline(d, Decision(DECLINE, 0.0, scope_signals(question)), [])
+        if self._declined_outright(d, question):
             return d
         if self._root_operation_of(d, question):
             d.searched.append(f"ICD-10-PCS Alphabetic Index for: {question}")
@@ -1212,6 +1207,15 @@ class GroundedAnswerer:
                 continue
             d.say(head + first, doc, bullet=True)
             shown += 1
+
+    def _declined_outright(self, d: Draft, question: str, lookup: bool = False) -> bool:
+        """Decline ``d`` when the question is no coding question at all (decision.outright_decline), saying why."""
+        why = outright_decline(question, lookup=lookup)
+        if why is None:
+            return False
+        d.searched.append(why)
+        self._decline(d, Decision(DECLINE, 0.0, scope_signals(question)), [])
+        return True
 
     def _decline(self, d: Draft, decision: Decision | None, closest: list[Hit]) -> None:
         """Say the sources do not answer, what was searched and the closest topics they do cover."""
