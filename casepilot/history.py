@@ -27,13 +27,22 @@ _HISTORY = re.compile(r"\b(?:(?:fam(?:ily)?|personal|past)(?: medical)? (?:histo
 # The condition is present or still treated: the guideline codes the condition itself, not its history
 # (I.C.2.d: a malignancy under treatment is coded as current; I.C.21.c.4: history codes are for conditions
 # that no longer exist).
-_CURRENT = re.compile(r"\b(?:currently|current|active|still|ongoing|under treatment|being treated|on chemo\w*|"
+_CURRENT = re.compile(r"\b(?<!no )(?<!not )(?:currently|current|active|still|ongoing|under treatment|being treated|on chemo\w*|"
                       r"receiving|status|"
                       # a deficit that remains is a sequela, coded as such (I69 after a stroke), not a history: Z86.73
                       # is "... without residual deficits"
                       r"(?<!no )(?<!without )residual\w*|(?<!no )(?<!without )(?<!no residual )(?<!without residual )deficits?|sequela\w*|late effects?)\b", re.I)
 _NOISE = re.compile(rf"\([^)]*\)|\b(?:{_RELATIVE})\b|\b(?:z[- ]?codes?|codes?|icd-?10(?:-cm)?|dx|the|a|an|"
                     r"his|her|their|with|had|has|in)\b|[?.!;:,]", re.I)
+# The history asked for at the end, of the condition described first: "prostate ca s/p prostatectomy 2019, no
+# evidence of disease. what code for the cancer history?"
+_ASKS_AT_END = re.compile(r"\b(?:z[- ]?codes?|codes?|dx)\s+(?:for|of)\s+(?:the|this|his|her|their|that)?\s*(?:\w+\s+)?"
+                          r"(?:history|hx)\s*\??\s*$", re.I)
+# What follows the condition and is no part of it: how it ended and when ("colon polyps that were removed a
+# few years ago", "prostate cancer s/p prostatectomy 6 yrs ago").
+_AFTER_CONDITION = re.compile(r"\b(?:that|which|who|s/p|status post|treated|removed|resected|excised|cured|"
+                              r"resolved|(?:\d+|a few|few|several|many)\s+(?:yrs?|years?|months?|mos?|weeks?|wks?)\s+ago)\b"
+                              r"|\bin (?:19|20)\d\d\b", re.I)
 _CLASSIFIABLE = re.compile(r"classifiable to\s+(.+)$", re.I)
 _CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{0,4})?$")
 
@@ -61,16 +70,26 @@ def history_ask(text: str) -> HistoryAsk | None:
     True
     >>> history_ask("hx of stroke last year with residual right hemiparesis") is None, history_ask("hx of CVA, no residual deficits") is None
     (True, False)
+    >>> history_ask("whats the personal history code for adenomatous colon polyps that were removed a few years ago")
+    HistoryAsk(kind='personal', condition='adenomatous colon polyps')
+    >>> history_ask("prostate ca s/p prostatectomy 6 yrs ago, no current treatment. what code for the cancer history?")
+    HistoryAsk(kind='personal', condition='prostate ca')
     """
     m = _HISTORY.search(text)
     if m is None or _CURRENT.search(text):
         return None
-    if len(tokens(_NOISE.sub(" ", text[: m.start()]))) > 1:
+    if _ASKS_AT_END.search(text) and m.start() >= _ASKS_AT_END.search(text).start():
+        rest = text[: m.start()]  # the condition was described before the question
+    elif len(tokens(_NOISE.sub(" ", text[: m.start()]))) > 1:
         # "type 2 diabetes with CKD 3, history of smoking": the history is a secondary detail of a question
         # about another condition, which the title search answers
         return None
+    else:
+        rest = text[m.end():]
     # "finished treatment 2019": what follows a comma is context, not the condition
-    condition = " ".join(_NOISE.sub(" ", text[m.end():].split(",", 1)[0]).split())
+    first = re.split(r"[,.;?]\s", rest + " ", maxsplit=1)[0]
+    first = _AFTER_CONDITION.split(first, maxsplit=1)[0]
+    condition = " ".join(re.sub(r"^\s*for\b", " ", _NOISE.sub(" ", first), flags=re.I).split())
     if not re.search(r"[a-z]{2}", condition, re.I):
         return None
     return HistoryAsk(FAMILY if _FAMILY.search(text) else PERSONAL, condition)

@@ -84,8 +84,10 @@ _APPROACHES = [
 _SURGICAL = re.compile(r"o?(ectomy|tomy|stomy|plasty|rrhaphy|pexy|scopy|centesis|lysis|tripsy|desis)$")
 _APPROACH_RE = [(v, re.compile(rf"\b(?:{p})\b")) for v, p in _APPROACHES]
 _NOT_DONE_AFTER = re.compile(r"\b([a-z]{3,})\s+(?:(?:were|was|are|is)\s+)?(?:not\s+(?:touched|removed|done|taken|excised|resected|"
-                             r"operated on)|untouched)\b", re.I)
-_LEFT_IN_PLACE = re.compile(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling)\b)", re.I)
+                             r"operated on)|untouched|preserved|spared|remaining\s+in\s+(?:place|situ)|left\s+intact)\b", re.I)
+# "left" that says what stays, not the side: "drain left in", "cervix left in place", "no catheter left"
+_LEFT_IN_PLACE = re.compile(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling|intact)\b)", re.I)
+_NOTHING_LEFT = re.compile(r"\b((?:no|without)\s+(?:\w+\s+){1,2})left\b(?=\s*(?:[,.;)]|$))", re.I)
 # Words that say how or on which side, never what was done: ICD-9-CM titles lead with them ("Closed reduction",
 # "Laparoscopic ... gastrectomy", "Unilateral repair"); the approach and side are read from the question.
 _MODIFIERS = frozenset("laparoscopic laparoscopy closed unilateral".split())
@@ -155,6 +157,8 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # the body part key's names: the forearm is the Lower Arm, the femoral neck the Upper Femur; pins and screws
     # that hold a reduced fracture are an Internal Fixation Device
     (r"\bforearms?\b", r"\g<0> lower arm"), (r"\bfemoral neck\b", r"\g<0> upper femur"),
+    # the thigh is the Upper Leg, the calf and shin the Lower Leg (body part key)
+    (r"\bthighs?\b", r"\g<0> upper leg"), (r"\b(?:calf|calves|shin)\b", r"\g<0> lower leg"),
     # a pleural effusion lies in the Pleural Cavity, the body part its drainage (thoracentesis) is coded to
     (r"\bpleural effusions?\b", r"\g<0> pleural cavity"),
     # "tubal" is the Fallopian Tube's adjective ("tubal ligation", "tubal ectopic"), never the eustachian tube's
@@ -583,7 +587,7 @@ class PCSIndex:
         """What the question says, read against the index's words (see _Read)."""
         question, appended = self._own_words(question)
         # "no tube left in": what stays in place, not the left side (the negation below would drop "left" everywhere)
-        question = _LEFT_IN_PLACE.sub("remaining", question)
+        question = _NOTHING_LEFT.sub(r"\1remaining", _LEFT_IN_PLACE.sub("remaining", question))
         # what the question says was not done ("tonsillectomy (no adenoids)", "nothing removed") names no
         # body part or term; read before the synonyms go back on, which a trailing "no hardware" would negate
         absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I)) | denied_abbreviations(question)
@@ -754,6 +758,12 @@ class PCSIndex:
                 and set(_name_words(n)) - _STOP <= self._op_words}
         scores = {v: m[0] for v, name in values.items()
                   if v != "Z" and v not in bare and (m := _match(_name_words(name), q, set()))}
+        interbody = [v for v in scores if label == "device" and "interbody" in _name_words(values[v])
+                     and q & {"interbody", "cage", "cages", "spacer", "spacers"}]
+        if interbody:
+            # guideline B3.10c: an interbody fusion device packed with bone graft is coded as the Interbody Fusion
+            # Device, whatever graft the question also names
+            scores = {v: scores[v] for v in interbody}
         if scores:
             top = max(scores.values())
             return {v: (0.5, say[v] + " from the question") if scores.get(v, -9) >= top - 1e-9

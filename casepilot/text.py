@@ -358,18 +358,21 @@ def question_negations(query: str) -> set[str]:
 
     >>> sorted(question_negations("diverticulitis of colon w/o bleeding")), question_negations("afib, type not documented")
     (['bleeding'], {'type'})
+    >>> sorted(question_negations("laceration of left index finger, nail not involved"))
+    ['nail']
     """
     body = spell_out(query)
     out = negated_terms(query) | negated_terms(body)
     for value in appended(body):
         out |= negated_terms(value)
-    # a detail the record leaves open, said after it: "afib, type not documented", "stage not specified"
+    # a detail the record leaves open, said after it: "afib, type not documented", "stage not specified"; or spared
+    # by the injury: "laceration of finger, nail not involved"
     out |= {m.group(1).lower() for m in _UNSTATED_AFTER.finditer(query) if m.group(1).lower() not in STOPWORDS}
     return out
 
 
 _UNSTATED_AFTER = re.compile(r"\b([A-Za-z]{3,})\s+(?:is\s+|was\s+|were\s+)?(?:not|nt)\s+"
-                             r"(?:documented|specified|stated|known|mentioned|given|recorded)\b", re.I)
+                             r"(?:documented|specified|stated|known|mentioned|given|recorded|involved|affected)\b", re.I)
 
 
 _LONG_TERM_OF = frozenset({"use", "therapy", "anticoag", "anticoagulation", "anticoagulant", "anticoagulants", "meds",
@@ -449,7 +452,7 @@ _SCOPE_END = re.compile(r"[.;:!?()\[\]]|\s-\s|\b(?:but|with|w/|who|which|that|is
 # Words that say how the absence was recorded, not what is absent ("no gangrene mentioned").
 _NEGATION_FILLER = frozenset({"mention", "mentioned", "documented", "noted", "present", "found", "seen", "evidence",
                               "signs", "sign", "any", "known", "current", "currently", "problem", "problems", "issue",
-                              "issues", "stated", "reported", "nor"})
+                              "issues", "stated", "reported", "nor", "involved", "affected"})
 
 
 _NON_PREFIX = re.compile(r"\bnon-([a-z]{3,})\b", re.I)

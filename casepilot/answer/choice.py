@@ -128,12 +128,24 @@ def _stated_scores(query: str, base: set[str], children: list[CodeRecord]) -> tu
 def _least_unsaid(stated: set[str], base: set[str], picks: list[CodeRecord]) -> CodeRecord | None:
     """Of children that name the question's words equally, the one that asserts nothing it leaves unsaid ("chronic
     HFpEF": I50.32 "Chronic ..." rather than I50.33 "Acute on chronic ..."); None if that leaves a tie."""
+    # with no encounter stated, the encounter is no unsaid assertion ("sequela" is not fewer words than "initial
+    # encounter"); a stated one still selects its siblings
+    ignore = {"on", "and", "of"} | (set() if stated & _ENCOUNTER_WORDS else _ENCOUNTER_WORDS)
     if len(picks) > 1:
         def unsaid(c: CodeRecord) -> int:
-            return len(set(tokens(c.title)) - base - stated - negated_terms(c.title) - {"on", "and", "of"})
+            return len(set(tokens(c.title)) - base - stated - negated_terms(c.title) - ignore)
         least = min(unsaid(c) for c in picks)
         picks = [c for c in picks if unsaid(c) == least]
+    if len(picks) > 1 and not stated & _ENCOUNTER_WORDS:
+        # 7th-character siblings and no encounter stated: the injury under active treatment (initial, I.C.19.a)
+        # rather than a sequela the question never mentions
+        initial = [c for c in picks if c.title.lower().endswith("initial encounter")
+                   or "initial encounter for" in c.title.lower()]
+        picks = initial if len(initial) == 1 else picks
     return picks[0] if len(picks) == 1 else None
+
+
+_ENCOUNTER_WORDS = frozenset({"initial", "subsequent", "encounter", "sequela"})
 
 
 def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -> CodeRecord | None:

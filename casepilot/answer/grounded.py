@@ -131,6 +131,18 @@ def _names_history(ask: HistoryAsk, top: Hit) -> bool:
     return all((forms - _GENERIC_CONDITION) & words for forms in own_word_forms(ask.condition).values())
 
 
+def _history_named_first(query: str, hits: list[Hit]) -> list[Hit]:
+    """A found history code that names the asked condition in full leads ("Z86.0101 Personal history of
+    adenomatous and serrated colon polyps" for "personal history of adenomatous colon polyps")."""
+    ask = history_ask(query)
+    if ask is None:
+        return hits
+    for i, h in enumerate(hits[:5]):
+        if _names_history(ask, h):
+            return [h, *hits[:i], *hits[i + 1:]]
+    return hits
+
+
 _GENERIC_CONDITION = frozenset("disease diseases disorder disorders condition conditions syndrome".split())
 
 
@@ -593,8 +605,10 @@ class GroundedAnswerer:
             hits = self.retriever.search(query, colls, k=5, timings=timings)
         d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}"
                           + (f" (below {', '.join(within)})" if within else ""))
-        if system == cs.ICD10CM and not within and self._history_from_ranges(d, query, hits, timings):
-            return d
+        if system == cs.ICD10CM and not within:
+            hits = _history_named_first(query, hits)
+            if self._history_from_ranges(d, query, hits, timings):
+                return d
         decision = describe_decision(query, hits, rt.poses_other_question(question))
         if route.intent == rt.DESCRIPTION_TO_CODE and (decision.label == DECLINE or (
                 not words_agree(decision) and rt.asks_about_rules(question) and not rt.ends_asking_code(question))):
@@ -780,6 +794,8 @@ class GroundedAnswerer:
         notes = [n for n in [*look.record.notes, *look.inherited] if n.type in types and not n.level.startswith("Chapter")]
         for phrase, prefixes in code_first_targets(n.text for n in notes):
             extra = {w for w in tokens(phrase) if w not in own and stem(w) not in own} - _FUNCTION_WORDS
+            if any(w in denied or stem(w) in denied for w in tokens(phrase)):
+                continue  # "nail not involved": a note about "open wound of finger involving nail" does not apply
             if extra and all(w in said or stem(w) in said for w in extra):
                 named.append((len(extra), phrase, prefixes))
         named.sort(key=lambda t: -t[0])  # the condition that states most of the question first

@@ -209,3 +209,12 @@ def test_how_the_question_asks_to_use_a_code_states_nothing_of_the_patient():
                _rec("Z87891", "Personal history of nicotine dependence"), _rec("Z720", "Tobacco use")]
     assert stated_choices("do i need the doctor to link HTN and heart failure to use I11.0?", tobacco) == []
     assert _codes(stated_choices("htn with heart failure, tobacco use", tobacco)) == ["Z720"]
+
+
+def test_an_unstated_encounter_defaults_to_initial_not_to_the_shortest_title():
+    head = _rec("S06.0X", "Concussion")
+    kids = [_rec(f"S06.0X1{x}", f"Concussion with loss of consciousness of 30 minutes or less, {enc}")
+            for x, enc in (("A", "initial encounter"), ("D", "subsequent encounter"), ("S", "sequela"))]
+    assert default_child("concussion, knocked out for about 5 minutes", head, kids).code == "S06.0X1A"
+    # a stated encounter still chooses its own sibling
+    assert default_child("concussion, loss of consciousness 5 minutes, sequela", head, kids).code == "S06.0X1S"

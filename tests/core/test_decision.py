@@ -59,6 +59,9 @@ def known(w: str) -> bool:
      "falsify"),
     ("I got fired after reporting billing fraud to compliance. Do I have a wrongful termination case?", "legal"),
     ("what is our tax id for the claim", "identity"),
+    ("provider wrote DM2 w/o complications but I want to code E11.22 to bump the HCC score", "falsify"),
+    ("we bill 99215 for every visit since audits are rare. how do we keep from getting flagged?", "falsify"),
+    ("pull up the member ID and SSN for the pt on claim #4471902", "identity"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -85,7 +88,11 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       # which number goes where is a claim question; the asker's own number is not
                                       "should the NP bill under her own NPI or mine", "what is an NPI",
                                       # a ruled-out condition or the time spent, asked about, is a coding question
-                                      "sepsis was ruled out, do I code it?", "doc spent 45 min with the pt, which code?"])
+                                      "sepsis was ruled out, do I code it?", "doc spent 45 min with the pt, which code?",
+                                      # what a code does to a score, and where an identifier goes, are reference questions
+                                      "does E11.22 raise the HCC score?", "will adding E11.22 bump the HCC?",
+                                      "what's the member ID field on the 1500 claim form?",
+                                      "which modifier keeps the claim from getting denied?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 

@@ -369,3 +369,22 @@ def test_svd_is_the_delivery(ix):
 ])
 def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, question, code):
     assert first(ix, expand_query(question, pcs=True)) == code
+
+
+@pytest.mark.parametrize("question, code", [
+    # "no catheter left" says what stays, not the side: the left pleural cavity stays the body part
+    ("therapeutic thoracentesis, left side, needle, 1.2 L removed, no catheter left", "0W9B3ZZ"),
+    # a structure left in place or not removed names no body part: the uterus, supracervical
+    ("laparoscopic supracervical hysterectomy, cervix left in place, tubes and ovaries not removed", "0UT94ZL"),
+    # the thigh is the Upper Leg of the body part key
+    ("I&D of a subcutaneous abscess left thigh, cavity packed, no drain left in", "0J9M0ZZ"),
+    # B3.10c: an interbody cage packed with bone graft is the Interbody Fusion Device ...
+    ("TLIF L4-L5, PEEK interbody cage packed with autograft, open posterior approach", "0SG00AJ"),
+])
+def test_what_stays_in_place_the_body_part_key_and_the_interbody_device(ix, question, code):
+    assert first(ix, expand_query(question, pcs=True)) == code
+
+
+def test_a_graft_without_a_cage_stays_a_graft(ix):
+    # ... but a fusion with bone graft only is not given the interbody device
+    assert first(ix, expand_query("posterolateral fusion L4-L5 with autograft only, open", pcs=True))[5] == "7"

@@ -162,6 +162,18 @@ def test_history_of_a_condition_is_coded_through_the_classifiable_ranges(engine,
     assert _every_sentence_cites(done["answer"])
 
 
+@pytest.mark.parametrize("question, first", [
+    # the title search found "Personal history of adenomatous and serrated colon polyps": it names the condition
+    # in full, however far down the list it came
+    ("whats the personal history code for adenomatous colon polyps that were removed a few years ago", "Z86.0101"),
+    # the history asked for after the condition is described, its treatment over ("no current treatment")
+    ("stomach cancer s/p gastrectomy 6 yrs ago, no current treatment. what code for the cancer history?", "Z85.028"),
+])
+def test_a_history_code_that_names_the_condition_leads(engine, question, first):
+    done = engine.answer(question)
+    assert [c["code"] for c in done["codes"]][0] == first, done["answer"]
+
+
 def test_a_history_the_tabular_codes_elsewhere_is_not_forced_into_a_range(engine):
     # Z86.7 (I00-I99) excludes old myocardial infarction (I25.2): no "classifiable to" answer for it
     done = engine.answer("history of MI")
