@@ -1,5 +1,7 @@
 """Routing, retrieval and the grounded answerer over the real slice index."""
 
+import re
+
 import pytest
 
 from casepilot.verify import cited_numbers
@@ -395,3 +397,11 @@ def test_a_follow_up_asking_a_payers_rate_for_the_earlier_code_is_declined(engin
     assert done["answered"] is False, done["answer"]
     # a follow-up without such a signal is still answered about the earlier code
     assert engine.answer("Is it for new patients too?", history)["answered"] is True
+
+
+def test_a_medicare_telehealth_visit_at_home_is_pos_10_and_gt_is_a_verified_modifier(engine):
+    done = engine.answer("Medicare telehealth visit, patient at home - which POS?")
+    assert re.search(r"patient at home, report (?:place of service \(POS\)|POS) 10", done["answer"]), done["answer"]
+    gt = engine.answer("when do I use GT instead of 95 on a telehealth claim?")
+    assert {"code": "GT", "verified": True}.items() <= next(c for c in gt["codes"] if c["code"] == "GT").items()
+    assert "critical access hospital" in gt["answer"].split(". ")[0]
