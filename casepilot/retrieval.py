@@ -587,14 +587,18 @@ def _routine_exam_leads(order: list[Hit]) -> None:
 
 def _denied_branch_yields(order: list[Hit]) -> None:
     """"Parkinson's, no dyskinesia": when the first code asserts what the question denies (G20.B1 "with dyskinesia")
-    and a code of the same category that does not (G20.A1 "without dyskinesia") scores within
-    ``DENIED_BRANCH_MARGIN``, that one leads. In place."""
+    and a code of the same category that does not (G20.A1 "without dyskinesia"), or one of another category that
+    covers more of the question, scores within ``DENIED_BRANCH_MARGIN``, that one leads. In place."""
     if not order or not order[0].signals.get("negation_penalty"):
         return
     top = order[0]
     cat = str(top.doc.metadata.get("code", ""))[:3]
     for i, h in enumerate(order[1:], 1):
-        if (str(h.doc.metadata.get("code", ""))[:3] == cat and not h.signals.get("negation_penalty")
+        # a sibling, or a code of another category that covers more of the question ("severe preeclampsia, no
+        # pre-existing HTN": O14.13 beside O11.3 "Pre-existing hypertension with pre-eclampsia")
+        near = (str(h.doc.metadata.get("code", ""))[:3] == cat
+                or h.signals.get("q_cover", 0.0) > top.signals.get("q_cover", 0.0))
+        if (near and not h.signals.get("negation_penalty")
                 and not any(h.signals.get(k) for k in STATED_CLASHES)
                 and top.signals["ranker"] - h.signals["ranker"] <= DENIED_BRANCH_MARGIN):
             order.insert(0, order.pop(i))

@@ -360,10 +360,20 @@ def question_negations(query: str) -> set[str]:
     (['bleeding'], {'type'})
     >>> sorted(question_negations("laceration of left index finger, nail not involved"))
     ['nail']
+    >>> sorted(question_negations("acute on chronic HFpEF exacerbation, no CKD"))
+    ['ckd', 'disease', 'kidney']
+    >>> sorted(question_negations("dressing change, non-surgical wound")), sorted(question_negations("no pre-existing HTN"))
+    (['surgical'], ['existing', 'htn', 'hypertension'])
+    >>> sorted(question_negations("Lumbar radiculopathy, provider doesn't mention any disc herniation"))
+    ['disc', 'herniation']
     """
     body = spell_out(query)
-    out = negated_terms(query) | negated_terms(body)
-    for value in appended(body):
+    # a word the question also states outside every negated phrase is not denied: in "acute on chronic HFpEF, no
+    # CKD" the "chronic" of the spelled-out "no chronic kidney disease" is denied, the heart failure's is not
+    values = appended(body)
+    # (each text on its own: the spelled-out body may miss a negation the question's own words make, "doesn't")
+    out = (negated_terms(query) - _affirmed(query)) | (negated_terms(body) - _affirmed(body))
+    for value in values:
         out |= negated_terms(value)
     # a detail the record leaves open, said after it: "afib, type not documented", "stage not specified"; or spared
     # by the injury: "laceration of finger, nail not involved"
@@ -452,10 +462,40 @@ _SCOPE_END = re.compile(r"[.;:!?()\[\]]|\s-\s|\b(?:but|with|w/|who|which|that|is
 # Words that say how the absence was recorded, not what is absent ("no gangrene mentioned").
 _NEGATION_FILLER = frozenset({"mention", "mentioned", "documented", "noted", "present", "found", "seen", "evidence",
                               "signs", "sign", "any", "known", "current", "currently", "problem", "problems", "issue",
-                              "issues", "stated", "reported", "nor", "involved", "affected"})
+                              "issues", "stated", "reported", "nor", "involved", "affected",
+                              # a bound prefix names nothing on its own ("no pre-existing HTN" denies no "pre-eclampsia")
+                              "pre", "post", "non", "anti"})
 
 
 _NON_PREFIX = re.compile(r"\bnon-([a-z]{3,})\b", re.I)
+
+
+def _negated_spans(text: str) -> list[tuple[int, int]]:
+    """Where the negated phrases of ``negated_terms`` lie in ``text`` (negator included)."""
+    spans = []
+    for m in _NEGATOR.finditer(text):
+        rest = text[m.end():]
+        end = _SCOPE_END.search(rest)
+        scope = rest[: end.start()] if end else rest
+        parts = scope.split(",")
+        kept = [parts[0]]
+        for part in parts[1:]:
+            if not re.search(r"\b(?:or|nor)\b", part, re.I):
+                break
+            kept.append(part)
+        spans.append((m.start(), m.end() + len(",".join(kept))))
+    return spans
+
+
+def _affirmed(text: str) -> set[str]:
+    """The words ``text`` states outside its negated phrases (and outside "non-" words: "non-surgical")."""
+    out, last = [], 0
+    spans = sorted(_negated_spans(text) + [m.span() for m in _NON_PREFIX.finditer(text)])
+    for start, end in spans:
+        out.append(text[last:start])
+        last = max(last, end)
+    out.append(text[last:])
+    return set(tokens(" ".join(out)))
 
 
 def negated_terms(text: str) -> set[str]:

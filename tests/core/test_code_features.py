@@ -245,6 +245,9 @@ def test_a_near_sibling_that_keeps_the_denial_leads():
     # far behind, or another category: the learned order stands
     assert order([hit("G20B1", 2.6, negation_penalty=1.0), hit("G20A1", 2.1), hit("I10", 2.0)])[0] == "G20B1"
     assert order([hit("G20B1", 2.16, negation_penalty=1.0), hit("I10", 2.14)])[0] == "G20B1"
+    # another category that covers more of the question, close behind, leads ("severe preeclampsia, no pre-existing
+    # HTN": O14.13 before O11.3 "Pre-existing hypertension with pre-eclampsia")
+    assert order([hit("O113", 1.85, negation_penalty=1.0, q_cover=0.36), hit("O1413", 1.84, q_cover=0.55)])[0] == "O1413"
 
 
 def test_a_named_chapter_letter_is_a_stated_clash():
