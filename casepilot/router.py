@@ -302,6 +302,10 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         # "do I need the doctor to link HTN and CKD to use I12?": a rule about documentation, which the guidance
         # answers (the presumed causal relationship), with the code's own record beside it
         intent = GUIDELINE
+    elif resolved and asks_for_a_modifier(message) and not any(r.mention.systems == (cs.MODIFIER,) for r in resolved):
+        # "E/M plus 11200 the same visit - what modifier goes on the E/M?": the answer is a modifier, which the
+        # modifier guidance names; the code's own summary is no answer to it
+        intent = GUIDELINE
     elif resolved and _within_heading(message, resolved):
         # "acute diastolic heart failure - which I50 code?": a description to code inside that heading.
         intent = DESCRIPTION_TO_CODE

@@ -69,6 +69,8 @@ def store(tmp_path_factory):
      rt.GUIDELINE),
     ("pt w/ appendicitis also has RLQ pain and nausea, do I code the symptoms too", rt.GUIDELINE),
     ("Concussion without loss of consciousness, initial encounter. what do i code", rt.DESCRIPTION_TO_CODE),
+    # a code named beside a question whose answer is a modifier: the modifier guidance answers, not the code's summary
+    ("HTN f/u and the doc also injected the knee (20610) same visit - what modifier goes on the E/M?", rt.GUIDELINE),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent
