@@ -22,7 +22,9 @@ CM_CATEGORIES = ("N18", "Z79", "I10", "J44", "K21",
                  "L89", "I12", "I13", "I50", "I21", "I23", "Z23",
                  # history of a condition through the history codes' "classifiable to" ranges (and the
                  # history of MI, which Z86.7 excludes to I25.2)
-                 "C16", "C18", "Z80", "Z85", "Z86", "I25")
+                 "C16", "C18", "Z80", "Z85", "Z86", "I25",
+                 # a status code whose "Code first" note names the kind of condition (Z17.0: malignant neoplasm)
+                 "C50", "Z17", "N60")
 PCS_TABLES = ("0DT", "0FT")
 
 

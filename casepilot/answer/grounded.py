@@ -131,6 +131,12 @@ def _names_history(ask: HistoryAsk, top: Hit) -> bool:
     return all((forms - _GENERIC_CONDITION) & words for forms in own_word_forms(ask.condition).values())
 
 
+# Words of a "Code first" note that name no kind of condition ("underlying disease", "the nature of the adverse effect").
+_GENERIC_ASK = frozenset(tokens(
+    "underlying disease diseases condition conditions disorder disorders nature adverse effect effects associated "
+    "any if applicable known cause causes causal etiology etiologic first code codes such as"))
+
+
 def _history_named_first(query: str, hits: list[Hit]) -> list[Hit]:
     """A found history code that names the asked condition in full leads ("Z86.0101 Personal history of
     adenomatous and serrated colon polyps" for "personal history of adenomatous colon polyps")."""
@@ -844,20 +850,30 @@ class GroundedAnswerer:
                      # ", for adverse effects, ...": only a code of that kind
                      and not ((m := re.match(r"for (\w+ \w+),", p)) and m.group(1).rstrip("s") not in title)), None)
         cite: list[Document] = []
+        kind: set[str] = set()  # what the note names the condition as ("malignant neoplasm"), beyond generic words
         if asks is not None:
-            asks = (f'the "Code first" note of {cs.display_code(rec.code, rec.system)} "{rec.title}" asks for '
-                    + re.sub(r"^for [^,]+,\s*", "", asks))
+            asked = re.sub(r"^for [^,]+,\s*", "", asks)
+            kind = set(tokens(asked)) - _GENERIC_ASK
+            asks = f'the "Code first" note of {cs.display_code(rec.code, rec.system)} "{rec.title}" asks for ' + asked
         elif (rule := sequencing_rule(rec.title)) is not None:
             cite = list(self.passages.get([rule.passage]).values())
             asks = rule.first.format(code=f'{cs.display_code(rec.code, rec.system)} "{rec.title}"') if cite else None
         if asks is None:
             return hits, None, []
         said = word_bag(" ".join([rec.title, *(a.title for a in look.ancestors), *inclusion_terms(hits[0].doc.page_content)]))
-        for clause in unsaid_clauses(query, said)[:2]:
+        unsaid = unsaid_clauses(query, said)
+        searches = unsaid[:2]
+        if kind and unsaid:
+            # "invasive ductal carcinoma, R breast, upper outer quadrant" for Z17.0's "malignant neoplasm": the
+            # condition is all the clauses together, not the side alone
+            searches.append(" ".join(unsaid[:4]))
+        for clause in searches:
             found = self.retriever.search(clause, colls, k=5, timings=timings)
             other = self._hit_record(found[0]) if found else None
-            # another condition, not a drug, toxic or external cause code (T36-T65, V00-Y99)
+            # another condition, not a drug, toxic or external cause code (T36-T65, V00-Y99), and of the kind the
+            # note names ("Fibroadenosis of right breast" is no malignant neoplasm)
             if (other is not None and other.code[:3] != rec.code[:3] and not _DRUG_OR_CAUSE.match(other.code)
+                    and kind <= with_stems(set(tokens(other.title)))
                     and (sure := describe_decision(clause, found)).label == ANSWER and words_agree(sure)):
                 # ", for adverse effects, the nature of the adverse effect": what it asks for
                 return [found[0], *hits], asks, cite

@@ -405,3 +405,13 @@ def test_a_medicare_telehealth_visit_at_home_is_pos_10_and_gt_is_a_verified_modi
     gt = engine.answer("when do I use GT instead of 95 on a telehealth claim?")
     assert {"code": "GT", "verified": True}.items() <= next(c for c in gt["codes"] if c["code"] == "GT").items()
     assert "critical access hospital" in gt["answer"].split(". ")[0]
+
+
+def test_a_code_first_note_naming_a_kind_of_condition_takes_a_code_of_that_kind(engine):
+    # Z17.0's note asks for the malignant neoplasm first: the clauses together name it (C50.411), and the side
+    # alone ("R breast": N60.21 Fibroadenosis of right breast) is no malignant neoplasm
+    done = engine.answer("Path: invasive ductal carcinoma, R breast, upper outer quadrant (10 o'clock), female pt, "
+                         "ER positive. What do I code for the cancer + receptor status?")
+    codes = [c["code"] for c in done["codes"]]
+    assert codes[:2] == ["C50.411", "Z17.0"], done["answer"]
+
