@@ -101,7 +101,8 @@ _UNSTATED_DETAIL = _SIDES | {"other"}
 # ICD-10-CM I.C.19.c.1: a fracture not stated as open or closed is coded as closed, one not stated as displaced
 # or nondisplaced as displaced. So a fracture title that says "open" or "nondisplaced" asserts detail the
 # question did not give, as a side does. (Only fracture titles: "open bite" and "open wound" are injuries.)
-_FRACTURE_DETAIL = {"open": re.compile(r"\bopen\b|\bcompound\b", re.I),
+# ("Open reduction", ORIF spelled out, says how the fracture was reduced, not that it was open.)
+_FRACTURE_DETAIL = {"open": re.compile(r"\bopen\b(?!\s+reduction)|\bcompound\b", re.I),
                     "nondisplaced": re.compile(r"\bnon[- ]?displaced\b|\bundisplaced\b|\bhairline\b", re.I)}
 
 

@@ -131,6 +131,8 @@ def test_inclusion_terms_are_read_from_the_passage():
 @pytest.mark.parametrize("question, detail", [
     ("Colles fracture of the left wrist, follow up visit, healing normally", "open"),
     ("fracture of shaft of right clavicle, initial", "nondisplaced"),
+    # an open reduction (ORIF) says how the fracture was fixed, not that the fracture was open
+    ("f/u visit after ORIF of right intertrochanteric femur fx, healing as expected", "open"),
 ])
 def test_a_fracture_title_asserting_what_the_default_leaves_out_ranks_lower(question, detail):
     # I.C.19.c.1: not stated open or closed is closed; not stated displaced or not is displaced
