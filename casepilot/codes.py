@@ -252,6 +252,14 @@ def _stands_alone(text: str, start: int, code_ends: set[int]) -> bool:
     return text[k : start - 1].isalpha()
 
 
+# A number labelled as a record or person identifier ("MRN 3318824", "acct 77120", "member ID: 88412") is no code,
+# whatever its shape: patient details pasted into a question by accident.
+_IDENTIFIER_BEFORE = re.compile(
+    r"\b(?:mrn|med(?:ical)? rec(?:ord)?(?: number| no\.?| #)?|acct|account|dob|d\.o\.b\.?|member(?: id)?|subscriber(?: id)?|"
+    r"ssn|social|phone|ph|tel|fax|npi|tin|ein|zip|policy|fin|csn|har|claim ?#|id ?#|id)"
+    r"\s*(?:#|no\.?|number|num)?\s*[:#=-]?\s*$", re.I)
+
+
 def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Mention]:
     """Every code-shaped token in ``text``, in order, with the systems its shape allows.
 
@@ -268,6 +276,8 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     ['59', 'XS']
     >>> [m.code for m in find_mentions("E11.21-E11.98, E11.22/E11.65, not 3.14159")]
     ['E1121', 'E1198', 'E1122', 'E1165']
+    >>> [m.code for m in find_mentions("afib I48.0 (pt MRN 3318824, acct 77120, member ID: 99213) on claim #4471902")]
+    ['I480']
     >>> [m.code for m in find_mentions("QY: one case. 79: unrelated; 79 days, QZ", frozenset({"QY", "79"}))]
     ['QY', '79']
     >>> m = find_mentions("Use \u0415\u200b11.99")[0]
@@ -284,7 +294,8 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     for m in _TEXT_CODE.finditer(norm):
         raw = m.group(1)
         systems = [s for s in candidate_systems(raw) if s != MODIFIER]
-        if systems and not _MCD_DOCUMENT.match(raw) and _stands_alone(norm, m.start(1), code_ends):
+        if (systems and not _MCD_DOCUMENT.match(raw) and _stands_alone(norm, m.start(1), code_ends)
+                and not _IDENTIFIER_BEFORE.search(norm, max(0, m.start(1) - 30), m.start(1))):
             code_ends.add(m.end(1))
             add(m.start(1), m.end(1), normalize(raw), tuple(systems))
     for m in _MODIFIER_BEFORE.finditer(norm):

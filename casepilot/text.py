@@ -366,6 +366,8 @@ def question_negations(query: str) -> set[str]:
     (['surgical'], ['existing', 'htn', 'hypertension'])
     >>> sorted(question_negations("Lumbar radiculopathy, provider doesn't mention any disc herniation"))
     ['disc', 'herniation']
+    >>> question_negations("iron deficiency anemia not specified further")  # NOS: the anemia stays, "specified" does not
+    {'specified'}
     """
     body = spell_out(query)
     # a word the question also states outside every negated phrase is not denied: in "acute on chronic HFpEF, no
@@ -382,7 +384,9 @@ def question_negations(query: str) -> set[str]:
 
 
 _UNSTATED_AFTER = re.compile(r"\b([A-Za-z]{3,})\s+(?:is\s+|was\s+|were\s+)?(?:not|nt)\s+"
-                             r"(?:documented|specified|stated|known|mentioned|given|recorded|involved|affected)\b", re.I)
+                             r"(?:documented|specified|stated|known|mentioned|given|recorded|involved|affected)\b"
+                             # "iron deficiency anemia not specified further": the condition, unspecified (NOS)
+                             r"(?!\s+(?:further|otherwise|any further|more))", re.I)
 
 
 _LONG_TERM_OF = frozenset({"use", "therapy", "anticoag", "anticoagulation", "anticoagulant", "anticoagulants", "meds",
@@ -464,7 +468,7 @@ _NEGATION_FILLER = frozenset({"mention", "mentioned", "documented", "noted", "pr
                               "signs", "sign", "any", "known", "current", "currently", "problem", "problems", "issue",
                               "issues", "stated", "reported", "nor", "involved", "affected",
                               # a bound prefix names nothing on its own ("no pre-existing HTN" denies no "pre-eclampsia")
-                              "pre", "post", "non", "anti"})
+                              "pre", "post", "non", "anti", "further"})
 
 
 _NON_PREFIX = re.compile(r"\bnon-([a-z]{3,})\b", re.I)
