@@ -205,6 +205,10 @@ class GroundedAnswerer:
     def codes(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         d = Draft(route.intent)
         if route.intent in (rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
+            # "97140 on one claim, 97530 on a 2nd a week later: will the edit still catch it?" asks how to get past
+            # the table, not what it says
+            if self._declined_outright(d, question, lookup=True):
+                return d
             self._table_verdict(d, route)
         known = [r for r in route.codes[:3] if r.records]
         signals = any(scope_signals(question).values())

@@ -70,6 +70,9 @@ def known(w: str) -> bool:
     ("caresource ohio medicaid managed care rate for 90837 telehealth?", "payer"),
     ("will congress extend the medicare telehealth flexibilities? what are the odds", "future"),
     ("pls give me a list of all our patients with E11.9 in the EHR", "identity"),
+    ("help me write a flyer: 'we waive all medicare copays!'", "falsify"),
+    ("doc forgot to sign the note, can I just change the DOS to today so we're inside timely filing?", "falsify"),
+    ("we got an OIG letter demanding a refund, should we appeal or are we gonna get sued", "legal"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -105,7 +108,9 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "does the NCCI edit apply to 99213 with 20610?", "will the edit flag 97140 with 97530?",
                                       "can the NP visit be billed under the doctor's NPI?",
                                       "how should I document so the MDM supports 99214?",
-                                      "which modifier so the claim doesn't get denied?"])
+                                      "which modifier so the claim doesn't get denied?",
+                                      "can we waive a copay if the pt truly cant afford it",
+                                      "how do I change the date of service on a corrected claim"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 
