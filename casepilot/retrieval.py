@@ -111,6 +111,10 @@ _FRACTURE_DETAIL = {"open": re.compile(r"\bopen\b(?!\s+reduction)|\bcompound\b",
 _ROUTINE_EXAM = re.compile(r"\b(?:wellness|annual|routine|preventive|yearly|pre-?employment|sports?|school)\s+(?:\w+\s+)?"
                            r"(?:exam|examination|check-?up|physical)s?\b|\bwcc\b|\bwell[- ]?(?:child|baby|woman)\b", re.I)
 _EXAM_TITLE = re.compile(r"^encounter for .*\bexamination\b", re.I)
+# Words that name a malignancy (the spelled-out question: "CA" and "mets" are expanded, "SCC" is a carcinoma).
+_MALIGNANCY = re.compile(r"\b(?:cancers?|ca|carcinom\w*|\w*carcinoma|malignan\w*|neoplasm\w*|tumou?rs?|mets|metasta\w*|"
+                         r"leuk[ae]?mi\w*|lymphom\w*|myelom\w*|sarcom\w*|melanom\w*|\w+blastoma|\w+omas?|"
+                         r"oncolog\w*|chemo\w*|radiation|malig|mass(?:es)?|lesions?|in situ)\b", re.I)
 # What the examination found: an abnormal finding ("BP elevated today", "failed vision screen") or nothing
 # ("normal", "WNL"); the titles split "with abnormal findings" from "without abnormal findings".
 _FOUND_ABNORMAL = re.compile(r"\b(?:abnormal|abn|elevated|high|low|failed|positive|found|incidental|newly)\b", re.I)
@@ -299,6 +303,7 @@ class _Query:
     asks_supplementary: bool  # it asks for the place, activity or status code of an external cause
     asks_agent: bool  # it asks for the infectious agent's code (B95-B97) itself
     maternal: bool  # it speaks of a pregnancy, delivery or the puerperium (chapter 15)
+    malignancy: bool  # it names a malignancy in some form (cancer, carcinoma, mets, leukemia, "-oma", ...)
     newborn: bool  # it speaks of a newborn (chapter 16)
     letters: set[str]  # chapter letters it names ("Z code")
     family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
@@ -344,6 +349,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
         asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),
         maternal=bool(_MATERNAL.search(expanded) or _MATERNAL.search(query)),
+        malignancy=bool(_MALIGNANCY.search(expanded) or _MALIGNANCY.search(query)),
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
@@ -525,7 +531,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         sig["supplementary_cause"] = 1.0
     if title.startswith("ICD-10-CM"):
         # another patient's record (a mother's, a newborn's) or no event an external cause could tell
+        # a malignant neoplasm (C00-C96) for a question that names none: "RLL PNA" is a pneumonia of the right
+        # lower lobe, not C34.31 "Malignant neoplasm of lower lobe, right bronchus or lung"
         if ((code[:1] == "O" and not q.maternal) or (code[:1] == "P" and not q.newborn)
+                or (code[:1] == "C" and not q.malignancy)
                 or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)):
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:

@@ -396,3 +396,11 @@ def test_words_in_parentheses_need_not_be_stated():
 def test_never_had_negates_what_follows():
     q = query_facts("HIV+ asymptomatic, never had AIDS-defining illness")
     assert {"aids", "illness"} <= q.negated
+
+
+def test_a_malignant_neoplasm_code_needs_a_question_that_names_a_malignancy():
+    c34 = "ICD-10-CM C34.31 Malignant neoplasm of lower lobe, right bronchus or lung"
+    # "RLL PNA": the right lower lobe, no cancer
+    assert code_features(c34, "", query_facts("RLL PNA, organism unk")).get("record_mismatch") == 1.0
+    for said in ("RLL lung ca", "mass in the right lower lobe", "adenocarcinoma RLL", "RLL mets"):
+        assert not code_features(c34, "", query_facts(said)).get("record_mismatch"), said
