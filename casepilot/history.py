@@ -78,7 +78,7 @@ def history_ask(text: str) -> HistoryAsk | None:
     m = _HISTORY.search(text)
     if m is None or _CURRENT.search(text):
         return None
-    if _ASKS_AT_END.search(text) and m.start() >= _ASKS_AT_END.search(text).start():
+    if (at_end := _ASKS_AT_END.search(text)) and m.start() >= at_end.start():
         rest = text[: m.start()]  # the condition was described before the question
     elif len(tokens(_NOISE.sub(" ", text[: m.start()]))) > 1:
         # "type 2 diabetes with CKD 3, history of smoking": the history is a secondary detail of a question

@@ -372,10 +372,9 @@ def question_negations(query: str) -> set[str]:
     body = spell_out(query)
     # a word the question also states outside every negated phrase is not denied: in "acute on chronic HFpEF, no
     # CKD" the "chronic" of the spelled-out "no chronic kidney disease" is denied, the heart failure's is not
-    values = appended(body)
     # (each text on its own: the spelled-out body may miss a negation the question's own words make, "doesn't")
     out = (negated_terms(query) - _affirmed(query)) | (negated_terms(body) - _affirmed(body))
-    for value in values:
+    for value in appended(body):
         out |= negated_terms(value)
     # a detail the record leaves open, said after it: "afib, type not documented", "stage not specified"; or spared
     # by the injury: "laceration of finger, nail not involved"
@@ -474,9 +473,10 @@ _NEGATION_FILLER = frozenset({"mention", "mentioned", "documented", "noted", "pr
 _NON_PREFIX = re.compile(r"\bnon-([a-z]{3,})\b", re.I)
 
 
-def _negated_spans(text: str) -> list[tuple[int, int]]:
-    """Where the negated phrases of ``negated_terms`` lie in ``text`` (negator included)."""
-    spans = []
+def _negated_phrases(text: str) -> list[tuple[int, int, str]]:
+    """Each negated phrase of ``text``: where it lies (negator included) and its words, with any "or" list that
+    continues it ("no perforation, abscess or bleeding"); a comma ends it otherwise."""
+    out = []
     for m in _NEGATOR.finditer(text):
         rest = text[m.end():]
         end = _SCOPE_END.search(rest)
@@ -487,14 +487,16 @@ def _negated_spans(text: str) -> list[tuple[int, int]]:
             if not re.search(r"\b(?:or|nor)\b", part, re.I):
                 break
             kept.append(part)
-        spans.append((m.start(), m.end() + len(",".join(kept))))
-    return spans
+        phrase = ",".join(kept)
+        out.append((m.start(), m.end() + len(phrase), phrase))
+    return out
 
 
 def _affirmed(text: str) -> set[str]:
     """The words ``text`` states outside its negated phrases (and outside "non-" words: "non-surgical")."""
     out, last = [], 0
-    spans = sorted(_negated_spans(text) + [m.span() for m in _NON_PREFIX.finditer(text)])
+    spans = sorted([(start, end) for start, end, _ in _negated_phrases(text)]
+                   + [m.span() for m in _NON_PREFIX.finditer(text)])
     for start, end in spans:
         out.append(text[last:start])
         last = max(last, end)
@@ -517,17 +519,8 @@ def negated_terms(text: str) -> set[str]:
     """
     # "non-surgical wound", "Non-pressure chronic ulcer": the prefix denies its own word only
     out: set[str] = {m.group(1).lower() for m in _NON_PREFIX.finditer(text)}
-    for m in _NEGATOR.finditer(text):
-        rest = text[m.end():]
-        end = _SCOPE_END.search(rest)
-        scope = rest[: end.start()] if end else rest
-        parts = scope.split(",")
-        kept = [parts[0]]
-        for part in parts[1:]:
-            if not re.search(r"\b(?:or|nor)\b", part, re.I):
-                break
-            kept.append(part)
-        words = [t for t in tokens(" ".join(kept)) if t not in _NEGATION_FILLER and not t.isdigit()]
+    for _, _, phrase in _negated_phrases(text):
+        words = [t for t in tokens(phrase) if t not in _NEGATION_FILLER and not t.isdigit()]
         out.update(words[:5])
     return out
 

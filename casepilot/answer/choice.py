@@ -139,8 +139,7 @@ def _least_unsaid(stated: set[str], base: set[str], picks: list[CodeRecord]) -> 
     if len(picks) > 1 and not stated & _ENCOUNTER_WORDS:
         # 7th-character siblings and no encounter stated: the injury under active treatment (initial, I.C.19.a)
         # rather than a sequela the question never mentions
-        initial = [c for c in picks if c.title.lower().endswith("initial encounter")
-                   or "initial encounter for" in c.title.lower()]
+        initial = [c for c in picks if encounter_of(c.title) == "initial"]
         picks = initial if len(initial) == 1 else picks
     return picks[0] if len(picks) == 1 else None
 
