@@ -28,6 +28,11 @@ The must-holds assume an otherwise idle machine: on a loaded one, queueing alone
     .venv/bin/python benchmarks/load_faults.py                       # 2 min, on a small index it builds
     .venv/bin/python benchmarks/load_faults.py --duration 60 --lookups 20 --searches 5
     .venv/bin/python benchmarks/load_faults.py --data-dir DIR --chroma-path DIR   # an index already in a Chroma server
+    .venv/bin/python benchmarks/load_faults.py --no-fallback   # CASEPILOT_CHROMA_FALLBACK=false: Chroma down is a 503
+
+With ``--no-fallback`` the server runs with ``CASEPILOT_CHROMA_FALLBACK=false``: while Chroma is down a search or
+chat answers 503 ``index_unavailable`` with ``Retry-After`` instead of a BM25 answer. That 503 is then how the
+fault is shown (must be <= 5 s), every 503 must carry ``Retry-After``, and lookups must still answer.
 """
 
 from __future__ import annotations
@@ -220,14 +225,14 @@ def build_index(data: Path, chroma_url: str, spec: str) -> None:
     print(f"index: {summary.passages:,} passages ({spec}) in {time.perf_counter() - t0:.0f} s")
 
 
-def server_env(data: Path, chroma_url: str, model_url: str) -> dict[str, str]:
+def server_env(data: Path, chroma_url: str, model_url: str, fallback: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEPILOT_") and k != "FORWARDED_ALLOW_IPS"}
     env.update({
         "CASEPILOT_DATA_DIR": str(data), "CASEPILOT_CHROMA_URL": chroma_url, "CASEPILOT_LOG_LEVEL": "WARNING",
         "CASEPILOT_LLM": "openai:fake-model", "CASEPILOT_LLM_BASE_URL": model_url, "CASEPILOT_LLM_MAX_RETRIES": "0",
         "CASEPILOT_LLM_FIRST_TOKEN_TIMEOUT_S": "3", "CASEPILOT_LLM_TOKEN_GAP_TIMEOUT_S": "10",
         "CASEPILOT_SHUTDOWN_DRAIN_S": "3", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
+        "ANONYMIZED_TELEMETRY": "False", "CASEPILOT_CHROMA_FALLBACK": "true" if fallback else "false",
     })
     return env
 
@@ -297,6 +302,7 @@ class Result:
     terminal: str | None = None  # streams: "done", "error" or None (ended without one)
     degraded: bool | None = None  # search: dense false; chat: the model was not used or dense was skipped
     answerer: str | None = None
+    retry_after: bool = True  # a 503 said when to retry (Retry-After); True for every other status
 
 
 @dataclass
@@ -319,6 +325,13 @@ class Run:
         return time.monotonic() - self.t0
 
 
+def unavailable(r: httpx.Response) -> tuple[bool | None, bool]:
+    """(degraded, retry_after) of a response: a 503 ``index_unavailable`` is the no-fallback way to show a fault."""
+    if r.status_code != 503:
+        return None, True
+    return error_kind(503, r.content) == "503 index_unavailable" or None, "retry-after" in r.headers
+
+
 def error_kind(status: int, body: bytes) -> str:
     try:
         return f"{status} {json.loads(body)['error']['code']}"
@@ -333,12 +346,13 @@ async def get(run: Run, client: httpx.AsyncClient, endpoint: str, url: str, para
     except httpx.HTTPError as e:
         run.results.append(Result(endpoint, start, run.now(), None, f"transport {type(e).__name__}"))
         return
-    degraded = None
+    degraded, retry_after = unavailable(r)
     if endpoint == "search" and r.status_code == 200:
         degraded = not r.json().get("dense", True)
     ok = r.status_code == 200 or (endpoint == "lookup" and r.status_code == 404)
     run.results.append(Result(endpoint, start, run.now(), r.status_code,
-                              "ok" if ok else error_kind(r.status_code, r.content), degraded=degraded))
+                              "ok" if ok else error_kind(r.status_code, r.content), degraded=degraded,
+                              retry_after=retry_after))
 
 
 async def feedback(run: Run, client: httpx.AsyncClient, n: int) -> None:
@@ -353,7 +367,7 @@ async def feedback(run: Run, client: httpx.AsyncClient, n: int) -> None:
 
 
 async def chat(run: Run, client: httpx.AsyncClient, message: str, endpoint: str = "chat",
-               read_pause: float = 0.0) -> None:
+               read_pause: float = 0.0) -> Result:
     start = run.now()
     res = Result(endpoint, start, start, None)
     event, notices = None, []
@@ -362,6 +376,7 @@ async def chat(run: Run, client: httpx.AsyncClient, message: str, endpoint: str 
             res.status = r.status_code
             if r.status_code != 200:
                 res.kind = error_kind(r.status_code, await r.aread())
+                res.degraded, res.retry_after = unavailable(r)
             else:
                 async for line in r.aiter_lines():
                     if read_pause:
@@ -387,6 +402,7 @@ async def chat(run: Run, client: httpx.AsyncClient, message: str, endpoint: str 
     elif res.status == 200 and res.terminal is None and res.kind == "ok":
         res.kind = "stream ended without done or error"
     run.results.append(res)
+    return res
 
 
 async def slow_sender(run: Run, base: str, stop: asyncio.Event) -> None:
@@ -499,13 +515,20 @@ async def drive(base: str, duration: float, args, chroma: Chroma, model: FakeMod
     async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30, connect=5), limits=limits) as client, \
             httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(90, connect=5),
                               limits=httpx.Limits(keepalive_expiry=2)) as chats:
+        async def polite_pause(res: Result) -> None:
+            # a client told 503 (with --no-fallback, every chat while Chroma is down) waits before it asks
+            # again, as a widget would, rather than spinning; half a second keeps recovery measured finely
+            if res.status == 503:
+                await asyncio.sleep(0.5)
+
         async def chat_client(i: int) -> None:
             while not stop.is_set():
-                await chat(run, chats, CHATS[(i + rnd.randrange(len(CHATS))) % len(CHATS)])
+                await polite_pause(await chat(run, chats, CHATS[(i + rnd.randrange(len(CHATS))) % len(CHATS)]))
 
         async def slow_reader() -> None:
             while not stop.is_set():
-                await chat(run, chats, "When do I use modifier 25?", endpoint="chat (slow reader)", read_pause=0.5)
+                await polite_pause(await chat(run, chats, "When do I use modifier 25?", endpoint="chat (slow reader)",
+                                              read_pause=0.5))
 
         tasks = [asyncio.create_task(chat_client(i)) for i in range(args.chats)]
         tasks += [asyncio.create_task(slow_reader()) for _ in range(2)]
@@ -571,16 +594,19 @@ def summarize(run: Run, acked: int, written: int, duration: float) -> bool:
     unterminated = [r for r in streams if r.terminal is None]
     after_terminal = [r for r in streams if " after " in r.kind]
     bad5xx = [r for r in rs if r.status is not None and r.status >= 500 and r.status != 503]
+    no_retry = [r for r in rs if r.status == 503 and not r.retry_after]
     print(f"\nstreams: {len(streams):,} opened, {sum(r.terminal == 'done' for r in streams):,} done, "
           f"{sum(r.terminal == 'error' for r in streams):,} error events, {len(unterminated)} without a terminal "
           f"event, {len(after_terminal)} with an event after their terminal one")
-    print(f"5xx other than 503: {len(bad5xx)}")
+    print(f"5xx other than 503: {len(bad5xx)}; 503 without Retry-After: {len(no_retry)}")
 
     missed = []  # the must-holds that did not hold
     if unterminated or after_terminal:
         missed.append("a stream without exactly one terminal event")
     if bad5xx:
         missed.append("a 5xx other than 503")
+    if no_retry:
+        missed.append("a 503 without Retry-After")
     print("\n| fault | at | lasted | degraded answer in hand after | recovered after (worker: replaced after) "
           "| lookups during (ok / sent) |")
     print("|---|---|---|---|---|---|")
@@ -639,6 +665,8 @@ def main() -> None:
     ap.add_argument("--chroma-path", type=Path, help="The Chroma server's data folder for --data-dir.")
     ap.add_argument("--keep", action="store_true", help="Keep the temporary folders.")
     ap.add_argument("--dump", type=Path, help="Write every request's result and the faults to this JSON file.")
+    ap.add_argument("--no-fallback", action="store_true",
+                    help="CASEPILOT_CHROMA_FALLBACK=false: Chroma down answers searches and chats with 503.")
     args = ap.parse_args()
     if args.duration > 900:
         raise SystemExit("--duration: at most 900 s")
@@ -660,11 +688,12 @@ def main() -> None:
                            cwd=REPO, check=True)
         model_url = model.start()
         t0 = time.perf_counter()
-        server, base, log = start_server(server_env(data, chroma.url, model_url), args.workers, tmp / "serve.log")
+        server, base, log = start_server(server_env(data, chroma.url, model_url, not args.no_fallback), args.workers, tmp / "serve.log")
         print(f"casepilot serve --workers {args.workers} ready in {time.perf_counter() - t0:.0f} s "
               f"(log: {log}, kept with --keep); {args.chats} chat streams + {args.lookups:g} lookups/s + "
               f"{args.searches:g} "
-              f"searches/s + {args.feedback:g} feedback/s + 4 slow clients for {args.duration:.0f} s")
+              f"searches/s + {args.feedback:g} feedback/s + 4 slow clients for {args.duration:.0f} s"
+              + (" · CASEPILOT_CHROMA_FALLBACK=false" if args.no_fallback else ""))
         run = asyncio.run(drive(base, args.duration, args, chroma, model, server))
         stop_server(server)
         from api import feedback_store
