@@ -33,3 +33,15 @@ def contradicts(question: set[str], title: set[str]) -> bool:
             if question & said and not question & opposite and title & opposite and not title & said:
                 return True
     return False
+
+
+def leaves_open(question: set[str], title: set[str]) -> bool:
+    """Whether the question states a side of some pair and the title states neither side (pure): "chronic
+    hepatitis C" and B19.20 "Unspecified viral hepatitis C ...", which leaves acute or chronic open.
+
+    >>> leaves_open({"chronic", "hepatitis"}, {"unspecified", "viral", "hepatitis"})
+    True
+    >>> leaves_open({"chronic", "hepatitis"}, {"chronic", "viral", "hepatitis"}), leaves_open({"hepatitis"}, {"viral"})
+    (False, False)
+    """
+    return any(question & (one | other) and not title & (one | other) for one, other in contrast_pairs())

@@ -27,7 +27,7 @@ from langchain_core.documents import Document
 
 from casepilot.breaker import CLOSED, CircuitBreaker
 from casepilot.embeddings import MiniLMEmbeddings, QueryVectors, default_export_dir
-from casepilot.contrasts import contradicts
+from casepilot.contrasts import contradicts, leaves_open
 from casepilot.fusion import max_normalized, weighted_fusion
 from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
@@ -102,6 +102,14 @@ _UNSTATED_DETAIL = _SIDES | {"other"}
 # or nondisplaced as displaced. So a fracture title that says "open" or "nondisplaced" asserts detail the
 # question did not give, as a side does. (Only fracture titles: "open bite" and "open wound" are injuries.)
 # ("Open reduction", ORIF spelled out, says how the fracture was reduced, not that it was open.)
+# States a title may assert that the question must say, with the words that say them (the tabular's inclusion
+# terms for G40.-1 "intractable": pharmacoresistant, treatment resistant, refractory, poorly controlled)
+_STATED_STATES = {
+    "intractable": re.compile(r"\b(intractable|pharmaco-?resistant|(treatment|drug|medically)[- ]resistant|refractory|"
+                              r"poorly controlled|uncontrolled|not controlled)\b", re.I),
+    "recurrent": re.compile(r"\b(recurren\w*|recurring|recurs?|relaps\w*|repeat(ed)?|again|another episode|"
+                            r"(2nd|3rd|[4-9]th|second|third) (episode|time|occurrence))\b", re.I),
+}
 _FRACTURE_DETAIL = {"open": re.compile(r"\bopen\b(?!\s+reduction)|\bcompound\b", re.I),
                     "nondisplaced": re.compile(r"\bnon[- ]?displaced\b|\bundisplaced\b|\bhairline\b", re.I)}
 
@@ -297,6 +305,7 @@ class _Query:
     negated: set[str]
     unstated: set[str]
     fracture_unstated: set[str]  # fracture detail the question leaves to the default (closed, displaced)
+    states: set[str]  # the _STATED_STATES the question says ("intractable", "recurrent")
     dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
     visit: bool  # the question gives the reason for a visit
     injury_first: bool  # it names an injury and does not ask for the external cause
@@ -346,6 +355,9 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         unstated=(_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords)
         | ({"sequela"} if encounter_of(expanded) is None else set()),
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
+        # ... or its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
+        states={w for w, rx in _STATED_STATES.items() if rx.search(query) or rx.search(expanded)
+                or any(len(t) >= 3 and w.startswith(t) for t in qwords)},
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
         asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),
         maternal=bool(_MATERNAL.search(expanded) or _MATERNAL.search(query)),
@@ -466,6 +478,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # denies it and is no extra detail
     if "remission" in asserted and "remission" not in q.words:
         extra.add("remission")
+    # likewise "intractable" (G40, G43: "not intractable" is the default, I.C.6.d) and "recurrent" (A04.71,
+    # F33): a state the record must state, in its own words or the tabular's synonyms for it
+    extra |= (asserted & _STATED_STATES.keys()) - q.states
     if extra:
         sig["unstated_detail"] = float(len(extra))
     # "stable angina" and I25.110 "... with unstable angina pectoris": opposite branches (casepilot/contrasts.py)
@@ -492,7 +507,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
             sig["number_mismatch"] = 1.0
     # "stage 3 pressure ulcer": the question states the detail that an "unspecified stage" title
     # leaves open, so the specific code is the better match.
-    if "unspecified" in title_words and ((q.numbers and not tnums) or (q.side and not tside)):
+    # Likewise an acuity, a severity or another axis of casepilot/contrasts.py: "chronic hepatitis C" states what
+    # B19.20 "Unspecified viral hepatitis C" leaves open.
+    if "unspecified" in title_words and ((q.numbers and not tnums) or (q.side and not tside)
+                                         or leaves_open(q.words, title_words)):
         sig["stated_unspecified"] = 1.0
     # The question states a side or an encounter and the title states another one.
     if q.side and tside and not (q.side & tside):

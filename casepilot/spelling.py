@@ -48,6 +48,16 @@ MIN_DF_COMPLETION = 5  # a completion too ("decub" -> "decubitus", used by 8 pas
 _SPECIALTY = ("ology", "ologist", "ologists")
 
 
+def _doubled_once(typed: str, known: str) -> bool:
+    """Whether ``known`` is ``typed`` with one of its letters doubled (pure).
+
+    >>> _doubled_once("concusion", "concussion"), _doubled_once("concusion", "contusion")
+    (True, False)
+    """
+    return len(known) == len(typed) + 1 and any(
+        known[i] == known[i + 1] and known[:i] + known[i + 1:] == typed for i in range(len(known) - 1))
+
+
 class Speller:
     """Completes truncated words and corrects unknown ones, choosing the most frequent known word."""
 
@@ -115,7 +125,9 @@ class Speller:
                  if self.df[f[0]] >= MIN_DF or f[0] in self.vouched]
         if not found:
             return None
-        return min(found, key=lambda f: (f[1], -self.df[f[0]], f[0]))[0]
+        # among candidates equally near, a doubled letter typed once ("concusion": concussion, not contusion)
+        # is the likelier slip
+        return min(found, key=lambda f: (f[1], not _doubled_once(word, f[0]), -self.df[f[0]], f[0]))[0]
 
     def _fix(self, text: str) -> str:
         """``text`` with unknown words corrected in place and truncated words followed by their completion."""

@@ -102,6 +102,9 @@ STRICT = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("stri
 
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
 SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].items()}
+# ... some only beside their context: "poorly controlled" is "with hyperglycemia" for a diabetes (the index's
+# "Diabetes, poorly controlled"), "intractable" for an epilepsy
+_SYNONYM_CONTEXT = {k: re.compile(e["context"], re.I) for k, e in _VOCABULARY["synonyms"].items() if "context" in e}
 NOT_FOR_PCS: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].items() if e.get("pcs") is False)
 # ... and those that only ICD-10-CM titles use (cpt = false): "visit" is the Z codes' "encounter", not a CPT word
 NOT_FOR_CPT: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].items() if e.get("cpt") is False)
@@ -348,7 +351,8 @@ def appended(body: str, pcs: bool = False, cpt: bool = False) -> list[str]:
 def synonym_keys(low: str) -> list[str]:
     """The vocabulary's synonym keys that a lower-cased text contains as whole words, in file order."""
     # the substring test first: the word-boundary regex runs only for the few keys the text contains
-    return [k for k in SYNONYMS if k in low and re.search(rf"\b{re.escape(k)}\b", low)]
+    return [k for k in SYNONYMS if k in low and re.search(rf"\b{re.escape(k)}\b", low)
+            and (k not in _SYNONYM_CONTEXT or _SYNONYM_CONTEXT[k].search(low))]
 
 
 def question_negations(query: str) -> set[str]:
@@ -640,11 +644,16 @@ def own_word_forms(query: str) -> dict[str, set[str]]:
             forms[low] |= set(tokens(expand_query(raw)))
         if low in ABBREVIATIONS and _settled(raw, query):
             forms[low] |= set(tokens(ABBREVIATIONS[low]))
-    # "s/p", "f/u", "h/o": the pair is one abbreviation, so each letter stands for the pair's expansion
+    # "s/p", "f/u", "h/o": the pair is one abbreviation, so each letter stands for the pair's expansion; when
+    # the expansion spells the letters out in order ("N/V": nausea, vomiting), each letter stands for its own
+    # word, so R11.0 "Nausea" covers only half of "N/V" and R11.2 "Nausea with vomiting" all of it
     for pair in _PAIR_WORD.findall(query):
-        for word in tokens(pair.lower()):
+        letters = tokens(pair.lower())
+        spelled = [w for w in tokens(ABBREVIATIONS[pair.lower()]) if w != "with"]
+        aligned = len(spelled) == len(letters) and all(w.startswith(c) for c, w in zip(letters, spelled))
+        for i, word in enumerate(letters):
             if word in forms:
-                forms[word] |= set(tokens(ABBREVIATIONS[pair.lower()]))
+                forms[word] |= {spelled[i]} if aligned else set(tokens(ABBREVIATIONS[pair.lower()]))
     for phrase in synonym_keys(query.lower()):
         if " " in phrase:
             for word in tokens(phrase):

@@ -176,6 +176,36 @@ def test_remission_is_detail_the_question_must_state():
         "unstated_detail")
 
 
+@pytest.mark.parametrize("question, title, state_said", [
+    # "not intractable" is the default an epilepsy or a migraine is coded to unless the record says otherwise
+    ("sz d/o", "ICD-10-CM G40.919 Epilepsy, unspecified, intractable, without status epilepticus", False),
+    ("epilepsy, refractory to 3 drugs", "ICD-10-CM G40.919 Epilepsy, unspecified, intractable, without status epilepticus",
+     True),
+    ("c diff colitis, 1st episode", "ICD-10-CM A04.71 Enterocolitis due to Clostridium difficile, recurrent", False),
+    ("c diff colitis again, 2nd episode", "ICD-10-CM A04.71 Enterocolitis due to Clostridium difficile, recurrent", True),
+    # a truncation the search completes says the state too
+    ("MDD rec mod", "ICD-10-CM F33.1 Major depressive disorder, recurrent, moderate", True),
+])
+def test_intractable_and_recurrent_are_states_the_question_must_say(question, title, state_said):
+    assert bool(code_features(title, "", query_facts(question)).get("unstated_detail")) is not state_said
+
+
+def test_an_unspecified_title_leaves_open_the_acuity_the_question_states():
+    q = query_facts("chronic hepatitis C, no coma")
+    assert code_features("ICD-10-CM B19.20 Unspecified viral hepatitis C without hepatic coma", "", q).get(
+        "stated_unspecified") == 1.0
+    assert not code_features("ICD-10-CM B18.2 Chronic viral hepatitis C", "", q).get("stated_unspecified")
+    # and the acute code is the other branch
+    assert code_features("ICD-10-CM B17.10 Acute hepatitis C without hepatic coma", "", q).get("contrast") == 1.0
+
+
+def test_a_pair_abbreviation_spelling_its_letters_out_needs_each_word():
+    # "N/V": n is nausea, v vomiting; R11.0 "Nausea" covers half of it, R11.2 "Nausea with vomiting" all
+    q = query_facts("N/V x2 days")
+    assert code_features("ICD-10-CM R11.2 Nausea with vomiting, unspecified", "", q)["q_cover"] > \
+        code_features("ICD-10-CM R11.0 Nausea", "", q)["q_cover"]
+
+
 def test_how_a_description_is_told_is_no_word_to_cover():
     # "came in just for" tells the visit; the flu shot is the immunization encounter
     assert features("Patient came in just for a flu shot", "Encounter for immunization")["q_cover"] == 1.0

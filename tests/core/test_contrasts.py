@@ -33,6 +33,8 @@ def test_no_word_is_on_two_pairs():
     # a title that states both sides, or a question that states neither, is no contradiction
     ("new or established patient", "new patient office visit", False),
     ("office visit moderate mdm", "new patient office visit moderate mdm", False),
+    ("chronic hepatitis c", "acute hepatitis c without hepatic coma", True),
+    ("acute on chronic systolic heart failure", "chronic systolic heart failure", False),
 ])
 def test_a_title_stating_only_the_other_side_contradicts(question, title, expected):
     assert contradicts(set(tokens(question, stop=False)), set(tokens(title, stop=False))) is expected

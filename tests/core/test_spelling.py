@@ -21,6 +21,12 @@ def test_typo_is_corrected_to_the_known_word():
     assert s.fix("diabetis with ckd") == "diabetes with ckd"
 
 
+def test_a_doubled_letter_typed_once_wins_a_tie():
+    # "concusion" is one edit from both; the commoner "contusion" took it and the search found brain contusions
+    s = Speller({"contusion": 300, "concussion": 40})
+    assert s.fix("concusion w/o LOC") == "concussion w/o LOC"
+
+
 def test_a_specialty_is_no_misspelt_procedure():
     # "nephrology" is two edits from "nephrotomy", a word the sources use, and made a sepsis note a PCS question
     s = Speller({"nephrotomy": 40, "cardiology": 30, "sepsis": 500})

@@ -168,7 +168,8 @@ def test_context_is_only_on_ambiguous_entries_and_settles_the_lower_case_reading
     for section, entries in VOCAB.items():
         for key, entry in entries.items():
             if "context" in entry:
-                assert section == "ambiguous", f"[{section}.{key}]: context means something only for ambiguous entries"
+                assert section in ("ambiguous", "synonyms"), \
+                    f"[{section}.{key}]: context means something only for ambiguous and synonym entries"
                 re.compile(entry["context"])
     assert ABBREVIATIONS["ca"] in expand_query("papillary thyroid ca") and ABBREVIATIONS["ca"] in expand_query("h/o breast ca")
     assert expand_query("low ca, ca 8.1") == "low ca , ca 8 . 1"
@@ -176,8 +177,20 @@ def test_context_is_only_on_ambiguous_entries_and_settles_the_lower_case_reading
 
 @pytest.mark.parametrize("key", list(VOCAB["synonyms"]), ids=_ids("synonyms"))
 def test_synonym_adds_code_set_vocabulary(key):
+    entry = VOCAB["synonyms"][key]
+    if "context" in entry:
+        # a synonym read only beside its context needs an example that has it, and adds nothing without it
+        assert entry.get("example"), f"[synonyms.{key}]: a context needs an example"
+        assert SYNONYMS[key] in expand_query(entry["example"])
+        assert SYNONYMS[key] not in expand_query(f"see {key} here")
+        return
     assert SYNONYMS[key] in expand_query(key)
     assert SYNONYMS[key] in expand_query(f"see {key} here")
+
+
+def test_poorly_controlled_is_hyperglycemia_for_a_diabetes_only():
+    assert "hyperglycemia" in expand_query("DM2 poorly controlled, A1c 10.2")
+    assert "hyperglycemia" not in expand_query("epilepsy, poorly controlled on two drugs")
 
 
 @pytest.mark.parametrize("key", list(VOCAB["stopwords"]), ids=_ids("stopwords"))
