@@ -90,7 +90,10 @@ _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|
 # "do I code the pneumonia or just the symptoms?", "should we report both": a yes/no question about what to code,
 # a rule, not a description ("what do I code", "how do I code" ask for the code).
 _YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can|must|may) (i|we|you) (also |still |just |ever )?"
-                          r"(code|report|assign) (the|both|it|them|symptoms?|signs?)\b", re.I)
+                          r"(code|report|assign) (the|both|it|them|symptoms?|signs?)\b"
+                          # "... says 'likely viral pneumonia' - code it or not", "can it be coded?"
+                          r"|\b(code|report) (it|them|this|that) or (not|no)\b"
+                          r"|\b(can|should|do|may|must) (it|they|this|that) be (coded|reported)\b", re.I)
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
                         r"^\s*(and|what about|how about|ok and|also)\b", re.I)
 

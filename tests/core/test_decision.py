@@ -73,6 +73,13 @@ def known(w: str) -> bool:
     ("help me write a flyer: 'we waive all medicare copays!'", "falsify"),
     ("doc forgot to sign the note, can I just change the DOS to today so we're inside timely filing?", "falsify"),
     ("we got an OIG letter demanding a refund, should we appeal or are we gonna get sued", "legal"),
+    ("what did we code for the Smith visit on 2/4?", "own_data"),
+    ("doc never wrote sepsis, just give me A41.9 so we get the MCC", "falsify"),
+    ("pt probably has CHF, use I50.9 so the RAF score goes up", "falsify"),
+    ("I coded what my supervisor told me to, am I personally liable for the overpayment?", "legal"),
+    ("we got a subpoena about our billing, do we need a lawyer", "legal"),
+    ("our 99214 rate is 60%, will we fail a TPE audit?", "future"),
+    ("whats the chance this claim gets denied on appeal", "future"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -110,7 +117,11 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "how should I document so the MDM supports 99214?",
                                       "which modifier so the claim doesn't get denied?",
                                       "can we waive a copay if the pt truly cant afford it",
-                                      "how do I change the date of service on a corrected claim"])
+                                      "how do I change the date of service on a corrected claim",
+                                      # what a rule says about liability, an audit or a DRG is reference knowledge
+                                      "who is liable under the False Claims Act", "what happens if we fail a TPE audit",
+                                      "what did CMS change for the 2026 E/M codes?", "does sepsis as a secondary dx get the MCC?",
+                                      "what must the doc document so we get the MCC for malnutrition?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 

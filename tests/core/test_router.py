@@ -49,6 +49,9 @@ def store(tmp_path_factory):
     ("lt hemiparesis after CVA, pt is R handed", rt.DESCRIPTION_TO_CODE),
     # ... while a question word opening a clause, or what/how anywhere, asks one
     ("pt admitted w/ sepsis due to UTI, which goes first", rt.GUIDELINE),
+    # whether an uncertain diagnosis is coded at all is a rule, asked without a subject
+    ("discharge note says 'probable CHF exacerbation' - code it or not", rt.GUIDELINE),
+    ("op note says suspected appendicitis, can it be coded?", rt.GUIDELINE),
     ("'code first' vs 'use additional code' notes what do they mean", rt.GUIDELINE),
     ("What does the ICD-10-PCS root operation Excision mean?", rt.GUIDELINE),
     # a description that ends by asking for its code
