@@ -445,6 +445,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     asserted = (title_words | set(tokens(short))) - t_negated
     # An inclusion term that ends "NOS" (not otherwise specified) names the code only for a question that says no
     # more than it does: "metastatic disease to the liver" is no "Metastatic disease NOS" (C79.9), it is C78.7
+    alias_numbers = set().union(*(small_numbers(a) for a in aliases)) if q.numbers and aliases else set()
     aliases = [a for a in aliases if not _NOS.search(a) or _says_no_more(q, f"{a} {own_title}")]
     # each alias: its words, what it denies, and its words without the nonessential (parenthesised) ones
     alias_words = [(ws, negated_terms(a), essential_words(a) or ws) for a in aliases if (ws := set(tokens(a)))]
@@ -509,8 +510,11 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # leaves open, so the specific code is the better match.
     # Likewise an acuity, a severity or another axis of casepilot/contrasts.py: "chronic hepatitis C" states what
     # B19.20 "Unspecified viral hepatitis C" leaves open.
-    if "unspecified" in title_words and ((q.numbers and not tnums) or (q.side and not tside)
-                                         or leaves_open(q.words, title_words)):
+    # (A number an inclusion term states is no detail left open: Q90.9 "Down syndrome, unspecified" includes
+    # "Trisomy 21 NOS", so "Down syndrome (trisomy 21), karyotype not documented" states nothing it leaves open.)
+    if "unspecified" in title_words and (
+            (q.numbers and not tnums and not q.numbers <= alias_numbers)
+            or (q.side and not tside) or leaves_open(q.words, title_words)):
         sig["stated_unspecified"] = 1.0
     # The question states a side or an encounter and the title states another one.
     if q.side and tside and not (q.side & tside):

@@ -67,7 +67,10 @@ def _asks(message: str) -> bool:
 
 
 _TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|definition|policy|policies|coverage|"
-                    r"documentation|ncci|mue|global|billing|compliance|audit\w*|e/m|mdm|time|excludes\w*|lcd|ncd|"
+                    # "time" as in E/M by time; "seen in ED first time" tells the encounter
+                    r"documentation|ncci|mue|global|billing|compliance|audit\w*|e/m|mdm|"
+                    r"(?<!first )(?<!1st )(?<!second )(?<!2nd )(?<!last )(?<!this )time|excludes\w*|lcd|ncd|"
+                    r"(?:7th|seventh) char\w*|"
                     r"convention\w*|sequenc\w*|medicare|payer|claim\w*|units?|reimburse\w*)\b|"
                     # the notice in capitals; "no abn findings" is a note's "abnormal"
                     r"\b(?-i:ABNs?)\b", re.I)
@@ -81,7 +84,9 @@ _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+
 # "dm2 w/ hyperglycemia, uncontrolled per MD - dx code?": a description that ends by asking for its code
 # ("... what dx", "... what's the ICD-10?": the code set or "dx" alone asks for the code too)
 _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?|"
-                               r"\b(?:what(?:'?s| is)?(?: the)?|which) (?:dx|icd[- ]?10(?:[- ]?(?:cm|pcs))?))\s*\?*\s*$|"
+                               r"\b(?:what(?:'?s| is)?(?: the)?|which) (?:dx|icd[- ]?10(?:[- ]?(?:cm|pcs))?)|"
+                               # "... no symptoms - first listed dx?": the diagnosis to list first is a code
+                               r"\b(?:first[- ]listed|1st[- ]listed|primary) (?:dx|diagnosis)(?: codes?)?)\s*\?*\s*$|"
                                # "lap chole, gallbladder removed completely - pcs?": the code set alone, asked after a dash
                                r"\s[-–:]\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$", re.I)
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
@@ -134,8 +139,8 @@ def asks_about_rules(text: str) -> bool:
 
 
 # A rule, a modifier or a convention by name: what makes a question about a case a question about the rules.
-_RULE = re.compile(r"\b(guidelines?|rules?|modifiers?|mod|conventions?|sequenc\w*|excludes ?[12]?|7th character|"
-                   r"seventh character|global (period|days|package))\b", re.I)
+_RULE = re.compile(r"\b(guidelines?|rules?|modifiers?|mod|conventions?|sequenc\w*|excludes ?[12]?|7th char(acter)?|"
+                   r"seventh char(acter)?|global (period|days|package))\b", re.I)
 
 
 # The last clause of a description that asks for its code and nothing else: "What is the code", "dx code?"

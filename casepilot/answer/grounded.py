@@ -28,7 +28,7 @@ from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
-from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, short_description
+from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, named_letters, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
 from casepilot.text import (NARRATION, POLARITY, expand_query, negated_terms, own_word_forms, question_negations,
                             status_of, stem, tokens, trimester_of, with_stems)
@@ -650,12 +650,17 @@ class GroundedAnswerer:
             d.say("Searched: " + "; ".join(d.searched))
             return d
         first_by = hits[0]
-        hits, code_first = self._code_first(query, hits)
-        if code_first is None:
-            hits, code_first = self._code_first(query, hits, ("excludes1", "excludes2"))
-        cite_first: list[Document] = []
-        if code_first is None:
-            hits, code_first, cite_first = self._condition_first(query, hits, colls, timings)
+        code_first, cite_first = None, []
+        # "what's the T code for the adverse effect": the question asks for a code of one chapter, and the first
+        # hit is one; the tabular's sequence (the reaction first) is not what it asks
+        first_rec = self._hit_record(hits[0])
+        asked_letter = first_rec is not None and first_rec.code[:1] in named_letters(question)
+        if not asked_letter:
+            hits, code_first = self._code_first(query, hits)
+            if code_first is None:
+                hits, code_first = self._code_first(query, hits, ("excludes1", "excludes2"))
+            if code_first is None:
+                hits, code_first, cite_first = self._condition_first(query, hits, colls, timings)
         top = hits[0]
         rec = self._hit_record(top)
         if rec is None:  # a corpus passage rather than a code record

@@ -199,6 +199,14 @@ def test_an_unspecified_title_leaves_open_the_acuity_the_question_states():
     assert code_features("ICD-10-CM B17.10 Acute hepatitis C without hepatic coma", "", q).get("contrast") == 1.0
 
 
+def test_a_number_an_inclusion_term_states_is_no_detail_an_unspecified_title_leaves_open():
+    # Q90.9 includes "Trisomy 21 NOS": the 21 of "trisomy 21" is the syndrome's name, not a stage left open
+    q = query_facts("Down syndrome (trisomy 21), karyotype not documented")
+    title = "ICD-10-CM Q90.9 Down syndrome, unspecified"
+    assert not code_features(title, "", q, ["Trisomy 21 NOS"]).get("stated_unspecified")
+    assert code_features(title, "", q).get("stated_unspecified") == 1.0
+
+
 def test_a_pair_abbreviation_spelling_its_letters_out_needs_each_word():
     # "N/V": n is nausea, v vomiting; R11.0 "Nausea" covers half of it, R11.2 "Nausea with vomiting" all
     q = query_facts("N/V x2 days")

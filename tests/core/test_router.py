@@ -49,6 +49,9 @@ def store(tmp_path_factory):
     ("lt hemiparesis after CVA, pt is R handed", rt.DESCRIPTION_TO_CODE),
     # ... while a question word opening a clause, or what/how anywhere, asks one
     ("pt admitted w/ sepsis due to UTI, which goes first", rt.GUIDELINE),
+    # "first time" tells the encounter, not E/M time: a bare description
+    ("broken ankle, lateral malleolus, left, closed, seen in ED first time", rt.DESCRIPTION_TO_CODE),
+    ("reduced in the ED, now seeing ortho for the first time - 7th char A or D", rt.GUIDELINE),
     # whether an uncertain diagnosis is coded at all is a rule, asked without a subject
     ("discharge note says 'probable CHF exacerbation' - code it or not", rt.GUIDELINE),
     ("op note says suspected appendicitis, can it be coded?", rt.GUIDELINE),
