@@ -123,6 +123,36 @@ _EXAM_TITLE = re.compile(r"^encounter for .*\bexamination\b", re.I)
 _MALIGNANCY = re.compile(r"\b(?:cancers?|ca|carcinom\w*|\w*carcinoma|malignan\w*|neoplasm\w*|tumou?rs?|mets|metasta\w*|"
                          r"leuk[ae]?mi\w*|lymphom\w*|myelom\w*|sarcom\w*|melanom\w*|\w+blastoma|\w+omas?|"
                          r"oncolog\w*|chemo\w*|radiation|malig|mass(?:es)?|lesions?|in situ)\b", re.I)
+# Where a cancer has spread, as coders write it: "mets to the liver", "metastatic disease to bone", "brain mets".
+# A secondary neoplasm code (C77-C79) names that site, whatever primary site the question also names.
+_METS = r"(?:mets?|metastas[ie]s|metastatic(?: disease| cancer| carcinoma| lesions?| tumou?rs?)?|spread|secondar(?:y|ies))"
+_METS_TO = re.compile(rf"\b{_METS}\b[^.;,?!]{{0,30}}?\b(?:to|in|into|involving)\s+(?:the\s+|both\s+|her\s+|his\s+|their\s+)?"
+                      r"([a-z]+(?:\s*(?:\s|and|&)\s*[a-z]+){0,2})|"
+                      r"\b([a-z]+)\s+(?:mets?|metastas[ie]s|secondaries)\b", re.I)
+_NOT_A_SITE = frozenset({"multiple", "widespread", "diffuse", "new", "known", "extensive", "with", "and", "of", "w",
+                         "distant", "has", "had", "for", "from", "pt", "patient", "now", "the", "no", "being", "seen",
+                         "is", "was", "here", "today", "visit", "treatment", "tx"})
+_SECONDARY_NEOPLASM = re.compile(r"C7[7-9]")
+_PRIMARY_NEOPLASM = re.compile(r"C[0-6]|C7[0-6]")
+# "being seen for the liver mets", "what code for the secondary": the visit is for the spread, coded first (I.C.2.b)
+_ASKS_SECONDARY = re.compile(r"\b(?:for|of|treat\w*|managing|management of)\s+(?:the\s+|her\s+|his\s+)?(?:\w+\s+)?"
+                             r"(?:mets|metastas[ie]s|secondar(?:y|ies))\b|\bsecondary (?:code|site|dx|cancer)\b", re.I)
+
+
+def metastasis_sites(text: str) -> set[str]:
+    """The words naming where a cancer has spread, with their stems (pure).
+
+    >>> sorted(metastasis_sites("colon cancer with metastatic disease to the liver"))
+    ['liver']
+    >>> sorted(metastasis_sites("lung ca w brain mets")), metastasis_sites("colon cancer, no mets")
+    (['brain'], set())
+    >>> sorted(metastasis_sites("metastatic breast ca to bone and liver"))
+    ['bone', 'liver']
+    """
+    words = {w.lower() for m in _METS_TO.finditer(text) for g in m.groups() if g for w in g.split()}
+    return with_stems(words - _NOT_A_SITE - STOPWORDS)
+
+
 # What the examination found: an abnormal finding ("BP elevated today", "failed vision screen") or nothing
 # ("normal", "WNL"); the titles split "with abnormal findings" from "without abnormal findings".
 _FOUND_ABNORMAL = re.compile(r"\b(?:abnormal|abn|elevated|high|low|failed|positive|found|incidental|newly)\b", re.I)
@@ -306,6 +336,8 @@ class _Query:
     unstated: set[str]
     fracture_unstated: set[str]  # fracture detail the question leaves to the default (closed, displaced)
     states: set[str]  # the _STATED_STATES the question says ("intractable", "recurrent")
+    mets_to: set[str]  # where it says a cancer has spread ("liver mets"), with stems
+    asks_secondary: bool  # the visit or the code asked for is the spread's ("seen for the liver mets")
     dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
     visit: bool  # the question gives the reason for a visit
     injury_first: bool  # it names an injury and does not ask for the external cause
@@ -356,6 +388,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         | ({"sequela"} if encounter_of(expanded) is None else set()),
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
         # ... or its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
+        mets_to=metastasis_sites(query), asks_secondary=bool(_ASKS_SECONDARY.search(query)),
         states={w for w, rx in _STATED_STATES.items() if rx.search(query) or rx.search(expanded)
                 or any(len(t) >= 3 and w.startswith(t) for t in qwords)},
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
@@ -561,6 +594,13 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:
             sig["letter_mismatch"] = 1.0
+        # "colon cancer with mets to the liver": the secondary code names the liver (C78.7), not the colon (C78.5)
+        # nor an unspecified site (C79.9)
+        if q.mets_to and _SECONDARY_NEOPLASM.match(code) and not q.mets_to & with_stems(title_words):
+            sig["site_mismatch"] = 1.0
+        # ... and when the visit is for the spread, the primary site's code follows it
+        if q.mets_to and q.asks_secondary and _PRIMARY_NEOPLASM.match(code):
+            sig["site_mismatch"] = 1.0
         family_title = own_title.lower().startswith("family history")
         # (a screening beside a family history, "screening colonoscopy, fam hx colon ca": the screening is coded
         # first and the history added, so a title without the history is no clash)
@@ -579,7 +619,7 @@ def short_description(context: str) -> str:
 # remission" would deny the remission, and as a hard rule such misreadings lost more tuning items than the
 # clashes won.)
 STATED_CLASHES = ("number_mismatch", "side_mismatch", "encounter_mismatch", "letter_mismatch", "history_mismatch",
-                  "contrast", "findings_mismatch")
+                  "contrast", "findings_mismatch", "site_mismatch")
 
 
 def _order_codes_by_ranker(hits: list[Hit]) -> None:

@@ -207,6 +207,19 @@ def test_a_number_an_inclusion_term_states_is_no_detail_an_unspecified_title_lea
     assert code_features(title, "", q).get("stated_unspecified") == 1.0
 
 
+def test_a_secondary_neoplasm_code_names_the_site_the_cancer_spread_to():
+    q = query_facts("colon cancer with metastatic disease to the liver")
+    assert code_features("ICD-10-CM C78.5 Secondary malignant neoplasm of large intestine and rectum", "", q).get(
+        "site_mismatch") == 1.0
+    assert code_features("ICD-10-CM C79.9 Secondary malignant neoplasm of unspecified site", "", q).get("site_mismatch")
+    liver = "ICD-10-CM C78.7 Secondary malignant neoplasm of liver and intrahepatic bile duct"
+    assert not code_features(liver, "", q).get("site_mismatch")
+    # the primary keeps its place unless the visit is for the spread
+    colon = "ICD-10-CM C18.9 Malignant neoplasm of colon, unspecified"
+    assert not code_features(colon, "", q).get("site_mismatch")
+    assert code_features(colon, "", query_facts("colon ca, here for tx of the liver mets")).get("site_mismatch") == 1.0
+
+
 def test_a_pair_abbreviation_spelling_its_letters_out_needs_each_word():
     # "N/V": n is nausea, v vomiting; R11.0 "Nausea" covers half of it, R11.2 "Nausea with vomiting" all
     q = query_facts("N/V x2 days")
