@@ -88,7 +88,7 @@ _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs
                                # "... no symptoms - first listed dx?": the diagnosis to list first is a code
                                r"\b(?:first[- ]listed|1st[- ]listed|primary) (?:dx|diagnosis)(?: codes?)?)\s*\?*\s*$|"
                                # "lap chole, gallbladder removed completely - pcs?": the code set alone, asked after a dash
-                               r"\s[-–:]\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$", re.I)
+                               r"(?:\s[-–:]|[.;,])\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$", re.I)
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
                           r"excludes\w*|(?<!'s )notes?(?!\s*[:-])|how many|when)\b", re.I)

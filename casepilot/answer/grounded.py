@@ -143,10 +143,24 @@ def _history_named_first(query: str, hits: list[Hit]) -> list[Hit]:
     ask = history_ask(query)
     if ask is None:
         return hits
+    if _asks_for_another(query, ask):
+        return hits
     for i, h in enumerate(hits[:5]):
         if _names_history(ask, h):
             return [h, *hits[:i], *hits[i + 1:]]
     return hits
+
+
+# What a question ends by asking the code of: "z code for the eliquis?" -> "eliquis"
+_ASKED_FOR = re.compile(r"\bcodes?\s+(?:for|of)\s+(?:the|her|his|their|this|that|a|an)?\s*([\w' /-]{2,40}?)\W*$", re.I)
+_HISTORY_WORD = re.compile(r"\b(hx|history|h/o|previous|prior|past|personal)\b", re.I)
+
+def _asks_for_another(query: str, ask) -> bool:
+    """"hx PE, now on eliquis long term. z code for the eliquis?": the code asked for is another thing's than the
+    history's condition, so the history is no answer."""
+    target = _ASKED_FOR.search(query)
+    return bool(target and not _HISTORY_WORD.search(target.group(1))
+                and not set(tokens(expand_query(target.group(1)))) & set(tokens(expand_query(ask.condition))))
 
 
 _GENERIC_CONDITION = frozenset("disease diseases disorder disorders condition conditions syndrome".split())
@@ -626,7 +640,10 @@ class GroundedAnswerer:
             # "what's the code for urosepsis", "pcs excision vs resection": no code matches, and the guidance may
             # say why or answer the topic.
             guided = self.guideline(rt.Route(rt.GUIDELINE, route.codes, route.system), question, timings)
-            if guided.answered:
+            # ... but a CPT or HCPCS code's summary is no answer to a question that names ICD-10-CM or PCS ("CT:
+            # stone in the L ureter. Which ICD-10 code covers it?" is N20.x, not CT 74176); "obs pt admitted and
+            # discharged the same date, codes?" names no code set, and the E/M summary answers it
+            if guided.answered and not (route.system in (cs.ICD10CM, cs.ICD10PCS) and _leads_with_code_summary(guided)):
                 return guided
         d.decision = decision
         if decision.label == DECLINE:
@@ -959,7 +976,7 @@ class GroundedAnswerer:
         confidence, or no range holds it (the caller then searches the titles: "Z86.010 Personal history of
         colon polyps" names its condition)."""
         ask = history_ask(query)
-        if ask is None or (found and _names_history(ask, found[0])):
+        if ask is None or (found and _names_history(ask, found[0])) or _asks_for_another(query, ask):
             return False
         if ask.kind != FAMILY and status_of(query):
             return False  # "history of kidney transplant": what a past procedure left is a status (Z94.0)
@@ -1102,6 +1119,15 @@ class GroundedAnswerer:
             return d
         d.decision = decision
         self._compose(d, question, hits, ranked)
+        if route.system in (cs.ICD10CM, cs.ICD10PCS) and _leads_with_code_summary(d) and rt.asks_for_a_code(question):
+            # "acute appendicitis with perforation ... ICD-10-CM?": a CPT summary (I&D 10061) answers another code
+            # set's question; the code search does, or nothing does
+            coded = coded or self.describe(route, question, timings)
+            if coded.answered:
+                return coded
+            d = Draft(route.intent, searched=[*d.searched, *(s for s in coded.searched if s not in d.searched)])
+            self._decline(d, None, [])
+            return d
         if not d.sentences:
             self._decline(d, decision, [hs[0] for _, hs in ranked[:3]])
         elif decision.label == PARTIAL:
@@ -1365,8 +1391,16 @@ def modifier_documents_first(ranked: list[tuple[str, list[Hit]]]) -> list[tuple[
     """For a question whose answer is a modifier ("which side mod?"): the best document that declares a modifier
     leads, ahead of a procedure's summary that matched more of the question's words (20610 for "knee injection").
     """
-    first = next((i for i, (_, hs) in enumerate(ranked) if declared_modifiers(hs[0].doc.metadata)), 0)
+    # (not a diagnosis guideline that names modifiers among its codes: "ICD-10-CM laterality" declares RT and LT,
+    # but says how a diagnosis carries its side)
+    first = next((i for i, (_, hs) in enumerate(ranked) if declared_modifiers(hs[0].doc.metadata)
+                  and not _DIAGNOSIS_DOC.search(hs[0].doc.metadata.get("doc_codes") or hs[0].doc.metadata.get("codes") or "")),
+                 0)
     return [ranked[first], *ranked[:first], *ranked[first + 1:]]
+
+
+# A dotted ICD-10-CM code among a document's declared codes ("H25.13"): the document is about diagnoses
+_DIAGNOSIS_DOC = re.compile(r"(?:^|,)[A-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4}(?:,|$)")
 
 
 _PREFIX = re.compile(
@@ -1392,6 +1426,14 @@ def strip_question(question: str) -> str:
     q = _PREFIX.sub("", question.strip(), count=1).rstrip(" ?.!")
     q = _SUFFIX.sub("", q) or q
     return q or question.strip()
+
+
+def _leads_with_code_summary(d: Draft) -> bool:
+    """Whether the draft's first sentence cites a CPT/HCPCS code summary of the corpus first."""
+    if not d.sentences or not d.sentences[0][1]:
+        return False
+    first = d.sentences[0][1][0]
+    return any(c.n == first and c.kind == "code_summary" for c in d.evidence.items)
 
 
 def infer_system(question: str, spelled: str | None = None) -> str:

@@ -1,7 +1,8 @@
 from langchain_core.documents import Document
 
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
-from casepilot.answer.grounded import Draft, infer_system, strip_question
+from casepilot.answer.grounded import Draft, _asks_for_another, _leads_with_code_summary, infer_system, strip_question
+from casepilot.history import history_ask
 
 
 def test_strip_question():
@@ -71,3 +72,28 @@ def test_a_question_asking_for_a_modifier_leads_with_a_document_that_declares_on
     assert [k for k, _ in modifier_documents_first(ranked)] == ["mod", "px", "gl"]
     no_modifier = ranked[:2]
     assert modifier_documents_first(no_modifier) == no_modifier
+    # a diagnosis guideline naming RT and LT among its ICD-10-CM codes is no modifier document
+    laterality = doc("lat", doc_codes="H25.13,S72.001A,RT,LT,50")
+    assert [k for k, _ in modifier_documents_first([laterality, *ranked])][0] == "mod"
+
+
+def test_a_draft_leading_with_a_cpt_summary_is_told_apart():
+    # describe falls back to the guidance; a CPT summary leading it answers another code set's question
+    cpt = Document("CT of the abdomen and pelvis without contrast.", id="corpus:ct#74176",
+                   metadata={"kind": "code_summary", "title": "CPT 74176"})
+    rule = Document("Calculus of kidney and ureter is N20.2.", id="corpus:gl#stones", metadata={"kind": "guideline"})
+    d = Draft("guideline")
+    d.say("CPT 74176: a CT of the abdomen and pelvis", cpt, rule)
+    assert _leads_with_code_summary(d)
+    g = Draft("guideline")
+    g.say("Stones in both the kidney and the ureter are N20.2", rule, cpt)
+    assert not _leads_with_code_summary(g) and not _leads_with_code_summary(Draft("guideline"))
+
+
+def test_a_code_asked_for_another_thing_than_the_history():
+    q = "hx PE 2021, tx completed, now on eliquis long term. z code for the eliquis?"
+    assert _asks_for_another(q, history_ask(q))
+    q2 = "personal history of colon polyps, what z code for the history?"
+    assert not _asks_for_another(q2, history_ask(q2))
+    q3 = "hx of breast ca, no current tx. code for the breast cancer history"
+    assert not _asks_for_another(q3, history_ask(q3))
