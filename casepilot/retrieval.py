@@ -210,7 +210,7 @@ _ASKS_SUPPLEMENTARY = re.compile(r"\bplace of occurrence|\bwhere (it|the injury)
                                  r"\bY9[239]", re.I)
 _INJURY_WORDS = re.compile(r"\b(fracture\w*|fx|bite|bitten|laceration|lac|wound|burn\w*|sprain\w*|strain|contusion|"
                            r"bruise\w*|dislocation|abrasion|puncture|concussion|injur\w*|amputation|crush\w*)\b", re.I)
-_ASKS_EXTERNAL = re.compile(r"\bexternal cause|\bplace of occurrence|\bactivity code|\bhow (it|the injury|they) "
+_ASKS_EXTERNAL = re.compile(r"(?<!\bnot )(?<!\bnot the )(?<!\bno )\bexternal cause|\bplace of occurrence|\bactivity code|\bhow (it|the injury|they) "
                             r"happened|\b[vwxy]-?codes?\b|\be-?codes?\b", re.I)
 
 
@@ -385,7 +385,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         negated=question_negations(query),
         # a sequela is a late effect the question must state: a shorter title ("..., sequela") is no better match
         unstated=(_UNSTATED_DETAIL - qwords if not side else {"other"} - qwords)
-        | ({"sequela"} if encounter_of(expanded) is None else set()),
+        # likewise a subsequent encounter: one the question does not state is the initial (active treatment)
+        | ({"sequela", "subsequent"} if encounter_of(expanded) is None else set()),
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
         # ... or its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
         mets_to=metastasis_sites(query), asks_secondary=bool(_ASKS_SECONDARY.search(query)),
@@ -517,8 +518,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     extra |= (asserted & _STATED_STATES.keys()) - q.states
     if extra:
         sig["unstated_detail"] = float(len(extra))
-    # "stable angina" and I25.110 "... with unstable angina pectoris": opposite branches (casepilot/contrasts.py)
-    if contradicts(q.words, title_words):
+    # "stable angina" and I25.110 "... with unstable angina pectoris": opposite branches (casepilot/contrasts.py);
+    # so are a state the question says ("neurologist documents intractable") and a title denying it ("not intractable")
+    if contradicts(q.words, title_words) or t_negated & (q.states - q.negated):
         sig["contrast"] = 1.0
     ranges = value_ranges(own_title) if q.values else []
     # "LOC approx 2 hrs", "25% TBSA": a title's range of that unit holds the measurement or it is another code

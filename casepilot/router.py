@@ -86,7 +86,10 @@ _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+
 _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?|"
                                r"\b(?:what(?:'?s| is)?(?: the)?|which) (?:dx|icd[- ]?10(?:[- ]?(?:cm|pcs))?)|"
                                # "... no symptoms - first listed dx?": the diagnosis to list first is a code
-                               r"\b(?:first[- ]listed|1st[- ]listed|primary) (?:dx|diagnosis)(?: codes?)?)\s*\?*\s*$|"
+                               r"\b(?:first[- ]listed|1st[- ]listed|primary) (?:dx|diagnosis)(?: codes?)?|"
+                               # "... Xray shows it healing. ICD-10 for today?"
+                               r"\b(?:icd[- ]?10(?:[- ]?cm)?|dx|codes?) for (?:today|this (?:visit|encounter|one)|that|it))"
+                               r"\s*\?*\s*$|"
                                # "lap chole, gallbladder removed completely - pcs?": the code set alone, asked after a dash
                                r"(?:\s[-–:]|[.;,])\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$", re.I)
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")

@@ -378,12 +378,35 @@ def question_negations(query: str) -> set[str]:
     # CKD" the "chronic" of the spelled-out "no chronic kidney disease" is denied, the heart failure's is not
     # (each text on its own: the spelled-out body may miss a negation the question's own words make, "doesn't")
     out = (negated_terms(query) - _affirmed(query)) | (negated_terms(body) - _affirmed(body))
+    # "no personal or family hx of polyps or colon ca": a history is denied, not the colon a screening colonoscopy
+    # looks at; the words after "history of" are the history's, and the history words alone are denied
+    out -= _history_objects(query) | _history_objects(body)
     for value in appended(body):
         out |= negated_terms(value)
     # a detail the record leaves open, said after it: "afib, type not documented", "stage not specified"; or spared
     # by the injury: "laceration of finger, nail not involved"
     out |= {m.group(1).lower() for m in _UNSTATED_AFTER.finditer(query) if m.group(1).lower() not in STOPWORDS}
     return out
+
+
+_HISTORY_OF = re.compile(r"\b(?:hx|history|h/o)\b(?:\s+of)?", re.I)
+
+
+def _history_objects(text: str) -> set[str]:
+    """The words a negated phrase says there is no history of ("no family hx of colon ca": colon, ca, cancer...).
+
+    >>> sorted(_history_objects("screening colonoscopy, no family hx of colon ca"))
+    ['ca', 'cancer', 'colon', 'intestine', 'large', 'malignant', 'neoplasm']
+    >>> _history_objects("no colon polyps")
+    set()
+    """
+    out: set[str] = set()
+    for _, _, phrase in _negated_phrases(text):
+        m = _HISTORY_OF.search(phrase)
+        if m:
+            after = phrase[m.end():]
+            out.update(tokens(after) + tokens(expand_query(after)))
+    return out - {"history", "hx"}
 
 
 _UNSTATED_AFTER = re.compile(r"\b([A-Za-z]{3,})\s+(?:is\s+|was\s+|were\s+)?(?:not|nt)\s+"

@@ -190,6 +190,35 @@ def test_intractable_and_recurrent_are_states_the_question_must_say(question, ti
     assert bool(code_features(title, "", query_facts(question)).get("unstated_detail")) is not state_said
 
 
+def test_a_title_denying_a_state_the_question_says_is_the_other_branch():
+    q = query_facts("migraine w/o aura, neurologist documents intractable, with status migrainosus")
+    assert code_features("ICD-10-CM G43.001 Migraine without aura, not intractable, with status migrainosus", "", q).get(
+        "contrast") == 1.0
+    assert not code_features("ICD-10-CM G43.011 Migraine without aura, intractable, with status migrainosus", "", q).get(
+        "contrast")
+    # a question denying the state itself is no clash with the title that denies it too
+    nq = query_facts("migraine w/o aura, not intractable")
+    assert not code_features("ICD-10-CM G43.009 Migraine without aura, not intractable, without status migrainosus",
+                             "", nq).get("contrast")
+
+
+def test_an_unstated_encounter_is_the_initial_one():
+    q = query_facts("partial thickness burn of right palm, treated in ED")
+    assert code_features("ICD-10-CM T23.251D Burn of second degree of right palm, subsequent encounter", "", q).get(
+        "unstated_detail")
+    assert not code_features("ICD-10-CM T23.251A Burn of second degree of right palm, initial encounter", "", q).get(
+        "unstated_detail")
+
+
+def test_no_history_of_a_site_denies_the_history_not_the_site():
+    q = query_facts("screening colonoscopy, no personal or family hx of colon ca")
+    assert {"history", "family"} <= q.negated and "colon" not in q.negated
+
+
+def test_not_the_external_cause_asks_for_the_injury():
+    assert query_facts("dog bite R calf, what's the injury code (not the external cause code)").injury_first
+
+
 def test_an_unspecified_title_leaves_open_the_acuity_the_question_states():
     q = query_facts("chronic hepatitis C, no coma")
     assert code_features("ICD-10-CM B19.20 Unspecified viral hepatitis C without hepatic coma", "", q).get(

@@ -35,6 +35,7 @@ def test_no_word_is_on_two_pairs():
     ("office visit moderate mdm", "new patient office visit moderate mdm", False),
     ("chronic hepatitis c", "acute hepatitis c without hepatic coma", True),
     ("acute on chronic systolic heart failure", "chronic systolic heart failure", False),
+    ("major depression recurrent moderate", "major depressive disorder single episode moderate", True),
 ])
 def test_a_title_stating_only_the_other_side_contradicts(question, title, expected):
     assert contradicts(set(tokens(question, stop=False)), set(tokens(title, stop=False))) is expected

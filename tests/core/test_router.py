@@ -54,6 +54,7 @@ def store(tmp_path_factory):
     ("reduced in the ED, now seeing ortho for the first time - 7th char A or D", rt.GUIDELINE),
     # the code set alone after a full stop asks for the code too
     ("op note: acute cholecystitis with stones, no obstruction. ICD-10-CM?", rt.DESCRIPTION_TO_CODE),
+    ("f/u 2 wks after a closed L wrist fx, healing well. ICD-10 for today?", rt.DESCRIPTION_TO_CODE),
     # whether an uncertain diagnosis is coded at all is a rule, asked without a subject
     ("discharge note says 'probable CHF exacerbation' - code it or not", rt.GUIDELINE),
     ("op note says suspected appendicitis, can it be coded?", rt.GUIDELINE),
