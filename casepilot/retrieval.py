@@ -258,6 +258,15 @@ _KIN = re.compile(r"\b(?:family|fam|mother|father|mom|dad|sister|brother|sibling
                   r"aunt|uncle|cousin|son|daughter|twin)\b", re.I)
 
 
+def explicit_letters(text: str) -> set[str]:
+    """The chapter letters a question names in so many words ("what's the T code"), not a kind of code.
+
+    >>> explicit_letters("what's the T code for the adverse effect"), explicit_letters("cancer + receptor status?")
+    ({'T'}, set())
+    """
+    return {m.group(1).upper() for m in _NAMED_LETTER.finditer(text)}
+
+
 def named_letters(text: str) -> set[str]:
     """The ICD-10-CM chapter letters a question names ("Z code" -> {"Z"}), or a kind of code only one chapter has.
 

@@ -28,7 +28,7 @@ from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
-from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, inclusion_terms, named_letters, short_description
+from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
 from casepilot.text import (NARRATION, POLARITY, expand_query, negated_terms, own_word_forms, question_negations,
                             status_of, stem, tokens, trimester_of, with_stems)
@@ -671,7 +671,7 @@ class GroundedAnswerer:
         # "what's the T code for the adverse effect": the question asks for a code of one chapter, and the first
         # hit is one; the tabular's sequence (the reaction first) is not what it asks
         first_rec = self._hit_record(hits[0])
-        asked_letter = first_rec is not None and first_rec.code[:1] in named_letters(question)
+        asked_letter = first_rec is not None and first_rec.code[:1] in explicit_letters(question)
         if not asked_letter:
             hits, code_first = self._code_first(query, hits)
             if code_first is None:
@@ -1442,7 +1442,18 @@ def infer_system(question: str, spelled: str | None = None) -> str:
     if spelled is not None and not is_procedure(spelled, words_only=True) and is_visit_reason(spelled):
         return cs.ICD10CM  # "scrrening colonscopy": the repaired spelling says what the typo hid, a screening
     named = is_procedure(strip_question(question)) or (spelled is not None and is_procedure(spelled, words_only=True))
+    if named and (m := _ADMITTED_FOR.search(question)):
+        # "L fem neck fx, closed, admitted for hemiarthroplasty": the procedure is what the stay is for; the
+        # description before it is the diagnosis asked about
+        rest = strip_question(question[:m.start()] + " " + question[m.end():])
+        if len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 3 and not is_procedure(rest):
+            return cs.ICD10CM
     return cs.ICD10PCS if named else cs.ICD10CM
+
+
+# "... admitted for kyphoplasty", "scheduled for a hemiarthroplasty": the purpose clause of a diagnosis question
+_ADMITTED_FOR = re.compile(r"\b(?:admitted|scheduled|booked|planned|sent|going|taken|brought back)\s+(?:\w+\s+){0,2}?"
+                           r"(?:for|to have|to get)\s+(?:an?\s+|the\s+|his\s+|her\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}", re.I)
 
 
 # Words that say how conditions relate, not what they are: no evidence of relevance on their own.
