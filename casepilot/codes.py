@@ -260,6 +260,18 @@ _IDENTIFIER_BEFORE = re.compile(
     r"\s*(?:#|no\.?|number|num)?\s*[:#=-]?\s*$", re.I)
 
 
+_LABELLED_IDENTIFIER = re.compile(_IDENTIFIER_BEFORE.pattern.replace(r"\s*$", r"\s*[\w/.-]+"), re.I)
+
+
+def without_identifiers(text: str) -> str:
+    """``text`` with each labelled identifier and its value blanked: "acct A77812" is an account, no article A77812.
+
+    >>> without_identifiers("jane doe dob 01/02/1960 acct A77812 -- what did her insurance pay")
+    'jane doe     -- what did her insurance pay'
+    """
+    return _LABELLED_IDENTIFIER.sub(" ", text)
+
+
 def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Mention]:
     """Every code-shaped token in ``text``, in order, with the systems its shape allows.
 

@@ -305,7 +305,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = UNITS
     elif procedures and _GLOBAL.search(message):
         intent = GLOBAL_PERIOD
-    elif _COVERAGE_DOC.search(message) or (
+    elif _COVERAGE_DOC.search(cs.without_identifiers(message)) or (
             (coded := [r for r in resolved if r.mention.systems != (cs.MODIFIER,)])
             and (_COVERAGE.search(message) or (_SUPPORTS.search(message) and _dx_and_procedure(coded)))):
         intent = COVERAGE

@@ -80,6 +80,8 @@ def known(w: str) -> bool:
     ("we got a subpoena about our billing, do we need a lawyer", "legal"),
     ("our 99214 rate is 60%, will we fail a TPE audit?", "future"),
     ("whats the chance this claim gets denied on appeal", "future"),
+    ("what did his insurance pay on the 3/9 visit", "own_data"),
+    ("pt called asking about her balance, can you look it up", "own_data"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -121,7 +123,9 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       # what a rule says about liability, an audit or a DRG is reference knowledge
                                       "who is liable under the False Claims Act", "what happens if we fail a TPE audit",
                                       "what did CMS change for the 2026 E/M codes?", "does sepsis as a secondary dx get the MCC?",
-                                      "what must the doc document so we get the MCC for malnutrition?"])
+                                      "what must the doc document so we get the MCC for malnutrition?",
+                                      "what does insurance pay for first when there are two plans?",
+                                      "how is a credit balance refunded to medicare?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 

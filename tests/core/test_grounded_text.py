@@ -14,6 +14,9 @@ def test_strip_question():
 def test_infer_system():
     assert infer_system("laparoscopic appendectomy") == "icd10pcs"
     assert infer_system("acute appendicitis") == "icd10cm"
+    # the procedure a stay is for, after the diagnosis, leaves the question a diagnosis question
+    assert infer_system("L fem neck fx, closed, admitted for hemiarthroplasty") == "icd10cm"
+    assert infer_system("pt admitted for lap chole") == "icd10pcs"
 
 
 def test_sentences_split_prose_bullets_and_tables():

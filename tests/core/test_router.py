@@ -55,6 +55,9 @@ def store(tmp_path_factory):
     # the code set alone after a full stop asks for the code too
     ("op note: acute cholecystitis with stones, no obstruction. ICD-10-CM?", rt.DESCRIPTION_TO_CODE),
     ("f/u 2 wks after a closed L wrist fx, healing well. ICD-10 for today?", rt.DESCRIPTION_TO_CODE),
+    # an account number shaped like an article id is no coverage article
+    ("acct A77812 - what did her insurance pay on the 4/5 visit", rt.GUIDELINE),
+    ("what does article A56902 say about covered diagnoses", rt.COVERAGE),
     # whether an uncertain diagnosis is coded at all is a rule, asked without a subject
     ("discharge note says 'probable CHF exacerbation' - code it or not", rt.GUIDELINE),
     ("op note says suspected appendicitis, can it be coded?", rt.GUIDELINE),
