@@ -129,6 +129,7 @@ class Route:
     inherited: bool = False  # codes came from earlier turns
     query: str = ""
     prior: str = ""  # the earlier user question the codes came from (what a follow-up continues)
+    had: list[str] = field(default_factory=list)  # codes the asker says are on the claim already ("I have G30.1")
 
     def procedures(self) -> list[str]:
         return [r.mention.code for r in self.codes
@@ -277,6 +278,24 @@ def _within_heading(message: str, resolved: list[Resolved]) -> bool:
 _FILLER = frozenset("which what code codes the for with and use should would icd does this that".split())
 
 
+# "I already have T78.3XXA for the swelling", "I have G30.1 first", "besides Z79.4": a code the asker has
+_ALREADY_HAVE = re.compile(r"(?:\bi(?:'ve)?\s+(?:already\s+)?(?:have|got|coded|used|assigned|put)|\balready\s+(?:have|coded|got)|"
+                           r"\bbesides|\bin addition to|\bother than|\balong with)\b[^.?!;]{0,40}$", re.I)
+
+
+def already_had(message: str, resolved: list[Resolved]) -> list[str]:
+    """The codes the message says the asker has already ("I have P07.16 for the weight -- which code for the
+    gestational age?"): what the answer is not.
+
+    >>> from casepilot.codes import find_mentions
+    >>> q = "I have G30.1 first -- what's the dementia code?"
+    >>> already_had(q, [Resolved(m, []) for m in find_mentions(q)])
+    ['G301']
+    """
+    return [r.mention.code for r in resolved
+            if _ALREADY_HAVE.search(message[max(0, r.mention.start - 60):r.mention.start])]
+
+
 def route(message: str, history: list[dict] | None, store: CodeStore | None) -> Route:
     """Decide the intent and the codes of ``message``; a follow-up inherits the conversation's codes."""
     system = named_system(message)
@@ -317,6 +336,11 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         # "E/M plus 11200 the same visit - what modifier goes on the E/M?": the answer is a modifier, which the
         # modifier guidance names; the code's own summary is no answer to it
         intent = GUIDELINE
+    elif resolved and (had := already_had(message, resolved)) and len(had) == len(resolved) \
+            and asks_for_a_code(message):
+        # "I already have T78.3XXA for the swelling -- which T code do I add for the drug?": the codes named are
+        # the asker's; the answer is another code for the description
+        return Route(DESCRIPTION_TO_CODE, resolved, system, inherited, message, prior, had)
     elif resolved and _within_heading(message, resolved):
         # "acute diastolic heart failure - which I50 code?": a description to code inside that heading.
         intent = DESCRIPTION_TO_CODE

@@ -619,12 +619,21 @@ class GroundedAnswerer:
             return d
         if system == cs.ICD10PCS and self._pcs_from_index(d, query):
             return d
-        within = [r.record.code for r in route.codes if r.records and r.record.billable is False]
+        if route.had:
+            # the codes the asker already has are not the answer, nor words to search for
+            for r in route.codes:
+                if r.mention.code in route.had:
+                    query = query.replace(r.mention.raw, " ")
+        within = [r.record.code for r in route.codes if r.records and r.record.billable is False
+                  and r.mention.code not in route.had]
         if within:
             # "which I50 code": only codes below the named headings
             query = " ".join(query.replace(r.mention.raw, " ") for r in route.codes[:1]) if route.codes else query
             hits = [h for h in self.retriever.search(query, colls, k=60, timings=timings)
                     if any(str(h.doc.metadata.get("code", "")).startswith(c) for c in within)][:5]
+        elif route.had:
+            hits = [h for h in self.retriever.search(query, colls, k=8, timings=timings)
+                    if str(h.doc.metadata.get("code", "")).upper().replace(".", "") not in route.had][:5]
         else:
             hits = self.retriever.search(query, colls, k=5, timings=timings)
         d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}"
@@ -672,7 +681,8 @@ class GroundedAnswerer:
         # hit is one; the tabular's sequence (the reaction first) is not what it asks
         first_rec = self._hit_record(hits[0])
         asked_letter = first_rec is not None and first_rec.code[:1] in explicit_letters(question)
-        if not asked_letter:
+        # (nor when the asker has the other codes already: "I have G30.1 first -- what's the dementia code?")
+        if not asked_letter and not route.had:
             hits, code_first = self._code_first(query, hits)
             if code_first is None:
                 hits, code_first = self._code_first(query, hits, ("excludes1", "excludes2"))

@@ -58,6 +58,10 @@ def store(tmp_path_factory):
     # an account number shaped like an article id is no coverage article
     ("acct A77812 - what did her insurance pay on the 4/5 visit", rt.GUIDELINE),
     ("what does article A56902 say about covered diagnoses", rt.COVERAGE),
+    # the codes the asker already has are not what the question asks
+    ("newborn 32 completed wks, I have P07.16 for the weight -- which code for the gestational age?",
+     rt.DESCRIPTION_TO_CODE),
+    ("what does E11.22 mean? I have it on the claim with N18.31", rt.CODE_LOOKUP),
     # whether an uncertain diagnosis is coded at all is a rule, asked without a subject
     ("discharge note says 'probable CHF exacerbation' - code it or not", rt.GUIDELINE),
     ("op note says suspected appendicitis, can it be coded?", rt.GUIDELINE),
