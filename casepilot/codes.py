@@ -14,6 +14,7 @@ the shapes and the mention finder share the same patterns and look-alike normali
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass
 
@@ -188,12 +189,30 @@ def format_code(code: str, system: str) -> str:
     return code
 
 
+@lru_cache(maxsize=4096)
+def _is_tabular_code(dotted: str) -> bool:
+    """Whether the ICD-10-CM tabular (simple-icd-10-cm) has this code (``M01.X11``): a code, not a block."""
+    import simple_icd_10_cm as cm
+
+    return cm.is_valid_item(dotted)
+
+
 def display_code(code: str, system: str) -> str:
-    """Display form of any stored key, headings included: ``E08E13`` -> ``E08-E13``, ``4`` -> ``Chapter 4``."""
+    """Display form of any stored key, headings included: ``E08E13`` -> ``E08-E13``, ``4`` -> ``Chapter 4``.
+
+    A block's key runs forward (``E08E13``); a code with a letter in its fourth place does not (``F01B11`` is
+    F01.B11 "Vascular dementia, moderate, with agitation", no block F01-B11).
+
+    >>> display_code("E08E13", ICD10CM), display_code("C00D49", ICD10CM), display_code("F01B11", ICD10CM)
+    ('E08-E13', 'C00-D49', 'F01.B11')
+    >>> display_code("M01X11", ICD10CM), display_code("W00X58", ICD10CM)
+    ('M01.X11', 'W00-X58')
+    """
     if system == ICD10CM:
         if code.isdigit():
             return f"Chapter {code}"
-        if len(code) == 6 and code[3].isalpha():
+        if len(code) == 6 and code[3].isalpha() and code[4].isdigit() and code[3:] >= code[:3] \
+                and not _is_tabular_code(f"{code[:3]}.{code[3:]}"):
             return f"{code[:3]}-{code[3:]}"
     return format_code(code, system)
 
