@@ -91,7 +91,7 @@ _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs
                                r"\b(?:icd[- ]?10(?:[- ]?cm)?|dx|codes?) for (?:today|this (?:visit|encounter|one)|that|it))"
                                r"\s*\?*\s*$|"
                                # "lap chole, gallbladder removed completely - pcs?": the code set alone, asked after a dash
-                               r"(?:\s[-–:]|[.;,])\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$", re.I)
+                               r"(?:\s[-–:]+|[.;,])\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$", re.I)
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
                           r"excludes\w*|(?<!'s )notes?(?!\s*[:-])|how many|when)\b", re.I)
@@ -101,7 +101,11 @@ _YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can
                           r"(code|report|assign) (the|both|it|them|symptoms?|signs?)\b"
                           # "... says 'likely viral pneumonia' - code it or not", "can it be coded?"
                           r"|\b(code|report) (it|them|this|that) or (not|no)\b"
-                          r"|\b(can|should|do|may|must) (it|they|this|that) be (coded|reported)\b", re.I)
+                          r"|\b(can|should|do|may|must) (it|they|this|that) be (coded|reported)\b"
+                          # "office note says 'suspected strep' ... do I code strep throat?": whether an uncertain
+                          # diagnosis is coded at all
+                          r"|\b(?:suspected|probable|likely|possible|questionable|presumed|rule[- ]out|r/o)\b"
+                          r"[^?]*\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b", re.I)
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
                         r"^\s*(and|what about|how about|ok and|also)\b", re.I)
 

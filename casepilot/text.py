@@ -345,7 +345,15 @@ def appended(body: str, pcs: bool = False, cpt: bool = False) -> list[str]:
     low = " ".join(re.sub(r"[.,;:()\[\]!?]", " ", body.lower()).split())
     extra = [SYNONYMS[k] for k in synonym_keys(low) if SYNONYMS[k] not in low and not (pcs and k in NOT_FOR_PCS)
              and not (cpt and k in NOT_FOR_CPT)]
+    # "both ear canals impacted", "both knees": the two sides of a paired part are what the tabular calls bilateral
+    if _BOTH_SIDES.search(low) and "bilateral" not in low:
+        extra.append("bilateral")
     return list(dict.fromkeys(extra))
+
+
+_BOTH_SIDES = re.compile(r"\bboth\s+(?:\w+\s+)?(?:ears?|ear canals?|eyes?|knees?|hips?|legs?|lower legs?|arms?|hands?|"
+                         r"feet|lungs?|kidneys?|breasts?|sides?|shoulders?|wrists?|ankles?|elbows?|ovaries|"
+                         r"lower extremities|upper extremities|extremities)\b")
 
 
 def synonym_keys(low: str) -> list[str]:

@@ -190,3 +190,11 @@ def test_a_pregnant_patients_age_is_named_as_the_tabular_names_it():
     assert expand_query("prenatal visit, 37 y/o first pregnancy").endswith("elderly primigravida")
     assert expand_query("prenatal visit for a 15 year old, G2").endswith("young multigravida")
     assert "elderly" not in expand_query("38 year old with chest pain")  # no pregnancy, no maternal age
+
+
+def test_both_of_a_paired_part_is_bilateral():
+    from casepilot.text import expand_query
+
+    assert "bilateral" in expand_query("both ear canals impacted with wax").split()
+    assert "bilateral" in expand_query("OA of both knees").split()
+    assert "bilateral" not in expand_query("can I bill both codes").split()
