@@ -202,6 +202,22 @@ def asks_for_a_code(text: str) -> bool:
     return bool(_ASKS_CODE.search(text) or _ENDS_ASKING_CODE.search(text))
 
 
+# "... Which code is sequenced first?": the answer is the code listed first, which the description's search finds
+_FIRST_CODE = re.compile(r"\b(?:which|what)\s+(?:code|dx|diagnosis)\s+(?:code\s+)?(?:is\s+|gets\s+|should\s+be\s+|do\s+i\s+)?"
+                         r"(?:sequenced|listed|coded|reported|goes|go|put)\s+(?:1st|first)\b", re.I)
+
+
+def asks_first_code(text: str) -> bool:
+    """The question asks which code is listed first, a code rather than the rule ("Which code is sequenced first?").
+
+    >>> asks_first_code("sepsis due to UTI, E. coli in both cultures. Which code is sequenced first?")
+    True
+    >>> asks_first_code("what are the sequencing rules for sepsis")
+    False
+    """
+    return bool(_FIRST_CODE.search(text))
+
+
 def names_a_rule(text: str) -> bool:
     """The question names a rule, a modifier or a convention ("what modifier on the E/M"), not only a condition."""
     return bool(_RULE.search(text))

@@ -1097,11 +1097,13 @@ class GroundedAnswerer:
             d.searched.append(f"ICD-10-PCS Alphabetic Index for: {question}")
             return d
         coded = None
-        if route.intent == rt.GUIDELINE and rt.asks_for_a_code(question) and not rt.names_a_rule(question):
+        if route.intent == rt.GUIDELINE and rt.asks_for_a_code(question) and (
+                not rt.names_a_rule(question) or rt.asks_first_code(question)):
             # "..., what is the T code for the adverse effect?": a description that asks for its code is
             # answered by a sure code match first, by the guidance when that is sure, else by the closest code.
             coded = self.describe(route, question, timings)
-            if coded.answered and coded.decision is not None and coded.decision.label == ANSWER:
+            if coded.answered and coded.decision is not None and (
+                    coded.decision.label == ANSWER or (rt.asks_first_code(question) and coded.decision.label == PARTIAL)):
                 return coded
         colls = list(KNOWLEDGE_COLLECTIONS)
         hits = self.retriever.search(question, colls, k=12, timings=timings)

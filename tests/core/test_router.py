@@ -153,3 +153,9 @@ def test_a_question_beside_the_description_that_no_code_answers(message, other):
 ])
 def test_asks_for_a_modifier(text, asks):
     assert rt.asks_for_a_modifier(text) is asks
+
+
+def test_which_code_is_sequenced_first_asks_for_a_code():
+    assert rt.asks_first_code("UTI, urine cx grew E. coli -- which code is sequenced 1st?")
+    assert rt.asks_first_code("what dx goes first")
+    assert not rt.asks_first_code("how do the sequencing rules for sepsis work")
