@@ -84,9 +84,11 @@ _APPROACHES = [
 _SURGICAL = re.compile(r"o?(ectomy|tomy|stomy|plasty|rrhaphy|pexy|scopy|centesis|lysis|tripsy|desis)$")
 _APPROACH_RE = [(v, re.compile(rf"\b(?:{p})\b")) for v, p in _APPROACHES]
 _NOT_DONE_AFTER = re.compile(r"\b([a-z]{3,})\s+(?:(?:were|was|are|is)\s+)?(?:not\s+(?:touched|removed|done|taken|excised|resected|"
-                             r"operated on)|untouched|preserved|spared|remaining\s+in\s+(?:place|situ)|left\s+intact)\b", re.I)
+                             r"operated on)|untouched|preserved|spared|remaining\s+in\s+(?:place|situ)|left\s+intact|"
+                             # "fragments left to pass": not removed, so no "with removal of fragments" (Extirpation)
+                             r"(?:left|remaining)\s+(?:to\s+pass|behind))\b", re.I)
 # "left" that says what stays, not the side: "drain left in", "cervix left in place", "no catheter left"
-_LEFT_IN_PLACE = re.compile(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling|intact)\b)", re.I)
+_LEFT_IN_PLACE = re.compile(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling|intact|to pass)\b)", re.I)
 _NOTHING_LEFT = re.compile(r"\b((?:no|without)\s+(?:\w+\s+){1,2})left\b(?=\s*(?:[,.;)]|$))", re.I)
 # Words that say how or on which side, never what was done: ICD-9-CM titles lead with them ("Closed reduction",
 # "Laparoscopic ... gastrectomy", "Unilateral repair"); the approach and side are read from the question.

@@ -87,6 +87,9 @@ _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs
                                r"\b(?:what(?:'?s| is)?(?: the)?|which) (?:dx|icd[- ]?10(?:[- ]?(?:cm|pcs))?)|"
                                # "... no symptoms - first listed dx?": the diagnosis to list first is a code
                                r"\b(?:first[- ]listed|1st[- ]listed|primary) (?:dx|diagnosis)(?: codes?)?|"
+                               # "... ileocolic anastomosis. pcs for the colon resection?"
+                               r"(?:^|[.;:,-]\s*)(?:the\s+)?(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)(?:\s+codes?)?\s+for\s+(?:the\s+)?"
+                               r"[\w/ -]{2,40}\?\s*$|"
                                # "... Xray shows it healing. ICD-10 for today?"
                                r"\b(?:icd[- ]?10(?:[- ]?cm)?|dx|codes?) for (?:today|this (?:visit|encounter|one)|that|it))"
                                r"\s*\?*\s*$|"

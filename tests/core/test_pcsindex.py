@@ -380,6 +380,9 @@ def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, qu
     ("I&D of a subcutaneous abscess left thigh, cavity packed, no drain left in", "0J9M0ZZ"),
     # B3.10c: an interbody cage packed with bone graft is the Interbody Fusion Device ...
     ("TLIF L4-L5, PEEK interbody cage packed with autograft, open posterior approach", "0SG00AJ"),
+    # fragments left to pass were not removed: Fragmentation, not "Lithotripsy, with removal of fragments"
+    ("R ureteroscopy w laser lithotripsy of a ureteral stone, fragments left to pass, no basket", "0TF68ZZ"),
+    ("ureteroscopy with laser lithotripsy and basket extraction of fragments, left ureter", "0TC78ZZ"),
 ])
 def test_what_stays_in_place_the_body_part_key_and_the_interbody_device(ix, question, code):
     assert first(ix, expand_query(question, pcs=True)) == code
