@@ -33,7 +33,7 @@ _SEE_USE = re.compile(r"(?:^|\s)(see|use)\s+(.*)$")
 _STOP = frozenset("a an the of and or with for in on to by via at from is what code codes icd 10 pcs procedure "
                   "performed patient s no none device qualifier approach".split())
 _LAT = frozenset(("right", "left", "bilateral"))
-_GLUE = frozenset("a an the of and or with for in on to by via at from".split())  # a term matches without these
+_GLUE = frozenset("a an the of and or with for in on to by via at from operation procedure".split())  # a term matches without these ("Roux-en-Y operation": "roux-en-y")
 _PARTIAL = re.compile(r"\b(partial|segmental|wedge|biops|excision|part of|subtotal)")
 # a question's words for part of a body part ("a 15 cm segment of ileum", "a portion of the lobe"), beside those
 # the ICD-9-CM titles use
@@ -339,6 +339,7 @@ class _Read:
     terms: list[str]
     stated: set[str]
     derived: dict[str, frozenset[str]]
+    ends: frozenset[str] = frozenset()  # an anastomosis' far end ("gastrojejunostomy": ~jejun), for the qualifier
 
 
 @dataclass
@@ -616,9 +617,14 @@ class PCSIndex:
                 for near in difflib.get_close_matches(w, self._vocab[w[:3]], 1, 0.88):
                     q.add(near)
                     derived.update({k: frozenset() for k in self.tokens[near] if k not in derived})
+        ends: set[str] = set()
         for w in list(q):  # "nephrectomy": kidney (prefix table); "tonsillectomy": ~tonsi matches Tonsils
             if root := _SURGICAL.sub("", w) if _SURGICAL.search(w) else "":
                 q.update("~" + x[:5] for a, m in self.affixes if root.startswith(a) for x in _words(m))
+                # an anastomosis names both ends: "gastrojejunostomy" joins the stomach to the jejunum, the qualifier
+                # of a Bypass (only the qualifier: the body part is the first root's)
+                if w.endswith(("ostomy", "ostomies")):
+                    ends.update("~" + x[:5] for a, m in self.affixes if len(a) >= 5 and a in root[3:] for x in _words(m))
                 if len(root) >= 5:
                     q.add("~" + root[:5])
         for w in list(q):
@@ -654,7 +660,8 @@ class PCSIndex:
                 for r in self.terms[key][1]:
                     if r.kind == "use":
                         q |= set(_words(r.target.split(" in ")[0])) - _LAT
-        return _Read(text, q, q & _LAT, terms, stated, {k: v for k, v in derived.items() if k in terms})
+        return _Read(text, q, q & _LAT, terms, stated, {k: v for k, v in derived.items() if k in terms},
+                     frozenset(ends - q))
 
     def _matched_terms(self, q: set[str], derived: dict[str, frozenset[str]]) -> list[str]:
         keys = {k for w in q for k in self.tokens.get(w, ())}
@@ -1027,7 +1034,7 @@ class PCSIndex:
             # the question names a device ("with mesh") that this table has no value for: another table fits
             dvs = {v: (sc - 0.8, t + f" (the question names a device, {said[0]}, this table has no place for)")
                    for v, (sc, t) in dvs.items()}
-        qus = self._axis({c[6]: a[3] for c, a in rows.items()}, q, "qualifier")
+        qus = self._axis({c[6]: a[3] for c, a in rows.items()}, q | ask.read.ends, "qualifier")
         for code, (title, *_) in rows.items():
             ap = code[4]
             if approach == ap:

@@ -383,6 +383,8 @@ def test_body_parts_devices_and_qualifiers_coders_name_in_their_own_words(ix, qu
     # fragments left to pass were not removed: Fragmentation, not "Lithotripsy, with removal of fragments"
     ("R ureteroscopy w laser lithotripsy of a ureteral stone, fragments left to pass, no basket", "0TF68ZZ"),
     ("ureteroscopy with laser lithotripsy and basket extraction of fragments, left ureter", "0TC78ZZ"),
+    # "Roux-en-Y operation" is found without its "operation"; the anastomosis' far end is the Bypass qualifier
+    ("lap roux-en-y gastric bypass, gastrojejunostomy", "0D164ZA"),
 ])
 def test_what_stays_in_place_the_body_part_key_and_the_interbody_device(ix, question, code):
     assert first(ix, expand_query(question, pcs=True)) == code
