@@ -133,6 +133,7 @@ _NOT_A_SITE = frozenset({"multiple", "widespread", "diffuse", "new", "known", "e
                          "distant", "has", "had", "for", "from", "pt", "patient", "now", "the", "no", "being", "seen",
                          "is", "was", "here", "today", "visit", "treatment", "tx"})
 _SECONDARY_NEOPLASM = re.compile(r"C7[7-9]")
+_NAMES_MALIGNANCY = re.compile(r"(?<!other than )\bmalignan", re.I)
 _PRIMARY_NEOPLASM = re.compile(r"C[0-6]|C7[0-6]")
 # "being seen for the liver mets", "what code for the secondary": the visit is for the spread, coded first (I.C.2.b)
 _ASKS_SECONDARY = re.compile(r"\b(?:for|of|treat\w*|managing|management of)\s+(?:the\s+|her\s+|his\s+)?(?:\w+\s+)?"
@@ -601,6 +602,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         # lower lobe, not C34.31 "Malignant neoplasm of lower lobe, right bronchus or lung"
         if ((code[:1] == "O" and not q.maternal) or (code[:1] == "P" and not q.newborn)
                 or (code[:1] == "C" and not q.malignancy)
+                # (likewise the follow-up or history of a malignancy, "Z08 ... after completed treatment for malignant
+                # neoplasm", for "f/u after completed treatment of pneumonia"; a screening for one, Z12, needs none)
+                or (code[:3] in ("Z08", "Z80", "Z85") and not q.malignancy and _NAMES_MALIGNANCY.search(own_title))
                 or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)):
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:

@@ -348,7 +348,20 @@ def appended(body: str, pcs: bool = False, cpt: bool = False) -> list[str]:
     # "both ear canals impacted", "both knees": the two sides of a paired part are what the tabular calls bilateral
     if _BOTH_SIDES.search(low) and "bilateral" not in low:
         extra.append("bilateral")
+    # "bead in L ear canal", "swallowed coin lodged in esophagus": a small object in a body part is what the index
+    # calls a foreign body (T15-T19)
+    if _SMALL_OBJECT_IN.search(low) and "foreign body" not in low:
+        extra.append("foreign body")
     return list(dict.fromkeys(extra))
+
+
+_SMALL_OBJECT_IN = re.compile(r"\b(?:beads?|coins?|toys?|peas?|beans?|buttons?|button batter(?:y|ies)|marbles?|pebbles?|"
+                              r"crayons?|erasers?|popcorn|kernels?|seeds?|legos?|magnets?|earrings?|pen caps?|tampons?)\b"
+                              # ("coin lesion in the RUL" is a shape, no object)
+                              r"(?!\s+(?:lesions?|shaped|sized|like|opacit\w*|nodules?))"
+                              r"[^.;]{0,30}\b(?:in|into|up|lodged|stuck|swallowed|inserted|aspirated)\b"
+                              r"|\b(?:swallowed|aspirated|inserted|stuck|lodged)\b[^.;]{0,20}\b(?:beads?|coins?|toys?|peas?|"
+                              r"beans?|buttons?|batter(?:y|ies)|marbles?|magnets?)\b")
 
 
 _BOTH_SIDES = re.compile(r"\bboth\s+(?:\w+\s+)?(?:ears?|ear canals?|eyes?|knees?|hips?|legs?|lower legs?|arms?|hands?|"

@@ -484,3 +484,19 @@ def test_a_malignant_neoplasm_code_needs_a_question_that_names_a_malignancy():
     assert code_features(c34, "", query_facts("RLL PNA, organism unk")).get("record_mismatch") == 1.0
     for said in ("RLL lung ca", "mass in the right lower lobe", "adenocarcinoma RLL", "RLL mets"):
         assert not code_features(c34, "", query_facts(said)).get("record_mismatch"), said
+
+
+def test_a_z_code_about_a_malignancy_is_another_record_for_a_question_naming_none():
+    q = query_facts("f/u after completed treatment of pneumonia, resolved")
+    z08 = "ICD-10-CM Z08 Encounter for follow-up examination after completed treatment for malignant neoplasm"
+    z09 = ("ICD-10-CM Z09 Encounter for follow-up examination after completed treatment for conditions other than "
+           "malignant neoplasm")
+    assert code_features(z08, "", q).get("record_mismatch") == 1.0
+    assert not code_features(z09, "", q).get("record_mismatch")
+    assert not code_features(z08, "", query_facts("f/u after completed chemo for colon ca")).get("record_mismatch")
+
+
+def test_a_screening_for_a_malignancy_needs_no_malignancy_named():
+    q = query_facts("pt wants his PSA checked, no urinary sx - screening")
+    z125 = "ICD-10-CM Z12.5 Encounter for screening for malignant neoplasm of prostate"
+    assert not code_features(z125, "", q).get("record_mismatch")

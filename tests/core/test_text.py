@@ -198,3 +198,11 @@ def test_both_of_a_paired_part_is_bilateral():
     assert "bilateral" in expand_query("both ear canals impacted with wax").split()
     assert "bilateral" in expand_query("OA of both knees").split()
     assert "bilateral" not in expand_query("can I bill both codes").split()
+
+
+def test_a_small_object_in_a_body_part_is_a_foreign_body():
+    from casepilot.text import expand_query
+
+    assert "foreign body" in expand_query("4yo w/ bead in L ear canal")
+    assert "foreign body" in expand_query("swallowed coin lodged in esophagus")
+    assert "foreign body" not in expand_query("coin lesion in the right upper lobe on CT")
