@@ -223,6 +223,12 @@ class GroundedAnswerer:
             # the table, not what it says
             if self._declined_outright(d, question, lookup=True):
                 return d
+            # "whats cigna paying out of network for 97110 ... per unit": a payer's rates, the asker's own data or
+            # the future, whatever table the words name
+            if (scope := self._scope_decision(question)) is not None:
+                d.searched.append("code store: " + ", ".join(r.mention.raw.upper() for r in route.codes[:3]))
+                self._decline(d, scope, [])
+                return d
             self._table_verdict(d, route)
         known = [r for r in route.codes[:3] if r.records]
         signals = any(scope_signals(question).values())

@@ -108,7 +108,10 @@ def not_loaded_message(kind: str, detail: str = "") -> str:
 
     >>> not_loaded_message("mue").endswith("casepilot ingest --source mue PATH")
     True
+    >>> not_loaded_message("mue").startswith("The MUE table is not loaded"), not_loaded_message("ncci-ptp")[:30]
+    (True, 'The NCCI PTP edits are not loa')
     """
     what = TABLE_LABELS[kind] + (f" ({detail})" if detail else "")
-    return (f"The {what} are not loaded. Download {DOWNLOADS[kind]} and run: "
+    verb = "are" if TABLE_LABELS[kind].endswith("s") else "is"  # "the MUE table is", "the NCCI PTP edits are"
+    return (f"The {what} {verb} not loaded. Download {DOWNLOADS[kind]} and run: "
             f"casepilot ingest --source {kind} PATH")

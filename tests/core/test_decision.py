@@ -82,6 +82,11 @@ def known(w: str) -> bool:
     ("whats the chance this claim gets denied on appeal", "future"),
     ("what did his insurance pay on the 3/9 visit", "own_data"),
     ("pt called asking about her balance, can you look it up", "own_data"),
+    ("in our athena build why does the 25 modifier get stripped off", "own_data"),
+    ("no HF documented but BNP is high, add I50.9 so the HCC captures", "falsify"),
+    ("PA saw her alone, can we bill under Dr Lee so we get the full fee", "falsify"),
+    ("pt was a no show, can we still bill the 99214 anyway", "falsify"),
+    ("will this claim be denied if I add modifier 59?", "future"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -125,7 +130,10 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "what did CMS change for the 2026 E/M codes?", "does sepsis as a secondary dx get the MCC?",
                                       "what must the doc document so we get the MCC for malnutrition?",
                                       "what does insurance pay for first when there are two plans?",
-                                      "how is a credit balance refunded to medicare?"])
+                                      "how is a credit balance refunded to medicare?",
+                                      "what is an EHR audit trail", "can a no-show fee be charged to a medicare patient?",
+                                      "when will the claim be paid after an appeal is won?",
+                                      "does the HCC model capture E11.22?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 
