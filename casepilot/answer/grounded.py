@@ -223,9 +223,11 @@ class GroundedAnswerer:
             # the table, not what it says
             if self._declined_outright(d, question, lookup=True):
                 return d
-            # "whats cigna paying out of network for 97110 ... per unit": a payer's rates, the asker's own data or
-            # the future, whatever table the words name
-            if (scope := self._scope_decision(question)) is not None:
+            # "whats cigna paying out of network for 97110 ... per unit", "will humana deny it?": a payer's rates or
+            # the future, whatever table the words name ("can our clinic bill 99213 with 20610" names the asker's
+            # clinic as context only: the table answers it)
+            signals = scope_signals(question)
+            if (signals.get("payer") or signals.get("future")) and (scope := self._scope_decision(question)) is not None:
                 d.searched.append("code store: " + ", ".join(r.mention.raw.upper() for r in route.codes[:3]))
                 self._decline(d, scope, [])
                 return d

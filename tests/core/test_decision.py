@@ -133,7 +133,8 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "how is a credit balance refunded to medicare?",
                                       "what is an EHR audit trail", "can a no-show fee be charged to a medicare patient?",
                                       "when will the claim be paid after an appeal is won?",
-                                      "does the HCC model capture E11.22?"])
+                                      "does the HCC model capture E11.22?",
+                                      "is the patient's balance billing allowed for a QMB?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 

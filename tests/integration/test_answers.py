@@ -423,3 +423,11 @@ def test_a_pair_question_asking_how_to_get_past_the_edit_is_declined(engine):
     assert done["answered"] is False and done["decision"] == "decline", done["answer"]
     # the same pair asked as a rule still gets the table's answer (or says the table is not loaded)
     assert engine.answer("can 97140 and 97530 be billed together?")["intent"] == "pair_check"
+
+
+def test_a_table_question_naming_a_payer_is_declined_and_the_asker_s_clinic_is_only_context(engine):
+    # a payer's decision is no table's answer; "our clinic" in a pair question is context, and the table answers
+    payer = engine.answer("if i bill 99213-25 with a 20610 same day will humana deny it? yes or no")
+    assert payer["answered"] is False and payer["decision"] == "decline", payer["answer"]
+    ours = engine.answer("can our clinic bill 99213 and 20610 on the same day")
+    assert ours["answered"] is True and ours["intent"] == "pair_check", ours["answer"]
