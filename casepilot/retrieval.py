@@ -133,6 +133,7 @@ _NOT_A_SITE = frozenset({"multiple", "widespread", "diffuse", "new", "known", "e
                          "distant", "has", "had", "for", "from", "pt", "patient", "now", "the", "no", "being", "seen",
                          "is", "was", "here", "today", "visit", "treatment", "tx"})
 _SECONDARY_NEOPLASM = re.compile(r"C7[7-9]")
+_SPINAL_LEVEL = re.compile(r"\b[CTL](?:[1-9]|1[0-2])\b")
 _NAMES_MALIGNANCY = re.compile(r"(?<!other than )\bmalignan", re.I)
 _PRIMARY_NEOPLASM = re.compile(r"C[0-6]|C7[0-6]")
 # "being seen for the liver mets", "what code for the secondary": the visit is for the spread, coded first (I.C.2.b)
@@ -348,6 +349,7 @@ class _Query:
     states: set[str]  # the _STATED_STATES the question says ("intractable", "recurrent")
     mets_to: set[str]  # where it says a cancer has spread ("liver mets"), with stems
     asks_secondary: bool  # the visit or the code asked for is the spread's ("seen for the liver mets")
+    spinal_level: bool  # it names a vertebra's level ("L1", "T12")
     dominance: str | None  # "dominant"/"nondominant" side, by the guideline's handedness rule
     visit: bool  # the question gives the reason for a visit
     injury_first: bool  # it names an injury and does not ask for the external cause
@@ -400,6 +402,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
         # ... or its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
         mets_to=metastasis_sites(query), asks_secondary=bool(_ASKS_SECONDARY.search(query)),
+        spinal_level=bool(_SPINAL_LEVEL.search(query)),
         states={w for w, rx in _STATED_STATES.items() if rx.search(query) or rx.search(expanded)
                 or any(len(t) >= 3 and w.startswith(t) for t in qwords)},
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
@@ -557,9 +560,11 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # B19.20 "Unspecified viral hepatitis C" leaves open.
     # (A number an inclusion term states is no detail left open: Q90.9 "Down syndrome, unspecified" includes
     # "Trisomy 21 NOS", so "Down syndrome (trisomy 21), karyotype not documented" states nothing it leaves open.)
+    # (And a spinal level, "L1": S32.000 "... of unspecified lumbar vertebra" leaves open what it states.)
     if "unspecified" in title_words and (
             (q.numbers and not tnums and not q.numbers <= alias_numbers)
-            or (q.side and not tside) or leaves_open(q.words, title_words)):
+            or (q.side and not tside) or leaves_open(q.words, title_words)
+            or (q.spinal_level and "vertebra" in title_words)):
         sig["stated_unspecified"] = 1.0
     # The question states a side or an encounter and the title states another one.
     if q.side and tside and not (q.side & tside):

@@ -500,3 +500,10 @@ def test_a_screening_for_a_malignancy_needs_no_malignancy_named():
     q = query_facts("pt wants his PSA checked, no urinary sx - screening")
     z125 = "ICD-10-CM Z12.5 Encounter for screening for malignant neoplasm of prostate"
     assert not code_features(z125, "", q).get("record_mismatch")
+
+
+def test_a_spinal_level_is_detail_an_unspecified_vertebra_leaves_open():
+    q = query_facts("traumatic wedge compression fx L1, subsequent routine healing")
+    title = "ICD-10-CM S32.000D Wedge compression fracture of unspecified lumbar vertebra, subsequent encounter"
+    assert code_features(title, "", q).get("stated_unspecified") == 1.0
+    assert not code_features(title, "", query_facts("lumbar wedge compression fx, subsequent")).get("stated_unspecified")

@@ -206,3 +206,13 @@ def test_a_small_object_in_a_body_part_is_a_foreign_body():
     assert "foreign body" in expand_query("4yo w/ bead in L ear canal")
     assert "foreign body" in expand_query("swallowed coin lodged in esophagus")
     assert "foreign body" not in expand_query("coin lesion in the right upper lobe on CT")
+
+
+def test_a_spinal_level_fracture_names_a_vertebra_and_a_limb_part_s_cellulitis_the_limb():
+    from casepilot.text import expand_query
+
+    assert "vertebra" in expand_query("new T12 compression fracture, osteoporosis")
+    assert "vertebra" not in expand_query("C5 radiculopathy")
+    assert "upper limb" in expand_query("cellulitis R hand dorsum")
+    assert "lower limb" in expand_query("cellulitis right foot")
+    assert "limb" not in expand_query("abscess of right hand")  # L02.51- names the hand itself
