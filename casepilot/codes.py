@@ -14,9 +14,9 @@ the shapes and the mention finder share the same patterns and look-alike normali
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 ICD10CM = "icd10cm"
 ICD10PCS = "icd10pcs"

@@ -400,9 +400,9 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         # likewise a subsequent encounter: one the question does not state is the initial (active treatment)
         | ({"sequela", "subsequent"} if encounter_of(expanded) is None else set()),
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
-        # ... or its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
         mets_to=metastasis_sites(query), asks_secondary=bool(_ASKS_SECONDARY.search(query)),
         spinal_level=bool(_SPINAL_LEVEL.search(query)),
+        # a state said in words or by its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
         states={w for w, rx in _STATED_STATES.items() if rx.search(query) or rx.search(expanded)
                 or any(len(t) >= 3 and w.startswith(t) for t in qwords)},
         dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),

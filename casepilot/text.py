@@ -358,15 +358,15 @@ def appended(body: str, pcs: bool = False, cpt: bool = False) -> list[str]:
     # "cellulitis R hand dorsum": the tabular's cellulitis sites stop at the limb (L03.11- upper limb, L03.12-
     # lower limb) below the fingers and toes; an abscess of the hand has a code of its own (L02.51-)
     if "cellulit" in low:
-        for limb, parts in _LIMB_PARTS.items():
-            if re.search(rf"\bcellulit\w*\b[^.;]{{0,40}}\b(?:{parts})\b|\b(?:{parts})\b[^.;]{{0,20}}\bcellulit", low):
-                extra.append(limb)
+        extra.extend(limb for limb, rx in _CELLULITIS_OF.items() if rx.search(low))
     return list(dict.fromkeys(extra))
 
 
 _SPINAL_LEVEL_FRACTURE = re.compile(r"\b[ctl](?:[1-9]|1[0-2])\b[^.;]{0,30}\b(?:fracture|fx|compression|collapse|burst)\b|"
                                     r"\b(?:fracture|fx|compression|collapse|burst)\b[^.;]{0,20}\b(?:of\s+|at\s+)?[ctl](?:[1-9]|1[0-2])\b")
-_LIMB_PARTS = {"upper limb": "hands?|wrists?|forearms?|arms?|elbows?", "lower limb": "foot|feet|ankles?|legs?|thighs?|calf|calves|knees?"}
+_CELLULITIS_OF = {limb: re.compile(rf"\bcellulit\w*\b[^.;]{{0,40}}\b(?:{parts})\b|\b(?:{parts})\b[^.;]{{0,20}}\bcellulit")
+                  for limb, parts in (("upper limb", "hands?|wrists?|forearms?|arms?|elbows?"),
+                                      ("lower limb", "foot|feet|ankles?|legs?|thighs?|calf|calves|knees?"))}
 
 
 _SMALL_OBJECT_IN = re.compile(r"\b(?:beads?|coins?|toys?|peas?|beans?|buttons?|button batter(?:y|ies)|marbles?|pebbles?|"

@@ -137,13 +137,16 @@ _GENERIC_ASK = frozenset(tokens(
     "any if applicable known cause causes causal etiology etiologic first code codes such as"))
 
 
-def _history_named_first(query: str, hits: list[Hit]) -> list[Hit]:
+def history_asked(query: str) -> HistoryAsk | None:
+    """The history the question asks the code of, unless the code it asks for is another thing's."""
+    ask = history_ask(query)
+    return None if ask is None or _asks_for_another(query, ask) else ask
+
+
+def _history_named_first(ask: HistoryAsk | None, hits: list[Hit]) -> list[Hit]:
     """A found history code that names the asked condition in full leads ("Z86.0101 Personal history of
     adenomatous and serrated colon polyps" for "personal history of adenomatous colon polyps")."""
-    ask = history_ask(query)
     if ask is None:
-        return hits
-    if _asks_for_another(query, ask):
         return hits
     for i, h in enumerate(hits[:5]):
         if _names_history(ask, h):
@@ -155,7 +158,7 @@ def _history_named_first(query: str, hits: list[Hit]) -> list[Hit]:
 _ASKED_FOR = re.compile(r"\bcodes?\s+(?:for|of)\s+(?:the|her|his|their|this|that|a|an)?\s*([\w' /-]{2,40}?)\W*$", re.I)
 _HISTORY_WORD = re.compile(r"\b(hx|history|h/o|previous|prior|past|personal)\b", re.I)
 
-def _asks_for_another(query: str, ask) -> bool:
+def _asks_for_another(query: str, ask: HistoryAsk) -> bool:
     """"hx PE, now on eliquis long term. z code for the eliquis?": the code asked for is another thing's than the
     history's condition, so the history is no answer."""
     target = _ASKED_FOR.search(query)
@@ -218,6 +221,7 @@ class GroundedAnswerer:
 
     def codes(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         d = Draft(route.intent)
+        scoped = scope_signals(question)
         if route.intent in (rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
             # "97140 on one claim, 97530 on a 2nd a week later: will the edit still catch it?" asks how to get past
             # the table, not what it says
@@ -226,14 +230,13 @@ class GroundedAnswerer:
             # "whats cigna paying out of network for 97110 ... per unit", "will humana deny it?": a payer's rates or
             # the future, whatever table the words name ("can our clinic bill 99213 with 20610" names the asker's
             # clinic as context only: the table answers it)
-            signals = scope_signals(question)
-            if (signals.get("payer") or signals.get("future")) and (scope := self._scope_decision(question)) is not None:
+            if (scoped["payer"] or scoped["future"]) and (scope := self._scope_decision(question)) is not None:
                 d.searched.append("code store: " + ", ".join(r.mention.raw.upper() for r in route.codes[:3]))
                 self._decline(d, scope, [])
                 return d
             self._table_verdict(d, route)
         known = [r for r in route.codes[:3] if r.records]
-        signals = any(scope_signals(question).values())
+        signals = any(scoped.values())
         # (a follow-up about the earlier code is decided the same way when it asks what no reference holds: "ok
         # what about aetna in NJ for the same code?")
         if route.intent == rt.CODE_LOOKUP and (not route.inherited or signals) and (known or signals):
@@ -647,8 +650,9 @@ class GroundedAnswerer:
         d.searched.append(f"{_label(system)} descriptions ({', '.join(colls)}) for: {query}"
                           + (f" (below {', '.join(within)})" if within else ""))
         if system == cs.ICD10CM and not within:
-            hits = _history_named_first(query, hits)
-            if self._history_from_ranges(d, query, hits, timings):
+            ask = history_asked(query)
+            hits = _history_named_first(ask, hits)
+            if self._history_from_ranges(d, query, ask, hits, timings):
                 return d
         decision = describe_decision(query, hits, rt.poses_other_question(question))
         if route.intent == rt.DESCRIPTION_TO_CODE and (decision.label == DECLINE or (
@@ -987,14 +991,14 @@ class GroundedAnswerer:
                            and (spans := [s for n in r.notes for s in parse_ranges(n.text)])}
         return cache[kind]
 
-    def _history_from_ranges(self, d: Draft, query: str, found: list[Hit], timings: dict | None) -> bool:
+    def _history_from_ranges(self, d: Draft, query: str, ask: HistoryAsk | None, found: list[Hit],
+                             timings: dict | None) -> bool:
         """History of a condition, the way the tabular words it: code the condition, then take the history code
         whose "Conditions classifiable to" range holds it ("family history of colon cancer": C18.9 is in
         Z80.0's C15-C26). False when the question asks no history, the condition is not coded with
         confidence, or no range holds it (the caller then searches the titles: "Z86.010 Personal history of
         colon polyps" names its condition)."""
-        ask = history_ask(query)
-        if ask is None or (found and _names_history(ask, found[0])) or _asks_for_another(query, ask):
+        if ask is None or (found and _names_history(ask, found[0])):
             return False
         if ask.kind != FAMILY and status_of(query):
             return False  # "history of kidney transplant": what a past procedure left is a status (Z94.0)
