@@ -157,6 +157,30 @@ def query(collection, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
     return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
 
 
+def unit_vectors(collection) -> tuple[list[str], np.ndarray]:
+    """Every passage id of ``collection`` and its vector scaled to length 1 (for ``exact_nearest``)."""
+    res = collection.get(include=["embeddings"])
+    found = res.get("embeddings")
+    if found is None or len(found) == 0:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    m = np.asarray(found, dtype=np.float32)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return list(res["ids"]), m / np.where(norms > 0, norms, 1.0)
+
+
+def exact_nearest(ids: list[str], unit: np.ndarray, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """(id, cosine similarity) of the ``k`` nearest of ``unit`` (rows of length 1), by brute force: exact and
+    the same in every process, where Chroma's HNSW search is approximate and varies between processes."""
+    if not ids or k <= 0:
+        return []
+    v = np.asarray(vector, dtype=np.float32)
+    sims = unit @ (v / (np.linalg.norm(v) or 1.0))
+    k = min(k, len(ids))
+    top = np.argpartition(-sims, k - 1)[:k]
+    # ties broken by id, so equal scores come out in one order everywhere
+    return [(ids[i], float(sims[i])) for i in sorted(top, key=lambda i: (-sims[i], ids[i]))]
+
+
 def similarities(collection, vector: np.ndarray, ids: list[str]) -> list[tuple[str, float]]:
     """(id, cosine similarity) of the given passages: the dense score of a candidate that only BM25 found."""
     if not ids:
