@@ -282,6 +282,13 @@ _IDENTIFIER_BEFORE = re.compile(
 _LABELLED_IDENTIFIER = re.compile(_IDENTIFIER_BEFORE.pattern.replace(r"\s*$", r"\s*[\w/.-]+"), re.I)
 
 
+# Remittance codes ("remark code MA18 or N89", "CARC 209", "RARC N781, N782") look like diagnosis codes but name
+# claim adjustments: a list of them after its label is no code mention.
+_REMITTANCE_CODES = re.compile(
+    r"\b(?:(?:remark|reason|denial) codes?|carcs?|rarcs?)\s*[:#]?\s*"
+    r"(?:(?:[A-Z]{1,2}[0-9]{1,4}|[0-9]{1,3})(?![.\w])(?:\s*(?:,|/|or|and|,\s*or|,\s*and)\s*)?)+", re.I)
+
+
 def without_identifiers(text: str) -> str:
     """``text`` with each labelled identifier and its value blanked: "acct A77812" is an account, no article A77812.
 
@@ -309,6 +316,8 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     ['E1121', 'E1198', 'E1122', 'E1165']
     >>> [m.code for m in find_mentions("afib I48.0 (pt MRN 3318824, acct 77120, member ID: 99213) on claim #4471902")]
     ['I480']
+    >>> [m.code for m in find_mentions("remark code MA18 or N89 on the remittance; RARC N781, N782 and N783; see E11.22")]
+    ['E1122']
     >>> [m.code for m in find_mentions("QY: one case. 79: unrelated; 79 days, QZ", frozenset({"QY", "79"}))]
     ['QY', '79']
     >>> m = find_mentions("Use \u0415\u200b11.99")[0]
@@ -322,10 +331,12 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
         found[(start, end)] = Mention(norm[start:end], code, origin[start], origin[end - 1] + 1, systems, explicit)
 
     code_ends: set[int] = set()
+    remittance = [r.span() for r in _REMITTANCE_CODES.finditer(norm)]
     for m in _TEXT_CODE.finditer(norm):
         raw = m.group(1)
         systems = [s for s in candidate_systems(raw) if s != MODIFIER]
         if (systems and not _MCD_DOCUMENT.match(raw) and _stands_alone(norm, m.start(1), code_ends)
+                and not any(a <= m.start(1) < b for a, b in remittance)
                 and not _IDENTIFIER_BEFORE.search(norm, max(0, m.start(1) - 30), m.start(1))):
             code_ends.add(m.end(1))
             add(m.start(1), m.end(1), normalize(raw), tuple(systems))
