@@ -31,7 +31,7 @@ from casepilot.text import SYNONYMS, denied_abbreviations, negated_terms
 _CODE = re.compile(r"\|?\*\*([0-9A-HJ-NP-Z]{3,7})\*?\*?")
 _SEE_USE = re.compile(r"(?:^|\s)(see|use)\s+(.*)$")
 _STOP = frozenset("a an the of and or with for in on to by via at from is what code codes icd 10 pcs procedure "
-                  "performed patient s no none device qualifier approach".split())
+                  "performed patient s no none device qualifier approach only".split())
 _LAT = frozenset(("right", "left", "bilateral"))
 _GLUE = frozenset("a an the of and or with for in on to by via at from operation procedure".split())  # a term matches without these ("Roux-en-Y operation": "roux-en-y")
 _PARTIAL = re.compile(r"\b(partial|segmental|wedge|biops|excision|part of|subtotal)")
@@ -178,6 +178,50 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"^(?=.*\b(?:esophagogastroduodenoscopy|egd|colonoscopy|endoscop\w*|duoden\w*|gastric|stomach|colon|esophag\w*)\b)"
      r".*\bcontrol bleeding\b.*$", r"\g<0> gastrointestinal tract"),
     (r"\bmicro-?discectomy\b", r"\g<0> discectomy partial"),
+    # adhesions freed ("LOA", "adhesions taken down") are the index's Lysis / Adhesiolysis: see Release
+    (r"\bloa\b", "adhesiolysis release"),
+    (r"\b(?:lysis of adhesions|adhesiolysis)\b|\badhesions? (?:were )?(?:taken down|lysed|divided|freed)\b",
+     r"\g<0> adhesiolysis release"),
+    # arteries by their initials: superficial femoral (a Femoral Artery), middle and anterior cerebral (Intracranial)
+    (r"\bsfa\b", "superficial femoral artery"),
+    (r"\b(?:mca|aca|(?:middle|anterior|posterior) cerebral arter\w*|basilar arter\w*)\b", "intracranial artery"),
+    (r"\bpta\b", "percutaneous transluminal angioplasty"),
+    # a kyphoplasty or vertebroplasty fills the vertebral body with cement: Supplement, Synthetic Substitute
+    (r"\b(?:kypho|vertebro)plast\w*", r"\g<0> supplement vertebra synthetic substitute"),
+    # a diagnostic laparoscopy looks (Laparoscopy: see Inspection) in the peritoneal cavity
+    (r"\b(?:dx|diagnostic) lap(?:aroscopy)?\b", "diagnostic laparoscopy inspection peritoneal cavity"),
+    # a left atrial appendage device: Watchman sits inside it (Intraluminal), AtriClip clamps it outside (Extraluminal)
+    (r"\bwatchman\b", "watchman intraluminal device"), (r"\batri-?clip\b", "atriclip extraluminal device"),
+    # a ring sewn to a valve annulus adds material (Annuloplasty ring: use Synthetic Substitute): Supplement
+    (r"\bannuloplasty\b(?=.*\bring\b)", "annuloplasty supplement synthetic substitute"),
+    # "fem-pop": from the femoral artery (the body part) to the popliteal (the qualifier); graft materials
+    (r"\bfem[- ]?pop\b", "femoral artery bypass popliteal"),
+    (r"\b(?:ptfe|gore-?tex|dacron|eptfe)\b", r"\g<0> synthetic substitute"),
+    # a skin graft's donor site is where it was taken from, not the body part the graft is coded to
+    (r"\bdonor (?:site|area)s?\b(?: (?:was |is |from |at |on |of ))?(?: ?(?:right|left|bilateral))?(?: \w+){0,2}", " "),
+    # a radiocephalic (brachiocephalic) fistula joins the radial (brachial) artery to a lower (upper) arm vein: Bypass
+    (r"\bradio-?cephalic\b", "radial artery bypass lower arm vein"),
+    (r"\bbrachio-?(?:cephalic|basilic)\b(?=.*\bfistula\b)", "brachial artery bypass upper arm vein"),
+    (r"\b(?:av|arteriovenous) fistula (?:creation|created)\b|\bcreat\w* (?:of )?(?:an? )?(?:av|arteriovenous) fistula\b",
+     "arteriovenous fistula bypass"),
+    # an exploratory laparotomy that goes on to a definitive procedure is that procedure's open approach, not a
+    # procedure of its own (its ICD-9-CM title "Other laparotomy" would otherwise lead to Drainage)
+    (r"\bexploratory laparotomy\b(?=.*\b(?:loa|lysis|adhesiolysis|adhesions?|resect\w*|repair\w*|excis\w*|remov\w*)\b)",
+     "open"),
+    (r"\bsaphenous vein grafts?\b", r"\g<0> autologous venous tissue"),
+    # a split-thickness skin graft is the qualifier Partial Thickness
+    (r"\bsplit[- ]thickness\b", r"\g<0> partial thickness"),
+    # the number of coronary arteries bypassed names the body part ("CABG x3": Coronary Artery, Three Arteries)
+    (r"\b(?:x\s*1|single)\b(?=.*\bcoronary\b)|\b(?:cabg|bypass)\s*x\s*1\b", r"\g<0> one artery"),
+    (r"\b(?:x\s*2|double)\b(?=.*\bcoronary\b)|\b(?:cabg|bypass)\s*x\s*2\b", r"\g<0> two arteries"),
+    (r"\b(?:x\s*3|triple)\b(?=.*\bcoronary\b)|\b(?:cabg|bypass)\s*x\s*3\b", r"\g<0> three arteries"),
+    (r"\b(?:x\s*[4-9]|quadruple|quintuple)\b(?=.*\bcoronary\b)", r"\g<0> four or more arteries"),
+]]
+
+# Read before the index's own abbreviations, which make any "hemiarthroplasty" a "replacement joint": a hip
+# hemiarthroplasty replaces the femoral head only (Replacement, Hip Joint, Femoral Surface).
+_PRE_SYNONYMS = [(re.compile(p), r) for p, r in [
+    (r"\bhemiarthroplasty\b(?=.*\bhip\b)|\bhip hemiarthroplasty\b", "replacement hip joint femoral surface"),
 ]]
 
 
@@ -399,9 +443,14 @@ class PCSIndex:
                                             TREE_ONLY_SECTIONS))
         self._prefixes = frozenset(c[:4] for c in self.codes)  # section, body system, root operation, body part
         self.terms: dict[str, tuple[str, list[IndexRef]]] = {}  # normalised main term -> (term, refs)
+        tables = frozenset(c[:3] for c in self._prefixes)
         for term, content in self._con.execute("SELECT term, content FROM pcs_index ORDER BY rowid"):
             if k := _key(term):
-                self.terms.setdefault(k, (term.strip(), []))[1].extend(parse_index_content(term, content))
+                # a code in a table the installed code set lacks (section X, "Lumbar › Mechanically Expandable
+                # Synthetic Substitute XNU0356") leads nowhere, and would hide the sub-term above it (Lumbar 0QU0)
+                refs = [r for r in parse_index_content(term, content)
+                        if not r.code or (r.code[:4] in self._prefixes if len(r.code) >= 4 else r.code[:3] in tables)]
+                self.terms.setdefault(k, (term.strip(), []))[1].extend(refs)
         self.affixes = [(a, m) for a, m in self._con.execute(
             "SELECT affix, meaning FROM medical_affixes WHERE type = 'prefix' AND pcs_axis = 'body_part'")]
         self.abbrev = [(re.compile(rf"\b{re.escape(p)}\b"), e)
@@ -599,8 +648,11 @@ class PCSIndex:
         question = f"{question} {appended}".rstrip()
         acronyms = {"#" + a.lower() for a in re.findall(r"\b[A-Z]{3,6}\b", question) if a.lower() not in _STOP}
         text = " ".join(w for w in _NONWORD.sub(" ", question.lower()).split() if w not in absent)
-        for pat, rep in self.abbrev + _SYNONYMS:
+        for pat, rep in _PRE_SYNONYMS + self.abbrev + _SYNONYMS:
             text = pat.sub(rep, text)
+        # an acronym a synonym spelt out is read as its words only ("MCA": intracranial artery, not the initials of
+        # Middle Colic Artery)
+        acronyms = {a for a in acronyms if re.search(rf"\b{re.escape(a[1:])}\b", text)}
         q = set(_words(text))
         for w in list(q - _STOP):  # ("ICD" in "ICD-10-PCS" is the code set, not a defibrillator)
             for key in self._acronym_terms.get(w, ()):  # "PICC": the term that spells it out
@@ -657,6 +709,10 @@ class PCSIndex:
                 aside = " ".join(_words(" ".join(_ASIDE.findall(self.terms[key][0]))))
                 text += " " + aside
                 q |= set(aside.split()) - _LAT
+                # a body part's other name ("Radial vein: use Brachial Vein") counts when the question says the
+                # name, not its words apart ("radial artery ... lower arm vein")
+                if " " in key and f" {key} " not in f" {' '.join(_words(text))} ":
+                    continue
                 for r in self.terms[key][1]:
                     if r.kind == "use":
                         q |= set(_words(r.target.split(" in ")[0])) - _LAT
@@ -667,7 +723,10 @@ class PCSIndex:
         keys = {k for w in q for k in self.tokens.get(w, ())}
         hits = [k for k in keys if (set(k.split()) - _GLUE <= q or k in derived) and set(k.split()) - _STOP - _LAT]
         sets = {k: set(k.split()) - _GLUE for k in hits}
-        hits = [k for k in hits if not any(sets[k] < sets[o] for o in hits)]  # most specific terms only
+        # most specific terms only; a body part's or device's other name ("Interbody fusion cage: use Interbody
+        # Fusion Device") names no procedure, so it does not stand in for one ("fusion")
+        leads = {k for k in hits if any(r.kind != "use" for r in self.terms[k][1])}
+        hits = [k for k in hits if not any(sets[k] < sets[o] and o in leads for o in hits)]
         # a root operation's own entry ("Repair") is subsumed by a procedure's entry that sends there
         # ("Herniorrhaphy → see Repair ..., With synthetic substitute see Supplement ..."): the procedure's
         # sub-terms decide. A term the question only implies subsumes only when one of its sub-terms is what
@@ -767,6 +826,12 @@ class PCSIndex:
                 and set(_name_words(n)) - _STOP <= self._op_words}
         scores = {v: m[0] for v, name in values.items()
                   if v != "Z" and v not in bare and (m := _match(_name_words(name), q, set()))}
+        if "Z" in values and label == "qualifier":
+            # where the table allows none, a qualifier counts only when the question says all of its name: "plain
+            # balloon" names no Drug-Coated Balloon (a record codes what it documents). A device is often named in
+            # part ("IM nail": Intramedullary Internal Fixation Device), so devices keep the looser match.
+            scores = {v: s for v, s in scores.items()
+                      if s >= len(set(_name_words(values[v])) - _STOP - _LAT) - 0.25}
         interbody = [v for v in scores if label == "device" and "interbody" in _name_words(values[v])
                      and q & {"interbody", "cage", "cages", "spacer", "spacers"}]
         if interbody:

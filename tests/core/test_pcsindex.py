@@ -82,6 +82,42 @@ def test_first_candidate(ix, question, code):
     assert first(ix, question) == code
 
 
+@pytest.mark.parametrize(
+    "question,code",
+    [
+        # adhesions freed are Release (Lysis / Adhesiolysis: see Release), whatever they are called
+        ("exploratory laparotomy with LOA of small bowel", "0DN80ZZ"),
+        ("open lysis of adhesions of the small intestine", "0DN80ZZ"),
+        # arteries by their initials; a plain balloon is no Drug-Coated Balloon (the qualifier is named in full)
+        ("percutaneous balloon angioplasty of left SFA", "047L3ZZ"),
+        ("perc aspiration thrombectomy of the right MCA", "03CG3ZZ"),
+        # Supplement of the vertebra: the Lumbar sub-term, not its section-X child the code set lacks
+        ("percutaneous vertebroplasty T12 with bone cement", "0PU43JZ"),
+        ("kyphoplasty of L3, percutaneous", "0QU03JZ"),
+        ("diagnostic laparoscopy, no biopsy", "0WJG4ZZ"),
+        ("percutaneous Watchman left atrial appendage closure", "02L73DK"),
+        ("left fem-pop bypass with Dacron graft, open", "041L0JL"),
+        # the donor site is where the graft came from, not where it is coded
+        ("split thickness skin graft to right lower leg, autograft, donor site left thigh", "0HRKX74"),
+        # a radiocephalic fistula joins the radial artery to a lower arm vein (the other name "Radial vein" is
+        # not read from words apart)
+        ("open creation of right radiocephalic AV fistula", "031B0ZF"),
+        ("right hip hemiarthroplasty, cemented synthetic prosthesis", "0SRR0J9"),
+    ],
+)
+def test_surgeon_shorthand(ix, question, code):
+    assert code in ix.codes
+    assert first(ix, expand_query(question, pcs=True)) == code
+
+
+@pytest.mark.parametrize("question,prefix", [
+    ("CABG x2 with saphenous vein grafts, open", "0211"), ("triple coronary artery bypass, open", "0212"),
+    ("coronary bypass x1, open", "0210"), ("quadruple coronary artery bypass, open", "0213"),
+])
+def test_the_number_of_coronary_arteries_bypassed_is_the_body_part(ix, question, prefix):
+    assert first(ix, expand_query(question, pcs=True)).startswith(prefix)
+
+
 def test_why_explains_the_index_path(ix):
     top = ix.candidates("laparoscopic cholecystectomy")[0]
     assert top.prefix == "0FT4" and top.index_term == "Cholecystectomy"
