@@ -36,8 +36,9 @@ from casepilot.settings import Settings
 from casepilot.spelling import Speller, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.measures import measure_mismatch, question_measures, title_ranges
-from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, STOPWORDS, SYNONYMS, expand_query, measured_values, negated_terms,
-                             own_word_forms, question_negations, small_numbers, stem, tokens, value_ranges, with_stems)
+from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, RULE_OUT_WORDS, STOPWORDS, SYNONYMS, expand_query, measured_values, negated_terms,
+                             own_word_forms, question_negations, rules_out, small_numbers, stem, tokens, value_ranges,
+                             with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
 from casepilot.vectorstore import similarities as dense_similarities
@@ -235,6 +236,9 @@ _MATERNAL = re.compile(r"\b(pregnan\w*|prenatal|antenatal|gestation\w*|obstetric
                        r"trimester|tri|ectopic|miscarriage|abortion|ab|placenta\w*|c-section|cesarean|lactat\w*|"
                        r"breast-?feeding|wks|weeks|ob|svd|vbac|pph|gdm|prom|pprom|iugr|fetal|fetus|molar|amniotic|"
                        r"chorio\w*|cerclage|antepartum|intrapartum|peripartum|episiotomy|twins?|triplets?|mother|maternal)\b", re.I)
+# a Z code about a pregnancy or its outcome (Z32-Z39, Z03.7-) is the mother's record too
+_MATERNAL_TITLE = re.compile(r"\b(pregnan\w*|post-?partum|puerper\w*|antenatal|prenatal|fetal|fetus|amniotic|placenta\w*|"
+                             r"deliver\w*|lactat\w*|gestation\w*|obstetric\w*)", re.I)
 _NEWBORN = re.compile(r"\b(newborns?|neonat\w*|infants?|bab(y|ies)|perinatal|preterm|premature|prematurity|nicu|nb|"
                       r"(day|days|week|weeks)[- ]old|birth\w*|born|gestational age|meconium|lga|sga|apgar)\b", re.I)
 
@@ -418,7 +422,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
-        own={w: with_stems(forms) for w, forms in own_word_forms(query).items() if w not in NARRATION | POLARITY},
+        own={w: with_stems(forms) for w, forms in own_word_forms(query).items()
+             if w not in NARRATION | POLARITY | (RULE_OUT_WORDS if rules_out(query) else frozenset())},
         stems=with_stems(qwords),
     )
 
@@ -613,6 +618,11 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 # (likewise the follow-up or history of a malignancy, "Z08 ... after completed treatment for malignant
                 # neoplasm", for "f/u after completed treatment of pneumonia"; a screening for one, Z12, needs none)
                 or (code[:3] in ("Z08", "Z80", "Z85") and not q.malignancy and _NAMES_MALIGNANCY.search(own_title))
+                # ("f/u visit, ankle sprain" is no Z39.2 "Encounter for routine postpartum follow-up")
+                # (Z38 "Liveborn infant ... delivered" is the newborn's record, as are the P codes)
+                or (code[:1] == "Z" and not q.maternal and code[:3] != "Z38"
+                    and (code[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
+                         or _MATERNAL_TITLE.search(own_title)))
                 or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)):
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:

@@ -407,6 +407,8 @@ def question_negations(query: str) -> set[str]:
     ['disc', 'herniation']
     >>> question_negations("iron deficiency anemia not specified further")  # NOS: the anemia stays, "specified" does not
     {'specified'}
+    >>> sorted(question_negations("syncope, r/o arrhythmia, outpatient")), question_negations("admitted w syncope, r/o arrhythmia")
+    (['arrhythmia', 'rule', 'ruled'], set())
     """
     body = spell_out(query)
     # a word the question also states outside every negated phrase is not denied: in "acute on chronic HFpEF, no
@@ -421,7 +423,24 @@ def question_negations(query: str) -> set[str]:
     # a detail the record leaves open, said after it: "afib, type not documented", "stage not specified"; or spared
     # by the injury: "laceration of finger, nail not involved"
     out |= {m.group(1).lower() for m in _UNSTATED_AFTER.finditer(query) if m.group(1).lower() not in STOPWORDS}
+    # outside a hospital stay a condition to rule out is not coded (guideline IV.H: code the signs and symptoms),
+    # so it reads like a denied one: "syncope, r/o arrhythmia" is the syncope. In a stay it is coded as if
+    # established (guideline II.H), and a condition already "ruled out" is what Z03 says.
+    if rules_out(query):
+        out |= negated_terms(_RULE_OUT.sub(" no ", query)) - negated_terms(query) - _affirmed(_RULE_OUT.sub(" no ", query))
+        out |= {"rule", "ruled"}  # nor is it a Z03 "... ruled out" (the condition has not been ruled out yet)
     return out
+
+
+def rules_out(query: str) -> bool:
+    """Whether the question names a condition still to rule out outside a hospital stay ("syncope, r/o arrhythmia"):
+    that condition is not coded, nor are the words that say so ("r/o") a code title's to cover."""
+    return bool(_RULE_OUT.search(query) and not _INPATIENT_STAY.search(query))
+
+
+RULE_OUT_WORDS = frozenset({"r", "o", "rule", "ruling", "out"})
+_RULE_OUT = re.compile(r"\b(?:r/o|rule[- ]out|ruling out)\b", re.I)
+_INPATIENT_STAY = re.compile(r"\b(?:inpatient|inpt|admitted|admission|admit|discharged?|hospitali[sz]ed|stay)\b", re.I)
 
 
 _HISTORY_OF = re.compile(r"\b(?:hx|history|h/o)\b(?:\s+of)?", re.I)
@@ -678,7 +697,7 @@ _ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})(?:[ -]degree|\s+trimester)\b"
 NARRATION = frozenset(
     "came come comes coming just only here today now has have had got get gets is was were been being also seen "
     "presents presented presenting complains complaining noted documented per states stated says said doc md "
-    "doctor provider currently".split())
+    "doctor provider currently workup pending".split())
 # Words that only give another word its polarity ("no fever", "w/o FB"): what they deny is read by
 # question_negations and covered by a title that lacks it or says "without", so they need no cover of their own.
 POLARITY = frozenset({"no", "not", "without"})
