@@ -507,3 +507,23 @@ def test_a_spinal_level_is_detail_an_unspecified_vertebra_leaves_open():
     title = "ICD-10-CM S32.000D Wedge compression fracture of unspecified lumbar vertebra, subsequent encounter"
     assert code_features(title, "", q).get("stated_unspecified") == 1.0
     assert not code_features(title, "", query_facts("lumbar wedge compression fx, subsequent")).get("stated_unspecified")
+
+
+def test_a_z_code_about_a_pregnancy_needs_a_pregnancy_and_the_newborns_z38_stays():
+    sprain = query_facts("f/u visit L ankle sprain, healing well")
+    postpartum = "ICD-10-CM Z39.2 Encounter for routine postpartum follow-up"
+    assert code_features(postpartum, "", sprain).get("record_mismatch") == 1.0
+    assert code_features("ICD-10-CM Z03.71 Encounter for suspected problem with amniotic cavity and membrane ruled out",
+                         "", query_facts("syncope, r/o arrhythmia")).get("record_mismatch") == 1.0
+    assert not code_features(postpartum, "", query_facts("routine postpartum follow-up visit, 6 wks after delivery")).get(
+        "record_mismatch")
+    liveborn = "ICD-10-CM Z38.00 Single liveborn infant, delivered vaginally"
+    assert not code_features(liveborn, "", query_facts("single liveborn, vaginal del in hosp")).get("record_mismatch")
+
+
+def test_a_condition_to_rule_out_outside_a_stay_is_not_the_code():
+    outpatient, stay = query_facts("syncope, r/o arrhythmia, office visit"), query_facts("admitted with syncope, r/o arrhythmia")
+    arrhythmia = "ICD-10-CM I49.9 Cardiac arrhythmia, unspecified"
+    syncope = "ICD-10-CM R55 Syncope and collapse"
+    assert code_features(syncope, "", outpatient)["q_cover"] > code_features(arrhythmia, "", outpatient)["q_cover"]
+    assert "arrhythmia" not in stay.negated and "arrhythmia" in outpatient.negated
