@@ -80,7 +80,7 @@ _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+
                          r"\b(?:link\w*|quer(?:y|ies)|connect\w*|tie|relate)\b"
                          # "... never says they're related, can I still use I12.9": the same rule, asked the other way
                          r"|\b(?:never|not|doesn'?t|didn'?t|does not|did not|no)\s+(?:[\w']+\s+){0,3}?"
-                         r"(?:link\w*|relat\w*|connect\w*|tie[sd]?)\b[^?]*\b(?:can|may|should)\s+(?:i|we)\b", re.I)
+                         r"(?:link\w*|relat\w*|connect\w*|tie[sd]?)\b[^?]*\b(?:can|may|should|do|could|must)\s+(?:i|we)\b", re.I)
 # "dm2 w/ hyperglycemia, uncontrolled per MD - dx code?": a description that ends by asking for its code
 # ("... what dx", "... what's the ICD-10?": the code set or "dx" alone asks for the code too)
 _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?|"

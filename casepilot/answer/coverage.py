@@ -250,6 +250,11 @@ def ask(question: str, mentions: list[Any], db: Path | str, as_of: date, store: 
     return CoverageAnswer(res.to_dict(), sentences(res), [searched])
 
 
+def names_document(question: str) -> bool:
+    """Whether the question names an NCD by section or an article by id (the coverage tables alone answer it)."""
+    return bool(_NCD.search(question) or _ARTICLE.search(question))
+
+
 def _named_article(question: str, res: cov.CoverageResult) -> str | None:
     """The one current article (of several) whose title shares a word with the question, if exactly one does."""
     if len(res.articles) < 2:

@@ -408,6 +408,17 @@ class GroundedAnswerer:
             return d
         ans = mcd_answer.ask(question, route.codes, self.tables or Path("/nonexistent"), as_of or date.today(),
                              self.store)
+        if (not route.codes and ans.verdict.get("status") in ("not_loaded", "not_found")
+                and not mcd_answer.names_document(question)):
+            # "does Medicare pay for hearing aids", "... a screening mammogram every year": no code and no NCD or
+            # article named, and no coverage table that answers it. The guidance does when it covers the topic
+            # (statutory exclusions, preventive frequencies) with a full answer; otherwise the table's answer stands
+            # (a partial guidance answer here was about another service: hearing aids met the lab panels).
+            g = self.guideline(route, question, None)
+            if g.answered and g.decision is not None and g.decision.label == ANSWER:
+                g.searched.append("Medicare Coverage Database files: " + (
+                    "not loaded" if ans.verdict.get("status") == "not_loaded" else "no title matches"))
+                return g
         d.verdict, d.searched = ans.verdict, list(ans.searched)
         for text, docs, bullet in ans.sentences:
             d.say(text, *docs, bullet=bullet)

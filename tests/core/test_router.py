@@ -41,6 +41,7 @@ def store(tmp_path_factory):
     ("what's the PCS for laparoscopic left adrenalectomy", rt.DESCRIPTION_TO_CODE),
     ("do I need the doctor to link HTN and CKD to use I12?", rt.GUIDELINE),
     ("provider lists HTN and CKD 3a but never says they're related, can I still use I12.9", rt.GUIDELINE),
+    ("htn and ckd 4, md didnt document they are linked - do we still assign I12.9?", rt.GUIDELINE),
     ("lap chole, gallbladder removed completely - pcs?", rt.DESCRIPTION_TO_CODE),
     ("what level of MDM do I need for 99214?", rt.CODE_LOOKUP),
     ("what's the PCS root operation for removing a kidney stone", rt.GUIDELINE),

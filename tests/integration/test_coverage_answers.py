@@ -86,3 +86,14 @@ def test_the_llm_explains_the_verdict_and_cannot_change_it(engine, slice_index, 
         assert "20610 with M17.11: not decided" in prompt  # the verdict is evidence the model reads
     finally:
         _drop(tables)
+
+
+def test_a_coverage_question_without_a_code_is_answered_by_the_guidance_when_no_table_answers(engine, slice_index):
+    assert not tables_path(slice_index.data_dir).exists()
+    foot = engine.answer("Does Medicare pay for routine foot care such as nail trimming?")
+    assert foot["intent"] == "coverage" and foot["decision"] == "answer"
+    assert "routine foot care" in foot["answer"].lower() and "downloads.cms.gov" not in foot["answer"]
+    assert any(c["kind"] != "table" for c in foot["citations"])
+    # a named NCD is the tables' to answer: the download instructions stand
+    ncd = engine.answer("What does NCD 30.4 say?")
+    assert ncd["verdict"]["status"] == "not_loaded" and "downloads.cms.gov" in ncd["answer"]
