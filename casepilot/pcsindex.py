@@ -191,7 +191,7 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # a diagnostic laparoscopy looks (Laparoscopy: see Inspection) in the peritoneal cavity
     (r"\b(?:dx|diagnostic) lap(?:aroscopy)?\b", "diagnostic laparoscopy inspection peritoneal cavity"),
     # a left atrial appendage device: Watchman sits inside it (Intraluminal), AtriClip clamps it outside (Extraluminal)
-    (r"\bwatchman\b", "watchman intraluminal device"), (r"\batri-?clip\b", "atriclip extraluminal device"),
+    (r"\bwatchman\b", "watchman intraluminal device percutaneous"), (r"\batri-?clip\b", "atriclip extraluminal device"),
     # a ring sewn to a valve annulus adds material (Annuloplasty ring: use Synthetic Substitute): Supplement
     (r"\bannuloplasty\b(?=.*\bring\b)", "annuloplasty supplement synthetic substitute"),
     # "fem-pop": from the femoral artery (the body part) to the popliteal (the qualifier); graft materials
@@ -209,6 +209,11 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\bexploratory laparotomy\b(?=.*\b(?:loa|lysis|adhesiolysis|adhesions?|resect\w*|repair\w*|excis\w*|remov\w*)\b)",
      "open"),
     (r"\bsaphenous vein grafts?\b", r"\g<0> autologous venous tissue"),
+    # "dx LP", "dx lap": the Diagnostic qualifier; a tap of ascites is a paracentesis (Drainage, Peritoneal Cavity);
+    # a fetal scalp electrode goes in through the vagina (Via Natural or Artificial Opening)
+    (r"\bdx\b(?=\s+(?:lumbar puncture|lp|lap\w*|bronch\w*|paracentesis|thoracentesis|tap|arthroscopy)\b)", "diagnostic"),
+    (r"\btap(?:ped|ping)?\b(?=.*\bascites\b)", "paracentesis"),
+    (r"\b(?:fetal scalp electrode|fse)\b", "fetal scalp monitoring electrode via natural or artificial opening"),
     # a split-thickness skin graft is the qualifier Partial Thickness
     (r"\bsplit[- ]thickness\b", r"\g<0> partial thickness"),
     # the number of coronary arteries bypassed names the body part ("CABG x3": Coronary Artery, Three Arteries)

@@ -47,7 +47,17 @@ _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|cen
                        # (19), "implanted" (185), "reduced" (11) and "injected" (2) are left out)
                        # (-plication only in these: complication, duplication and application are no procedures)
                        r"fundoplication|plication|resected|excised|biopsied|ligated|cauterized|transected|harvested|anastomosed|stapled|sutured|"
-                       r"pinned|evacuated|drained|debrided|banded|clipped|stented|grafted|approach|version)\b", re.I)
+                       r"pinned|evacuated|drained|debrided|banded|clipped|stented|grafted|approach|version|"
+                       # a fistula made for dialysis access ("lt radiocephalic AVF"), a named implant, a chest tube, a
+                       # tap of fluid: no ICD-10-CM title names them
+                       r"radio-?cephalic|brachio-?basilic|watchman|chest tubes?(?!\s+(?:site|infection|malfunction|dislodg\w*|complication))|"
+                       r"(?:diagnostic|therapeutic)\s+taps?|taps?\s+of\s+(?:the\s+)?(?:ascites|abdomen|effusion|pleural\s+\w+|knee|joint)|"
+                       # a device put in: "fetal scalp electrode placed", "port inserted"
+                       r"(?:electrode|catheter|line|port|tube|stent|drain|pacemaker|device|pump|filter)s?\s+(?:was\s+|were\s+)?"
+                       r"(?:placed|inserted|implanted))\b", re.I)
+# "dx LP", "dx lap": a diagnostic procedure, not a diagnosis (the _ENCOUNTER word "dx")
+_DIAGNOSTIC_PROCEDURE = re.compile(r"\bdx\s+(?=(?:lp|lap\w*|bronch\w*|scope|tap|paracentesis|thoracentesis|arthroscopy|"
+                                   r"cysto\w*|hysteroscopy|colonoscopy|egd|bx|biops\w*|laparotomy)\b)", re.I)
 # The reason for the visit ("visit for suture removal", "status post TKA", "screening colonoscopy"):
 # ICD-10-CM Z codes, not the procedure itself.
 _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
@@ -164,6 +174,7 @@ def is_procedure(text: str, words_only: bool = False) -> bool:
     >>> is_procedure("lap chole"), is_procedure("GERD with esophagitis seen on EGD, no bleeding")
     (True, False)
     """
+    text = _DIAGNOSTIC_PROCEDURE.sub("diagnostic ", text)
     if _ENCOUNTER.search(text):
         return False
     text = _CIRCUMSTANCE.sub(" ", text)

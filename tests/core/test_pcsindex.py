@@ -103,6 +103,11 @@ def test_first_candidate(ix, question, code):
         # not read from words apart)
         ("open creation of right radiocephalic AV fistula", "031B0ZF"),
         ("right hip hemiarthroplasty, cemented synthetic prosthesis", "0SRR0J9"),
+        # "dx" is the Diagnostic qualifier; a tap of ascites drains the peritoneal cavity; a fetal scalp electrode goes
+        # in via the vagina
+        ("dx LP", "009U3ZX"),
+        ("therapeutic tap of ascites", "0W9G3ZZ"),
+        ("FSE placed during labor", "10H073Z"),
     ],
 )
 def test_surgeon_shorthand(ix, question, code):

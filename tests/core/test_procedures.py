@@ -19,6 +19,12 @@ from casepilot.procedures import is_procedure, procedure_words
     "open reduction internal fixation of the femur shaft with an IM nail",
     "PCI of one coronary artery with a drug eluting stent",
     "total hip lt, uncemented prosthesis, open",  # coders' shorthand for the arthroplasty
+    "rt brachiobasilic AV fistula",  # a dialysis access made, not a fistula found
+    "dx LP in the ED",  # "dx" before a procedure is diagnostic, not a diagnosis
+    "bedside chest tube on the right",
+    "tap of ascites, 2 L off",
+    "port inserted in the right chest",  # a device put in
+    "Watchman implant",
 ])
 def test_procedures(text):
     assert is_procedure(text)
@@ -35,6 +41,10 @@ def test_procedures(text):
     "Hypertension with end stage renal disease on dialysis",
     "type 2 diabetes out of control",  # "control" names a state here, not the root operation
     "SVD at 39 wks single liveborn no compl",  # the delivery's outcome: the mother's or newborn's record
+    "dx of pneumonia, right lower lobe",
+    "chest tube site infection",  # a complication at the site of one
+    "s/p chest tube, pneumothorax resolved",
+    "av fistula thrombosis",
 ])
 def test_conditions_and_reasons_for_a_visit(text):
     assert not is_procedure(text)
