@@ -160,9 +160,15 @@ _CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|
                            r"\b[\w/-]+ (?:showed|shows|revealed|reveals|demonstrated|demonstrates)\b", re.I)
 
 
+def diagnostic_procedure_words(text: str) -> str:
+    """``text`` with a "dx" that qualifies a procedure ("dx LP", "dx lap") spelt "diagnostic"."""
+    return re.sub(r"\bdiagnostic lap\b", "diagnostic laparoscopy", _DIAGNOSTIC_PROCEDURE.sub("diagnostic ", text),
+                  flags=re.I)
+
+
 def is_visit_reason(text: str) -> bool:
     """The text names why the patient is seen or a status (a screening, aftercare, history): ICD-10-CM's Z codes."""
-    return bool(_ENCOUNTER.search(text))
+    return bool(_ENCOUNTER.search(diagnostic_procedure_words(text)))
 
 
 def is_procedure(text: str, words_only: bool = False) -> bool:
@@ -174,7 +180,7 @@ def is_procedure(text: str, words_only: bool = False) -> bool:
     >>> is_procedure("lap chole"), is_procedure("GERD with esophagitis seen on EGD, no bleeding")
     (True, False)
     """
-    text = _DIAGNOSTIC_PROCEDURE.sub("diagnostic ", text)
+    text = diagnostic_procedure_words(text)
     if _ENCOUNTER.search(text):
         return False
     text = _CIRCUMSTANCE.sub(" ", text)

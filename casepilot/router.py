@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from casepilot import codes as cs
 from casepilot.codestore import CodeStore
+from casepilot.procedures import diagnostic_procedure_words
 from casepilot.records import CodeRecord
 
 CODE_LOOKUP = "code_lookup"
@@ -244,6 +245,7 @@ def asks_for_a_modifier(text: str) -> bool:
 
 
 def named_system(text: str) -> str | None:
+    text = diagnostic_procedure_words(text)  # "dx LP" is a diagnostic lumbar puncture, no diagnosis code
     for system, rx in _SYSTEM_WORDS:
         if rx.search(text):
             return system

@@ -21,6 +21,7 @@ from casepilot.procedures import is_procedure, procedure_words
     "total hip lt, uncemented prosthesis, open",  # coders' shorthand for the arthroplasty
     "rt brachiobasilic AV fistula",  # a dialysis access made, not a fistula found
     "dx LP in the ED",  # "dx" before a procedure is diagnostic, not a diagnosis
+    "dx lap, nothing found, no biopsy",
     "bedside chest tube on the right",
     "tap of ascites, 2 L off",
     "port inserted in the right chest",  # a device put in
@@ -133,3 +134,10 @@ def test_a_visit_reason_the_spelling_repair_reveals_goes_to_icd10cm():
     assert infer_system("pt here for Mirena IUD insertion") == "icd10cm"
     assert infer_system("on transplant list for heart") == "icd10cm"
     assert infer_system("lap chole", "lap chole") == "icd10pcs"
+
+
+def test_dx_before_a_procedure_names_no_diagnosis_code_set():
+    from casepilot.router import named_system
+
+    assert named_system("dx LP") is None and named_system("dx lap for pelvic pain") is None
+    assert named_system("dx code for htn") == "icd10cm"
