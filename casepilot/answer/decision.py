@@ -116,6 +116,9 @@ def scope_signals(question: str) -> dict[str, float]:
     return {k: float(any(rx.search(question) for rx in rxs)) for k, rxs in _scope().items()}
 
 
+_NAMED = re.compile(r"\b(?:pt|patient|dr|doctor|mr|mrs|ms|miss|mister|member|beneficiary)\.?\s+([a-z][a-z'-]+)(?:\s+([a-z][a-z'-]+))?")
+
+
 def features(question: str, texts: Iterable[str], cosine: float, title: str,
              idf: Callable[[str], float], known: Callable[[str], bool]) -> dict[str, float]:
     """How well ``texts`` (evidence, best first) cover ``question``; pure given ``idf`` and ``known``.
@@ -123,9 +126,12 @@ def features(question: str, texts: Iterable[str], cosine: float, title: str,
     Coverage counts only words some index knows: a patient's name or a typo says nothing about
     whether the sources answer; ``oov`` reports the unknown share separately.
     """
-    all_words = content_words(question)
     texts = list(texts)
     scope = scope_signals(question)
+    # a person's name after "pt", "dr", "mrs" ("pt Marisol Vega", "dr lopez") is pasted context, not a word the
+    # sources could miss: it counts neither as covered nor as unknown
+    names = {w for m in _NAMED.finditer(question.lower()) for w in m.groups() if w and not known(w)}
+    all_words = [w for w in content_words(question) if w not in names]
     words = [w for w in all_words if known(w) or known(stem(w))]
     oov = (len(all_words) - len(words)) / len(all_words) if all_words else 0.0
     if not all_words:  # nothing but codes and function words: nothing for the evidence to miss
