@@ -68,7 +68,9 @@ _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|histor
                         # the outcome of a delivery is the mother's or newborn's record (Z37, Z38): "SVD, single liveborn"
                         r"liveborn|live born|stillborn|"
                         # what the provider concluded: "doctor assessed hypokalemia", "assessment: ..."
-                        r"assessed|assessment)\b", re.I)
+                        r"assessed|assessment|"
+                        # a procedure done long ago is history ("hx breast ca, mastectomy yrs ago": Z85.3)
+                        r"(?:\d+|a few|several|many|some)?\s*(?:yrs?|years?|mos?|months?|decades?)\s+ago)\b", re.I)
 
 
 def _db(name: str) -> sqlite3.Connection:

@@ -262,6 +262,10 @@ _SCREENING_VISIT = re.compile(r"(?<!positive )(?<!abnormal )(?<!failed )(?<!abn 
 
 # A relative's condition is the patient's family history (Z80-Z84), never the patient's own disease or history;
 # a "Family history of ..." title needs the question to speak of a relative.
+# Words that put a condition in the past: what a "Personal history of" title (Z85-Z87, Z91.4-) needs.
+_PAST = re.compile(r"\b(?:hx|history|h/o|s/p|status post|post|previous(?:ly)?|prior|past|former(?:ly)?|old|remote|"
+                   r"resolved|remission|healed|completed|finished|treated|ago|no longer|no (?:current|active|evidence|"
+                   r"recurrence|sign)|survivor|personal)\b", re.I)
 _FAMILY_HISTORY = re.compile(r"\b(?:family|fam)\s+(?:medical\s+)?(?:history|hx)\b|\bfhx\b", re.I)
 _KIN = re.compile(r"\b(?:family|fam|mother|father|mom|dad|sister|brother|sibling|siblings|parents?|grand(?:mother|father|parent)s?|"
                   r"aunt|uncle|cousin|son|daughter|twin)\b", re.I)
@@ -367,6 +371,7 @@ class _Query:
     newborn: bool  # it speaks of a newborn (chapter 16)
     letters: set[str]  # chapter letters it names ("Z code")
     family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
+    past: bool  # it speaks of a past condition (history, s/p, prior, resolved, in remission)
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
     screening: bool  # it asks for a screening visit (Z11-Z13)
@@ -418,6 +423,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         malignancy=bool(_MALIGNANCY.search(expanded) or _MALIGNANCY.search(query)),
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
+        past=bool(_PAST.search(query) or _PAST.search(expanded)),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
@@ -638,6 +644,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         # (a screening beside a family history, "screening colonoscopy, fam hx colon ca": the screening is coded
         # first and the history added, so a title without the history is no clash)
         if (q.family is True and not family_title and not q.screening) or (q.family is False and family_title):
+            sig["history_mismatch"] = 1.0
+        # a "Personal history of ..." title needs a past the question states: "liver mets from known colon ca" is a
+        # cancer now (C18-C20 with C78.7), not Z85.038
+        if own_title.lower().startswith("personal history") and not q.past:
             sig["history_mismatch"] = 1.0
     return sig
 

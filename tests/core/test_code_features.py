@@ -527,3 +527,12 @@ def test_a_condition_to_rule_out_outside_a_stay_is_not_the_code():
     syncope = "ICD-10-CM R55 Syncope and collapse"
     assert code_features(syncope, "", outpatient)["q_cover"] > code_features(arrhythmia, "", outpatient)["q_cover"]
     assert "arrhythmia" not in stay.negated and "arrhythmia" in outpatient.negated
+
+
+def test_a_personal_history_title_needs_a_past_the_question_states():
+    now = query_facts("liver mets from known colon ca - need the code for the mets")
+    past = query_facts("hx of colon ca, resected 2019, no recurrence")
+    title = "ICD-10-CM Z85.038 Personal history of other malignant neoplasm of large intestine"
+    assert code_features(title, "", now).get("history_mismatch") == 1.0
+    assert not code_features(title, "", past).get("history_mismatch")
+    assert not code_features(title, "", query_facts("colon cancer in remission")).get("history_mismatch")

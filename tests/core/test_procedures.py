@@ -46,6 +46,7 @@ def test_procedures(text):
     "chest tube site infection",  # a complication at the site of one
     "s/p chest tube, pneumothorax resolved",
     "av fistula thrombosis",
+    "hx of breast ca, mastectomy yrs ago, no current tx",  # a procedure long ago is history
 ])
 def test_conditions_and_reasons_for_a_visit(text):
     assert not is_procedure(text)
