@@ -98,6 +98,7 @@ def known(w: str) -> bool:
     ("is cms going to add new codes for long covid next year", "future"),
     ("bill 29881 and 29877 on different days so the ncci edit doesnt hit", "falsify"),
     ("doc never documented diabetes, can you decide if he has it", "clinical"),
+    ("can we add notes and date them back before the audit", "falsify"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -132,6 +133,7 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "is it allowed to split the codes onto 2 claims to get past an NCCI edit",
                                       "what percentage does medicare pay an assistant surgeon",
                                       "what does a letter of medical necessity need to say",
+                                      "how do we write a late entry so the auditors can see it is late",
                                       "why is 99211 denied when billed with a 96372",
                                       "what's the member ID field on the 1500 claim form?",
                                       "which modifier keeps the claim from getting denied?",
