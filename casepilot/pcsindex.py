@@ -456,6 +456,22 @@ class PCSIndex:
                 refs = [r for r in parse_index_content(term, content)
                         if not r.code or (r.code[:4] in self._prefixes if len(r.code) >= 4 else r.code[:3] in tables)]
                 self.terms.setdefault(k, (term.strip(), []))[1].extend(refs)
+        # a term (or the name its aside spells out: "PEG (percutaneous endoscopic gastrostomy)") whose entry is one
+        # full code, not an Inspection ("Colonoscopy 0DJD8ZZ" is the look a biopsy or removal is part of)
+        self._full_codes: dict[str, tuple[str, str]] = {}
+        for key, (term, refs) in self.terms.items():
+            full = [r.code for r in refs if r.kind == "code" and not r.path and r.code and len(r.code) == 7
+                    and r.code in self.codes and r.code[2] != "J"]
+            if len(full) == 1:
+                # an aside counts when it spells out an acronym term ("PEG (percutaneous endoscopic gastrostomy)"),
+                # not when it is a trademark, a note or another acronym ("(tm)", "(Brain)", "(sEEG RFA)")
+                head = _ASIDE.sub("", term).strip()
+                asides = [a.strip("() ") for a in _ASIDE.findall(term)]
+                phrases = [key] + [" ".join(_words(a)) for a in asides
+                                   if re.fullmatch(r"[A-Z]{2,6}", head) and len(a.split()) >= 2]
+                for phrase in phrases:
+                    if phrase:
+                        self._full_codes.setdefault(phrase, (full[0], term.strip()))
         self.affixes = [(a, m) for a, m in self._con.execute(
             "SELECT affix, meaning FROM medical_affixes WHERE type = 'prefix' AND pcs_axis = 'body_part'")]
         self.abbrev = [(re.compile(rf"\b{re.escape(p)}\b"), e)
@@ -885,7 +901,20 @@ class PCSIndex:
                 merged[code] = g
         self._inspection_is_part(merged)
         self._device_is_said(merged)
+        self._named_code_first(merged, question)
         return sorted(merged.values(), key=lambda c: (-c.score, c.code))[:k]
+
+    def _named_code_first(self, cands: dict[str, Candidate], question: str) -> None:
+        """"PEG": the index's entry for a term the question says gives one full code ("PEG (percutaneous endoscopic
+        gastrostomy) 0DH63UZ"). The index has settled every axis, whatever the expanded words suggest (the
+        "endoscopic" of the spelled-out name is not the approach): that code leads."""
+        said = f" {' '.join(_words(question))} "
+        named = {code: term for phrase, (code, term) in self._full_codes.items() if f" {phrase} " in said}
+        top = max((c.score for c in cands.values()), default=0.0)
+        for code, term in named.items():
+            c = cands.get(code) or Candidate(code, self.table(code[:3])[0][code][0], term, code[:4],
+                                             f"Index: {term} → code {code}", 0.0)
+            cands[code] = replace(c, score=round(top + 0.5, 3), why=c.why + "; the index names this code for the term")
 
     @staticmethod
     def _device_is_said(cands: dict[str, Candidate]) -> None:

@@ -108,6 +108,9 @@ def test_first_candidate(ix, question, code):
         ("dx LP", "009U3ZX"),
         ("therapeutic tap of ascites", "0W9G3ZZ"),
         ("FSE placed during labor", "10H073Z"),
+        # the index gives PEG's full code (percutaneous approach), whatever "endoscopic" in its spelled-out name says
+        ("PEG tube placement", "0DH63UZ"),
+        ("percutaneous endoscopic gastrostomy", "0DH63UZ"),
     ],
 )
 def test_surgeon_shorthand(ix, question, code):
