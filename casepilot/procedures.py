@@ -33,7 +33,10 @@ MAX_CM_TITLES_ROOT = 10
 GUARD_TITLES, GUARD_SHARE, GUARD_NEAR = 100, 0.95, 0.9
 # ... except "control", which in a coder's description states a condition ("DM2 out of control", "poor
 # control") far more often than it names the PCS root operation (stopping a bleed).
-_CONDITION_WORDS = frozenset({"control"})
+_CONDITION_WORDS = frozenset({"control",
+                              # ... and "division", which names a nerve's branch ("ophthalmic division of the
+                              # trigeminal nerve") in a description far more often than the root operation
+                              "division"})
 
 _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|centesis|tripsy|desis)\b|\b("
                        r"excision|resection|repair|replacement|insertion|removal|bypass|transplant\w*|laparoscopic|"
@@ -69,8 +72,13 @@ _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|histor
                         r"liveborn|live born|stillborn|"
                         # what the provider concluded: "doctor assessed hypokalemia", "assessment: ..."
                         r"assessed|assessment|"
-                        # a procedure done long ago is history ("hx breast ca, mastectomy yrs ago": Z85.3)
-                        r"(?:\d+|a few|several|many|some)?\s*(?:yrs?|years?|mos?|months?|decades?)\s+ago)\b", re.I)
+                        # a procedure done long ago is history ("hx breast ca, mastectomy yrs ago": Z85.3), as is
+                        # anything "hx" ("hx CABG x3, stable": Z95.1) or done in a past year ("prostatectomy in 2019")
+                        r"(?:\d+|a few|several|many|some)?\s*(?:yrs?|years?|mos?|months?|decades?)\s+ago|hx|h/o|"
+                        r"in (?:19|20)\d\d|"
+                        # what a test or biopsy found is the diagnosis asked about ("biopsy ... shows invasive ductal
+                        # carcinoma", "consistent with colon origin")
+                        r"shows|showed|showing|revealed|reveals|consistent with|positive for)\b", re.I)
 
 
 def _db(name: str) -> sqlite3.Connection:
@@ -155,6 +163,8 @@ def procedure_words() -> frozenset[str]:
 # reflux esophagitis"). The words after the lead-in, up to three, are the procedure's name.
 _CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|visualized) (?:on|at|during|by|via)|"
                            r"referred (?:\w+ ){0,3}for|scheduled for|planned for|after|following|post|(?:ever )?since|"
+                           # a procedure the condition calls for: "tense ascites needing paracentesis"
+                           r"needing|requiring|requires|needs|candidate for|for possible|"
                            # the visit's purpose after the condition: "laceration of the left hand, seen in ED for repair"
                            r"(?:seen|evaluated|treated) (?:in|at) (?:the )?\w+ for|"
                            r"(?:as a )?results? of|due to|d/t|secondary to|because of|caused by)\s+"
@@ -195,7 +205,7 @@ def is_procedure(text: str, words_only: bool = False) -> bool:
     if _SURGICAL.search(expanded) or _SURGICAL.search(text):
         return True
     words, phrases, guarded, cm_words = procedure_terms()
-    found = set(tokens(expanded))
+    found = set(tokens(expanded)) - {"division"}  # a nerve's branch in a description (see _CONDITION_WORDS)
     # "puncture wounds": the guard word in any inflection
     if any(w in found and not beside & with_stems(found) for w, beside in guarded.items()):
         return True

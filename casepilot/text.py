@@ -400,13 +400,15 @@ def question_negations(query: str) -> set[str]:
     >>> sorted(question_negations("laceration of left index finger, nail not involved"))
     ['nail']
     >>> sorted(question_negations("acute on chronic HFpEF exacerbation, no CKD"))
-    ['ckd', 'disease', 'kidney']
+    ['ckd', 'disease', 'kidney', 'renal']
     >>> sorted(question_negations("dressing change, non-surgical wound")), sorted(question_negations("no pre-existing HTN"))
-    (['surgical'], ['existing', 'htn', 'hypertension'])
+    (['surgical'], ['existing', 'htn', 'hypertension', 'hypertensive'])
     >>> sorted(question_negations("Lumbar radiculopathy, provider doesn't mention any disc herniation"))
     ['disc', 'herniation']
     >>> question_negations("iron deficiency anemia not specified further")  # NOS: the anemia stays, "specified" does not
     {'specified'}
+    >>> sorted(question_negations("DKA, awake, not comatose"))
+    ['coma', 'comatose']
     >>> sorted(question_negations("syncope, r/o arrhythmia, outpatient")), question_negations("admitted w syncope, r/o arrhythmia")
     (['arrhythmia', 'rule', 'ruled'], set())
     """
@@ -423,6 +425,8 @@ def question_negations(query: str) -> set[str]:
     # a detail the record leaves open, said after it: "afib, type not documented", "stage not specified"; or spared
     # by the injury: "laceration of finger, nail not involved"
     out |= {m.group(1).lower() for m in _UNSTATED_AFTER.finditer(query) if m.group(1).lower() not in STOPWORDS}
+    # a denied word is denied in the code set's words too: "not comatose" denies the tabular's "coma"
+    out |= {t for w in list(out) if w in SYNONYMS and " " not in w for t in tokens(SYNONYMS[w])} - STOPWORDS
     # outside a hospital stay a condition to rule out is not coded (guideline IV.H: code the signs and symptoms),
     # so it reads like a denied one: "syncope, r/o arrhythmia" is the syncope. In a stay it is coded as if
     # established (guideline II.H), and a condition already "ruled out" is what Z03 says.

@@ -26,6 +26,7 @@ from casepilot.procedures import is_procedure, procedure_words
     "tap of ascites, 2 L off",
     "port inserted in the right chest",  # a device put in
     "Watchman implant",
+    "PICC placed R basilic vein, tip confirmed in SVC",  # a confirmed position is no finding
 ])
 def test_procedures(text):
     assert is_procedure(text)
@@ -47,6 +48,11 @@ def test_procedures(text):
     "s/p chest tube, pneumothorax resolved",
     "av fistula thrombosis",
     "hx of breast ca, mastectomy yrs ago, no current tx",  # a procedure long ago is history
+    "hx CABG x3, stable",  # anything "hx" is history
+    "radical prostatectomy in 2019, no evidence of disease",  # done in a past year
+    "core needle biopsy of the left breast mass shows invasive ductal carcinoma",  # what the biopsy found
+    "alcoholic cirrhosis with tense ascites needing paracentesis",  # a procedure the condition calls for
+    "postherpetic neuralgia, ophthalmic division of the trigeminal nerve",  # a nerve's branch, no Division
 ])
 def test_conditions_and_reasons_for_a_visit(text):
     assert not is_procedure(text)
