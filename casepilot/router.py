@@ -75,7 +75,9 @@ _TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|
                     r"convention\w*|sequenc\w*|medicare|payer|claim\w*|units?|reimburse\w*)\b|"
                     # the notice in capitals; "no abn findings" is a note's "abnormal"
                     r"\b(?-i:ABNs?)\b", re.I)
-_ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b", re.I)
+_ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b"
+                        # "E11.621 is already coded - what goes with it for the ulcer?"
+                        r"|\bwhat (?:else )?(?:goes|go|do (?:i|we) (?:add|pair|use)|should (?:i|we) add)\s+with\b", re.I)
 # whether the record must link conditions or a query is needed before a code is used: a documentation rule
 _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+)\s+(?:really\s+)?need\b[^?]*?"
                          r"\b(?:link\w*|quer(?:y|ies)|connect\w*|tie|relate)\b"
@@ -308,6 +310,12 @@ _ALREADY_HAVE = re.compile(r"(?:\bi(?:'ve)?\s+(?:already\s+)?(?:have|got|coded|u
                            r"\bbesides|\bin addition to|\bother than|\balong with)\b[^.?!;]{0,40}$", re.I)
 
 
+# ... or said after the code: "N18.4 is already on the claim - what's the code for the anemia?"
+_ALREADY_AFTER = re.compile(r"\W{0,3}(?:(?:is|are|was|were|'s)\s+)?already\s+(?:on\s+the\s+claim|coded|billed|assigned|"
+                            r"reported|listed|captured|there|in)\b"
+                            r"|\W{0,3}(?:is|are|was|were|'s)\s+(?:on\s+the\s+claim|coded|billed|assigned|reported)\b", re.I)
+
+
 def already_had(message: str, resolved: list[Resolved]) -> list[str]:
     """The codes the message says the asker has already ("I have P07.16 for the weight -- which code for the
     gestational age?"): what the answer is not.
@@ -316,9 +324,13 @@ def already_had(message: str, resolved: list[Resolved]) -> list[str]:
     >>> q = "I have G30.1 first -- what's the dementia code?"
     >>> already_had(q, [Resolved(m, []) for m in find_mentions(q)])
     ['G301']
+    >>> q = "anemia due to CKD 4. N18.4 is already on the claim - what's the code for the anemia?"
+    >>> already_had(q, [Resolved(m, []) for m in find_mentions(q)])
+    ['N184']
     """
     return [r.mention.code for r in resolved
-            if _ALREADY_HAVE.search(message[max(0, r.mention.start - 60):r.mention.start])]
+            if _ALREADY_HAVE.search(message[max(0, r.mention.start - 60):r.mention.start])
+            or _ALREADY_AFTER.match(message, r.mention.end)]
 
 
 def route(message: str, history: list[dict] | None, store: CodeStore | None) -> Route:

@@ -628,7 +628,11 @@ class GroundedAnswerer:
         d = Draft(route.intent)
         query = self.retriever.spell(strip_question(question))
         # the spelling repaired against the indexes' words names a procedure too ("thoracentisis")
-        system = route.system or infer_system(question, query)
+        # the codes the asker already has name the code set of the one asked for ("E11.621 is already coded - what
+        # goes with it for the ulcer?" wants the L97 code, however the description words the debridement)
+        had = {r.record.system for r in route.codes if r.mention.code in route.had and r.records}
+        system = route.system or (had.pop() if len(had) == 1 and had <= {cs.ICD10CM, cs.ICD10PCS} else None) \
+            or infer_system(question, query)
         colls = {
             cs.ICD10CM: ["icd10cm"], cs.ICD10PCS: ["icd10pcs"],
             cs.CPT: ["cpt_licensed", "corpus_code_summary"], cs.HCPCS: ["hcpcs", "corpus_code_summary"],
