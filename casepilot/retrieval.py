@@ -266,6 +266,8 @@ _SCREENING_VISIT = re.compile(r"(?<!positive )(?<!abnormal )(?<!failed )(?<!abn 
 _PAST = re.compile(r"\b(?:hx|history|h/o|s/p|status post|post|previous(?:ly)?|prior|past|former(?:ly)?|old|remote|"
                    r"resolved|remission|healed|completed|finished|treated|ago|no longer|no (?:current|active|evidence|"
                    r"recurrence|sign)|survivor|personal)\b", re.I)
+_EXPOSURE = re.compile(r"\b(?:contacts?|expos\w*|secondhand|second-hand|passive|sick contacts?|around|living with|lives with|"
+                       r"works? (?:with|around|in)|occupational|environmental|inhal\w*|radon|asbestos|lead|mold|smoke)\b", re.I)
 _FAMILY_HISTORY = re.compile(r"\b(?:family|fam)\s+(?:medical\s+)?(?:history|hx)\b|\bfhx\b", re.I)
 _KIN = re.compile(r"\b(?:family|fam|mother|father|mom|dad|sister|brother|sibling|siblings|parents?|grand(?:mother|father|parent)s?|"
                   r"aunt|uncle|cousin|son|daughter|twin)\b", re.I)
@@ -372,6 +374,7 @@ class _Query:
     letters: set[str]  # chapter letters it names ("Z code")
     family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
     past: bool  # it speaks of a past condition (history, s/p, prior, resolved, in remission)
+    exposure: bool  # it speaks of a contact or an exposure (Z20, Z77)
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
     screening: bool  # it asks for a screening visit (Z11-Z13)
@@ -424,6 +427,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         past=bool(_PAST.search(query) or _PAST.search(expanded)),
+        exposure=bool(_EXPOSURE.search(query) or _EXPOSURE.search(expanded)),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
@@ -625,6 +629,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 # neoplasm", for "f/u after completed treatment of pneumonia"; a screening for one, Z12, needs none)
                 or (code[:3] in ("Z08", "Z80", "Z85") and not q.malignancy and _NAMES_MALIGNANCY.search(own_title))
                 # ("f/u visit, ankle sprain" is no Z39.2 "Encounter for routine postpartum follow-up")
+                # ("UTI d/t E coli" is no Z20.01 "Contact with and (suspected) exposure to ... E. coli": a contact or
+                # exposure code needs the question to speak of one)
+                or (code[:3] in ("Z20", "Z77") and not q.exposure)
                 # (Z38 "Liveborn infant ... delivered" is the newborn's record, as are the P codes)
                 or (code[:1] == "Z" and not q.maternal and code[:3] != "Z38"
                     and (code[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))

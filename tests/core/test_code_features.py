@@ -536,3 +536,9 @@ def test_a_personal_history_title_needs_a_past_the_question_states():
     assert code_features(title, "", now).get("history_mismatch") == 1.0
     assert not code_features(title, "", past).get("history_mismatch")
     assert not code_features(title, "", query_facts("colon cancer in remission")).get("history_mismatch")
+
+
+def test_a_contact_or_exposure_code_needs_a_contact_or_exposure():
+    title = "ICD-10-CM Z20.01 Contact with and (suspected) exposure to intestinal infectious diseases due to Escherichia coli (E. coli)"
+    assert code_features(title, "", query_facts("UTI d/t E coli")).get("record_mismatch") == 1.0
+    assert not code_features(title, "", query_facts("exposed to E coli at daycare, no symptoms")).get("record_mismatch")
