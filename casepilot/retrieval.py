@@ -628,6 +628,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 # (likewise the follow-up or history of a malignancy, "Z08 ... after completed treatment for malignant
                 # neoplasm", for "f/u after completed treatment of pneumonia"; a screening for one, Z12, needs none)
                 or (code[:3] in ("Z08", "Z80", "Z85") and not q.malignancy and _NAMES_MALIGNANCY.search(own_title))
+                # (a hormone receptor status, Z17, is coded beside a malignancy: "w/u neg" is no "receptor negative")
+                or (code[:3] == "Z17" and not q.malignancy)
                 # ("f/u visit, ankle sprain" is no Z39.2 "Encounter for routine postpartum follow-up")
                 # ("UTI d/t E coli" is no Z20.01 "Contact with and (suspected) exposure to ... E. coli": a contact or
                 # exposure code needs the question to speak of one)

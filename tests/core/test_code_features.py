@@ -542,3 +542,9 @@ def test_a_contact_or_exposure_code_needs_a_contact_or_exposure():
     title = "ICD-10-CM Z20.01 Contact with and (suspected) exposure to intestinal infectious diseases due to Escherichia coli (E. coli)"
     assert code_features(title, "", query_facts("UTI d/t E coli")).get("record_mismatch") == 1.0
     assert not code_features(title, "", query_facts("exposed to E coli at daycare, no symptoms")).get("record_mismatch")
+
+
+def test_a_hormone_receptor_status_needs_a_malignancy():
+    title = "ICD-10-CM Z17.421 Hormone receptor negative with human epidermal growth factor receptor 2 positive status"
+    assert code_features(title, "", query_facts("syncopal episode, w/u neg")).get("record_mismatch") == 1.0
+    assert not code_features(title, "", query_facts("breast ca, triple neg workup, HER2+")).get("record_mismatch")
