@@ -397,13 +397,17 @@ def exam_findings(text: str) -> bool | None:
     return None if normal == abnormal else abnormal
 
 
+_LEFT_NOT_A_SIDE = re.compile(r"\bleft\s+(?:over|behind|alone|untreated|in place|in situ|in|to)\b", re.I)
+
+
 def query_facts(query: str, expanded: str | None = None) -> _Query:
     """What the ranker's code features read from a question, once per search (pure)."""
     expanded = expand_query(query) if expanded is None else expanded
     qwords = set(tokens(expanded))
     # "left hemiparesis, pt is right-handed": the handedness names no affected side (the question is expanded
     # again only when it mentions handedness)
-    unhanded = without_handedness(query)
+    # ... nor does "left" in "left over from a stroke", "left in place", "left untreated"
+    unhanded = _LEFT_NOT_A_SIDE.sub(" ", without_handedness(query))
     side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
@@ -420,7 +424,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         # a state said in words or by its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
         states={w for w, rx in _STATED_STATES.items() if rx.search(query) or rx.search(expanded)
                 or any(len(t) >= 3 and w.startswith(t) for t in qwords)},
-        dominance=dominance_of(query), visit=gives_visit_reason(query), injury_first=injury_first(query),
+        dominance=dominance_of(_LEFT_NOT_A_SIDE.sub(" ", query)), visit=gives_visit_reason(query), injury_first=injury_first(query),
         asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),
         maternal=bool(_MATERNAL.search(expanded) or _MATERNAL.search(query)),
         malignancy=bool(_MALIGNANCY.search(expanded) or _MALIGNANCY.search(query)),

@@ -44,8 +44,13 @@ _DESCRIBE = re.compile(
     r"\b(icd[- ]?10[- ]?(cm|pcs)?|cpt|hcpcs|diagnosis|dx|procedure)?\s*codes?\s+(for|to use for|of)\b|"
     r"\bwhat (icd|cpt|hcpcs|code|diagnosis code)\b|\bhow (do|should|would) (i|you|we) code\b|\bcode (a|an|the)\b|"
     # "what's the PCS for laparoscopic left adrenalectomy": the code set named in place of "code"
-    r"\b(?:what(?:'?s| is)|which is) the (?:icd[- ]?10[- ]?)?(?:pcs|cm|cpt|hcpcs|dx|icd[- ]?10)\s+(?:for|of)\b",
+    r"\b(?:what(?:'?s| is)|which is) the (?:icd[- ]?10[- ]?)?(?:pcs|cm|cpt|hcpcs|dx|icd[- ]?10)\s+(?:for|of)\b|"
+    # "Need the external cause code: he fell off a ladder ...": the description after the colon is what to code
+    r"^\W*(?:i\s+)?(?:need|want|looking for|give me)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}codes?\s*[:-]",
     re.I)
+# ... that lead-in alone (the description answerer strips it)
+NEED_CODE_LEAD = re.compile(r"^\W*(?:i\s+)?(?:need|want|looking for|give me)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}codes?"
+                            r"\s*[:-]\s*", re.I)
 _SYSTEM_WORDS = [
     (cs.ICD10PCS, re.compile(r"\b(icd[- ]?10[- ]?pcs|pcs|inpatient procedure|root operation)\b", re.I)),
     (cs.ICD10CM, re.compile(r"\b(icd[- ]?10(?:[- ]?cm)?|diagnos[ie]s|dx)\b", re.I)),
@@ -170,6 +175,8 @@ def ends_asking_code(text: str) -> bool:
     >>> ends_asking_code("Lumbar radiculopathy, no disc herniation. What is the code"), ends_asking_code("What is a combination code?")
     (True, False)
     """
+    if NEED_CODE_LEAD.match(text):  # "Need the external cause code: <description>": the same ask, put first
+        return True
     body = re.sub(r"[?!.\s]+$", "", text)
     for sep in (".", ";", ",", " - ", ":"):
         if sep in body:

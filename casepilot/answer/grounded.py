@@ -1461,8 +1461,11 @@ def strip_question(question: str) -> str:
 
     >>> strip_question("Shingles on the trunk, no eye involvement. What ICD-10 code?"), strip_question("What code?")
     ('Shingles on the trunk, no eye involvement', 'What code?')
+    >>> strip_question("Need the external cause code: fell off a ladder at home")
+    'fell off a ladder at home'
     """
-    q = _PREFIX.sub("", question.strip(), count=1).rstrip(" ?.!")
+    # ("Need the external cause code: he fell off a ladder ...": the lead-in before the description goes too)
+    q = _PREFIX.sub("", rt.NEED_CODE_LEAD.sub("", question.strip(), count=1), count=1).rstrip(" ?.!")
     q = _SUFFIX.sub("", q) or q
     return q or question.strip()
 

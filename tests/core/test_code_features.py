@@ -548,3 +548,11 @@ def test_a_hormone_receptor_status_needs_a_malignancy():
     title = "ICD-10-CM Z17.421 Hormone receptor negative with human epidermal growth factor receptor 2 positive status"
     assert code_features(title, "", query_facts("syncopal episode, w/u neg")).get("record_mismatch") == 1.0
     assert not code_features(title, "", query_facts("breast ca, triple neg workup, HER2+")).get("record_mismatch")
+
+
+def test_left_over_names_no_side():
+    q = query_facts("Right-sided hemiparesis left over from an ischemic stroke last year. Patient is right-handed.")
+    assert q.side == {"right"}
+    right = "ICD-10-CM I69.351 Hemiplegia and hemiparesis following cerebral infarction affecting right dominant side"
+    left = "ICD-10-CM I69.354 Hemiplegia and hemiparesis following cerebral infarction affecting left non-dominant side"
+    assert not code_features(right, "", q).get("side_mismatch") and code_features(left, "", q).get("side_mismatch")

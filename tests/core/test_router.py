@@ -44,6 +44,7 @@ def store(tmp_path_factory):
     ("htn and ckd 4, md didnt document they are linked - do we still assign I12.9?", rt.GUIDELINE),
     # the codes the asker already has, said after them, are not what is asked for
     ("anemia in CKD stage 4. N18.4 is already on the claim - what's the code for the anemia?", rt.DESCRIPTION_TO_CODE),
+    ("need the external cause code: slipped on ice in the parking lot, initial visit", rt.DESCRIPTION_TO_CODE),
     ("heel ulcer to the fat layer. E11.621 is coded - what goes with it for the ulcer?", rt.DESCRIPTION_TO_CODE),
     ("lap chole, gallbladder removed completely - pcs?", rt.DESCRIPTION_TO_CODE),
     ("what level of MDM do I need for 99214?", rt.CODE_LOOKUP),
