@@ -138,6 +138,9 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\b(?:right |left )?(?:basilic|cephalic|brachial|subclavian|internal jugular|jugular|axillary|femoral)"
      r"(?: vein)?\b(?=.*\btip\b)", " "),
     (r"\bcentral lines?\b", "central venous catheter infusion device insertion"),
+    # a dialysis (tunneled) catheter is an Infusion Device inserted where its tip lies, like a central line
+    (r"\b(?:tunnell?ed|dialysis|hemodialysis|permcath|perm-?cath)\b(?: \w+){0,2} catheters?\b",
+     r"\g<0> central venous catheter infusion device insertion"),
     # the body part an adjective names ("ureteral stent": the ureter); a nephrostomy or chest tube drains
     (r"\bureteral\b", "ureteral ureter"), (r"\b(?:nephrostomy|drainage|drain) tubes?\b", r"\g<0> drainage device"),
     # the body part names: "subq abscess" is of the Subcutaneous Tissue and Fascia, a "gastric" biopsy of the Stomach

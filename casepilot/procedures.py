@@ -78,7 +78,9 @@ _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|histor
                         r"in (?:19|20)\d\d|"
                         # what a test or biopsy found is the diagnosis asked about ("biopsy ... shows invasive ductal
                         # carcinoma", "consistent with colon origin")
-                        r"shows|showed|showing|revealed|reveals|consistent with|positive for)\b", re.I)
+                        r"shows|showed|showing|revealed|reveals|consistent with|positive for|(?:neg|negative) for|"
+                        # an absence the patient lives with: "L BKA (acquired)" is Z89.512
+                        r"acquired)\b", re.I)
 
 
 def _db(name: str) -> sqlite3.Connection:

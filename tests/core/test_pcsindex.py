@@ -111,6 +111,8 @@ def test_first_candidate(ix, question, code):
         # the index gives PEG's full code (percutaneous approach), whatever "endoscopic" in its spelled-out name says
         ("PEG tube placement", "0DH63UZ"),
         ("percutaneous endoscopic gastrostomy", "0DH63UZ"),
+        # a dialysis catheter is an infusion device where its tip lies
+        ("tunneled hemodialysis catheter via the left IJ, tip in the SVC", "02HV33Z"),
     ],
 )
 def test_surgeon_shorthand(ix, question, code):

@@ -53,6 +53,8 @@ def test_procedures(text):
     "core needle biopsy of the left breast mass shows invasive ductal carcinoma",  # what the biopsy found
     "alcoholic cirrhosis with tense ascites needing paracentesis",  # a procedure the condition calls for
     "postherpetic neuralgia, ophthalmic division of the trigeminal nerve",  # a nerve's branch, no Division
+    "gerd, egd neg for esophagitis",  # what a scope found (not) is the diagnosis
+    "L BKA (acquired)",  # an acquired absence
 ])
 def test_conditions_and_reasons_for_a_visit(text):
     assert not is_procedure(text)
