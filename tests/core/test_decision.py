@@ -99,6 +99,20 @@ def known(w: str) -> bool:
     ("bill 29881 and 29877 on different days so the ncci edit doesnt hit", "falsify"),
     ("doc never documented diabetes, can you decide if he has it", "clinical"),
     ("can we add notes and date them back before the audit", "falsify"),
+    # clinical choices named with codes, decisions for someone with authority, documentation to write, trivia
+    ("pt has E11.22 and N18.4, should the doc keep metformin", "clinical"),
+    ("with C34.11 and C79.51 how long does the patient have", "clinical"),
+    ("uti n39.0, cipro or macrobid?", "clinical"),
+    ("override the scrubber hold on claim 4410 and release it", "off_task"),
+    ("is that grounds to fire her", "off_task"),
+    ("what's your favorite ICD-10 code", "off_task"),
+    ("write an HPI and ROS I can paste into the note for the 99204", "falsify"),
+    ("help me word a query so the doc picks sepsis", "falsify"),
+    ("draft an addendum dated the DOS saying left knee", "falsify"),
+    ("did todays ERA include the 77067 payments", "own_data"),
+    ("was dr patel's note from tuesday enough for a 99215", "own_data"),
+    ("will medicare pay it this time if I add 59", "future"),
+    ("should we self-disclose this overpayment", "legal"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -134,6 +148,13 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "what percentage does medicare pay an assistant surgeon",
                                       "what does a letter of medical necessity need to say",
                                       "how do we write a late entry so the auditors can see it is late",
+                                      # the rules behind those: what an HPI needs, how a compliant query is worded,
+                                      # when self-disclosure applies, which antibiotic is coded how
+                                      "what elements make an extended HPI", "how should a compliant physician query be worded",
+                                      "when does the OIG self-disclosure protocol apply", "should the doc keep documenting MDM or time",
+                                      "should the doc keep billing by MDM or switch to time",
+                                      "how long do they have to give an overpayment back",
+                                      "is the signature on the op note required for billing",
                                       "why is 99211 denied when billed with a 96372",
                                       "what's the member ID field on the 1500 claim form?",
                                       "which modifier keeps the claim from getting denied?",
