@@ -106,6 +106,9 @@ def sentences(text: str) -> list[str]:
     return [s.replace("**", "").replace("`", "") for s in out]
 
 
+_VALUE_ASKED = re.compile(r"\b(?:indicator|value|character|char|digit)\s+([A-Z0-9])(?![\w-])|(?<![\w-])([A-Z0-9])\s+(?:indicator|value)\b")
+
+
 def best_sentences(query: str, docs: list[Document], limit: int = 4, per_doc: int = 3) -> list[tuple[int, str]]:
     """The sentences of ``docs`` that share most words with the question: (doc index, sentence).
 
@@ -113,6 +116,9 @@ def best_sentences(query: str, docs: list[Document], limit: int = 4, per_doc: in
     opening sentence; returned in reading order within each passage.
     """
     q = set(tokens(expand_query(query)))
+    # a one-character value the question asks about ("POA indicator W", "7th character D", "status indicator T"):
+    # too short to be a word, so the sentence that names it standing alone gets a bonus
+    values = {m.group(1) or m.group(2) for m in _VALUE_ASKED.finditer(query)}
     picked: list[tuple[float, int, int, str]] = []
     for di, doc in enumerate(docs):
         body = doc.page_content.split("\n", 1)[1] if "\n" in doc.page_content else doc.page_content
@@ -124,6 +130,8 @@ def best_sentences(query: str, docs: list[Document], limit: int = 4, per_doc: in
                 continue
             overlap = len(q & (words | heading_words)) / (len(q) or 1)
             score = overlap + len(q & words) * 0.15 + (0.2 if si == 0 else 0) - di * 0.05
+            if values and any(re.search(rf"(?<![\w-]){v}(?![\w-])", s) for v in values):
+                score += 1.0
             cands.append((score, di, si, s))
         cands.sort(key=lambda x: -x[0])
         picked.extend(cands[:per_doc])

@@ -100,3 +100,18 @@ def test_a_code_asked_for_another_thing_than_the_history():
     assert not _asks_for_another(q2, history_ask(q2))
     q3 = "hx of breast ca, no current tx. code for the breast cancer history"
     assert not _asks_for_another(q3, history_ask(q3))
+
+
+def test_a_one_character_value_asked_about_picks_its_sentence():
+    from langchain_core.documents import Document
+
+    from casepilot.answer.evidence import best_sentences
+
+    doc = Document(page_content="POA indicator values\nY means the condition was present at the time of inpatient admission. "
+                                "N means it was not present at the time of admission. U means the documentation is "
+                                "insufficient to determine it. W (clinically undetermined) means the provider cannot "
+                                "clinically determine it.")
+    picked = [s for _, s in best_sentences("what is POA indicator W", [doc], limit=1, per_doc=1)]
+    assert picked and picked[0].startswith("W (clinically undetermined)")
+    # without a value asked about, the opening sentence leads as before
+    assert best_sentences("POA indicator values", [doc], limit=1, per_doc=1)[0][1].startswith("Y means")
