@@ -68,7 +68,12 @@ _COMMON_MOD = r"[0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX"
 _MOD_OTHER_SIDE = re.compile(rf"\s*(?:vs\.?|versus|or|and|/|&|,)\s*(?:mod(?:ifier)?s?\s+)?-?({_COMMON_MOD})\b")
 # A message that is only a comparison of two modifier labels.
 _MOD_COMPARISON = re.compile(rf"^\W*(?:mod(?:ifier)?s?\s+)?({_COMMON_MOD})\s*(?:vs\.?|versus)\s*({_COMMON_MOD})"
-                             rf"(?:\s+mod(?:ifier)?s?)?\W*$")
+                             rf"(?:\s+mod(?:ifier)?s?)?\W*$"
+                             # "same radiologist repeated the chest xray later same day - 76 or 77?": a closing choice
+                             # between two CPT modifiers
+                             r"|(?:^|[-:;,.]\s*)(22|24|25|26|27|50|51|52|53|54|55|56|57|58|59|62|63|66|76|77|78|79|80|"
+                             r"81|82|90|91|92|95|96|97|99)\s+or\s+(?:mod(?:ifier)?\s+)?(22|24|25|26|27|50|51|52|53|54|55|"
+                             r"56|57|58|59|62|63|66|76|77|78|79|80|81|82|90|91|92|95|96|97|99)\s*\?\s*$")
 # A declared label standing bare (see find_mentions' ``labels``): capitals with a letter as a word of their own,
 # two digits only as a glossary entry ("79: unrelated procedure").
 _BARE_LABEL = re.compile(r"(?<![\w.\-/])(?:([A-Z][A-Z0-9]|[0-9][A-Z])|([0-9]{2})(?=(?:\*\*)?:\s))(?![\w\-/]|\.[0-9A-Za-z])")
@@ -354,8 +359,9 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
                 continue
             add(base + t.start(), base + t.end(), normalize(tok), (MODIFIER,), True)
     for m in _MOD_COMPARISON.finditer(norm):
-        for g in (1, 2):
-            add(m.start(g), m.end(g), normalize(m.group(g)), (MODIFIER,), True)
+        for g in range(1, 5):
+            if m.group(g):
+                add(m.start(g), m.end(g), normalize(m.group(g)), (MODIFIER,), True)
     for m in _BARE_LABEL.finditer(norm) if labels else ():
         label = m.group(1) or m.group(2)
         if label in labels and (m.start(), m.start() + 2) not in found:

@@ -172,3 +172,11 @@ def test_declared_labels_stand_bare(text, found):
     from casepilot.codes import find_mentions
     assert [m.code for m in find_mentions(text, frozenset({"QY", "QX", "79", "AA"}))] == found
     assert [m.code for m in find_mentions(text)] == []
+
+
+def test_a_closing_choice_between_two_modifiers_names_both():
+    from casepilot.codes import find_mentions
+
+    q = "same radiologist repeated the chest xray later same day - 76 or 77?"
+    assert [(m.code, m.systems) for m in find_mentions(q)] == [("76", ("modifier",)), ("77", ("modifier",))]
+    assert find_mentions("how many minutes, 15 or 30?") == []  # numbers that are no modifiers
