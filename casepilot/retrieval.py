@@ -268,6 +268,13 @@ _PAST = re.compile(r"\b(?:hx|history|h/o|s/p|status post|post|previous(?:ly)?|pr
                    r"recurrence|sign)|survivor|personal)\b", re.I)
 _EXPOSURE = re.compile(r"\b(?:contacts?|expos\w*|secondhand|second-hand|passive|sick contacts?|around|living with|lives with|"
                        r"works? (?:with|around|in)|occupational|environmental|inhal\w*|radon|asbestos|lead|mold|smoke)\b", re.I)
+# An infectious agent the B95-B97 codes name, and the note that asks for one
+_ORGANISM = re.compile(r"\b(?:e\.?\s*coli|escherichia coli|staph(?:ylococc(?:us|al))?(?: aureus)?|strep(?:tococc(?:us|al))?"
+                       r"(?: group [ab])?|group [ab] strep\w*|pseudomonas(?: aeruginosa)?|klebsiella(?: pneumoniae)?|"
+                       r"proteus(?: mirabilis)?|enterococc(?:us|al)(?: faecalis)?|mrsa|mssa|vre|h\.?\s*flu|"
+                       r"haemophilus influenzae)\b", re.I)
+_SEPSIS = re.compile(r"\b(?:sepsis|septic\w*|septicemia|urosepsis|sirs)\b", re.I)
+_AGENT_NOTE = re.compile(r"\bB95-B97\b|\bidentify (?:the )?infectious agent", re.I)
 _FAMILY_HISTORY = re.compile(r"\b(?:family|fam)\s+(?:medical\s+)?(?:history|hx)\b|\bfhx\b", re.I)
 _KIN = re.compile(r"\b(?:family|fam|mother|father|mom|dad|sister|brother|sibling|siblings|parents?|grand(?:mother|father|parent)s?|"
                   r"aunt|uncle|cousin|son|daughter|twin)\b", re.I)
@@ -375,6 +382,8 @@ class _Query:
     family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
     past: bool  # it speaks of a past condition (history, s/p, prior, resolved, in remission)
     exposure: bool  # it speaks of a contact or an exposure (Z20, Z77)
+    organism: set[str]  # the words naming an infectious agent ("e", "coli"): what a B95-B97 code adds
+    sepsis: bool  # it states sepsis (A40-A41)
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
     screening: bool  # it asks for a screening visit (Z11-Z13)
@@ -432,6 +441,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         past=bool(_PAST.search(query) or _PAST.search(expanded)),
         exposure=bool(_EXPOSURE.search(query) or _EXPOSURE.search(expanded)),
+        organism={w for m in _ORGANISM.finditer(query) for w in tokens(m.group(0))},
+        sepsis=bool(_SEPSIS.search(query) or _SEPSIS.search(expanded)),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
@@ -496,13 +507,16 @@ def inclusion_terms(text: str) -> list[str]:
     return _note_lines(text, "Inclusion terms")
 
 
-def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = ()) -> dict[str, float]:
+def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = (),
+                  agent_by_note: bool = False) -> dict[str, float]:
     """The ranker's features of one code passage (pure; BM25 and dense come from the search): how much of
     the question its title covers, and where it clashes with what the question states (another stage, side
     or encounter, a negated branch).
 
     ``aliases``: the code's inclusion terms, the tabular's other names for it ("Plantar fasciitis" under M72.2
     "Plantar fascial fibromatosis"); the question's coverage is the best of the title and each of them.
+    ``agent_by_note``: the code's notes ask for an additional code for the infectious agent (B95-B97), so the
+    organism the question names ("UTI due to E. coli") is said by that code, not missing from this title.
     """
     sig: dict[str, float] = {}
     own_title = title.split(" ", 2)[-1]  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own words
@@ -512,6 +526,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # asserts; a question word counts as covered only with the same polarity.
     t_negated = negated_terms(own_title) | negated_terms(short)
     asserted = (title_words | set(tokens(short))) - t_negated
+    if agent_by_note:
+        asserted |= q.organism
     # An inclusion term that ends "NOS" (not otherwise specified) names the code only for a question that says no
     # more than it does: "metastatic disease to the liver" is no "Metastatic disease NOS" (C79.9), it is C78.7
     alias_numbers = set().union(*(small_numbers(a) for a in aliases)) if q.numbers and aliases else set()
@@ -638,6 +654,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 # ("UTI d/t E coli" is no Z20.01 "Contact with and (suspected) exposure to ... E. coli": a contact or
                 # exposure code needs the question to speak of one)
                 or (code[:3] in ("Z20", "Z77") and not q.exposure)
+                # ("UTI due to E. coli" is no A41.51 "Sepsis due to E. coli": a sepsis code needs sepsis stated)
+                or (code[:3] in ("A40", "A41") and not q.sepsis)
                 # (Z38 "Liveborn infant ... delivered" is the newborn's record, as are the P codes)
                 or (code[:1] == "Z" and not q.maternal and code[:3] != "Z38"
                     and (code[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
@@ -1069,7 +1087,8 @@ class Retriever:
                 # (a heading's "Includes" notes name what its whole family covers: not the heading's other names)
                 aliases = (inclusion_terms(doc.page_content) + str(m.get("inherited") or "").splitlines()
                            + (includes_terms(doc.page_content) if m.get("billable") is True else []))
-                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q, aliases))
+                sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q, aliases,
+                                         agent_by_note=bool(q.organism) and _AGENT_NOTE.search(doc.page_content) is not None))
                 sig["ranker"] = self.ranker.score(sig)
                 score = base.get(i, 0.0)
             else:

@@ -556,3 +556,13 @@ def test_left_over_names_no_side():
     right = "ICD-10-CM I69.351 Hemiplegia and hemiparesis following cerebral infarction affecting right dominant side"
     left = "ICD-10-CM I69.354 Hemiplegia and hemiparesis following cerebral infarction affecting left non-dominant side"
     assert not code_features(right, "", q).get("side_mismatch") and code_features(left, "", q).get("side_mismatch")
+
+
+def test_an_organism_is_the_additional_agent_codes_and_sepsis_must_be_stated():
+    q = query_facts("UTI due to E. coli")
+    uti = "ICD-10-CM N39.0 Urinary tract infection, site not specified"
+    with_note = code_features(uti, "", q, agent_by_note=True)
+    assert with_note["q_cover"] > code_features(uti, "", q)["q_cover"]  # E. coli is B96.20's to say
+    sepsis = "ICD-10-CM A41.51 Sepsis due to Escherichia coli [E. coli]"
+    assert code_features(sepsis, "", q).get("record_mismatch") == 1.0
+    assert not code_features(sepsis, "", query_facts("sepsis due to e coli")).get("record_mismatch")
