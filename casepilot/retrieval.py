@@ -273,6 +273,7 @@ _ORGANISM = re.compile(r"\b(?:e\.?\s*coli|escherichia coli|staph(?:ylococc(?:us|
                        r"(?: group [ab])?|group [ab] strep\w*|pseudomonas(?: aeruginosa)?|klebsiella(?: pneumoniae)?|"
                        r"proteus(?: mirabilis)?|enterococc(?:us|al)(?: faecalis)?|mrsa|mssa|vre|h\.?\s*flu|"
                        r"haemophilus influenzae)\b", re.I)
+_GESTATIONAL_DIABETES = re.compile(r"\bgestational diabet\w*|\bgdm(?:\s*a[12])?\b", re.I)
 _SEPSIS = re.compile(r"\b(?:sepsis|septic\w*|septicemia|urosepsis|sirs)\b", re.I)
 _AGENT_NOTE = re.compile(r"\bB95-B97\b|\bidentify (?:the )?infectious agent", re.I)
 _FAMILY_HISTORY = re.compile(r"\b(?:family|fam)\s+(?:medical\s+)?(?:history|hx)\b|\bfhx\b", re.I)
@@ -384,6 +385,7 @@ class _Query:
     exposure: bool  # it speaks of a contact or an exposure (Z20, Z77)
     organism: set[str]  # the words naming an infectious agent ("e", "coli"): what a B95-B97 code adds
     sepsis: bool  # it states sepsis (A40-A41)
+    gestational_diabetes: bool  # it states gestational diabetes (O24.4-)
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
     screening: bool  # it asks for a screening visit (Z11-Z13)
@@ -443,6 +445,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         exposure=bool(_EXPOSURE.search(query) or _EXPOSURE.search(expanded)),
         organism={w for m in _ORGANISM.finditer(query) for w in tokens(m.group(0))},
         sepsis=bool(_SEPSIS.search(query) or _SEPSIS.search(expanded)),
+        gestational_diabetes=bool(_GESTATIONAL_DIABETES.search(query) or _GESTATIONAL_DIABETES.search(expanded)),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
@@ -654,11 +657,14 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 # ("UTI d/t E coli" is no Z20.01 "Contact with and (suspected) exposure to ... E. coli": a contact or
                 # exposure code needs the question to speak of one)
                 or (code[:3] in ("Z20", "Z77") and not q.exposure)
+                # (gestational diabetes takes no long-term drug use code: O24.4- says insulin or oral drugs itself,
+                # guideline I.C.15.g)
+                or (code.replace(".", "")[:4] in ("Z794", "Z798") and q.gestational_diabetes)
                 # ("UTI due to E. coli" is no A41.51 "Sepsis due to E. coli": a sepsis code needs sepsis stated)
                 or (code[:3] in ("A40", "A41") and not q.sepsis)
                 # (Z38 "Liveborn infant ... delivered" is the newborn's record, as are the P codes)
                 or (code[:1] == "Z" and not q.maternal and code[:3] != "Z38"
-                    and (code[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
+                    and (code.replace(".", "")[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
                          or _MATERNAL_TITLE.search(own_title)))
                 or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)):
             sig["record_mismatch"] = 1.0

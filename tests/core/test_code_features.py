@@ -566,3 +566,12 @@ def test_an_organism_is_the_additional_agent_codes_and_sepsis_must_be_stated():
     sepsis = "ICD-10-CM A41.51 Sepsis due to Escherichia coli [E. coli]"
     assert code_features(sepsis, "", q).get("record_mismatch") == 1.0
     assert not code_features(sepsis, "", query_facts("sepsis due to e coli")).get("record_mismatch")
+
+
+def test_gestational_diabetes_takes_no_long_term_drug_use_code():
+    insulin = "ICD-10-CM Z79.4 Long term (current) use of insulin"
+    assert code_features(insulin, "", query_facts("GDM A2 on insulin")).get("record_mismatch") == 1.0
+    assert not code_features(insulin, "", query_facts("type 2 diabetes on insulin")).get("record_mismatch")
+    # (a suspected maternal condition ruled out is the mother's record whatever its title names)
+    z0375 = "ICD-10-CM Z03.75 Encounter for suspected cervical shortening ruled out"
+    assert code_features(z0375, "", query_facts("syncope, r/o arrhythmia")).get("record_mismatch") == 1.0
