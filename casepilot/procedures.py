@@ -33,10 +33,10 @@ MAX_CM_TITLES_ROOT = 10
 GUARD_TITLES, GUARD_SHARE, GUARD_NEAR = 100, 0.95, 0.9
 # ... except "control", which in a coder's description states a condition ("DM2 out of control", "poor
 # control") far more often than it names the PCS root operation (stopping a bleed).
-_CONDITION_WORDS = frozenset({"control",
-                              # ... and "division", which names a nerve's branch ("ophthalmic division of the
-                              # trigeminal nerve") in a description far more often than the root operation
-                              "division"})
+_CONDITION_WORDS = frozenset({"control"})
+# ... and "division", which in a description names a nerve's branch ("ophthalmic division of the trigeminal nerve")
+# far more often than the root operation: no procedure vocabulary, alone or in an index phrase ("Division, Nerve")
+_ANATOMY_WORDS = frozenset({"division"})
 
 _SURGICAL = re.compile(r"\b\w+(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|centesis|tripsy|desis)\b|\b("
                        r"excision|resection|repair|replacement|insertion|removal|bypass|transplant\w*|laparoscopic|"
@@ -144,7 +144,8 @@ def procedure_terms() -> tuple[frozenset[str], tuple[frozenset[str], ...], dict[
             beside = Counter(x for i in in_cm for x in titles[i] if x != w)
             if beside and beside.most_common(1)[0][1] >= GUARD_SHARE * len(in_cm):
                 guarded[w] = frozenset(x for x, n in beside.items() if n >= GUARD_NEAR * len(in_cm))
-    return frozenset(words), tuple(sorted(phrases, key=sorted)), guarded, frozenset(postings)
+    return (frozenset(words - _ANATOMY_WORDS), tuple(sorted((p for p in phrases if not p & _ANATOMY_WORDS), key=sorted)),
+            guarded, frozenset(postings))
 
 
 @lru_cache(maxsize=1)
@@ -207,7 +208,7 @@ def is_procedure(text: str, words_only: bool = False) -> bool:
     if _SURGICAL.search(expanded) or _SURGICAL.search(text):
         return True
     words, phrases, guarded, cm_words = procedure_terms()
-    found = set(tokens(expanded)) - {"division"}  # a nerve's branch in a description (see _CONDITION_WORDS)
+    found = set(tokens(expanded))
     # "puncture wounds": the guard word in any inflection
     if any(w in found and not beside & with_stems(found) for w, beside in guarded.items()):
         return True

@@ -260,8 +260,6 @@ _SCREENING_VISIT = re.compile(r"(?<!positive )(?<!abnormal )(?<!failed )(?<!abn 
                               r"(?:positive|abnormal|showed|revealed))", re.I)
 
 
-# A relative's condition is the patient's family history (Z80-Z84), never the patient's own disease or history;
-# a "Family history of ..." title needs the question to speak of a relative.
 # Words that put a condition in the past: what a "Personal history of" title (Z85-Z87, Z91.4-) needs.
 _PAST = re.compile(r"\b(?:hx|history|h/o|s/p|status post|post|previous(?:ly)?|prior|past|former(?:ly)?|old|remote|"
                    r"resolved|remission|healed|completed|finished|treated|ago|no longer|no (?:current|active|evidence|"
@@ -276,6 +274,8 @@ _ORGANISM = re.compile(r"\b(?:e\.?\s*coli|escherichia coli|staph(?:ylococc(?:us|
 _GESTATIONAL_DIABETES = re.compile(r"\bgestational diabet\w*|\bgdm(?:\s*a[12])?\b", re.I)
 _SEPSIS = re.compile(r"\b(?:sepsis|septic\w*|septicemia|urosepsis|sirs)\b", re.I)
 _AGENT_NOTE = re.compile(r"\bB95-B97\b|\bidentify (?:the )?infectious agent", re.I)
+# A relative's condition is the patient's family history (Z80-Z84), never the patient's own disease or history;
+# a "Family history of ..." title needs the question to speak of a relative.
 _FAMILY_HISTORY = re.compile(r"\b(?:family|fam)\s+(?:medical\s+)?(?:history|hx)\b|\bfhx\b", re.I)
 _KIN = re.compile(r"\b(?:family|fam|mother|father|mom|dad|sister|brother|sibling|siblings|parents?|grand(?:mother|father|parent)s?|"
                   r"aunt|uncle|cousin|son|daughter|twin)\b", re.I)
@@ -418,7 +418,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     # "left hemiparesis, pt is right-handed": the handedness names no affected side (the question is expanded
     # again only when it mentions handedness)
     # ... nor does "left" in "left over from a stroke", "left in place", "left untreated"
-    unhanded = _LEFT_NOT_A_SIDE.sub(" ", without_handedness(query))
+    sided = _LEFT_NOT_A_SIDE.sub(" ", query)
+    unhanded = without_handedness(sided)
     side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
@@ -435,7 +436,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         # a state said in words or by its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
         states={w for w, rx in _STATED_STATES.items() if rx.search(query) or rx.search(expanded)
                 or any(len(t) >= 3 and w.startswith(t) for t in qwords)},
-        dominance=dominance_of(_LEFT_NOT_A_SIDE.sub(" ", query)), visit=gives_visit_reason(query), injury_first=injury_first(query),
+        dominance=dominance_of(sided), visit=gives_visit_reason(query), injury_first=injury_first(query),
         asks_supplementary=bool(_ASKS_SUPPLEMENTARY.search(query)), asks_agent=bool(_ASKS_AGENT.search(query)),
         maternal=bool(_MATERNAL.search(expanded) or _MATERNAL.search(query)),
         malignancy=bool(_MALIGNANCY.search(expanded) or _MALIGNANCY.search(query)),
@@ -629,6 +630,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     if q.visit and _VISIT_TITLE.search(own_title):
         sig["visit_reason"] = 1.0
     code = title.split(" ", 2)[1] if title.count(" ") >= 2 else ""  # "ICD-10-CM W54.0XXA Bitten ..." -> the code
+    bare = code.replace(".", "")
     if q.routine_exam and code[:3] in ("Z00", "Z01", "Z02") and _EXAM_TITLE.search(own_title):
         sig["routine_exam"] = 1.0
         low = own_title.lower()
@@ -653,18 +655,18 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 or (code[:3] in ("Z08", "Z80", "Z85") and not q.malignancy and _NAMES_MALIGNANCY.search(own_title))
                 # (a hormone receptor status, Z17, is coded beside a malignancy: "w/u neg" is no "receptor negative")
                 or (code[:3] == "Z17" and not q.malignancy)
-                # ("f/u visit, ankle sprain" is no Z39.2 "Encounter for routine postpartum follow-up")
                 # ("UTI d/t E coli" is no Z20.01 "Contact with and (suspected) exposure to ... E. coli": a contact or
                 # exposure code needs the question to speak of one)
                 or (code[:3] in ("Z20", "Z77") and not q.exposure)
                 # (gestational diabetes takes no long-term drug use code: O24.4- says insulin or oral drugs itself,
                 # guideline I.C.15.g)
-                or (code.replace(".", "")[:4] in ("Z794", "Z798") and q.gestational_diabetes)
+                or (bare[:4] in ("Z794", "Z798") and q.gestational_diabetes)
                 # ("UTI due to E. coli" is no A41.51 "Sepsis due to E. coli": a sepsis code needs sepsis stated)
                 or (code[:3] in ("A40", "A41") and not q.sepsis)
-                # (Z38 "Liveborn infant ... delivered" is the newborn's record, as are the P codes)
+                # ("f/u visit, ankle sprain" is no Z39.2 "Encounter for routine postpartum follow-up"; Z38 "Liveborn
+                # infant ... delivered" is the newborn's record, as are the P codes)
                 or (code[:1] == "Z" and not q.maternal and code[:3] != "Z38"
-                    and (code.replace(".", "")[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
+                    and (bare[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
                          or _MATERNAL_TITLE.search(own_title)))
                 or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)):
             sig["record_mismatch"] = 1.0
@@ -838,15 +840,17 @@ class Retriever:
             self._collections[name] = coll
         return coll
 
-    def _nearest(self, name: str, coll, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """The ``k`` passages of ``name`` nearest to ``vector`` (a Chroma call: run it under ``_dense``).
+    def _nearest(self, name: str, coll, vector: np.ndarray, k: int,
+                 revisions: dict[str, tuple[str, int]]) -> list[tuple[str, float]]:
+        """The ``k`` passages of ``name`` nearest to ``vector`` (a Chroma call: run it under ``_dense``);
+        ``revisions``: the passage store's, read once by the caller.
 
         A small collection (the corpus: hundreds of passages) is searched exactly. Chroma's approximate
         search missed up to 4 of the true 40 nearest guidance passages for one question in four, and which
         ones differed from process to process, so answers near the decision threshold flipped between runs.
         Its vectors are read once per revision of the passage store (a re-ingest reloads them).
         """
-        revision, count = self.passages.revisions().get(name, ("", 0))
+        revision, count = revisions.get(name, ("", 0))
         if count > EXACT_SEARCH_MAX:
             return dense_query(coll, vector, k)
         cached = self._unit.get(name)
@@ -980,6 +984,7 @@ class Retriever:
         procedure_words()  # read from the PCS index once (~1 s), not on the first description question
         self.speller()
         dense_ok = True
+        revisions = self.passages.revisions()
         for c in collections or self.available:
             self.lexical(c)
             if c in CODE_COLLECTIONS:
@@ -991,7 +996,7 @@ class Retriever:
                 if coll is not None:
                     qv = vec(coll)
                     # loads the HNSW index (seconds on a cold start) or a small collection's vectors
-                    self._dense(lambda: self._nearest(c, coll, qv, 1))
+                    self._dense(lambda: self._nearest(c, coll, qv, 1, revisions))
             except VectorStoreUnavailable as e:
                 # A down or silent server: start anyway (lookups and BM25 answer); the breaker probes it later.
                 log.error("vector store not answering at start-up (%s): BM25 only until it does", e)
@@ -1004,7 +1009,10 @@ class Retriever:
         if k <= 0:
             raise ValueError(f"k must be > 0, but got {k}")
         w = self.weights
-        names = [c for c in (collections or self.available) if c in set(self.available)]
+        # the passage store's collections, read once: which hold passages, and each one's revision (``_nearest``)
+        revisions = self.passages.revisions()
+        available = [c for c, (_, n) in revisions.items() if n]
+        names = [c for c in (collections or available) if c in set(available)]
         if not names:
             return []
         t0 = time.perf_counter()
@@ -1038,7 +1046,7 @@ class Retriever:
                 coll = self._collection(name)
                 if coll is not None:
                     qv = qvec(coll)  # outside the breaker: a model failure is not the vector store's
-                    near = self._dense(lambda: self._nearest(name, coll, qv, w.depth))
+                    near = self._dense(lambda: self._nearest(name, coll, qv, w.depth, revisions))
                     dense.extend(near)
                     if name in CODE_COLLECTIONS:
                         # A code only BM25 found has a dense score too: without it, "0" would read as "unlike

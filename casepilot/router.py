@@ -40,17 +40,17 @@ _SUPPORTS = re.compile(r"\bsupport(s|ed|ing)?\b", re.I)
 # Without a code: a named NCD, article or LCD, or "does Medicare cover ...".
 _COVERAGE_DOC = re.compile(r"\bncds?\s*#?\s*\d{1,4}(\.\d{1,3})*\b|\b(article\s+)?A\d{5}\b|\bL3\d{4}\b|"
                            r"^\W*(does|will|would|is)\s+medicare\s+(cover|pay for)\b|\bcrosswalk", re.I)
+# "Need the external cause code: he fell off a ladder ...": the description after the lead-in is what to code (the
+# description answerer strips the lead-in)
+NEED_CODE_LEAD = re.compile(r"^\W*(?:i\s+)?(?:need|want|looking for|give me)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}codes?"
+                            r"\s*[:-]\s*", re.I)
 _DESCRIBE = re.compile(
     r"\b(icd[- ]?10[- ]?(cm|pcs)?|cpt|hcpcs|diagnosis|dx|procedure)?\s*codes?\s+(for|to use for|of)\b|"
     r"\bwhat (icd|cpt|hcpcs|code|diagnosis code)\b|\bhow (do|should|would) (i|you|we) code\b|\bcode (a|an|the)\b|"
     # "what's the PCS for laparoscopic left adrenalectomy": the code set named in place of "code"
     r"\b(?:what(?:'?s| is)|which is) the (?:icd[- ]?10[- ]?)?(?:pcs|cm|cpt|hcpcs|dx|icd[- ]?10)\s+(?:for|of)\b|"
-    # "Need the external cause code: he fell off a ladder ...": the description after the colon is what to code
-    r"^\W*(?:i\s+)?(?:need|want|looking for|give me)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}codes?\s*[:-]",
+    + NEED_CODE_LEAD.pattern,
     re.I)
-# ... that lead-in alone (the description answerer strips it)
-NEED_CODE_LEAD = re.compile(r"^\W*(?:i\s+)?(?:need|want|looking for|give me)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}codes?"
-                            r"\s*[:-]\s*", re.I)
 _SYSTEM_WORDS = [
     (cs.ICD10PCS, re.compile(r"\b(icd[- ]?10[- ]?pcs|pcs|inpatient procedure|root operation)\b", re.I)),
     (cs.ICD10CM, re.compile(r"\b(icd[- ]?10(?:[- ]?cm)?|diagnos[ie]s|dx)\b", re.I)),

@@ -119,6 +119,7 @@ def best_sentences(query: str, docs: list[Document], limit: int = 4, per_doc: in
     # a one-character value the question asks about ("POA indicator W", "7th character D", "status indicator T"):
     # too short to be a word, so the sentence that names it standing alone gets a bonus
     values = {m.group(1) or m.group(2) for m in _VALUE_ASKED.finditer(query)}
+    named = re.compile("|".join(rf"(?<![\w-]){v}(?![\w-])" for v in sorted(values))) if values else None
     picked: list[tuple[float, int, int, str]] = []
     for di, doc in enumerate(docs):
         body = doc.page_content.split("\n", 1)[1] if "\n" in doc.page_content else doc.page_content
@@ -130,7 +131,7 @@ def best_sentences(query: str, docs: list[Document], limit: int = 4, per_doc: in
                 continue
             overlap = len(q & (words | heading_words)) / (len(q) or 1)
             score = overlap + len(q & words) * 0.15 + (0.2 if si == 0 else 0) - di * 0.05
-            if values and any(re.search(rf"(?<![\w-]){v}(?![\w-])", s) for v in values):
+            if named is not None and named.search(s):
                 score += 1.0
             cands.append((score, di, si, s))
         cands.sort(key=lambda x: -x[0])

@@ -53,13 +53,12 @@ def test_retriever_searches_a_small_collection_exactly_and_reloads_it_on_a_new_r
     coll.add(ids=[f"p{i}" for i in range(50)], embeddings=vecs.tolist())
     r = Retriever(settings, embedder=object())
     revision = {"test-small": ("r1", 50)}
-    r.passages.revisions = lambda: revision
     q = vecs[9] + 0.05
-    assert r._nearest("test-small", coll, q, 3)[0][0] == "p9"
+    assert r._nearest("test-small", coll, q, 3, revision)[0][0] == "p9"
     coll.add(ids=["p50"], embeddings=[(vecs[9] + 0.05).tolist()])
-    assert r._nearest("test-small", coll, q, 3)[0][0] == "p9"  # same revision: the snapshot in memory
+    assert r._nearest("test-small", coll, q, 3, revision)[0][0] == "p9"  # same revision: the snapshot in memory
     revision["test-small"] = ("r2", 51)
-    assert r._nearest("test-small", coll, q, 3)[0][0] == "p50"  # a new revision reloads the vectors
+    assert r._nearest("test-small", coll, q, 3, revision)[0][0] == "p50"  # a new revision reloads the vectors
     coll.add(ids=["p51"], embeddings=[q.tolist()])
     revision["test-small"] = ("r3", 53)  # the store counts more than Chroma holds (an ingest mid-way)
-    assert [i for i, _ in r._nearest("test-small", coll, q, 2)] != [] and r._unit["test-small"][0] == "r2"
+    assert [i for i, _ in r._nearest("test-small", coll, q, 2, revision)] != [] and r._unit["test-small"][0] == "r2"
