@@ -744,7 +744,9 @@ class PCSIndex:
                      frozenset(ends - q))
 
     def _matched_terms(self, q: set[str], derived: dict[str, frozenset[str]]) -> list[str]:
-        keys = {k for w in q for k in self.tokens.get(w, ())}
+        # (sorted: which of two equally good index paths explains a code must not depend on string hashing, which
+        # differs from process to process)
+        keys = sorted({k for w in q for k in self.tokens.get(w, ())})
         hits = [k for k in keys if (set(k.split()) - _GLUE <= q or k in derived) and set(k.split()) - _STOP - _LAT]
         sets = {k: set(k.split()) - _GLUE for k in hits}
         # most specific terms only; a body part's or device's other name ("Interbody fusion cage: use Interbody
