@@ -145,6 +145,26 @@ _ASKS_SECONDARY = re.compile(r"\b(?:for|of|treat\w*|managing|management of)\s+(?
                              r"(?:mets|metastas[ie]s|secondar(?:y|ies))\b|\bsecondary (?:code|site|dx|cancer)\b", re.I)
 
 
+# "which code for the liver lesion?" when the liver is where the cancer spread: the question asks for the secondary
+_ASKS_SITE = re.compile(r"\b(?:for|of)\s+(?:the\s+|her\s+|his\s+)?(\w+)\s+(?:lesions?|disease|mass(?:es)?|tumou?rs?|"
+                        r"nodules?|involvement|spread)\b", re.I)
+
+
+def asks_secondary(text: str) -> bool:
+    """The question asks for the code of the spread (I.C.2.b): "being seen for the liver mets", "what code for the
+    secondary", or "for the liver lesion" where the liver is a metastatic site it names.
+
+    >>> asks_secondary("colon ca, visit is for the liver mets"), asks_secondary("liver mets from colon ca")
+    (True, False)
+    >>> asks_secondary("metastatic adenocarcinoma to the liver from the colon. Which code for the liver lesion?")
+    True
+    """
+    if _ASKS_SECONDARY.search(text):
+        return True
+    sites = metastasis_sites(text)
+    return bool(sites) and any(with_stems({m.group(1).lower()}) & sites for m in _ASKS_SITE.finditer(text))
+
+
 def metastasis_sites(text: str) -> set[str]:
     """The words naming where a cancer has spread, with their stems (pure).
 
@@ -258,6 +278,15 @@ _Z_KIND = re.compile(r"\b(status|history|hx|screening|aftercare|follow[- ]?up|en
 # something (I.C.21.c.5); a screening's abnormal result is not ("positive PSA screen", "abnormal screening").
 _SCREENING_VISIT = re.compile(r"(?<!positive )(?<!abnormal )(?<!failed )(?<!abn )\bscreening\b(?!\s+(?:test\s+)?(?:was\s+)?"
                               r"(?:positive|abnormal|showed|revealed))", re.I)
+
+
+# Any word for a screening: what an "Encounter for screening ..." title (Z11-Z13) needs ("encounter for prostate
+# adenocarcinoma" is a visit for the cancer, C61, not Z12.5 "Encounter for screening for malignant neoplasm of prostate")
+_SCREEN_WORD = re.compile(r"\b(?:screen\w*|scrn\w*|scre+ning|scrr+e+n\w*)\b", re.I)
+
+
+_CAREGIVER = re.compile(r"\b(?:care\s*givers?|care\s*takers?|parents?|mother|mom|father|dad|guardians?|family|wife|husband|"
+                        r"spouse|daughter|son|aides?|nurses?|staff|facility|nursing home|home health)\b", re.I)
 
 
 # Words that put a condition in the past: what a "Personal history of" title (Z85-Z87, Z91.4-) needs.
@@ -389,6 +418,8 @@ class _Query:
     event: bool  # it names an injury or how one came about (what an external cause code tells)
     drug_event: bool  # it says a drug or substance did something (what a T36-T65 code tells)
     screening: bool  # it asks for a screening visit (Z11-Z13)
+    screen: bool  # it says "screening" at all (or "scrn"), whatever the screen found
+    caregiver: bool  # it speaks of someone who cares for the patient (a "Caregiver's ..." title, Z91.A-)
     routine_exam: bool  # the visit is a routine, preventive or administrative examination (Z00-Z02)
     findings: bool | None  # what the examination found: True abnormal, False normal, None not said
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
@@ -431,7 +462,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         # likewise a subsequent encounter: one the question does not state is the initial (active treatment)
         | ({"sequela", "subsequent"} if encounter_of(expanded) is None else set()),
         fracture_unstated={w for w, rx in _FRACTURE_DETAIL.items() if not rx.search(expanded)},
-        mets_to=metastasis_sites(query), asks_secondary=bool(_ASKS_SECONDARY.search(query)),
+        mets_to=metastasis_sites(query), asks_secondary=asks_secondary(query),
         spinal_level=bool(_SPINAL_LEVEL.search(query)),
         # a state said in words or by its truncation ("MDD rec mod": the search completes "rec" to "recurrent")
         states={w for w, rx in _STATED_STATES.items() if rx.search(query) or rx.search(expanded)
@@ -449,6 +480,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         gestational_diabetes=bool(_GESTATIONAL_DIABETES.search(query) or _GESTATIONAL_DIABETES.search(expanded)),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
+        screen=bool(_SCREEN_WORD.search(query) or _SCREEN_WORD.search(expanded)),
+        caregiver=bool(_CAREGIVER.search(query)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items()
@@ -658,6 +691,11 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 # ("UTI d/t E coli" is no Z20.01 "Contact with and (suspected) exposure to ... E. coli": a contact or
                 # exposure code needs the question to speak of one)
                 or (code[:3] in ("Z20", "Z77") and not q.exposure)
+                # ("skipping his meds, can't afford them" is the patient's own underdosing, Z91.12-: a "Caregiver's ..."
+                # title, Z91.A-, needs someone who gives the patient the drugs)
+                or (own_title.startswith("Caregiver") and not q.caregiver)
+                # (a screening encounter, Z11-Z13, needs a screening spoken of)
+                or (code[:3] in ("Z11", "Z12", "Z13") and "screening" in own_title.lower() and not q.screen)
                 # (gestational diabetes takes no long-term drug use code: O24.4- says insulin or oral drugs itself,
                 # guideline I.C.15.g)
                 or (bare[:4] in ("Z794", "Z798") and q.gestational_diabetes)
@@ -665,6 +703,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 or (code[:3] in ("A40", "A41") and not q.sepsis)
                 # ("f/u visit, ankle sprain" is no Z39.2 "Encounter for routine postpartum follow-up"; Z38 "Liveborn
                 # infant ... delivered" is the newborn's record, as are the P codes)
+                # (and "SVD at 39 wks, single liveborn" is the mother's delivery, O80: Z38 is the newborn's record,
+                # for a question that speaks of the baby)
+                or (code[:3] == "Z38" and q.maternal and not q.newborn)
                 or (code[:1] == "Z" and not q.maternal and code[:3] != "Z38"
                     and (bare[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
                          or _MATERNAL_TITLE.search(own_title)))
@@ -677,7 +718,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         if q.mets_to and _SECONDARY_NEOPLASM.match(code) and not q.mets_to & with_stems(title_words):
             sig["site_mismatch"] = 1.0
         # ... and when the visit is for the spread, the primary site's code follows it
-        if q.mets_to and q.asks_secondary and _PRIMARY_NEOPLASM.match(code):
+        # (nor any other code: "Crohn's disease of large intestine" shares the colon's words, not the visit's reason)
+        if q.mets_to and q.asks_secondary and not _SECONDARY_NEOPLASM.match(code):
             sig["site_mismatch"] = 1.0
         family_title = own_title.lower().startswith("family history")
         # (a screening beside a family history, "screening colonoscopy, fam hx colon ca": the screening is coded

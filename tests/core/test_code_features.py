@@ -247,6 +247,39 @@ def test_a_secondary_neoplasm_code_names_the_site_the_cancer_spread_to():
     colon = "ICD-10-CM C18.9 Malignant neoplasm of colon, unspecified"
     assert not code_features(colon, "", q).get("site_mismatch")
     assert code_features(colon, "", query_facts("colon ca, here for tx of the liver mets")).get("site_mismatch") == 1.0
+    # ... whatever else shares the words ("Crohn's disease of large intestine" for "sigmoid colon ca, visit for the
+    # liver mets"), and "which code for the liver lesion" asks for the spread when the liver is where it went
+    crohn = "ICD-10-CM K50.112 Crohn's disease of large intestine with intestinal obstruction"
+    assert code_features(crohn, "", query_facts("sigmoid colon ca, this visit is for the liver mets")).get("site_mismatch")
+    lesion = query_facts("biopsy confirms metastatic adenocarcinoma to the liver from the colon. code for the liver lesion?")
+    assert code_features(colon, "", lesion).get("site_mismatch") == 1.0
+    assert not code_features(liver, "", lesion).get("site_mismatch")
+    assert not query_facts("liver lesion, code for the liver lesion").asks_secondary  # no spread stated
+
+
+def test_a_screening_encounter_needs_a_screening_spoken_of():
+    z125 = "ICD-10-CM Z12.5 Encounter for screening for malignant neoplasm of prostate"
+    assert code_features(z125, "", query_facts("encounter for prostate adenocarcinoma, mets to spine")).get(
+        "record_mismatch") == 1.0
+    for q in ("pt wants his PSA checked - screening", "scrrening psa, no sx", "scrn psa"):
+        assert not code_features(z125, "", query_facts(q)).get("record_mismatch"), q
+
+
+def test_a_liveborn_infant_code_is_the_babys_record_not_the_mothers_delivery():
+    z38 = "ICD-10-CM Z38.00 Single liveborn infant, delivered vaginally"
+    assert code_features(z38, "", query_facts("SVD at 39 wks single liveborn no compl")).get("record_mismatch") == 1.0
+    assert not code_features(z38, "", query_facts("newborn, single liveborn, born here vaginally")).get("record_mismatch")
+    assert not code_features(z38, "", query_facts("single liveborn, vaginal del in hosp")).get("record_mismatch")
+
+
+def test_a_caregivers_underdosing_needs_a_caregiver():
+    caregiver = "ICD-10-CM Z91.A20 Caregiver's intentional underdosing of patient's medication regimen due to financial hardship"
+    patient = "ICD-10-CM Z91.120 Patient's intentional underdosing of medication regimen due to financial hardship"
+    own = query_facts("skipping doses of his meds because he can't afford them")
+    assert code_features(caregiver, "", own).get("record_mismatch") == 1.0
+    assert not code_features(patient, "", own).get("record_mismatch")
+    assert not code_features(caregiver, "", query_facts("mom can't afford the kid's seizure meds, skipping doses")).get(
+        "record_mismatch")
 
 
 def test_a_pair_abbreviation_spelling_its_letters_out_needs_each_word():
