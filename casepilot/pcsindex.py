@@ -877,6 +877,22 @@ class PCSIndex:
                 else (-0.5, t + " (not stated)") for v, t in say.items()}
 
     # -- the public search --------------------------------------------------------------------
+    def root_operations_of(self, term: str) -> list[tuple[str, str, str]]:
+        """(sub-term, root operation, its third character) for a main term the Index sends only to root operations
+        with no body part: "Thrombectomy see Extirpation" -> [("", "Extirpation", "C")]; "Debridement" ->
+        Excisional: Excision, Non-excisional: Extraction. Empty when any reference names a table or a code."""
+        entry = self.terms.get(_key(term))
+        by_name = {v.lower(): c for c, v in self._op_names.items()}
+        if entry is None or not entry[1]:
+            return []
+        out = []
+        for ref in entry[1]:
+            op = by_name.get(ref.target.lower()) if ref.kind == "see" and ref.code is None else None
+            if op is None:
+                return []
+            out.append((" ".join(ref.path), self._op_names[op], op))
+        return out
+
     def candidates(self, question: str, k: int = 5) -> list[Candidate]:
         """Valid codes for a procedure described in words, best first; [] when neither the index nor the GEMs
         lead anywhere."""

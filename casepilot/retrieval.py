@@ -150,6 +150,9 @@ _ASKS_SITE = re.compile(r"\b(?:for|of)\s+(?:the\s+|her\s+|his\s+)?(\w+)\s+(?:les
                         r"nodules?|involvement|spread)\b", re.I)
 
 
+_EITHER_WORD = re.compile(r"([a-z]+) and ([a-z]+)", re.I)
+
+
 def asks_secondary(text: str) -> bool:
     """The question asks for the code of the spread (I.C.2.b): "being seen for the liver mets", "what code for the
     secondary", or "for the liver lesion" where the liver is a metastatic site it names.
@@ -584,8 +587,12 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     if title_words:
         # Words in parentheses are nonessential modifiers (ICD-10-CM I.A.7): a question that leaves them out
         # still says the whole title ("hypertension" says I10's "Hypertension (arterial) (benign) (essential)")
+        # "And" in a title means "and/or" (I.A.14): "Syncope and collapse" is all said by "syncope", as "Cough
+        # syncope" is not (two single words only: in longer titles "and" may join what both sides qualify)
+        pair = _EITHER_WORD.fullmatch(own_title.strip())
+        either = [{w.lower()} for w in pair.groups()] if pair else []
         sig["t_cover"] = max(_t_cover(ws, q.stems) for ws in
-                             [essential_words(own_title) or title_words, *(ess for _, _, ess in alias_words)])
+                             [essential_words(own_title) or title_words, *(ess for _, _, ess in alias_words), *either])
     tnums = small_numbers(own_title)
     tside = _SIDES & title_words
     # The tabular's convention: detail the question does not state (a side, "other")

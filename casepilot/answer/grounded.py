@@ -1098,7 +1098,7 @@ class GroundedAnswerer:
         found = [(c, rec) for c in index.candidates(expand_query(procedure, pcs=True), k=3)
                  if (rec := self.store.get(cs.ICD10PCS, c.code)) is not None]
         if not found:
-            return False
+            return self._index_root_operation(d, procedure)
         top, rec = found[0]
         root_id = root_passage_id(rec.code)
         root = self.passages.get([root_id]).get(root_id)
@@ -1112,6 +1112,25 @@ class GroundedAnswerer:
         d.say(f"{name}: {definition}", root)
         d.say(f'For example, {rec.code} "{rec.title}"; the body part, approach, device and qualifier come from '
               "the operative report", self.record_doc(rec))
+        d.decision = Decision(ANSWER, 1.0)
+        return True
+
+    def _index_root_operation(self, d: Draft, procedure: str) -> bool:
+        """"What root operation is a thrombectomy?": the Index sends the term to a root operation with no body part
+        ("Thrombectomy see Extirpation"); the answer is that root operation and its definition."""
+        from casepilot.pcsindex import default_index
+
+        term = re.sub(r"^(?:an?|the)\s+", "", procedure.strip(), flags=re.I)
+        ops = default_index().root_operations_of(term)
+        roots = [(sub, name, self.passages.get([f"pcs-root:{op}"]).get(f"pcs-root:{op}"), op) for sub, name, op in ops]
+        if not roots or any(doc is None for _, _, doc, _ in roots):
+            return False
+        for sub, name, doc, op in roots:
+            definition = re.split(r" (?:Explanation|Examples?):", doc.page_content.split(": ", 1)[-1])[0]
+            which = f"{sub.lower()} {term}" if sub else term
+            d.say(f"In ICD-10-PCS, the Alphabetic Index sends {which} to the root operation {name} (third character "
+                  f"{op} in the Medical and Surgical section): {definition}", doc)
+        d.say("The body part, approach, device and qualifier then come from the operative report", roots[0][2])
         d.decision = Decision(ANSWER, 1.0)
         return True
 

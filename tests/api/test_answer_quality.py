@@ -129,6 +129,13 @@ def test_root_operation_of_a_procedure_comes_from_the_index(grounded_server):
     assert codes_in_order(done)[0] == "0FT44ZZ", done["answer"]
 
 
+def test_root_operation_of_a_term_the_index_sends_to_it_alone(grounded_server):
+    # "Thrombectomy see Extirpation": no body part and so no code; the root operation and its definition answer
+    done = ask(grounded_server, "what root operation is a thrombectomy in icd-10-pcs")
+    assert "root operation Extirpation" in first_sentence(done["answer"]), done["answer"]
+    assert done["citations"][0]["id"] == "pcs-root:C", done["citations"]
+
+
 def test_follow_up_new_patient_at_the_same_level(grounded_server):
     history = [{"role": "user", "content": "How much time is needed for 99214?"},
                {"role": "assistant", "content": "99214 ... 30-39 minutes of total time on the date."}]

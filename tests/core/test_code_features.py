@@ -608,3 +608,14 @@ def test_gestational_diabetes_takes_no_long_term_drug_use_code():
     # (a suspected maternal condition ruled out is the mother's record whatever its title names)
     z0375 = "ICD-10-CM Z03.75 Encounter for suspected cervical shortening ruled out"
     assert code_features(z0375, "", query_facts("syncope, r/o arrhythmia")).get("record_mismatch") == 1.0
+
+
+def test_and_in_a_two_word_title_means_either():
+    # I.A.14: "and" in a title means "and/or": "syncope" says all of R55 "Syncope and collapse", and only half of
+    # R05.4 "Cough syncope", which adds what the question does not state
+    q = query_facts("syncopal episode, w/u neg")
+    assert code_features("ICD-10-CM R55 Syncope and collapse", "", q)["t_cover"] == 1.0
+    assert code_features("ICD-10-CM R05.4 Cough syncope", "", q)["t_cover"] == 0.5
+    # a longer title keeps every word: "and" may join what both sides qualify
+    assert code_features("ICD-10-CM N70.03 Acute salpingitis and oophoritis", "",
+                         query_facts("acute oophoritis"))["t_cover"] < 1.0

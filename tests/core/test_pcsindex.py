@@ -439,3 +439,12 @@ def test_what_stays_in_place_the_body_part_key_and_the_interbody_device(ix, ques
 def test_a_graft_without_a_cage_stays_a_graft(ix):
     # ... but a fusion with bone graft only is not given the interbody device
     assert first(ix, expand_query("posterolateral fusion L4-L5 with autograft only, open", pcs=True))[5] == "7"
+
+
+def test_a_term_sent_only_to_root_operations_names_them(ix):
+    # "Thrombectomy see Extirpation": no body part, so no code, but the root operation is the answer
+    assert ix.root_operations_of("thrombectomy") == [("", "Extirpation", "C")]
+    assert ix.root_operations_of("Debridement") == [("Excisional", "Excision", "B"), ("Non-excisional", "Extraction", "D")]
+    # a term whose references name a table is answered by its codes, not here
+    assert ix.root_operations_of("appendectomy") == []
+    assert ix.root_operations_of("no such term") == []
