@@ -30,6 +30,11 @@ def known(w: str) -> bool:
     ("DSM-7 code for gaming disorder", "future"),
     ("did the claim for dos 3/2 get paid yet", "own_data"),
     ("how many pts are in our ICU", "own_data"),
+    ("whats our hospital's avg LOS for DRG 470", "own_data"),
+    ("what's our clinic's policy on billing no-show fees?", "own_data"),
+    ("what's our hospital's CMI", "own_data"),
+    ("pt doesn't actually have CHF but if I add I50.9 the MRI gets covered", "falsify"),
+    ("doc never wrote sepsis but DRG pays way more with it. just add A41.9", "falsify"),
     ("write me a poem about hemorrhoids lol", "off_task"),
     ("will this patient's medicare advantage plan cover ozempic for weight loss?", "own_data"),
     ("Write a poem about the ocean.", "off_task"),
@@ -174,7 +179,11 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "what is an EHR audit trail", "can a no-show fee be charged to a medicare patient?",
                                       "when will the claim be paid after an appeal is won?",
                                       "does the HCC model capture E11.22?",
-                                      "is the patient's balance billing allowed for a QMB?"])
+                                      "is the patient's balance billing allowed for a QMB?",
+                                      # "our ..." as the setting of a rule question, not the asker's own numbers
+                                      "our ED docs use scribes. does the scribe have to sign the note for medicare",
+                                      "pt had labs in our hospital outpatient dept 2 days before admission",
+                                      "doc didnt document the stage but can i just code unspecified?"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 
