@@ -1475,6 +1475,13 @@ _SUFFIX = re.compile(
     r"[\s?.!]*$", re.I)
 
 
+# "... CKD stage 3b. Which code goes first?", "... - codes & sequence?": a frame that asks for the sequence
+_SEQUENCE_SUFFIX = re.compile(
+    r"[\s.,;:!?-]*\b(?:(?:what|which)\s+(?:(?:icd[- ]?10\s+)?(?:code|one|dx|diagnosis)\s+)?(?:goes|comes|is listed|gets listed|"
+    r"should (?:go|be listed|come))\s+first|how (?:do|should) (?:i|we|you) (?:sequence|order|list) (?:them|these|it|this)|"
+    r"(?:codes?|dx)\s*(?:&|and|\+|w/|with)\s*(?:sequenc\w*|order)|(?:in )?what order)[\s?.!]*$", re.I)
+
+
 def strip_question(question: str) -> str:
     """The description inside "What is the ICD-10-CM code for X?" or "X. What ICD-10 code?" -> "X".
 
@@ -1482,10 +1489,13 @@ def strip_question(question: str) -> str:
     ('Shingles on the trunk, no eye involvement', 'What code?')
     >>> strip_question("Need the external cause code: fell off a ladder at home")
     'fell off a ladder at home'
+    >>> strip_question("HTN, diastolic CHF and CKD 3b. Which code goes first?"), strip_question("HTN + CKD 4 - codes & sequence?")
+    ('HTN, diastolic CHF and CKD 3b', 'HTN + CKD 4')
     """
     # ("Need the external cause code: he fell off a ladder ...": the lead-in before the description goes too)
     q = _PREFIX.sub("", rt.NEED_CODE_LEAD.sub("", question.strip(), count=1), count=1).rstrip(" ?.!")
     q = _SUFFIX.sub("", q) or q
+    q = _SEQUENCE_SUFFIX.sub("", q).rstrip(" ?.!-,") or q
     return q or question.strip()
 
 
@@ -1523,11 +1533,13 @@ _FUNCTION_WORDS = frozenset("with without no not other unspecified type due also
 
 def relevance(question: str, hit: Hit) -> float:
     """How much of the question a passage covers: share of question words found in it, or its cosine."""
-    q = set(tokens(expand_query(question))) - _FUNCTION_WORDS
+    q = set(tokens(expand_query(question))) - _FUNCTION_WORDS - NARRATION  # "pt has", "provider documents"
     if not q:
         return 0.0
-    words = set(tokens(hit.doc.page_content))
-    return max(len(q & words) / len(q), hit.signals.get("cosine", 0.0) - 0.1)
+    # by stem too: "HTN" spelled out is "hypertension", which I13.0's "Hypertensive ..." says
+    words = with_stems(set(tokens(hit.doc.page_content)))
+    said = sum(1 for w in q if w in words or stem(w) in words)
+    return max(said / len(q), hit.signals.get("cosine", 0.0) - 0.1)
 
 
 def words_agree(decision: Decision | None) -> bool:

@@ -1,7 +1,8 @@
 from langchain_core.documents import Document
 
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
-from casepilot.answer.grounded import Draft, _asks_for_another, _leads_with_code_summary, infer_system, strip_question
+from casepilot.answer.grounded import Draft, _asks_for_another, _leads_with_code_summary, infer_system, relevance, strip_question
+from casepilot.retrieval import Hit
 from casepilot.history import history_ask
 
 
@@ -9,6 +10,17 @@ def test_strip_question():
     assert strip_question("What is the ICD-10-CM code for type 2 diabetes with CKD?") == "type 2 diabetes with CKD"
     assert strip_question("ICD-10-CM code for acute bronchitis") == "acute bronchitis"
     assert strip_question("diabetic foot ulcer") == "diabetic foot ulcer"
+    # a frame that asks for the sequence is no part of the description
+    assert strip_question("Pt has HTN and CKD 3b. Which code goes first?") == "Pt has HTN and CKD 3b"
+    assert strip_question("HTN, CHF, CKD 4 - codes & sequence?") == "HTN, CHF, CKD 4"
+
+
+def test_relevance_reads_stems_and_skips_narration():
+    hit = Hit("icd10cm:I130", 1.0, Document(page_content="I13.0 Hypertensive heart and chronic kidney disease with heart "
+                                                         "failure and stage 1 through stage 4 chronic kidney disease"))
+    # "HTN" spelled out is "hypertension", said by "Hypertensive"; "pt has", "provider" narrate
+    assert relevance("Pt has HTN, heart failure and CKD stage 3b, provider doesnt link them", hit) >= 0.5
+    assert relevance("fractured left wrist", hit) == 0.0
 
 
 def test_infer_system():
