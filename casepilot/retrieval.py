@@ -547,8 +547,31 @@ def inclusion_terms(text: str) -> list[str]:
     return _note_lines(text, "Inclusion terms")
 
 
+_NOTE_CONDITION = re.compile(r"([^()]+?)\s*\(([A-Z][0-9][0-9A-Z]?[^()]*)\)")
+
+
+def note_conditions(text: str) -> list[str]:
+    """The conditions a "Code first" note lists, each the words before its codes (pure).
+
+    >>> note_conditions("the underlying physiological condition, such as: Alzheimer's (G30.-) cerebral lipidosis (E75.4)")
+    ["Alzheimer's", 'cerebral lipidosis']
+    """
+    return [m.group(1).rsplit(":", 1)[-1].strip(" ,;") for m in _NOTE_CONDITION.finditer(text)]
+
+
+def stated_conditions(notes: Iterable[str], q: _Query) -> set[str]:
+    """The words of each condition a "Code first" note lists that the question states in full ("late onset
+    alzheimers w mild dementia" states "Alzheimer's" of F02's note)."""
+    out: set[str] = set()
+    for phrase in (c for text in notes for c in note_conditions(text)):
+        words = {w for w in tokens(phrase) if len(w) > 1}
+        if words and all(w in q.stems or stem(w) in q.stems for w in words):
+            out |= words
+    return out
+
+
 def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = (),
-                  agent_by_note: bool = False) -> dict[str, float]:
+                  agent_by_note: bool = False, etiology: set[str] = frozenset()) -> dict[str, float]:
     """The ranker's features of one code passage (pure; BM25 and dense come from the search): how much of
     the question its title covers, and where it clashes with what the question states (another stage, side
     or encounter, a negated branch).
@@ -557,9 +580,14 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     "Plantar fascial fibromatosis"); the question's coverage is the best of the title and each of them.
     ``agent_by_note``: the code's notes ask for an additional code for the infectious agent (B95-B97), so the
     organism the question names ("UTI due to E. coli") is said by that code, not missing from this title.
+    ``etiology``: for a manifestation ("... in diseases classified elsewhere"), the words of the underlying
+    conditions its "Code first" note lists that the question states: said by the pair of codes, as the organism is.
     """
     sig: dict[str, float] = {}
     own_title = title.split(" ", 2)[-1]  # "ICD-10-CM E11.22 Type 2 ..." -> the title's own words
+    if etiology:
+        # the underlying condition the question states is what "in other diseases classified elsewhere" stands for
+        own_title = _IN_DISEASES_ELSEWHERE.sub(" ", own_title)
     short = short_description(context)
     title_words = set(tokens(own_title))
     # What the title (or its CMS short description) states is absent ("without gangrene") and what it
@@ -568,6 +596,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     asserted = (title_words | set(tokens(short))) - t_negated
     if agent_by_note:
         asserted |= q.organism
+    asserted |= etiology
     # An inclusion term that ends "NOS" (not otherwise specified) names the code only for a question that says no
     # more than it does: "metastatic disease to the liver" is no "Metastatic disease NOS" (C79.9), it is C78.7
     alias_numbers = set().union(*(small_numbers(a) for a in aliases)) if q.numbers and aliases else set()
@@ -806,6 +835,10 @@ def _denied_branch_yields(order: list[Hit]) -> None:
                 and top.signals["ranker"] - h.signals["ranker"] <= DENIED_BRANCH_MARGIN):
             order.insert(0, order.pop(i))
             return
+
+
+_ELSEWHERE = re.compile(r"classified elsewhere", re.I)
+_IN_DISEASES_ELSEWHERE = re.compile(r"\b(?:in|due to)\s+(?:other\s+)?(?:diseases?|conditions?)\s+classified elsewhere\b", re.I)
 
 
 def _norm_title(text: str) -> str:
@@ -1052,6 +1085,24 @@ class Retriever:
                 dense_ok = False
 
     # -- search ------------------------------------------------------------------------------
+    def _manifestation_notes(self, ids: list[str], docs: dict[str, Document]) -> dict[str, list[str]]:
+        """For each ICD-10-CM candidate titled "... in diseases classified elsewhere", the "Code first" notes of
+        it and of its headings (F02.A0's is F02's: "Alzheimer's (G30.-) ..."), read in one store call."""
+        wanted: dict[str, list[str]] = {}
+        for i in ids:
+            m = docs[i].metadata if i in docs else {}
+            if m.get("system") == "icd10cm" and _ELSEWHERE.search(str(m.get("title", ""))):
+                code = str(m.get("code", ""))
+                wanted[i] = [f"icd10cm:{code[:n]}" for n in range(3, len(code))]
+        if not wanted:
+            return {}
+        found = self.passages.get(sorted({h for hs in wanted.values() for h in hs}))
+        out = {}
+        for i, heads in wanted.items():
+            texts = [docs[i].page_content] + [found[h].page_content for h in heads if h in found]
+            out[i] = [line.split(":", 1)[1] for t in texts for line in t.splitlines() if line.startswith("Code first:")]
+        return out
+
     def search(self, query: str, collections: list[str] | None = None, k: int = 8,
                timings: dict | None = None) -> list[Hit]:
         """The best ``k`` passages for ``query`` across ``collections`` (all available by default)."""
@@ -1133,6 +1184,7 @@ class Retriever:
                         ids.append(hit)
         q = query_facts(query, expanded)
         qall = set(tokens(query)) | q.words
+        elsewhere = self._manifestation_notes(ids, docs)
         hits = []
         for i in ids:
             doc = docs.get(i)
@@ -1151,7 +1203,8 @@ class Retriever:
                 aliases = (inclusion_terms(doc.page_content) + str(m.get("inherited") or "").splitlines()
                            + (includes_terms(doc.page_content) if m.get("billable") is True else []))
                 sig.update(code_features(m.get("title", ""), str(m.get("context", "")), q, aliases,
-                                         agent_by_note=bool(q.organism) and _AGENT_NOTE.search(doc.page_content) is not None))
+                                         agent_by_note=bool(q.organism) and _AGENT_NOTE.search(doc.page_content) is not None,
+                                         etiology=stated_conditions(elsewhere.get(i, ()), q)))
                 sig["ranker"] = self.ranker.score(sig)
                 score = base.get(i, 0.0)
             else:

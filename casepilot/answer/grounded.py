@@ -862,7 +862,8 @@ class GroundedAnswerer:
         named = []  # (how much the condition says beyond the code, its wording, its codes)
         notes = [n for n in [*look.record.notes, *look.inherited] if n.type in types and not n.level.startswith("Chapter")]
         for phrase, prefixes in code_first_targets(n.text for n in notes):
-            extra = {w for w in tokens(phrase) if w not in own and stem(w) not in own} - _FUNCTION_WORDS
+            # (the "s" of "Alzheimer's" is no word of its own)
+            extra = {w for w in tokens(phrase) if w not in own and stem(w) not in own and len(w) > 1} - _FUNCTION_WORDS
             if any(w in denied or stem(w) in denied for w in tokens(phrase)):
                 continue  # "nail not involved": a note about "open wound of finger involving nail" does not apply
             if extra and all(w in said or stem(w) in said for w in extra):
@@ -889,7 +890,9 @@ class GroundedAnswerer:
                     continue
                 h = Hit(pick.extra.get("passage_id") or f"{pick.system}:{pick.code}", hits[0].score,
                         self.record_doc(pick))
-                if relevance(query, h) >= 0.5:
+                # (the question may state much else, the manifestation's detail above all: "late onset alzheimers
+                # w mild dementia, no behavioral disturbance" says most of G30.1 "Alzheimer's disease with late onset")
+                if relevance(query, h) >= 0.5 or title_said(query, pick.title) >= 0.75:
                     return [h, *hits], why(phrase, pick.code)
         return hits, None
 
@@ -1540,6 +1543,21 @@ def relevance(question: str, hit: Hit) -> float:
     words = with_stems(set(tokens(hit.doc.page_content)))
     said = sum(1 for w in q if w in words or stem(w) in words)
     return max(said / len(q), hit.signals.get("cosine", 0.0) - 0.1)
+
+
+def title_said(question: str, title: str) -> float:
+    """Share of a title's words (generic ones aside) the question says, as is, spelled out or by stem.
+
+    >>> title_said("late onset alzheimers w mild dementia", "Alzheimer's disease with late onset")
+    0.75
+    >>> title_said("diabetic foot ulcer left heel, pt is type 2", "Type 1 diabetes mellitus with foot ulcer")
+    0.0
+    """
+    said = with_stems(set(tokens(expand_query(question))))
+    words = {w for w in tokens(title) if len(w) > 1 or w.isdigit()} - _FUNCTION_WORDS
+    if any(w.isdigit() and w not in said for w in words):
+        return 0.0  # "Type 1 diabetes ..." for "pt is type 2": another code, whatever else it shares
+    return sum(1 for w in words if w in said or stem(w) in said) / len(words) if words else 0.0
 
 
 def words_agree(decision: Decision | None) -> bool:

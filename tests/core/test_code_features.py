@@ -619,3 +619,20 @@ def test_and_in_a_two_word_title_means_either():
     # a longer title keeps every word: "and" may join what both sides qualify
     assert code_features("ICD-10-CM N70.03 Acute salpingitis and oophoritis", "",
                          query_facts("acute oophoritis"))["t_cover"] < 1.0
+
+
+def test_a_manifestation_says_the_underlying_condition_its_code_first_note_lists():
+    from casepilot.retrieval import stated_conditions
+    note = ["the underlying physiological condition, such as: Alzheimer's (G30.-) cerebral lipidosis (E75.4) "
+            "Parkinson's disease (G20.-)"]
+    q = query_facts("late onset alzheimers w mild dementia")
+    etiology = stated_conditions(note, q)
+    assert etiology == {"alzheimer"}
+    assert stated_conditions(note, query_facts("dementia, mild")) == set()
+    f02 = "ICD-10-CM F02.A0 Dementia in other diseases classified elsewhere, mild"
+    f03 = "ICD-10-CM F03.A0 Unspecified dementia, mild"
+    with_note, without = code_features(f02, "", q, etiology=etiology), code_features(f02, "", q)
+    # the pair of codes says the Alzheimer's, and "in other diseases classified elsewhere" stands for it
+    assert with_note["q_cover"] > without["q_cover"]
+    assert with_note["q_cover"] > code_features(f03, "", q)["q_cover"]
+    assert not with_note.get("unstated_detail") and without.get("unstated_detail")
