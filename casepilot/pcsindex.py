@@ -153,7 +153,13 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # Drainage Device): those the index reaches by their own words
     (r"^(?!.*\b(?:stents?|drains?|drainage|chest tubes?)\b).*\bplace(?:ment|d)\b.*$", r"\g<0> insertion"),
     # the index spells the lavage "Bronchial alveolar" (Lavage → Bronchial alveolar, diagnostic → Drainage)
-    (r"\bbronchoalveolar\b", "bronchial alveolar"),
+    # ... and the lavage washes the alveoli of a lung lobe, as a transbronchial biopsy samples the lobe through the
+    # bronchus wall: the body part is the lung lobe ("BAL RLL" is 0B9F8ZX, not the lobe's bronchus 0B968ZX)
+    (r"\bbronchoalveolar\b", "bronchial alveolar lung"),
+    (r"\btrans-?bronchial\b", r"\g<0> lung"),
+    # "RLL", "LUL" spelled out name the lobe's bronchus or its lung tissue (the ICD-10-CM titles' "lower lobe, right
+    # bronchus or lung"); a procedure on "the RLL" is on the lung lobe, and "RLL bronchus" still says bronchus
+    (r"\b(right|left) (upper|middle|lower) lobe bronchus or lung\b", r"\1 \2 lung lobe"),
     # a chest tube drains the pleural cavity through a drainage device (tube thoracostomy), however its
     # placement is worded ("chest tube insertion" is Drainage, not Insertion)
     (r"\bchest tubes?\s+(?:insertion|placement)\b|\b(?:insertion|placement)\s+of\s+(?:an?\s+)?(?:\w+\s+)?chest tubes?\b",
@@ -197,6 +203,9 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\bwatchman\b", "watchman intraluminal device percutaneous"), (r"\batri-?clip\b", "atriclip extraluminal device"),
     # a ring sewn to a valve annulus adds material (Annuloplasty ring: use Synthetic Substitute): Supplement
     (r"\bannuloplasty\b(?=.*\bring\b)", "annuloplasty supplement synthetic substitute"),
+    # a lens taken out and an intraocular lens put in is Replacement (Index: "Phacoemulsification, lens, With IOL
+    # implant see Replacement, Eye 08R"), with a synthetic substitute, whatever the extraction is called
+    (r"\b(?:iol|intraocular lens)\b", r"\g<0> replacement synthetic substitute"),
     # "fem-pop": from the femoral artery (the body part) to the popliteal (the qualifier); graft materials
     (r"\bfem[- ]?pop\b", "femoral artery bypass popliteal"),
     (r"\b(?:ptfe|gore-?tex|dacron|eptfe)\b", r"\g<0> synthetic substitute"),
@@ -941,14 +950,17 @@ class PCSIndex:
     def _device_is_said(cands: dict[str, Candidate]) -> None:
         """"lap BTL w/ filshie clips": two index paths reach one table, "Ligation" (no device) and "Clipping"
         (using Extraluminal Device). The code without a device says none was used, which the question denies: it
-        goes below its sibling (same body part, approach and qualifier) whose device the question names."""
+        goes below its sibling (same body part, approach and qualifier) whose device the question names. So does
+        one of another root operation on the same body part and approach: "phaco w/ IOL, right eye" names the
+        synthetic lens, which Extraction (08DJ3ZZ) does not place and Replacement (08RJ3JZ) does."""
         said: dict[str, float] = {}
         for c in cands.values():
             if c.device_said:
-                key = c.code[:5] + c.code[6]
-                said[key] = max(said.get(key, c.score), c.score)
+                # (across root operations only for Replacement and Supplement, whose device is the procedure itself)
+                for key in (c.code[:5] + c.code[6], *([c.code[:2] + c.code[3:5]] if c.code[2] in "RU" else [])):
+                    said[key] = max(said.get(key, c.score), c.score)
         for code, c in cands.items():
-            top = said.get(code[:5] + code[6])
+            top = max((said[k] for k in (code[:5] + code[6], code[:2] + code[3:5]) if k in said), default=None)
             if code[5] == "Z" and top is not None and c.score >= top:
                 cands[code] = replace(c, score=round(top - 0.5, 3),
                                       why=c.why + "; the question names a device, which this code says was not used")

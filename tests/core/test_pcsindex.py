@@ -377,6 +377,16 @@ def test_placing_a_device_reads_as_insertion_but_a_stent_or_drain_keeps_its_own_
 def test_a_bronch_is_a_bronchoscopy_and_the_index_spells_the_lavage_bronchial_alveolar(ix):
     code = first(ix, expand_query("bronch w/ BAL RLL", pcs=True))
     assert code.startswith("0B9") and code[4] == "8" and code[6] == "X"  # drainage, endoscopic, diagnostic
+    assert code[3] == "F"  # the lavage washes the lung lobe's alveoli: Lower Lung Lobe, Right, not its bronchus (6)
+
+
+@pytest.mark.parametrize("question,code", [
+    ("Flexible bronch w/ transbronchial bx of RLL mass", "0BBF8ZX"),  # through the bronchus, of the lobe
+    ("flexible bronchoscopy, transbronchial biopsies x5 from the LUL", "0BBG8ZX"),
+    ("bronchoscopy, biopsy of the RLL bronchus", "0BB68ZX"),  # the lobe's bronchus, said so
+])
+def test_a_lobe_abbreviation_names_the_lung_lobe_unless_the_bronchus_is_said(ix, question, code):
+    assert first(ix, expand_query(question, pcs=True)) == code
 
 
 def test_svd_is_the_delivery(ix):
@@ -448,3 +458,11 @@ def test_a_term_sent_only_to_root_operations_names_them(ix):
     # a term whose references name a table is answered by its codes, not here
     assert ix.root_operations_of("appendectomy") == []
     assert ix.root_operations_of("no such term") == []
+
+
+@pytest.mark.parametrize("question", ["phaco cataract extraction w/ IOL, right eye",
+                                      "phaco cataract extraction with posterior chamber IOL, right eye"])
+def test_a_lens_out_and_an_intraocular_lens_in_is_replacement(ix, question):
+    # Index: "Phacoemulsification, lens, With IOL implant see Replacement, Eye 08R"; Extraction (08DJ3ZZ) places
+    # no device, so the question's IOL puts it below the Replacement on the same lens and approach
+    assert first(ix, expand_query(question, pcs=True)) == "08RJ3JZ"
