@@ -151,7 +151,10 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # placing a device is the root operation Insertion ("IVC filter placement": Insertion of device in, Vena Cava),
     # except a stent, which dilates a tubular body part (Dilation, Intraluminal Device), and a drain (Drainage,
     # Drainage Device): those the index reaches by their own words
-    (r"^(?!.*\b(?:stents?|drains?|drainage|chest tubes?)\b).*\bplace(?:ment|d)\b.*$", r"\g<0> insertion"),
+    (r"^(?!.*\b(?:stents?|drains?|drainage|chest tubes?|mesh)\b).*\bplace(?:ment|d)\b.*$", r"\g<0> insertion"),
+    # a hernia repair that leaves mesh is "Herniorrhaphy, With synthetic substitute" (Supplement), however the
+    # note words it ("..., polypropylene mesh placed", "onlay Prolene mesh")
+    (r"^(?=.*\b(?:herni\w*)\b)(?!.*\bwith\s+(?:\w+\s+){0,2}mesh\b).*\bmesh\b.*$", r"\g<0> with mesh"),
     # the index spells the lavage "Bronchial alveolar" (Lavage → Bronchial alveolar, diagnostic → Drainage)
     # ... and the lavage washes the alveoli of a lung lobe, as a transbronchial biopsy samples the lobe through the
     # bronchus wall: the body part is the lung lobe ("BAL RLL" is 0B9F8ZX, not the lobe's bronchus 0B968ZX)
@@ -1049,6 +1052,13 @@ class PCSIndex:
                             named[t + bp] = m[0]
             if not named:
                 continue
+            # the index named a table of the same body system without a body part ("Herniorrhaphy, With synthetic
+            # substitute see Supplement 0WU") and the GEMs name the body part in another of its tables (53.49
+            # "Other open umbilical herniorrhaphy" → 0WQF): the body part carries over where that table has it
+            for p, fit in list(named.items()):
+                for t in open_tables:
+                    if t[:2] == p[:2] and t != p[:3] and p[3] in self.table(t)[1] and t + p[3] not in named:
+                        named[t + p[3]] = fit
             best_fit = max(named.values())
             for prefix, fit in named.items():
                 if fit < best_fit - 1e-9:  # the body part the question names, when it names one

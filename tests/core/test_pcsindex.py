@@ -466,3 +466,10 @@ def test_a_lens_out_and_an_intraocular_lens_in_is_replacement(ix, question):
     # Index: "Phacoemulsification, lens, With IOL implant see Replacement, Eye 08R"; Extraction (08DJ3ZZ) places
     # no device, so the question's IOL puts it below the Replacement on the same lens and approach
     assert first(ix, expand_query(question, pcs=True)) == "08RJ3JZ"
+
+
+def test_a_hernia_repair_that_leaves_mesh_is_supplement(ix):
+    # Index: "Herniorrhaphy, With synthetic substitute see Supplement 0WU" names no body part; the GEMs' umbilical
+    # herniorrhaphy (53.49 → 0WQF) names the abdominal wall, which 0WU has too
+    assert first(ix, expand_query("Open umbilical herniorrhaphy, polypropylene mesh placed", pcs=True)) == "0WUF0JZ"
+    assert first(ix, expand_query("open umbilical herniorrhaphy", pcs=True)) == "0WQF0ZZ"
