@@ -110,6 +110,9 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\b(lad|left anterior descending|circumflex|rca|right coronary)\b", r"\g<0> coronary artery"),
     # the body part values say "Femoral Shaft", "Humeral Head" beside "Upper Femur": the noun names the adjective too
     (r"\bfemur\b", "femur femoral"), (r"\bhumerus\b", "humerus humeral"),
+    # a lymph node is in the Lymphatic body system, named by its region's adjective ("Lymphatic, Axillary, Left"):
+    # "sentinel lymph node bx L axilla" is 07B6, not the axilla region 0XB5
+    (r"\blymph nodes?\b", r"\g<0> lymphatic"), (r"\baxilla\b(?=.*\blymph)|(?<=\blymph)\b.*\baxilla\b", r"\g<0> axillary"),
     (r"\bbronch\b", "bronchoscopy"),
     # a carpal tunnel release frees the median nerve (body part Median Nerve, not the carpal bones); a subdural
     # hematoma lies in the subdural space, the body part its evacuation (Extirpation) is coded to

@@ -292,6 +292,17 @@ _CAREGIVER = re.compile(r"\b(?:care\s*givers?|care\s*takers?|parents?|mother|mom
                         r"spouse|daughter|son|aides?|nurses?|staff|facility|nursing home|home health)\b", re.I)
 
 
+# A complication of care ("Postprocedural partial intestinal obstruction", "Intraoperative hemorrhage ...") needs a
+# procedure spoken of: "partial SBO, cause not stated" is K56.600
+_POSTPROCEDURAL_TITLE = re.compile(r"^(?:post-?procedural|post-?operative|intra-?operative)\b|\b(?:following|complicating|"
+                                   r"during) (?:an? )?(?:procedure|surgery|operation)\b", re.I)
+_PROCEDURAL = re.compile(r"\b(?:post-?op\w*|post-?procedur\w*|intra-?op\w*|peri-?op\w*|s/p|status post|surg\w*|"
+                         r"procedures?|operations?|operative|op|\w+(?:ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy)|"
+                         r"incisions?|complicat\w*|iatrogenic|after (?:the |his |her |a |an )?(?:repair|resection|removal|"
+                         r"placement|insertion|transplant\w*|implant\w*|fixation|fusion|bypass|graft\w*|stent\w*|"
+                         r"cath\w*|biops\w*|delivery|c-section))\b", re.I)
+
+
 # Words that put a condition in the past: what a "Personal history of" title (Z85-Z87, Z91.4-) needs.
 _PAST = re.compile(r"\b(?:hx|history|h/o|s/p|status post|post|previous(?:ly)?|prior|past|former(?:ly)?|old|remote|"
                    r"resolved|remission|healed|completed|finished|treated|ago|no longer|no (?:current|active|evidence|"
@@ -423,6 +434,7 @@ class _Query:
     screening: bool  # it asks for a screening visit (Z11-Z13)
     screen: bool  # it says "screening" at all (or "scrn"), whatever the screen found
     caregiver: bool  # it speaks of someone who cares for the patient (a "Caregiver's ..." title, Z91.A-)
+    procedural: bool  # it speaks of a procedure or an operation (what a "Postprocedural ..." title needs)
     routine_exam: bool  # the visit is a routine, preventive or administrative examination (Z00-Z02)
     findings: bool | None  # what the examination found: True abnormal, False normal, None not said
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
@@ -485,6 +497,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
         screen=bool(_SCREEN_WORD.search(query) or _SCREEN_WORD.search(expanded)),
         caregiver=bool(_CAREGIVER.search(query)),
+        procedural=bool(_PROCEDURAL.search(query) or _PROCEDURAL.search(expanded)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items()
@@ -730,6 +743,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 # ("skipping his meds, can't afford them" is the patient's own underdosing, Z91.12-: a "Caregiver's ..."
                 # title, Z91.A-, needs someone who gives the patient the drugs)
                 or (own_title.startswith("Caregiver") and not q.caregiver)
+                or (_POSTPROCEDURAL_TITLE.search(own_title) is not None and not q.procedural)
                 # (a screening encounter, Z11-Z13, needs a screening spoken of)
                 or (code[:3] in ("Z11", "Z12", "Z13") and "screening" in own_title.lower() and not q.screen)
                 # (gestational diabetes takes no long-term drug use code: O24.4- says insulin or oral drugs itself,

@@ -589,6 +589,9 @@ def _affirmed(text: str) -> set[str]:
     return set(tokens(" ".join(out)))
 
 
+_UNSPECIFIED_AS_TO = re.compile(r"\bunspecified as to ([^,;()]+)", re.I)
+
+
 def negated_terms(text: str) -> set[str]:
     """Words a text says are absent, the whole negated phrase and any "or" list that continues it.
 
@@ -601,9 +604,17 @@ def negated_terms(text: str) -> set[str]:
     ['edema', 'macular']
     >>> sorted(negated_terms("Parkinson's disease - no dyskinesia or fluctuations documented"))
     ['dyskinesia', 'fluctuations']
+    >>> sorted(negated_terms("Partial intestinal obstruction, unspecified as to cause"))
+    ['cause']
     """
     # "non-surgical wound", "Non-pressure chronic ulcer": the prefix denies its own word only
     out: set[str] = {m.group(1).lower() for m in _NON_PREFIX.finditer(text)}
+    # "Partial intestinal obstruction, unspecified as to cause" says nothing of a cause: it is the code for a
+    # question that gives none ("cause not stated"), not one that asserts it
+    # (but not what the title asserts before it: "Unspecified intestinal obstruction, unspecified as to partial
+    # versus complete obstruction" leaves the kind open, not the obstruction)
+    out.update(w for m in _UNSPECIFIED_AS_TO.finditer(text) for w in tokens(m.group(1))
+               if w not in _NEGATION_FILLER and w not in ("versus", "vs", "or") and w not in tokens(text[:m.start()]))
     for _, _, phrase in _negated_phrases(text):
         words = [t for t in tokens(phrase) if t not in _NEGATION_FILLER and not t.isdigit()]
         out.update(words[:5])

@@ -636,3 +636,17 @@ def test_a_manifestation_says_the_underlying_condition_its_code_first_note_lists
     assert with_note["q_cover"] > without["q_cover"]
     assert with_note["q_cover"] > code_features(f03, "", q)["q_cover"]
     assert not with_note.get("unstated_detail") and without.get("unstated_detail")
+
+
+def test_a_complication_of_care_needs_a_procedure_spoken_of():
+    post = "ICD-10-CM K91.31 Postprocedural partial intestinal obstruction"
+    assert code_features(post, "", query_facts("partial SBO, cause not stated")).get("record_mismatch") == 1.0
+    assert not code_features(post, "", query_facts("partial sbo after lap chole last month")).get("record_mismatch")
+    assert not code_features(post, "", query_facts("postop partial small bowel obstruction")).get("record_mismatch")
+
+
+def test_unspecified_as_to_a_detail_is_the_code_for_a_question_that_gives_none():
+    # "cause not stated" and K56.600 "Partial intestinal obstruction, unspecified as to cause" agree
+    sig = code_features("ICD-10-CM K56.600 Partial intestinal obstruction, unspecified as to cause", "",
+                        query_facts("partial SBO, cause not stated"))
+    assert sig.get("negation_agrees") == 1.0 and not sig.get("negation_penalty")

@@ -473,3 +473,9 @@ def test_a_hernia_repair_that_leaves_mesh_is_supplement(ix):
     # herniorrhaphy (53.49 → 0WQF) names the abdominal wall, which 0WU has too
     assert first(ix, expand_query("Open umbilical herniorrhaphy, polypropylene mesh placed", pcs=True)) == "0WUF0JZ"
     assert first(ix, expand_query("open umbilical herniorrhaphy", pcs=True)) == "0WQF0ZZ"
+
+
+def test_a_lymph_node_is_the_lymphatic_body_part_of_its_region(ix):
+    assert first(ix, expand_query("SLN bx L axilla, open", pcs=True)) == "07B60ZX"
+    assert first(ix, expand_query("sentinel lymph node biopsy left axilla, open", pcs=True)) == "07B60ZX"
+    assert first(ix, expand_query("I&D of abscess of left axilla", pcs=True)).startswith("0X95")
