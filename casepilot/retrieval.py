@@ -285,7 +285,7 @@ _SCREENING_VISIT = re.compile(r"(?<!positive )(?<!abnormal )(?<!failed )(?<!abn 
 
 # Any word for a screening: what an "Encounter for screening ..." title (Z11-Z13) needs ("encounter for prostate
 # adenocarcinoma" is a visit for the cancer, C61, not Z12.5 "Encounter for screening for malignant neoplasm of prostate")
-_SCREEN_WORD = re.compile(r"\b(?:screen\w*|scrn\w*|scre+ning|scrr+e+n\w*)\b", re.I)
+_SCREEN_WORD = re.compile(r"\b(?:screen\w*|scrn\w*|scre+ning|scrr+e+n\w*|routine|annual|yearly|preventive)\b", re.I)
 
 
 _CAREGIVER = re.compile(r"\b(?:care\s*givers?|care\s*takers?|parents?|mother|mom|father|dad|guardians?|family|wife|husband|"
@@ -495,7 +495,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         gestational_diabetes=bool(_GESTATIONAL_DIABETES.search(query) or _GESTATIONAL_DIABETES.search(expanded)),
         event=bool(_INJURY_WORDS.search(expanded) or _EVENT.search(expanded)),
         drug_event=bool(_DRUG_EVENT.search(expanded)), screening=bool(_SCREENING_VISIT.search(query)),
-        screen=bool(_SCREEN_WORD.search(query) or _SCREEN_WORD.search(expanded)),
+        screen=bool(_SCREEN_WORD.search(query)),  # (not the expansion: "mammogram" appends "screening mammogram")
         caregiver=bool(_CAREGIVER.search(query)),
         procedural=bool(_PROCEDURAL.search(query) or _PROCEDURAL.search(expanded)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),

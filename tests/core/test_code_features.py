@@ -650,3 +650,11 @@ def test_unspecified_as_to_a_detail_is_the_code_for_a_question_that_gives_none()
     sig = code_features("ICD-10-CM K56.600 Partial intestinal obstruction, unspecified as to cause", "",
                         query_facts("partial SBO, cause not stated"))
     assert sig.get("negation_agrees") == 1.0 and not sig.get("negation_penalty")
+
+
+def test_a_screening_is_said_in_words_not_added_by_the_search():
+    z1231 = "ICD-10-CM Z12.31 Encounter for screening mammogram for malignant neoplasm of breast"
+    # "mammogram" alone is no screening: what a mammogram shows is coded by the finding (R92.0)
+    assert code_features(z1231, "", query_facts("dx mammogram shows microcalcifications")).get("record_mismatch") == 1.0
+    for q in ("routine mammo, no complaints", "annual mammogram", "screening mammo bilat"):
+        assert not code_features(z1231, "", query_facts(q)).get("record_mismatch"), q
