@@ -394,6 +394,18 @@ def _match(name_words, q: set[str], qlat: set[str]) -> tuple[float, int] | None:
     return score, len(hit | soft)
 
 
+_DEVICE_OP = re.compile(r"(Removal|Revision|Change|Insertion|Replacement)\b[^,]*\bdevice\b", re.I)
+_GEM_OP = re.compile(r"(Removal|Revision|Replacement|Insertion)\b", re.I)
+# the words (after the question's synonyms: "placed" adds "insertion") that say what is done with a device
+_DEVICE_OP_WORDS = {
+    "removal": {"removal", "remove", "removed", "removing", "pulled", "explant", "explanted", "explantation", "extraction"},
+    "revision": {"revision", "revise", "revised", "reposition", "repositioned", "adjust", "adjusted", "adjustment"},
+    "change": {"change", "changed", "exchange", "exchanged", "replace", "replaced", "replacement"},
+    "insertion": {"insertion", "insert", "inserted", "placement", "placed", "place", "implant", "implanted", "new"},
+    "replacement": {"replace", "replaced", "replacement", "change", "changed", "exchange", "exchanged"},
+}
+
+
 @dataclass
 class _Read:
     """A question read against the index: normalised text, words (with roots "~tonsi" and acronyms "#svc"), sides,
@@ -715,7 +727,10 @@ class PCSIndex:
                 # an anastomosis names both ends: "gastrojejunostomy" joins the stomach to the jejunum, the qualifier
                 # of a Bypass (only the qualifier: the body part is the first root's)
                 if w.endswith(("ostomy", "ostomies")):
-                    ends.update("~" + x[:5] for a, m in self.affixes if len(a) >= 5 and a in root[3:] for x in _words(m))
+                    far = {"~" + x[:5] for a, m in self.affixes if len(a) >= 5 and a in root[3:] for x in _words(m)}
+                    # ... and an ostomy of one organ opens onto the skin: "loop ileostomy" is Bypass Ileum to
+                    # Cutaneous (0D1B0Z4), a tracheostomy's qualifier is Cutaneous too
+                    ends.update(far or {"cutaneous"})
                 if len(root) >= 5:
                     q.add("~" + root[:5])
         for w in list(q):
@@ -808,6 +823,11 @@ class PCSIndex:
     def _paths(self, refs, q, qlat, big: int = 8):
         """Refs of one entry whose sub-term path fits the question (all of a small entry if none fits)."""
         refs = [r for r in refs if r.kind != "use"]
+        # "Tracheostomy Device: Removal of device from / Revision of device in / Change device in / Insertion of
+        # device in": a sub-term that names what is done with the device fits only when the question says it
+        said = [r for r in refs if not (r.path and (m := _DEVICE_OP.match(r.path[0]))
+                                        and not _DEVICE_OP_WORDS[m.group(1).lower()] & q)]
+        refs = said if said else refs
         scored = [(r, _match(_name_words(" ".join(r.path)), q, qlat) if r.path else (0.0, 0)) for r in refs]
         fit = [(r, m[0]) for r, m in scored if m]
         best = max((s for r, s in fit if r.path), default=None)
@@ -1043,6 +1063,10 @@ class PCSIndex:
         out: dict[str, Candidate] = {}
         anatomy = bool(q & self.body_words)  # the question names a body part: the GEMs' must be it
         for entry, gs in hits:
+            # (likewise an ICD-9-CM title that says what is done with a device: "Revision of tracheostomy",
+            # "Removal of tracheostomy tube" are no tracheostomy)
+            if (m := _GEM_OP.match(entry.desc)) and not _DEVICE_OP_WORDS[m.group(1).lower()] & q:
+                continue
             by_prefix: dict[str, set[str]] = defaultdict(set)
             for code in entry.codes:
                 by_prefix[code[:4]].add(code)

@@ -479,3 +479,13 @@ def test_a_lymph_node_is_the_lymphatic_body_part_of_its_region(ix):
     assert first(ix, expand_query("SLN bx L axilla, open", pcs=True)) == "07B60ZX"
     assert first(ix, expand_query("sentinel lymph node biopsy left axilla, open", pcs=True)) == "07B60ZX"
     assert first(ix, expand_query("I&D of abscess of left axilla", pcs=True)).startswith("0X95")
+
+
+@pytest.mark.parametrize("question,code", [
+    ("open trach w/ shiley tube", "0B110F4"),  # Bypass Trachea to Cutaneous, not a revision of the device
+    ("open tracheostomy, trach tube placed through tracheal window", "0B110F4"),
+    ("removal of tracheostomy tube", "0BP1XFZ"),  # the removal, said
+    ("diverting loop ileostomy, open", "0D1B0Z4"),  # an ostomy of one organ opens onto the skin
+])
+def test_what_is_done_with_a_device_must_be_said_and_an_ostomy_opens_onto_the_skin(ix, question, code):
+    assert first(ix, expand_query(question, pcs=True)) == code
