@@ -110,6 +110,14 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     (r"\b(lad|left anterior descending|circumflex|rca|right coronary)\b", r"\g<0> coronary artery"),
     # the body part values say "Femoral Shaft", "Humeral Head" beside "Upper Femur": the noun names the adjective too
     (r"\bfemur\b", "femur femoral"), (r"\bhumerus\b", "humerus humeral"),
+    # Index and body part key: "Pyloric antrum use Stomach, Pylorus" ("EGD w/ bx antrum" is 0DB78ZX). A "gastric" or
+    # "stomach" antrum the key does not list, and coders split on it (most code the stomach, 0DB68ZX): left as said
+    (r"(?<!gastric )(?<!stomach )\b(?:pyloric )?antrum\b(?! of highmore)", "pyloric antrum stomach pylorus"),
+    # closing the operative wound is part of the procedure ("CEA ... w/ primary closure" is the endarterectomy)
+    (r"\b(?:w/|with)?\s*primary (?:closure|repair)\b", " "),
+    # Index: "Lithotripsy, With removal of fragments see Extirpation" ("laser litho, fragments basketed out")
+    (r"\bfragments? (?:were |was )?(?:basketed|removed|extracted|retrieved)\b|\bbasket(?:ed)? (?:out|extraction)\b",
+     "with removal of fragments"),
     # a lymph node is in the Lymphatic body system, named by its region's adjective ("Lymphatic, Axillary, Left"):
     # "sentinel lymph node bx L axilla" is 07B6, not the axilla region 0XB5
     (r"\blymph nodes?\b", r"\g<0> lymphatic"), (r"\baxilla\b(?=.*\blymph)|(?<=\blymph)\b.*\baxilla\b", r"\g<0> axillary"),

@@ -401,7 +401,7 @@ def test_svd_is_the_delivery(ix):
     ("open carpal tunnel release rt", "01N50ZZ"),  # the median nerve is released
     ("crani for evac of acute subdural hematoma", "00C40ZZ"),  # the subdural space
     ("I&D lt buttock subq abscess", "0J990ZZ"),  # subcutaneous tissue and fascia
-    ("EGD w/ cold forceps bx of gastric antrum", "0DB68ZX"),  # gastric: the stomach
+    ("EGD w/ cold forceps bx of gastric antrum", "0DB68ZX"),  # gastric: the stomach (the key lists only "pyloric antrum")
     ("therapeutic thoracentesis lt, no tube left in", "0W9B3ZZ"),  # "left in" is no side
     ("repeat c-section via classical vertical incision", "10D00Z0"),  # classical: the qualifier High
     ("elective termination at 8 wks by suction D&C", "10A07Z6"),  # Termination of pregnancy, Vacuum
@@ -488,4 +488,14 @@ def test_a_lymph_node_is_the_lymphatic_body_part_of_its_region(ix):
     ("diverting loop ileostomy, open", "0D1B0Z4"),  # an ostomy of one organ opens onto the skin
 ])
 def test_what_is_done_with_a_device_must_be_said_and_an_ostomy_opens_onto_the_skin(ix, question, code):
+    assert first(ix, expand_query(question, pcs=True)) == code
+
+
+@pytest.mark.parametrize("question,code", [
+    ("EGD w/ bx antrum", "0DB78ZX"),  # Index: "Pyloric antrum use Stomach, Pylorus"
+    ("L CEA - internal carotid endarterectomy open w/ primary closure", "03CL0ZZ"),  # the closure is part of it
+    ("R URS w/ laser litho, fragments basketed out", "0TC68ZZ"),  # "Lithotripsy, With removal of fragments"
+    ("R URS w/ laser litho", "0TF68ZZ"),  # the fragments left to pass: Fragmentation
+])
+def test_op_note_wordings_the_index_reads(ix, question, code):
     assert first(ix, expand_query(question, pcs=True)) == code
