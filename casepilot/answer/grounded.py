@@ -1454,8 +1454,10 @@ def modifier_documents_first(ranked: list[tuple[str, list[Hit]]]) -> list[tuple[
     """
     # (not a diagnosis guideline that names modifiers among its codes: "ICD-10-CM laterality" declares RT and LT,
     # but says how a diagnosis carries its side)
-    first = next((i for i, (_, hs) in enumerate(ranked) if declared_modifiers(hs[0].doc.metadata)
-                  and not _DIAGNOSIS_DOC.search(hs[0].doc.metadata.get("doc_codes") or hs[0].doc.metadata.get("codes") or "")),
+    # (any of the document's hits says what it declares: a declared question's card carries no codes of its own)
+    first = next((i for i, (_, hs) in enumerate(ranked) if any(
+        declared_modifiers(h.doc.metadata)
+        and not _DIAGNOSIS_DOC.search(h.doc.metadata.get("doc_codes") or h.doc.metadata.get("codes") or "") for h in hs)),
                  0)
     return [ranked[first], *ranked[:first], *ranked[first + 1:]]
 

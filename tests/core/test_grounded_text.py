@@ -90,6 +90,11 @@ def test_a_question_asking_for_a_modifier_leads_with_a_document_that_declares_on
     # a diagnosis guideline naming RT and LT among its ICD-10-CM codes is no modifier document
     laterality = doc("lat", doc_codes="H25.13,S72.001A,RT,LT,50")
     assert [k for k, _ in modifier_documents_first([laterality, *ranked])][0] == "mod"
+    # a document whose best hit is a declared question's card (no codes of its own) declares its modifiers through
+    # its other hits: "attending saw the pt with a resident, what modifier" stays on the teaching physician rules
+    teaching = ("tp", [Hit("tp?q0", 1.0, Document(page_content="x", metadata={"doc_id": "tp"})),
+                       Hit("tp", 0.9, Document(page_content="x", metadata={"doc_id": "tp", "doc_codes": "GC,GE,99213"}))])
+    assert [k for k, _ in modifier_documents_first([teaching, *ranked])][0] == "tp"
 
 
 def test_a_draft_leading_with_a_cpt_summary_is_told_apart():
