@@ -58,6 +58,9 @@ _MODIFIER_CONTEXT = re.compile(
 # "the GZ modifier", "a 25 modifier": the label before the word (capitals only, so "an" is no modifier).
 _X_MODIFIER = re.compile(r"\bX[EPSU]\b")
 _MODIFIER_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s+[Mm]odifiers?\b")
+# "GC vs GE modifier": the label the comparison puts before the other one is a modifier too (capitals only)
+_MODIFIER_PAIR_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s*(?:vs\.?|versus|or|/)\s*"
+                                   r"(?:[0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s+[Mm]odifiers?\b")
 # "mod 25", "mod XS": coders' shorthand for modifier. "mod" is also "moderate" ("mod AS", "mod to severe"), so
 # after "mod" only a two-digit modifier or one of the common letter modifiers counts.
 _MOD_SHORT = re.compile(r"\bmods?\.?\s+-?([0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX)\b", re.IGNORECASE)
@@ -317,6 +320,8 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     ['99213', '25', 'E1122', 'XS']
     >>> [m.code for m in find_mentions("Modifier 59 marks a distinct procedure; XS (separate structure) is more specific")]
     ['59', 'XS']
+    >>> [m.code for m in find_mentions("GC vs GE modifier")]
+    ['GC', 'GE']
     >>> [m.code for m in find_mentions("E11.21-E11.98, E11.22/E11.65, not 3.14159")]
     ['E1121', 'E1198', 'E1122', 'E1165']
     >>> [m.code for m in find_mentions("afib I48.0 (pt MRN 3318824, acct 77120, member ID: 99213) on claim #4471902")]
@@ -346,6 +351,8 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
             code_ends.add(m.end(1))
             add(m.start(1), m.end(1), normalize(raw), tuple(systems))
     for m in _MODIFIER_BEFORE.finditer(norm):
+        add(m.start(1), m.end(1), m.group(1), (MODIFIER,), True)
+    for m in _MODIFIER_PAIR_BEFORE.finditer(norm):
         add(m.start(1), m.end(1), m.group(1), (MODIFIER,), True)
     for m in _HYPHEN_MODIFIER.finditer(norm):
         add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
