@@ -527,6 +527,7 @@ class PCSIndex:
         self._stated_by_synonym = {w for k in self.root_ops for w in k.split()} | {
             w for (v,) in self._con.execute("SELECT DISTINCT value FROM pcs_approach") for w in _words(v)} - _STOP
         self._op_names = dict(self._con.execute("SELECT code, value FROM pcs_root_operation WHERE section = '0'"))
+        self._op_by_name = {v.lower(): c for c, v in self._op_names.items()}
 
     def _words_of_data(self) -> None:
         """Vocabularies the question is read against, all derived from the data (see each use)."""
@@ -925,12 +926,11 @@ class PCSIndex:
         with no body part: "Thrombectomy see Extirpation" -> [("", "Extirpation", "C")]; "Debridement" ->
         Excisional: Excision, Non-excisional: Extraction. Empty when any reference names a table or a code."""
         entry = self.terms.get(_key(term))
-        by_name = {v.lower(): c for c, v in self._op_names.items()}
         if entry is None or not entry[1]:
             return []
         out = []
         for ref in entry[1]:
-            op = by_name.get(ref.target.lower()) if ref.kind == "see" and ref.code is None else None
+            op = self._op_by_name.get(ref.target.lower()) if ref.kind == "see" and ref.code is None else None
             if op is None:
                 return []
             out.append((" ".join(ref.path), self._op_names[op], op))

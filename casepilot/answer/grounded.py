@@ -1108,7 +1108,7 @@ class GroundedAnswerer:
         if root is None:
             return False
         name = re.sub(r" \(.*\)$", "", root.metadata.get("title", "")).rsplit(" ", 1)[-1]  # "Delivery (Obstetrics)"
-        definition = re.split(r" (?:Explanation|Examples?):", root.page_content.split(": ", 1)[-1])[0]
+        definition = _root_definition(root)
         index_doc = _pcs_index_doc(top, rec)
         d.say(f"In ICD-10-PCS, {procedure} is coded with the root operation {name} (third character "
               f"{rec.code[2]}), following {_PCS_VIA.get(top.source, _PCS_VIA['index'])} ({top.why})", root, index_doc)
@@ -1129,7 +1129,7 @@ class GroundedAnswerer:
         if not roots or any(doc is None for _, _, doc, _ in roots):
             return False
         for sub, name, doc, op in roots:
-            definition = re.split(r" (?:Explanation|Examples?):", doc.page_content.split(": ", 1)[-1])[0]
+            definition = _root_definition(doc)
             which = f"{sub.lower()} {term}" if sub else term
             d.say(f"In ICD-10-PCS, the Alphabetic Index sends {which} to the root operation {name} (third character "
                   f"{op} in the Medical and Surgical section): {definition}", doc)
@@ -1419,6 +1419,11 @@ def defining_sentences(text: str, items: list[str]) -> list[str]:
 def _heading(h: Hit) -> str:
     """A passage's section heading, else its title."""
     return h.doc.metadata.get("heading") or h.doc.metadata.get("title", "")
+
+
+def _root_definition(doc: Document) -> str:
+    """A root operation passage's definition, without its explanation and examples."""
+    return re.split(r" (?:Explanation|Examples?):", doc.page_content.split(": ", 1)[-1])[0]
 
 
 def _searchable(doc: Document) -> str:
