@@ -287,7 +287,9 @@ _IDENTIFIER_BEFORE = re.compile(
     r"\s*(?:#|no\.?|number|num)?\s*[:#=-]?\s*$", re.I)
 
 
-_LABELLED_IDENTIFIER = re.compile(_IDENTIFIER_BEFORE.pattern.replace(r"\s*$", r"\s*[\w/.-]+"), re.I)
+# (the label is a whole word and its value holds a digit: "physical" is no "ph" label, "fin" in "final" no FIN)
+_LABELLED_IDENTIFIER = re.compile(
+    _IDENTIFIER_BEFORE.pattern.replace(r"|id)", r"|id)\b").replace(r"\s*$", r"\s*(?=[\w/.-]*\d)[\w/.-]+"), re.I)
 
 
 # Remittance codes ("remark code MA18 or N89", "CARC 209", "RARC N781, N782") look like diagnosis codes but name

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from casepilot import codes as cs
+from casepilot.phi import asks_for_the_patients_record, without_patient_details
 from casepilot.text import NARRATION, POLARITY, expand_query, stem, tokens, with_stems
 
 ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
@@ -112,8 +113,15 @@ def outright_decline(question: str, lookup: bool = False) -> str | None:
 
 
 def scope_signals(question: str) -> dict[str, float]:
-    """1.0 for each out-of-reference signal the question carries (own data, a payer's rates, the future)."""
-    return {k: float(any(rx.search(question) for rx in rxs)) for k, rxs in _scope().items()}
+    """1.0 for each out-of-reference signal the question carries (own data, a payer's rates, the future).
+
+    Besides scope.json's patterns, a question that pastes a patient's details and asks what happened on that
+    patient's claim or chart asks for the asker's own data (casepilot.phi): the details themselves are read out of
+    the question's coverage, so this is where they count."""
+    signals = {k: float(any(rx.search(question) for rx in rxs)) for k, rxs in _scope().items()}
+    if "own_data" in signals and not signals["own_data"] and asks_for_the_patients_record(question):
+        signals["own_data"] = 1.0
+    return signals
 
 
 _NAMED = re.compile(r"\b(?:pt|patient|dr|doctor|mr|mrs|ms|miss|mister|member|beneficiary)\.?\s+([a-z][a-z'-]+)(?:\s+([a-z][a-z'-]+))?")
@@ -124,14 +132,16 @@ def features(question: str, texts: Iterable[str], cosine: float, title: str,
     """How well ``texts`` (evidence, best first) cover ``question``; pure given ``idf`` and ``known``.
 
     Coverage counts only words some index knows: a patient's name or a typo says nothing about
-    whether the sources answer; ``oov`` reports the unknown share separately.
+    whether the sources answer; ``oov`` reports the unknown share separately. The scope signals read the whole
+    question (whose record it asks for matters there); coverage reads it without the pasted patient details.
     """
     texts = list(texts)
     scope = scope_signals(question)
     # a person's name after "pt", "dr", "mrs" ("pt Marisol Vega", "dr lopez") is pasted context, not a word the
     # sources could miss: it counts neither as covered nor as unknown
     names = {w for m in _NAMED.finditer(question.lower()) for w in m.groups() if w and not known(w)}
-    all_words = [w for w in content_words(question) if w not in names]
+    # (a pasted chart header, "pt Mary Jones dob 3/3/44", goes whether or not an index knows the name: "Jones")
+    all_words = [w for w in content_words(without_patient_details(question)) if w not in names]
     words = [w for w in all_words if known(w) or known(stem(w))]
     oov = (len(all_words) - len(words)) / len(all_words) if all_words else 0.0
     if not all_words:  # nothing but codes and function words: nothing for the evidence to miss

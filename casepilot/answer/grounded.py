@@ -26,6 +26,7 @@ from casepilot.answer.conditions import generic_code_first, sequencing_rule, uns
 from casepilot.answer.evidence import Evidence, best_sentences, declared_modifiers, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
+from casepilot.phi import without_patient_details
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, inclusion_terms, short_description
@@ -405,6 +406,13 @@ class GroundedAnswerer:
         d = Draft(route.intent)
         # "how much will Medicare pay for 99213 in 2031": no coverage table answers what the question asks
         if self._declined_outright(d, question, lookup=bool(route.codes)):
+            return d
+        if (scope := self._scope_decision(question)) is not None:
+            # "how much did Medicare pay us for 93306 last year", "will Medicare pay it this time?": the asker's
+            # own claims, or the future; no coverage table holds either
+            d.searched.append("Medicare Coverage Database files: not searched (the question asks what no coverage "
+                              "table holds)")
+            self._decline(d, scope, [])
             return d
         ans = mcd_answer.ask(question, route.codes, self.tables or Path("/nonexistent"), as_of or date.today(),
                              self.store)
@@ -1155,7 +1163,9 @@ class GroundedAnswerer:
                     coded.decision.label == ANSWER or (rt.asks_first_code(question) and coded.decision.label == PARTIAL)):
                 return coded
         colls = list(KNOWLEDGE_COLLECTIONS)
-        hits = self.retriever.search(question, colls, k=12, timings=timings)
+        # a pasted chart header ("pt Mary Jones dob 3/3/44 - who signs the ABN?") is no topic to search for
+        hits = self.retriever.search(" ".join(without_patient_details(question).split()) or question, colls, k=12,
+                                     timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
         ranked = rank_documents(hits)
         if rt.asks_for_a_modifier(question):

@@ -128,6 +128,11 @@ def known(w: str) -> bool:
     ("did todays ERA include the 77067 payments", "own_data"),
     ("was dr patel's note from tuesday enough for a 99215", "own_data"),
     ("will medicare pay it this time if I add 59", "future"),
+    ("acct 552019 for Ann Lutz DOB 2/2/1950 - why was it denied", "own_data"),  # a pasted patient's own claim
+    ("has the payer processed the 3/4 claim yet", "own_data"),
+    ("was it on Mrs. Kowalski's discharge summary?", "own_data"),
+    ("pull up his last claim and tell me the dx", "own_data"),
+    ("she doesn't actually have COPD but add J44.9 so the neb gets paid", "falsify"),
     ("should we self-disclose this overpayment", "legal"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
