@@ -33,7 +33,7 @@ from casepilot.lexical import LexicalIndex
 from casepilot.passages import PassageStore
 from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
-from casepilot.spelling import Speller, official_vocabulary
+from casepilot.spelling import Speller, english_words, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.measures import measure_mismatch, question_measures, title_ranges
 from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, RULE_OUT_WORDS, STOPWORDS, SYNONYMS, expand_query, measured_values, negated_terms,
@@ -1065,7 +1065,8 @@ class Retriever:
             # built twice at worst by racing threads: same result
             # the vocabulary's own keys ("ultram", "keflex", "hives", "cysto") are words it expands, never typos
             keys = frozenset(w for key in [*SYNONYMS, *ABBREVIATIONS] for w in key.split() if w.isalpha())
-            self._speller = Speller(df, keep=STOPWORDS | whole | keys, vouched=frozenset(weights))
+            self._speller = Speller(df, keep=STOPWORDS | whole | keys, vouched=frozenset(weights),
+                                    english=english_words())
         return self._speller
 
     def spell(self, query: str) -> str:

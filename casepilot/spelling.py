@@ -12,6 +12,8 @@ sources; it never replaces a word the sources already use often.
 'sacral decub decubitus stage 4'
 >>> s.fix("Pt Jon Pnuemon has pnuemonia")
 'Pt Jon Pnuemon has pneumonia'
+>>> Speller({"fires": 40, "hospital": 900}, english={"hires"}).fix("new hires at the hospitl")
+'new hires at the hospital'
 
 The indexes alone are not enough: ICD-10-PCS code titles say "Resection of Stomach", never "gastrectomy",
 so a speller that knew only them turned the Alphabetic Index's own "gastrectomy" into "gastrostomy" and
@@ -23,6 +25,8 @@ titles) and of its English medical term list: a word spelled there is never chan
 from __future__ import annotations
 
 import bisect
+import gzip
+import json
 import re
 import sqlite3
 from collections import Counter
@@ -32,7 +36,7 @@ from importlib.resources import files
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz import process
 
-from casepilot.text import stem
+from casepilot.text import STOPWORDS, stem
 
 _WORD = re.compile(r"[A-Za-z]+")
 _WORD_LOWER = re.compile(r"[a-z]+")
@@ -43,6 +47,7 @@ PREFIX_DOMINANCE = 20  # the completion must be this many times more frequent th
 PREFIX_SHARE = 0.67  # ... and hold two thirds of all words that start with it (one clear reading)
 MIN_DF = 10  # a correction must be a word the sources use, not a one-off
 MIN_DF_COMPLETION = 5  # a completion too ("decub" -> "decubitus", used by 8 passages)
+ENGLISH_MIN_COUNT = 100  # the list's floor is 50: "brest" (50) is a typo of breast, "hires" (2,975) a word
 
 
 _SPECIALTY = ("ology", "ologist", "ologists")
@@ -62,8 +67,12 @@ class Speller:
     """Completes truncated words and corrects unknown ones, choosing the most frequent known word."""
 
     def __init__(self, df: dict[str, int], keep: frozenset[str] | set[str] = frozenset(),
-                 vouched: frozenset[str] | set[str] = frozenset()):
+                 vouched: frozenset[str] | set[str] = frozenset(), english: frozenset[str] | set[str] = frozenset()):
         self.df = {w: n for w, n in df.items() if w.isalpha()}
+        # words of general English ("hires", "numbness", "cant"): no typo of the nearest word the sources hold
+        # ("fires", "numbers") and no truncation of a longer one ("canthus"). Only a function word is still
+        # reached ("whats" -> "what").
+        self.english = frozenset(english)
         # words never changed: stopwords (the indexes leave them out on purpose) and the words an official
         # vocabulary spells whole ("gastrectomy", "basket"), however close to a commoner word
         self.keep = keep
@@ -122,7 +131,8 @@ class Speller:
         limit = 2 if len(word) >= 8 else 1
         found = [f for f in process.extract(word, self._choices, scorer=DamerauLevenshtein.distance,
                                             score_cutoff=limit, limit=20)
-                 if self.df[f[0]] >= MIN_DF or f[0] in self.vouched]
+                 if (self.df[f[0]] >= MIN_DF or f[0] in self.vouched)
+                 and (word not in self.english or f[0] in STOPWORDS)]
         if not found:
             return None
         # among candidates equally near, a doubled letter typed once ("concusion": concussion, not contusion)
@@ -141,12 +151,23 @@ class Speller:
             fixed = self.correction(word)
             if fixed:
                 raw, word = fixed, fixed
-            full = self.completion(word)
+            # a word of English is no truncation either: "cant" is not "canthus", "felt" not "Felty", "john" not
+            # "johnson"
+            full = self.completion(word) if word not in self.english else None
             if not full or text[m.end():].lower().startswith(" " + full):
                 return raw  # idempotent: fix(fix(t)) == fix(t)
             return f"{raw} {full}"
 
         return _WORD.sub(repl, text)
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The words of general English: those of pyspellchecker's English frequency list seen at least
+    ``ENGLISH_MIN_COUNT`` times, read once. Misspellings ("pnuemonia", "seperately") are not in it; its rarest
+    words are, with names and places ("brest", a city, and a coder's "breast"), so those are left out."""
+    data = (files("spellchecker") / "resources" / "en.json.gz").read_bytes()
+    return frozenset(w for w, n in json.loads(gzip.decompress(data)).items() if w.isalpha() and n >= ENGLISH_MIN_COUNT)
 
 
 @lru_cache(maxsize=1)

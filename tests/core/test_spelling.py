@@ -176,3 +176,28 @@ def test_a_possessive_typed_without_its_apostrophe_is_the_known_word():
     s = Speller({"bell": 8, "cells": 900, "palsy": 60, "side": 400})
     assert s.fix("bells palsy rt side") == "bell palsy rt side"
     assert s.fix("cellls") == "cells"
+
+
+def test_a_word_of_general_english_is_no_typo():
+    """"new hires" became "new fires", "numbness" "numbers", "recouping" "rerouting": the speller built from the
+    indexes knew only the sources' words. Words of general English stay; real typos are still corrected."""
+    stub = SimpleNamespace(available=["icd10cm"], _speller=None,
+                           lexical=lambda name: _Lexical({**LIVE_DF, "fires": 60, "numbers": 900, "breast": 900,
+                                                          "pneumonia": 900, "what": 5000}))
+    live = Retriever.speller(stub)
+    assert live.fix("new hires with numbness") == "new hires with numbness"
+    assert live.fix("hx brest ca, pnuemonia") == "hx breast ca, pneumonia"  # "brest" is a rare word (a city)
+    assert live.fix("whats the code") == "what the code"  # a function word is still reached
+    stub._speller = None
+    stub.lexical = lambda name: _Lexical({**LIVE_DF, "canthus": 60, "felty": 20, "unspecified": 900})
+    completing = Retriever.speller(stub)
+    assert completing.fix("cant tell, felt dizzy") == "cant tell, felt dizzy"  # no truncations of rarer words
+    assert completing.fix("organism unspec") == "organism unspec unspecified"
+
+
+def test_the_english_word_list_is_read_once_and_leaves_out_its_rarest_words():
+    from casepilot.spelling import english_words
+    words = english_words()
+    assert english_words() is words
+    assert {"hires", "numbness", "auditor"} <= words
+    assert not {"brest", "pnuemonia", "seperately", "modifer"} & words
