@@ -292,6 +292,13 @@ _LABELLED_IDENTIFIER = re.compile(
     _IDENTIFIER_BEFORE.pattern.replace(r"|id)", r"|id)\b").replace(r"\s*$", r"\s*(?=[\w/.-]*\d)[\w/.-]+"), re.I)
 
 
+# A claim, authorization or control number ("on claim 7782019", "ICN 22119"): six digits or more after its label are
+# no PCS code, whatever the shape (a CPT code after "claim" is five digits and stays one)
+_CLAIM_NUMBER_BEFORE = re.compile(r"\b(?:claim|auth(?:orization)?|icn|tcn|dcn|ref(?:erence)?)\s*(?:#|no\.?|number|num)?\s*[:#=-]?\s*$",
+                                  re.I)
+_CLAIM_NUMBER = re.compile(_CLAIM_NUMBER_BEFORE.pattern.replace(r"\s*$", r"\s*\d{6,}[\w-]*\b"), re.I)
+
+
 # Remittance codes ("remark code MA18 or N89", "CARC 209", "RARC N781, N782") look like diagnosis codes but name
 # claim adjustments: a list of them after its label is no code mention.
 _REMITTANCE_CODES = re.compile(
@@ -305,7 +312,7 @@ def without_identifiers(text: str) -> str:
     >>> without_identifiers("jane doe dob 01/02/1960 acct A77812 -- what did her insurance pay")
     'jane doe     -- what did her insurance pay'
     """
-    return _LABELLED_IDENTIFIER.sub(" ", text)
+    return _CLAIM_NUMBER.sub(" ", _LABELLED_IDENTIFIER.sub(" ", text))
 
 
 def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Mention]:
@@ -349,7 +356,9 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
         systems = [s for s in candidate_systems(raw) if s != MODIFIER]
         if (systems and not _MCD_DOCUMENT.match(raw) and _stands_alone(norm, m.start(1), code_ends)
                 and not any(a <= m.start(1) < b for a, b in remittance)
-                and not _IDENTIFIER_BEFORE.search(norm, max(0, m.start(1) - 30), m.start(1))):
+                and not _IDENTIFIER_BEFORE.search(norm, max(0, m.start(1) - 30), m.start(1))
+                and not (raw.isdigit() and len(raw) >= 6
+                         and _CLAIM_NUMBER_BEFORE.search(norm, max(0, m.start(1) - 30), m.start(1)))):
             code_ends.add(m.end(1))
             add(m.start(1), m.end(1), normalize(raw), tuple(systems))
     for m in _MODIFIER_BEFORE.finditer(norm):

@@ -59,19 +59,28 @@ _PAST_ASK = re.compile(
     r"(?:did|was|were|(?:has|have)(?:\s+\w+)?\s+(?:paid|denied|processed|posted|approved|been))\b", re.I)
 
 
+# ... or about that patient's account or coverage now: a balance, a deductible left, eligibility, an authorization
+_ACCOUNT_ASK = re.compile(
+    r"\b(balance|owes?|owed|outstanding|remaining deductible|deductible (is )?(left|remaining|met)|eligible|"
+    r"eligibility|active (on|coverage)|prior auth\w*|auth status|claim status)\b", re.I)
+
+
 def pastes_patient_details(text: str) -> bool:
     """Whether ``text`` carries a pasted patient's name or a labelled identifier (DOB, MRN, account)."""
     return " ".join(without_patient_details(text).split()) != " ".join(text.split())
 
 
 def asks_for_the_patients_record(text: str) -> bool:
-    """Whether ``text`` pastes a patient's details and asks what happened on that patient's claim or chart.
+    """Whether ``text`` pastes a patient's details and asks what happened on that patient's claim or chart, or
+    what stands on the account now (a balance, eligibility, an authorization).
 
     >>> asks_for_the_patients_record("claim# 88234001 for Maria Gonzalez DOB 04/12/1961 - did medicare pay it yet")
+    True
+    >>> asks_for_the_patients_record("whats the pt balance on acct 556201, she's on the phone")
     True
     >>> asks_for_the_patients_record("pt Mary Jones dob 3/3/44 - who signs the ABN, us or her?")
     False
     >>> asks_for_the_patients_record("why was the claim denied for modifier 25?")  # a rule question, no patient
     False
     """
-    return bool(_PAST_ASK.search(text)) and pastes_patient_details(text)
+    return bool(_PAST_ASK.search(text) or _ACCOUNT_ASK.search(text)) and pastes_patient_details(text)

@@ -55,3 +55,13 @@ def test_scope_signals_still_read_whose_record_is_asked_for():
     q = "does mrs Alvarez (dob 7/19/49) have CHF documented anywhere this year?"
     f = dm.features(q, ["heart failure"], 0.5, "", lambda w: 1.0, lambda w: True)
     assert f["own_data"] == 1.0
+
+
+@pytest.mark.parametrize("text, codes", [
+    ("MUE denial on claim 7782019 - what does MAI 2 mean", []),  # a claim number is no PCS code
+    ("auth # 4471902 for the MRI", []),
+    ("claim 99213-25 denied, why", ["99213", "25"]),  # a CPT code after "claim" stays one
+    ("what is 0210093", ["0210093"]),  # an all-digit PCS code with no label before it
+])
+def test_a_claim_number_is_no_code(text, codes):
+    assert [m.code for m in cs.find_mentions(text)] == codes
