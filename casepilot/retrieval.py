@@ -307,6 +307,24 @@ _PROCEDURAL = re.compile(r"\b(?:post-?op\w*|post-?procedur\w*|intra-?op\w*|peri-
 _PAST = re.compile(r"\b(?:hx|history|h/o|s/p|status post|post|previous(?:ly)?|prior|past|former(?:ly)?|old|remote|"
                    r"resolved|remission|healed|completed|finished|treated|ago|no longer|no (?:current|active|evidence|"
                    r"recurrence|sign)|survivor|personal)\b", re.I)
+# A malignancy excised or eradicated, with no treatment directed to it now and no evidence of it: its history (Z85),
+# not the cancer (I.C.2.d) -- unless a treatment is said to go on ("s/p mastectomy, now on tamoxifen")
+_ERADICATED = re.compile(r"\b(?:no (?:evidence|signs?) of (?:dz|disease|recurrence|malignancy|cancer|residual|active)|ned|"
+                         r"no (?:current|active|further|ongoing) (?:tx|treatment|therapy|chemo\w*|radiation|dz|disease))\b", re.I)
+_TREATED_NOW = re.compile(r"\b(?:now on|currently on|still on|on (?:tamoxifen|anastrozole|letrozole|exemestane|lupron|"
+                          r"leuprolide|chemo\w*|hormone therapy|adjuvant|immunotherapy)|receiving|undergoing)\b", re.I)
+# What went wrong with care or a device: a complication code (T80-T88) needs one said. "hx CABG x3, stable" is the
+# graft's presence (Z95.1), not its displacement (T82.212A)
+_COMPLICATION = re.compile(
+    r"\b(?:complicat\w*|malfunction\w*|displac\w*|dislodg\w*|break\w*|broke|broken|leak\w*|infect\w*|fail\w*|reject\w*|"
+    r"erosion|eroded|obstruct\w*|occlu\w*|clot\w*|thromb\w*|stenosis|loose|loosen\w*|mechanical|perforat\w*|migrat\w*|"
+    r"fractur\w*|fx|hemorrhag\w*|bleed\w*|pain\w*|fibrosis|embol\w*|expos\w*|protru\w*|dehisc\w*|adverse|reaction|wrong|"
+    r"contracture|instability|dislocat\w*|hematoma|seroma|stricture|kink\w*|blocked|clogged|nonfunction\w*|not working|"
+    r"stopped working|misplac\w*|malposition\w*|overdose|toxic\w*|fever|sepsis|septic|cellulitis|abscess|irritat\w*|"
+    r"inflam\w*|shock|transfusion|incompatib\w*|retained|foreign body|air|hypotension|edema|swelling|burn\w*|gvhd|"
+    r"graft.versus)", re.I)
+_COMPLICATION_CODE = re.compile(r"^T8[0-8]")
+_PRIMARY_MALIGNANCY = re.compile(r"^C(?:[0-6]\d|7[0-6]|8\d|9[0-6])")
 _EXPOSURE = re.compile(r"\b(?:contacts?|expos\w*|secondhand|second-hand|passive|sick contacts?|around|living with|lives with|"
                        r"works? (?:with|around|in)|occupational|environmental|inhal\w*|radon|asbestos|lead|mold|smoke)\b", re.I)
 # An infectious agent the B95-B97 codes name, and the note that asks for one
@@ -425,6 +443,8 @@ class _Query:
     letters: set[str]  # chapter letters it names ("Z code")
     family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
     past: bool  # it speaks of a past condition (history, s/p, prior, resolved, in remission)
+    eradicated: bool  # a malignancy gone: no evidence of disease and no treatment now (I.C.2.d)
+    complication: bool  # it says what went wrong with care or a device (a leak, a displacement, an infection, pain)
     exposure: bool  # it speaks of a contact or an exposure (Z20, Z77)
     organism: set[str]  # the words naming an infectious agent ("e", "coli"): what a B95-B97 code adds
     sepsis: bool  # it states sepsis (A40-A41)
@@ -489,6 +509,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         newborn=bool(_NEWBORN.search(expanded) or _NEWBORN.search(query)), letters=named_letters(query),
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         past=bool(_PAST.search(query) or _PAST.search(expanded)),
+        eradicated=bool(_ERADICATED.search(query)) and not _TREATED_NOW.search(query),
+        complication=bool(_COMPLICATION.search(query) or _COMPLICATION.search(expanded)),
         exposure=bool(_EXPOSURE.search(query) or _EXPOSURE.search(expanded)),
         organism={w for m in _ORGANISM.finditer(query) for w in tokens(m.group(0))},
         sepsis=bool(_SEPSIS.search(query) or _SEPSIS.search(expanded)),
@@ -759,7 +781,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 or (code[:1] == "Z" and not q.maternal and code[:3] != "Z38"
                     and (bare[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
                          or _MATERNAL_TITLE.search(own_title)))
-                or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)):
+                or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)
+                or (_COMPLICATION_CODE.match(code) and not q.complication)):
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:
             sig["letter_mismatch"] = 1.0
@@ -779,6 +802,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         # a "Personal history of ..." title needs a past the question states: "liver mets from known colon ca" is a
         # cancer now (C18-C20 with C78.7), not Z85.038
         if own_title.lower().startswith("personal history") and not q.past:
+            sig["history_mismatch"] = 1.0
+        # ... and a primary malignancy gone ("prostatectomy in 2019, no current tx, no evidence of disease") is its
+        # history: the cancer's own code (C00-C76, C80-C96; a secondary site may still be there) clashes
+        if q.eradicated and _PRIMARY_MALIGNANCY.match(code):
             sig["history_mismatch"] = 1.0
     return sig
 

@@ -147,6 +147,9 @@ def _least_unsaid(stated: set[str], base: set[str], picks: list[CodeRecord]) -> 
 _ENCOUNTER_WORDS = frozenset({"initial", "subsequent", "encounter", "sequela"})
 
 
+_INITIAL = re.compile(r"\binitial encounter\b", re.I)
+
+
 def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -> CodeRecord | None:
     """The billable code below ``heading`` for a question that matched the heading: the child whose own words
     (beyond the heading's) the question names (``_stated_scores``); else the "unspecified" child (NOS); else the
@@ -176,7 +179,15 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
     # a child that says no more than its heading (Z82.49 repeats Z82.4 "Family history of ischemic heart disease
     # and other diseases of the circulatory system" beside Z82.41 "... sudden cardiac death") is the heading itself
     same = [c for n, c in plain if n == best and set(tokens(c.title)) <= base]
-    return same[0] if len(same) == 1 else None
+    if len(same) == 1:
+        return same[0]
+    # children told apart by the encounter only (T78.3XXA / D / S): a question that states none is the encounter
+    # of active treatment, the initial one (I.C.19.a; the ranker reads an unstated encounter the same way)
+    if q.encounter is None:
+        initial = [c for n, c in plain if n == best and _INITIAL.search(c.title)]
+        if len(initial) == 1:
+            return initial[0]
+    return None
 
 
 def stated_choices(query: str, candidates: Iterable[CodeRecord], said: Iterable[str] = ()) -> list[CodeRecord]:

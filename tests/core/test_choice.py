@@ -76,7 +76,9 @@ def test_the_encounter_a_question_states_chooses_the_7th_character():
             _rec("S51812S", "Laceration without foreign body of left forearm, sequela")]
     assert default_child("dog bite L forearm, lac w/o FB, first visit", heading, kids).code == "S51812A"
     assert default_child("lac L forearm, f/u visit", heading, kids).code == "S51812D"
-    assert default_child("lac L forearm", heading, kids) is None  # no encounter stated: none is the default
+    # no encounter stated: the encounter of active treatment, as the ranker reads it (I.C.19.a)
+    assert default_child("lac L forearm", heading, kids).code == "S51812A"
+    assert default_child("lac L forearm, sequela", heading, kids).code == "S51812S"
 
 
 def test_denying_what_the_siblings_add_states_the_uncomplicated_child():

@@ -571,6 +571,25 @@ def test_a_personal_history_title_needs_a_past_the_question_states():
     assert not code_features(title, "", query_facts("colon cancer in remission")).get("history_mismatch")
 
 
+def test_a_malignancy_gone_is_its_history_not_the_cancer():
+    """I.C.2.d: excised or eradicated, no treatment directed to it now, no evidence of it: Z85, not the C code."""
+    cancer = "ICD-10-CM C61 Malignant neoplasm of prostate"
+    secondary = "ICD-10-CM C79.51 Secondary malignant neoplasm of bone"
+    gone = query_facts("prostatectomy for prostate ca in 2019, no current tx, no evidence of disease")
+    assert code_features(cancer, "", gone).get("history_mismatch") == 1.0
+    assert not code_features(secondary, "", gone).get("history_mismatch")  # a spread may still be there
+    for still in ("prostate ca s/p prostatectomy, now on lupron, no evidence of disease",  # a treatment goes on
+                  "prostate cancer, no evidence of mets"):  # the cancer itself is not said to be gone
+        assert not code_features(cancer, "", query_facts(still)).get("history_mismatch")
+
+
+def test_a_complication_of_care_needs_something_gone_wrong():
+    """A T80-T88 code is a complication: "hx CABG x3, stable" is the graft's presence (Z95.1)."""
+    title = "ICD-10-CM T82.212A Displacement of coronary artery bypass graft, initial encounter"
+    assert code_features(title, "", query_facts("hx CABG x3, stable")).get("record_mismatch") == 1.0
+    assert not code_features(title, "", query_facts("CABG graft displaced, initial")).get("record_mismatch")
+
+
 def test_a_contact_or_exposure_code_needs_a_contact_or_exposure():
     title = "ICD-10-CM Z20.01 Contact with and (suspected) exposure to intestinal infectious diseases due to Escherichia coli (E. coli)"
     assert code_features(title, "", query_facts("UTI d/t E coli")).get("record_mismatch") == 1.0
