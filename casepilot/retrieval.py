@@ -132,7 +132,10 @@ _MALIGNANCY = re.compile(r"\b(?:cancers?|ca|carcinom\w*|\w*carcinoma|malignan\w*
 _METS = r"(?:mets?|metastas[ie]s|metastatic(?: disease| cancer| carcinoma| lesions?| tumou?rs?)?|spread|secondar(?:y|ies))"
 _METS_TO = re.compile(rf"\b{_METS}\b[^.;,?!]{{0,30}}?\b(?:to|in|into|involving)\s+(?:the\s+|both\s+|her\s+|his\s+|their\s+)?"
                       r"([a-z]+(?:\s*(?:\s|and|&)\s*[a-z]+){0,2})|"
-                      r"\b([a-z]+)\s+(?:mets?|metastas[ie]s|secondaries)\b", re.I)
+                      r"\b([a-z]+)\s+(?:mets?|metastas[ie]s|secondaries)\b|"
+                      # "biopsy of the liver lesions shows metastatic adenocarcinoma", "bone lesions, metastatic prostate ca"
+                      r"\b([a-z]+)\s+(?:lesions?|nodules?|mass(?:es)?|tumou?rs?|foci|deposits?)\b"
+                      r"(?:(?!\b(?:no|not|without|negative|neg|r/o|rule out|ruled out)\b)[^.;?!]){0,40}?\bmetasta\w*", re.I)
 _NOT_A_SITE = frozenset({"multiple", "widespread", "diffuse", "new", "known", "extensive", "with", "and", "of", "w",
                          "distant", "has", "had", "for", "from", "pt", "patient", "now", "the", "no", "being", "seen",
                          "is", "was", "here", "today", "visit", "treatment", "tx"})
@@ -177,6 +180,8 @@ def metastasis_sites(text: str) -> set[str]:
     (['brain'], set())
     >>> sorted(metastasis_sites("metastatic breast ca to bone and liver"))
     ['bone', 'liver']
+    >>> metastasis_sites("biopsy of liver lesions shows metastatic adenocarcinoma"), metastasis_sites("breast mass, no metastatic disease")
+    ({'liver'}, set())
     """
     words = {w.lower() for m in _METS_TO.finditer(text) for g in m.groups() if g for w in g.split()}
     return with_stems(words - _NOT_A_SITE - STOPWORDS)
@@ -324,6 +329,13 @@ _COMPLICATION = re.compile(
     r"inflam\w*|shock|transfusion|incompatib\w*|retained|foreign body|air|hypotension|edema|swelling|burn\w*|gvhd|"
     r"graft.versus)", re.I)
 _COMPLICATION_CODE = re.compile(r"^T8[0-8]")
+# Known osteoporosis and a fracture, even after a minor fall: M80, not a traumatic fracture code (I.C.13.c)
+_OSTEOPOROSIS = re.compile(r"\bosteopor\w*", re.I)
+# Aftercare Z codes are not used for injuries: the injury's code with 7th character D is (I.C.21.c.7). Other orthopedic
+# and surgical aftercare (Z47.8-, Z48.8-, and their headings) clash with a question that names an injury; removing a
+# fixation device (Z47.2) or sutures (Z48.0-) and joint replacement aftercare do not.
+_INJURY_NAMED = re.compile(r"\b(?:fx|fractur\w*|sprain\w*|dislocat\w*|lacerat\w*|lac)\b", re.I)
+_INJURY_AFTERCARE = re.compile(r"^Z4[78](?:$|8)")
 _PRIMARY_MALIGNANCY = re.compile(r"^C(?:[0-6]\d|7[0-6]|8\d|9[0-6])")
 _EXPOSURE = re.compile(r"\b(?:contacts?|expos\w*|secondhand|second-hand|passive|sick contacts?|around|living with|lives with|"
                        r"works? (?:with|around|in)|occupational|environmental|inhal\w*|radon|asbestos|lead|mold|smoke)\b", re.I)
@@ -445,6 +457,8 @@ class _Query:
     past: bool  # it speaks of a past condition (history, s/p, prior, resolved, in remission)
     eradicated: bool  # a malignancy gone: no evidence of disease and no treatment now (I.C.2.d)
     complication: bool  # it says what went wrong with care or a device (a leak, a displacement, an infection, pain)
+    osteoporosis: bool  # it names osteoporosis: a fracture is then the disease's (M80), not an injury's (I.C.13.c)
+    injury_named: bool  # it names a fracture, sprain, dislocation or laceration
     exposure: bool  # it speaks of a contact or an exposure (Z20, Z77)
     organism: set[str]  # the words naming an infectious agent ("e", "coli"): what a B95-B97 code adds
     sepsis: bool  # it states sepsis (A40-A41)
@@ -511,6 +525,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         past=bool(_PAST.search(query) or _PAST.search(expanded)),
         eradicated=bool(_ERADICATED.search(query)) and not _TREATED_NOW.search(query),
         complication=bool(_COMPLICATION.search(query) or _COMPLICATION.search(expanded)),
+        osteoporosis=bool(_OSTEOPOROSIS.search(query) or _OSTEOPOROSIS.search(expanded)),
+        injury_named=bool(_INJURY_NAMED.search(query)),
         exposure=bool(_EXPOSURE.search(query) or _EXPOSURE.search(expanded)),
         organism={w for m in _ORGANISM.finditer(query) for w in tokens(m.group(0))},
         sepsis=bool(_SEPSIS.search(query) or _SEPSIS.search(expanded)),
@@ -782,7 +798,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                     and (bare[:4] == "Z037" or (code[:2] == "Z3" and code[:3] not in ("Z30", "Z31"))
                          or _MATERNAL_TITLE.search(own_title)))
                 or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)
-                or (_COMPLICATION_CODE.match(code) and not q.complication)):
+                or (_COMPLICATION_CODE.match(code) and not q.complication)
+                or (q.osteoporosis and code[:1] == "S" and "fracture" in title_words)
+                or (q.injury_named and _INJURY_AFTERCARE.match(bare) and not q.osteoporosis)):
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:
             sig["letter_mismatch"] = 1.0

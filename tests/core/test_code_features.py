@@ -590,6 +590,24 @@ def test_a_complication_of_care_needs_something_gone_wrong():
     assert not code_features(title, "", query_facts("CABG graft displaced, initial")).get("record_mismatch")
 
 
+def test_a_fracture_beside_osteoporosis_is_the_diseases():
+    """I.C.13.c: known osteoporosis and a fracture, even after a minor fall, is M80, not a traumatic fracture code."""
+    title = "ICD-10-CM S32.010A Wedge compression fracture of first lumbar vertebra, initial encounter for closed fracture"
+    assert code_features(title, "", query_facts("bent over, L1 compression fx, osteoporotic")).get("record_mismatch")
+    assert not code_features(title, "", query_facts("fell off a ladder, L1 compression fx")).get("record_mismatch")
+
+
+def test_aftercare_codes_are_not_for_injuries():
+    """I.C.21.c.7: an injury's aftercare is its code with 7th character D, not Z47.8-/Z48.8- (hardware or suture
+    removal and joint replacement aftercare are other encounters)."""
+    q = query_facts("post-op f/u s/p ORIF L femoral neck fx, healing as expected")
+    assert code_features("ICD-10-CM Z47.89 Encounter for other orthopedic aftercare", "", q).get("record_mismatch")
+    assert not code_features("ICD-10-CM Z47.2 Encounter for removal of internal fixation device", "", q).get(
+        "record_mismatch")
+    assert not code_features("ICD-10-CM Z47.89 Encounter for other orthopedic aftercare", "",
+                             query_facts("aftercare after spinal fusion")).get("record_mismatch")
+
+
 def test_a_contact_or_exposure_code_needs_a_contact_or_exposure():
     title = "ICD-10-CM Z20.01 Contact with and (suspected) exposure to intestinal infectious diseases due to Escherichia coli (E. coli)"
     assert code_features(title, "", query_facts("UTI d/t E coli")).get("record_mismatch") == 1.0
