@@ -331,11 +331,16 @@ _COMPLICATION = re.compile(
 _COMPLICATION_CODE = re.compile(r"^T8[0-8]")
 # Known osteoporosis and a fracture, even after a minor fall: M80, not a traumatic fracture code (I.C.13.c)
 _OSTEOPOROSIS = re.compile(r"\bosteopor\w*", re.I)
+_FRACTURE_SAID = re.compile(r"\b(?:fx|fractur\w*)\b", re.I)
 # Aftercare Z codes are not used for injuries: the injury's code with 7th character D is (I.C.21.c.7). Other orthopedic
 # and surgical aftercare (Z47.8-, Z48.8-, and their headings) clash with a question that names an injury; removing a
 # fixation device (Z47.2) or sutures (Z48.0-) and joint replacement aftercare do not.
 _INJURY_NAMED = re.compile(r"\b(?:fx|fractur\w*|sprain\w*|dislocat\w*|lacerat\w*|lac)\b", re.I)
 _INJURY_AFTERCARE = re.compile(r"^Z4[78](?:$|8)")
+# An "Acquired absence of ..." title needs a part said to be gone: "cellulitis of the left leg below the knee" is no
+# below-knee amputation (Z89.512)
+_ABSENCE = re.compile(r"\b(?:amput\w*|absen\w*|missing|bkas?|akas?|loss of|lost|\w+ectomy|resect\w*|removed|removal|s/p|"
+                      r"status post|post|hx|history|h/o)\b", re.I)
 _PRIMARY_MALIGNANCY = re.compile(r"^C(?:[0-6]\d|7[0-6]|8\d|9[0-6])")
 _EXPOSURE = re.compile(r"\b(?:contacts?|expos\w*|secondhand|second-hand|passive|sick contacts?|around|living with|lives with|"
                        r"works? (?:with|around|in)|occupational|environmental|inhal\w*|radon|asbestos|lead|mold|smoke)\b", re.I)
@@ -459,6 +464,8 @@ class _Query:
     complication: bool  # it says what went wrong with care or a device (a leak, a displacement, an infection, pain)
     osteoporosis: bool  # it names osteoporosis: a fracture is then the disease's (M80), not an injury's (I.C.13.c)
     injury_named: bool  # it names a fracture, sprain, dislocation or laceration
+    fracture_said: bool  # it names a fracture
+    absence: bool  # it says a part was removed or lost (amputation, BKA, s/p ...ectomy, missing)
     exposure: bool  # it speaks of a contact or an exposure (Z20, Z77)
     organism: set[str]  # the words naming an infectious agent ("e", "coli"): what a B95-B97 code adds
     sepsis: bool  # it states sepsis (A40-A41)
@@ -527,6 +534,8 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         complication=bool(_COMPLICATION.search(query) or _COMPLICATION.search(expanded)),
         osteoporosis=bool(_OSTEOPOROSIS.search(query) or _OSTEOPOROSIS.search(expanded)),
         injury_named=bool(_INJURY_NAMED.search(query)),
+        fracture_said=bool(_FRACTURE_SAID.search(query)),
+        absence=bool(_ABSENCE.search(query) or _ABSENCE.search(expanded)),
         exposure=bool(_EXPOSURE.search(query) or _EXPOSURE.search(expanded)),
         organism={w for m in _ORGANISM.finditer(query) for w in tokens(m.group(0))},
         sepsis=bool(_SEPSIS.search(query) or _SEPSIS.search(expanded)),
@@ -799,8 +808,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                          or _MATERNAL_TITLE.search(own_title)))
                 or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)
                 or (_COMPLICATION_CODE.match(code) and not q.complication)
-                or (q.osteoporosis and code[:1] == "S" and "fracture" in title_words)
-                or (q.injury_named and _INJURY_AFTERCARE.match(bare) and not q.osteoporosis)):
+                or (q.osteoporosis and code[:1] == "S" and ("fracture" in title_words or q.fracture_said))
+                or (q.injury_named and _INJURY_AFTERCARE.match(bare) and not q.osteoporosis)
+                or (own_title.lower().startswith("acquired absence") and not q.absence)):
             sig["record_mismatch"] = 1.0
         if q.letters and code[:1] not in q.letters:
             sig["letter_mismatch"] = 1.0

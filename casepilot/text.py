@@ -289,7 +289,9 @@ def arabic_grades(text: str) -> list[str]:
 
 
 # gestational age, not a duration ("cough for 3 weeks") or a time since ("2 weeks ago", "6 weeks postpartum")
-_WEEKS = re.compile(r"(?<!for )\b(\d{1,2})\s*(?:weeks?|wks?|w)\b(?!\s+(?:ago|after|before|since|postpartum))", re.I)
+# (and written with its days: "34w2d", "34+2 weeks", "34.2 wks", "34 2/7 weeks")
+_WEEKS = re.compile(r"(?<!for )(?<![\d+./])\b(\d{1,2})(?:w\d{1,2}d\b|(?:\s*[+.]\s*\d|\s+(?:and\s+)?\d/7)?\s*(?:weeks?|wks?|w)\b)"
+                    r"(?!\s+(?:ago|after|before|since|postpartum))", re.I)
 _PREGNANCY = re.compile(r"\b(pregnan\w*|prenatal|antenatal|gestation\w*|obstetric\w*|hyperemesis|preeclampsia|"
                         r"eclampsia|gravid\w*|g\d\s*p\d)", re.I)
 
@@ -301,6 +303,8 @@ def trimester_of(text: str) -> list[str]:
 
     >>> trimester_of("routine prenatal visit, first pregnancy, 10 weeks"), trimester_of("pregnant, cough for 3 weeks")
     (['first trimester'], [])
+    >>> trimester_of("G2P1 at 34w2d, severe preeclampsia"), trimester_of("preeclampsia, 27+6 weeks")
+    (['third trimester'], ['second trimester'])
     """
     m = _WEEKS.search(text)
     if not m or not _PREGNANCY.search(text) or re.search(r"\btrimester\b", text, re.I):

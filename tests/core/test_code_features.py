@@ -608,6 +608,12 @@ def test_aftercare_codes_are_not_for_injuries():
                              query_facts("aftercare after spinal fusion")).get("record_mismatch")
 
 
+def test_an_acquired_absence_needs_a_part_said_to_be_gone():
+    title = "ICD-10-CM Z89.512 Acquired absence of left leg below knee"
+    assert code_features(title, "", query_facts("cellulitis L lower leg below knee, no abscess")).get("record_mismatch")
+    assert not code_features(title, "", query_facts("s/p L below knee amp, status")).get("record_mismatch")
+
+
 def test_a_contact_or_exposure_code_needs_a_contact_or_exposure():
     title = "ICD-10-CM Z20.01 Contact with and (suspected) exposure to intestinal infectious diseases due to Escherichia coli (E. coli)"
     assert code_features(title, "", query_facts("UTI d/t E coli")).get("record_mismatch") == 1.0
