@@ -1539,7 +1539,31 @@ def infer_system(question: str, spelled: str | None = None) -> str:
         rest = strip_question(question[:m.start()] + " " + question[m.end():])
         if len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 3 and not is_procedure(rest):
             return cs.ICD10CM
+    if named and (m := _ASKED_SUBJECT.search(question)) and _names_a_condition(m.group(1)):
+        # "afib, persistent, failed one cardioversion ... what's the afib code?": the question names what it asks
+        # the code of, and that is a condition (no procedure, no word of the PCS tables), whatever else it tells
+        return cs.ICD10CM
     return cs.ICD10PCS if named else cs.ICD10CM
+
+
+# "what's the afib code", "code for the hypothyroidism": what the question asks the code of
+_ASKED_SUBJECT = re.compile(r"\b(?:what(?:'?s| is) the|whats the|code for (?:the|her|his))\s+([a-z][a-z0-9 -]{1,30}?)"
+                            r"(?:\s+(?:code|dx)\b|\s*[?.]*$)", re.I)
+_GENERIC_SUBJECT = frozenset("icd icd10 icd-10 cm icd10cm pcs procedure cpt hcpcs dx diagnosis right correct best first primary "
+                             "principal main secondary other z t external cause 7th character billing same final exact one "
+                             "code codes".split())
+
+
+def _names_a_condition(subject: str) -> bool:
+    """Whether ``subject`` (what a question asks the code of) is a condition: no procedure, and none of its words
+    used by the ICD-10-PCS tables and Index (a device or an operation: "generator", "fusion", "bypass")."""
+    from casepilot.spelling import official_vocabulary
+
+    words = [w for w in tokens(subject) if w not in _FUNCTION_WORDS]
+    if not words or set(words) & _GENERIC_SUBJECT or is_procedure(subject):
+        return False
+    weights = official_vocabulary()[0]
+    return all(weights.get(w, 0) < 10 for w in words)
 
 
 # "... admitted for kyphoplasty", "scheduled for a hemiarthroplasty": the purpose clause of a diagnosis question

@@ -29,6 +29,10 @@ def test_infer_system():
     # the procedure a stay is for, after the diagnosis, leaves the question a diagnosis question
     assert infer_system("L fem neck fx, closed, admitted for hemiarthroplasty") == "icd10cm"
     assert infer_system("pt admitted for lap chole") == "icd10pcs"
+    # the question names what it asks the code of: a condition, whatever procedure the story mentions
+    assert infer_system("persistent afib, failed a cardioversion, on eliquis. what's the afib code") == "icd10cm"
+    assert infer_system("CABG x1 LIMA to LAD, on pump - just the bypass code") == "icd10pcs"
+    assert infer_system("dual chamber pacer, just the generator code") == "icd10pcs"
 
 
 def test_sentences_split_prose_bullets_and_tables():
