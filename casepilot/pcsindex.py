@@ -902,6 +902,18 @@ class PCSIndex:
             # part ("IM nail": Intramedullary Internal Fixation Device), so devices keep the looser match.
             scores = {v: s for v, s in scores.items()
                       if s >= len(set(_name_words(values[v])) - _STOP - _LAT) - 0.25}
+        if label == "device" and len(scores) > 0:
+            # a device value that refines a more general one ("Synthetic Substitute, Oxidized Zirconium on
+            # Polyethylene" beside "Synthetic Substitute") is said only when the first of its own words is: a "poly
+            # insert" names no oxidized zirconium, a "reverse" shoulder names the Reverse Ball and Socket
+            names = {v: set(_name_words(n)) - _STOP for v, n in values.items()}
+            for v in list(scores):
+                general = [g for g in values if g != v and names[g] and names[g] < names[v]]
+                if general:
+                    widest = max((names[g] for g in general), key=len)
+                    own = [w for w in _name_words(values[v]) if w not in _STOP and w not in widest]
+                    if own and not _match([own[0]], q, set()):
+                        del scores[v]
         interbody = [v for v in scores if label == "device" and "interbody" in _name_words(values[v])
                      and q & {"interbody", "cage", "cages", "spacer", "spacers"}]
         if interbody:

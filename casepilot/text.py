@@ -421,6 +421,8 @@ def question_negations(query: str) -> set[str]:
     # CKD" the "chronic" of the spelled-out "no chronic kidney disease" is denied, the heart failure's is not
     # (each text on its own: the spelled-out body may miss a negation the question's own words make, "doesn't")
     out = (negated_terms(query) - _affirmed(query)) | (negated_terms(body) - _affirmed(body))
+    # "organism unk": no organism is identified, though the word stands outside any negated phrase
+    out |= {(m.group(1) or m.group(2)).lower() for t in (query, body) for m in _UNSPECIFIED_AGENT.finditer(t)}
     # "no personal or family hx of polyps or colon ca": a history is denied, not the colon a screening colonoscopy
     # looks at; the words after "history of" are the history's, and the history words alone are denied
     out -= _history_objects(query) | _history_objects(body)
@@ -594,6 +596,9 @@ def _affirmed(text: str) -> set[str]:
 
 
 _UNSPECIFIED_AS_TO = re.compile(r"\bunspecified as to ([^,;()]+)", re.I)
+# "Pneumonia, unspecified organism": no organism is identified, as "no organism", "organism unknown" say
+_UNSPECIFIED_AGENT = re.compile(r"\b(?:unspecified|unknown|unk|unidentified)\s+(organism|cause|agent)\b|"
+                                r"\b(organism|cause|agent)\s+(?:unspecified|unknown|unk|unidentified|nos)\b", re.I)
 
 
 def negated_terms(text: str) -> set[str]:
@@ -610,6 +615,8 @@ def negated_terms(text: str) -> set[str]:
     ['dyskinesia', 'fluctuations']
     >>> sorted(negated_terms("Partial intestinal obstruction, unspecified as to cause"))
     ['cause']
+    >>> negated_terms("Pneumonia, unspecified organism"), negated_terms("pneumonia, organism unknown")
+    ({'organism'}, {'organism'})
     """
     # "non-surgical wound", "Non-pressure chronic ulcer": the prefix denies its own word only
     out: set[str] = {m.group(1).lower() for m in _NON_PREFIX.finditer(text)}
@@ -619,6 +626,7 @@ def negated_terms(text: str) -> set[str]:
     # versus complete obstruction" leaves the kind open, not the obstruction)
     out.update(w for m in _UNSPECIFIED_AS_TO.finditer(text) for w in tokens(m.group(1))
                if w not in _NEGATION_FILLER and w not in ("versus", "vs", "or") and w not in tokens(text[:m.start()]))
+    out.update((m.group(1) or m.group(2)).lower() for m in _UNSPECIFIED_AGENT.finditer(text))
     for _, _, phrase in _negated_phrases(text):
         words = [t for t in tokens(phrase) if t not in _NEGATION_FILLER and not t.isdigit()]
         out.update(words[:5])

@@ -475,6 +475,13 @@ def test_a_hernia_repair_that_leaves_mesh_is_supplement(ix):
     assert first(ix, expand_query("open umbilical herniorrhaphy", pcs=True)) == "0WQF0ZZ"
 
 
+def test_a_refined_device_needs_its_own_words(ix):
+    # "poly insert" names no oxidized zirconium: the general Synthetic Substitute; a bearing said in full stays
+    assert first(ix, expand_query("R TKA, cemented fem + tib components, poly insert, open", pcs=True)) == "0SRC0J9"
+    assert first(ix, expand_query("L THA - ceramic on poly bearing, press fit/uncemented", pcs=True)) == "0SRB04A"
+    assert first(ix, expand_query("right reverse total shoulder arthroplasty", pcs=True)) == "0RRJ00Z"
+
+
 def test_a_lymph_node_is_the_lymphatic_body_part_of_its_region(ix):
     assert first(ix, expand_query("SLN bx L axilla, open", pcs=True)) == "07B60ZX"
     assert first(ix, expand_query("sentinel lymph node biopsy left axilla, open", pcs=True)) == "07B60ZX"
