@@ -390,6 +390,10 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = DESCRIPTION_TO_CODE
     elif resolved:
         intent = CODE_LOOKUP
+    elif asks_for_a_modifier(message):
+        # "What HCPCS modifier shows the ABN is on file?": the answer is a modifier, from the modifier guidance,
+        # whatever code set or procedure the question names
+        intent = GUIDELINE
     elif _YES_NO_CODE.search(message):
         intent = GUIDELINE
     elif _DESCRIBE.search(message) or (not _ABOUT_RULES.search(message) and (

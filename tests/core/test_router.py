@@ -96,6 +96,8 @@ def store(tmp_path_factory):
     ("Concussion without loss of consciousness, initial encounter. what do i code", rt.DESCRIPTION_TO_CODE),
     # a code named beside a question whose answer is a modifier: the modifier guidance answers, not the code's summary
     ("HTN f/u and the doc also injected the knee (20610) same visit - what modifier goes on the E/M?", rt.GUIDELINE),
+    # ... and with no code named: the code set it names is the modifier's, not a code search's
+    ("signed ABN for a screening PSA past frequency. What HCPCS modifier shows the ABN is on file?", rt.GUIDELINE),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent
