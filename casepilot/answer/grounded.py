@@ -29,6 +29,7 @@ from casepilot.passages import PassageStore
 from casepilot.phi import without_patient_details
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
+from casepilot.spelling import official_vocabulary
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
 from casepilot.text import (NARRATION, POLARITY, expand_query, negated_terms, own_word_forms, question_negations,
@@ -1557,8 +1558,6 @@ _GENERIC_SUBJECT = frozenset("icd icd10 icd-10 cm icd10cm pcs procedure cpt hcpc
 def _names_a_condition(subject: str) -> bool:
     """Whether ``subject`` (what a question asks the code of) is a condition: no procedure, and none of its words
     used by the ICD-10-PCS tables and Index (a device or an operation: "generator", "fusion", "bypass")."""
-    from casepilot.spelling import official_vocabulary
-
     words = [w for w in tokens(subject) if w not in _FUNCTION_WORDS]
     if not words or set(words) & _GENERIC_SUBJECT or is_procedure(subject):
         return False
