@@ -36,7 +36,7 @@ from casepilot.settings import Settings
 from casepilot.spelling import Speller, english_words, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.measures import measure_mismatch, question_measures, title_ranges
-from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, RULE_OUT_WORDS, STOPWORDS, SYNONYMS, expand_query, measured_values, negated_terms,
+from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, RULE_OUT_WORDS, STOPWORDS, SYNONYMS, asserted_and_denied, expand_query, measured_values, negated_terms,
                              own_word_forms, question_negations, rules_out, small_numbers, stem, tokens, value_ranges,
                              with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
@@ -496,6 +496,11 @@ def exam_findings(text: str) -> bool | None:
 
 
 _LEFT_NOT_A_SIDE = re.compile(r"\bleft\s+(?:over|behind|alone|untreated|in place|in situ|in|to)\b", re.I)
+# "right wrist only, left is normal", "right knee is fine": the side said to be unaffected is not the one coded
+_SIDE_UNAFFECTED = re.compile(
+    r"\b(?:right|left|rt|lt|r|l)\b(?:\s+(?!is\b|was\b|are\b)[a-z]+){0,2}\s+(?:is|was|are|looks?|side)\s+"
+    r"(?:(?:totally|completely|entirely|all)\s+)?(?:normal|fine|ok|okay|unaffected|spared|negative|unremarkable|clear|intact)\b"
+    r"|\b(?:right|left|rt|lt)\s+(?:side\s+)?(?:normal|unaffected|negative|spared|wnl)\b", re.I)
 
 
 def query_facts(query: str, expanded: str | None = None) -> _Query:
@@ -505,7 +510,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     # "left hemiparesis, pt is right-handed": the handedness names no affected side (the question is expanded
     # again only when it mentions handedness)
     # ... nor does "left" in "left over from a stroke", "left in place", "left untreated"
-    sided = _LEFT_NOT_A_SIDE.sub(" ", query)
+    sided = _SIDE_UNAFFECTED.sub(" ", _LEFT_NOT_A_SIDE.sub(" ", query))
     unhanded = without_handedness(sided)
     side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
@@ -553,16 +558,19 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     )
 
 
-def _q_cover(q: _Query, asserted: set[str], t_negated: set[str]) -> float:
+def _q_cover(q: _Query, asserted: set[str], t_negated: set[str], both: frozenset[str] = frozenset()) -> float:
     """Share of the question's own words a title covers, each with its polarity.
 
     A word the question negates ("no perforation") is covered by a title that says it is absent, and also
     by one that does not mention it: the tabular's default ("Unspecified acute appendicitis") carries no
-    complication. Only a title asserting it ("with perforation") leaves it uncovered.
+    complication. Only a title asserting it ("with perforation") leaves it uncovered, also where it denies a
+    part of it (``both``: words the title asserts and denies): "no heart failure" is not covered by
+    "Hypertensive heart ... without heart failure" (I13.10).
     """
     return sum(
         1 for word, forms in q.own.items()
-        if ((forms & t_negated or not forms & asserted) if word in q.negated else forms & asserted)
+        if ((not forms & both and (forms & t_negated or not forms & asserted)) if word in q.negated
+            else forms & asserted)
     ) / len(q.own)
 
 
@@ -653,6 +661,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # What the title (or its CMS short description) states is absent ("without gangrene") and what it
     # asserts; a question word counts as covered only with the same polarity.
     t_negated = negated_terms(own_title) | negated_terms(short)
+    # ``both``: words it asserts and denies ("Hypertensive heart ... without heart failure"): no question word they
+    # cover that the question denies ("no heart failure" is no I13.10), and they count as asserted against a denial
+    both = frozenset(asserted_and_denied(own_title) | asserted_and_denied(short))
     asserted = (title_words | set(tokens(short))) - t_negated
     if agent_by_note:
         asserted |= q.organism
@@ -670,8 +681,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     if q.own:
         negated = with_stems(t_negated)
         title_asserted = with_stems(asserted)
-        sig["q_cover"] = max([_q_cover(q, title_asserted, negated)] +
-                             [_q_cover(q, title_asserted | (with_stems(ws - neg) - negated), negated | with_stems(neg))
+        sig["q_cover"] = max([_q_cover(q, title_asserted, negated, both)] +
+                             [_q_cover(q, title_asserted | (with_stems(ws - neg) - negated), negated | with_stems(neg), both)
                               for ws, neg, _ in alias_words])
     if title_words:
         # Words in parentheses are nonessential modifiers (ICD-10-CM I.A.7): a question that leaves them out
@@ -752,7 +763,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         sig["title_negates"] = 1.0
     # "no gangrene" in the question: a title that asserts gangrene is the wrong branch, one that says
     # "without gangrene" is the right one.
-    if q.negated & asserted & title_words:
+    # (a word the title also asserts counts: "no heart failure" and "Hypertensive heart ... without heart failure";
+    # exact words only: "displacement not documented" leaves the displacement to the fracture default)
+    if q.negated & (asserted | both) & title_words:
         sig["negation_penalty"] = 1.0
     if q.negated & t_negated:
         sig["negation_agrees"] = 1.0

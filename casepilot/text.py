@@ -420,7 +420,7 @@ def question_negations(query: str) -> set[str]:
     # a word the question also states outside every negated phrase is not denied: in "acute on chronic HFpEF, no
     # CKD" the "chronic" of the spelled-out "no chronic kidney disease" is denied, the heart failure's is not
     # (each text on its own: the spelled-out body may miss a negation the question's own words make, "doesn't")
-    out = (negated_terms(query) - _affirmed(query)) | (negated_terms(body) - _affirmed(body))
+    out = (negated_terms(query) - affirmed_words(query)) | (negated_terms(body) - affirmed_words(body))
     # "organism unk": no organism is identified, though the word stands outside any negated phrase
     out |= {(m.group(1) or m.group(2)).lower() for t in (query, body) for m in _UNSPECIFIED_AGENT.finditer(t)}
     # "no personal or family hx of polyps or colon ca": a history is denied, not the colon a screening colonoscopy
@@ -437,7 +437,7 @@ def question_negations(query: str) -> set[str]:
     # so it reads like a denied one: "syncope, r/o arrhythmia" is the syncope. In a stay it is coded as if
     # established (guideline II.H), and a condition already "ruled out" is what Z03 says.
     if rules_out(query):
-        out |= negated_terms(_RULE_OUT.sub(" no ", query)) - negated_terms(query) - _affirmed(_RULE_OUT.sub(" no ", query))
+        out |= negated_terms(_RULE_OUT.sub(" no ", query)) - negated_terms(query) - affirmed_words(_RULE_OUT.sub(" no ", query))
         out |= {"rule", "ruled"}  # nor is it a Z03 "... ruled out" (the condition has not been ruled out yet)
     return out
 
@@ -547,7 +547,7 @@ def spell_out(text: str) -> str:
 
 
 # "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.
-_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|never(?:\s+had)?|(?:does|did|do|is|was|are|were)n['’]t|denies|"
+_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|never(?:\s+had)?|nothing\s+else|(?:does|did|do|is|was|are|were)n['’]t|denies|"
                       r"negative\s+for|free\s+of)\b\s*", re.I)
 _SCOPE_END = re.compile(r"[.;:!?()\[\]]|\s-\s|\b(?:but|with|w/|who|which|that|is|are|was|were|has|have|had|then|now|"
                         r"what|code|codes|so|because|due|after|since|without|no|not|nt|"
@@ -583,7 +583,7 @@ def _negated_phrases(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _affirmed(text: str) -> set[str]:
+def affirmed_words(text: str) -> set[str]:
     """The words ``text`` states outside its negated phrases (and outside "non-" words: "non-surgical")."""
     out, last = [], 0
     spans = sorted([(start, end) for start, end, _ in _negated_phrases(text)]
@@ -593,6 +593,19 @@ def _affirmed(text: str) -> set[str]:
         last = max(last, end)
     out.append(text[last:])
     return set(tokens(" ".join(out)))
+
+
+def asserted_and_denied(text: str) -> set[str]:
+    """Words a title both states and denies: "Hypertensive heart and chronic kidney disease without heart failure"
+    says the heart disease and denies its failure. ("Unspecified as to cause" states no cause.)
+
+    >>> sorted(asserted_and_denied("Hypertensive heart and chronic kidney disease without heart failure"))
+    ['heart']
+    >>> asserted_and_denied("Partial intestinal obstruction, unspecified as to cause")
+    set()
+    """
+    stated = _UNSPECIFIED_AGENT.sub(" ", _UNSPECIFIED_AS_TO.sub(" ", text))
+    return negated_terms(text) & affirmed_words(stated)
 
 
 _UNSPECIFIED_AS_TO = re.compile(r"\bunspecified as to ([^,;()]+)", re.I)

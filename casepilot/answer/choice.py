@@ -109,11 +109,20 @@ def _stated_scores(query: str, base: set[str], children: list[CodeRecord]) -> tu
         agree = [c for c in children if not small_numbers(c.title) or q.numbers & small_numbers(c.title)]
         children = agree or children
 
+    # (by stem too: "nothing else complicating it" denies B02.8's "with other complications")
+    stated_forms, denied_forms = with_stems(stated), with_stems(q.negated)
+
+    def said_in(words: set[str], forms: set[str]) -> int:
+        return sum(1 for w in words if w in forms or stem(w) in forms)
+
+    base_forms = with_stems(base)
+
     def named(c: CodeRecord) -> int:
-        own = set(tokens(c.title)) - base
+        # (a plural of the heading's word, D50.8's "anemias" under D50 "Iron deficiency anemia", is no word of its own)
+        own = {w for w in tokens(c.title) if w not in base_forms and stem(w) not in base_forms}
         denied = negated_terms(c.title) & own
-        score = len((own - denied) & stated) + len(denied & q.negated)
-        score -= len((own - denied) & q.negated)  # asserts what the question denies
+        score = said_in(own - denied, stated_forms) + said_in(denied, denied_forms)
+        score -= said_in(own - denied, denied_forms)  # asserts what the question denies
         if q.dominance and title_dominance(c.title) not in (None, q.dominance):
             score -= 1
         if q.measures and fit[c.code] is False:
@@ -170,7 +179,9 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
     # "withdrawal, no delirium, no perceptual disturbances": a question that denies what the other children add
     # states the uncomplicated one, before "unspecified"
     q = query_facts(query)
-    denies_siblings = any(q.negated & (set(tokens(c.title)) - base) for c in children)
+    denied_forms = with_stems(q.negated)
+    denies_siblings = any(w in denied_forms or stem(w) in denied_forms
+                          for c in children for w in set(tokens(c.title)) - base)
     order = ("without", "unspecified", "other") if denies_siblings else ("unspecified", "without", "other")
     for word in order:
         picks = [c for n, c in plain if n == best and _default_mark(c.title, base, word)]

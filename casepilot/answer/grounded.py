@@ -887,7 +887,9 @@ class GroundedAnswerer:
 
         for _, phrase, prefixes in named:
             for i, h in enumerate(hits[1:3], start=1):
-                if str(h.doc.metadata.get("code", "")).startswith(prefixes) and relevance(query, h) >= 0.5:
+                # (not one asserting what the question denies: "HTN, CKD 3b, no heart failure" is no I13.1-)
+                if (str(h.doc.metadata.get("code", "")).startswith(prefixes) and relevance(query, h) >= 0.5
+                        and not h.signals.get("negation_penalty")):
                     return [h, *hits[:i], *hits[i + 1:]], why(phrase, str(h.doc.metadata.get("code", "")))
             for prefix in prefixes:
                 heading = self.store.get(rec.system, prefix)

@@ -220,3 +220,15 @@ def test_an_unstated_encounter_defaults_to_initial_not_to_the_shortest_title():
     assert default_child("concussion, knocked out for about 5 minutes", head, kids).code == "S06.0X1A"
     # a stated encounter still chooses its own sibling
     assert default_child("concussion, loss of consciousness 5 minutes, sequela", head, kids).code == "S06.0X1S"
+
+
+def test_a_denial_reads_the_childs_words_by_stem_and_a_plural_of_the_heading_is_no_own_word():
+    # "nothing else complicating it" denies B02.8's "with other complications": the uncomplicated child
+    zoster = _rec("B02", "Zoster [herpes zoster]")
+    kids = [_rec("B028", "Zoster with other complications"), _rec("B029", "Zoster without complications")]
+    assert default_child("shingles left flank, no eye involvement, nothing else complicating it", zoster, kids).code == "B029"
+    # D50.8's "anemias" is the heading's "anemia": "iron def anemia, cause not specified" names no other anemia
+    ida = _rec("D50", "Iron deficiency anemia")
+    ida_kids = [_rec("D500", "Iron deficiency anemia secondary to blood loss (chronic)"),
+                _rec("D508", "Other iron deficiency anemias"), _rec("D509", "Iron deficiency anemia, unspecified")]
+    assert default_child("iron deficiency anemia, cause not specified yet", ida, ida_kids).code == "D509"

@@ -701,3 +701,32 @@ def test_a_screening_is_said_in_words_not_added_by_the_search():
     assert code_features(z1231, "", query_facts("dx mammogram shows microcalcifications")).get("record_mismatch") == 1.0
     for q in ("routine mammo, no complaints", "annual mammogram", "screening mammo bilat"):
         assert not code_features(z1231, "", query_facts(q)).get("record_mismatch"), q
+
+
+def test_the_side_said_to_be_unaffected_is_not_the_side_coded():
+    assert query_facts("carpal tunnel syndrome in the right wrist only, left is normal").side == {"right"}
+    assert query_facts("primary osteoarthritis of the left knee. right knee is fine.").side == {"left"}
+    assert {"right", "left"} <= query_facts("osteoarthritis of both knees, right worse than left").side
+
+
+def test_a_title_that_asserts_part_of_what_it_denies_does_not_cover_that_denial():
+    # "no heart failure": I13.10 says the heart disease and denies only its failure; I12.9 says no heart at all
+    q = query_facts("HTN and CKD stage 3b, no heart failure")
+    i1310 = code_features("ICD-10-CM I13.10 Hypertensive heart and chronic kidney disease without heart failure, with "
+                          "stage 1 through stage 4 chronic kidney disease, or unspecified chronic kidney disease", "", q)
+    i129 = code_features("ICD-10-CM I12.9 Hypertensive chronic kidney disease with stage 1 through stage 4 chronic "
+                         "kidney disease, or unspecified chronic kidney disease", "", q)
+    assert i1310.get("negation_penalty") == 1.0 and not i129.get("negation_penalty")
+    assert i1310["q_cover"] < i129["q_cover"]
+    # a question that states the heart failure is still denied by the "without" title, and covers its heart
+    chf = code_features("ICD-10-CM I13.10 Hypertensive heart and chronic kidney disease without heart failure", "",
+                        query_facts("htn, chf and ckd 3b"))
+    assert chf.get("title_negates") == 1.0 and not chf.get("negation_penalty")
+
+
+def test_nothing_else_denies_what_follows_but_nothing_alone_does_not():
+    from casepilot.text import question_negations
+
+    assert "complicating" in question_negations("shingles, no PHN, nothing else complicating it")
+    # "nothing in the note says the HF is unrelated" denies no heart failure
+    assert not question_negations("htn, chf, ckd 4. nothing in the note says the HF or CKD is unrelated") & {"hf", "ckd"}
