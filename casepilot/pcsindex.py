@@ -85,8 +85,13 @@ _SURGICAL = re.compile(r"o?(ectomy|tomy|stomy|plasty|rrhaphy|pexy|scopy|centesis
 _APPROACH_RE = [(v, re.compile(rf"\b(?:{p})\b")) for v, p in _APPROACHES]
 _NOT_DONE_AFTER = re.compile(r"\b([a-z]{3,})\s+(?:(?:were|was|are|is)\s+)?(?:not\s+(?:touched|removed|done|taken|excised|resected|"
                              r"operated on)|untouched|preserved|spared|remaining\s+in\s+(?:place|situ)|left\s+intact|"
+                             # "tonsillectomy only, adenoids left in" (read after "left in" became "remaining in")
+                             r"remaining\s+in(?=\s*(?:[,.;)]|$))|"
                              # "fragments left to pass": not removed, so no "with removal of fragments" (Extirpation)
                              r"(?:left|remaining)\s+(?:to\s+pass|behind))\b", re.I)
+_DEVICE_WORDS = frozenset("drain drains tube tubes catheter catheters foley stent stents wire wires mesh packing sponge sponges "
+                          "line lines port device hardware screw screws plate plates implant implants graft clip clips "
+                          "suture sutures staples cannula lead leads pacemaker balloon".split())
 # "left" that says what stays, not the side: "drain left in", "cervix left in place", "no catheter left"
 _LEFT_IN_PLACE = re.compile(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling|intact|to pass)\b)", re.I)
 _NOTHING_LEFT = re.compile(r"\b((?:no|without)\s+(?:\w+\s+){1,2})left\b(?=\s*(?:[,.;)]|$))", re.I)
@@ -704,7 +709,8 @@ class PCSIndex:
         # body part or term; read before the synonyms go back on, which a trailing "no hardware" would negate
         absent = negated_terms(re.sub(r"\bnothing\b", "no", question, flags=re.I)) | denied_abbreviations(question)
         # denied after the noun: "tonsillectomy only (adenoids not touched)"
-        absent |= {m.group(1).lower() for m in _NOT_DONE_AFTER.finditer(question)}
+        # (a device left in stays in the body: "drain left in" places the drain)
+        absent |= {m.group(1).lower() for m in _NOT_DONE_AFTER.finditer(question)} - _DEVICE_WORDS
         question = f"{question} {appended}".rstrip()
         acronyms = {"#" + a.lower() for a in re.findall(r"\b[A-Z]{3,6}\b", question) if a.lower() not in _STOP}
         text = " ".join(w for w in _NONWORD.sub(" ", question.lower()).split() if w not in absent)

@@ -102,7 +102,10 @@ _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs
                                r"\b(?:icd[- ]?10(?:[- ]?cm)?|dx|codes?) for (?:today|this (?:visit|encounter|one)|that|it))"
                                r"\s*\?*\s*$|"
                                # "lap chole, gallbladder removed completely - pcs?": the code set alone, asked after a dash
-                               r"(?:\s[-–:]+|[.;,])\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$", re.I)
+                               r"(?:\s[-–:]+|[.;,])\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$|"
+                               # "... diagnostic only. inpatient pcs?", "tonsillectomy only. what pcs"
+                               r"(?:\s[-–:]+|[.;,])\s*(?:(?:what(?:'?s)?|which|inpatient|inpt|the)\s+){1,2}"
+                               r"(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)(?:\s+codes?)?\s*\?*\s*$", re.I)
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
                           r"excludes\w*|(?<!'s )notes?(?!\s*[:-])|how many|when)\b", re.I)
