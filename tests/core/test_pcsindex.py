@@ -141,6 +141,7 @@ def test_why_explains_the_index_path(ix):
 def test_what_was_not_done_names_no_body_part(ix):
     assert first(ix, "tonsillectomy without adenoidectomy").startswith("0CTP")  # tonsils, not adenoids (0CTQ)
     assert first(ix, "tonsillectomy only (adenoids not touched)").startswith("0CTP")  # denied after the noun
+    assert first(ix, "tonsillectomy only, adenoids left in").startswith("0CTP")  # a body part left in stays
     # an abbreviation denied whole, however long its spelled-out reading: no tube or ovary in "TAH, no BSO"
     assert first(ix, expand_query("TAH, open, no BSO", pcs=True)) == "0UT90ZZ"
 

@@ -73,6 +73,8 @@ def store(tmp_path_factory):
     ("office note says 'probable UTI, culture pending'. outpatient. do I code the UTI?", rt.GUIDELINE),
     ("office note says 'suspected strep, culture pending'. do I code strep throat?", rt.GUIDELINE),
     ("transvaginal cerclage at 14 weeks -- pcs?", rt.DESCRIPTION_TO_CODE),
+    ("EGD w/ cold forceps biopsies of the duodenum, diagnostic only. inpatient pcs?", rt.DESCRIPTION_TO_CODE),
+    ("tonsillectomy only, adenoids left in. what pcs", rt.DESCRIPTION_TO_CODE),
     ("op note: open sigmoid colectomy with primary anastomosis. pcs for the colon resection?", rt.DESCRIPTION_TO_CODE),
     ("'code first' vs 'use additional code' notes what do they mean", rt.GUIDELINE),
     ("What does the ICD-10-PCS root operation Excision mean?", rt.GUIDELINE),
