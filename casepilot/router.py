@@ -103,6 +103,8 @@ _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs
                                r"\s*\?*\s*$|"
                                # "lap chole, gallbladder removed completely - pcs?": the code set alone, asked after a dash
                                r"(?:\s[-–:]+|[.;,])\s*(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)\s*\?+\s*$|"
+                               # "... BMI 42.3 in the vitals. what do i report"
+                               r"(?:^|[.;,:-]\s*)(?:so\s+)?what\s+(?:do|should|would|can)\s+(?:i|we)\s+(?:report|code|use)\s*\?*\s*$|"
                                # "... diagnostic only. inpatient pcs?", "tonsillectomy only. what pcs"
                                r"(?:\s[-–:]+|[.;,])\s*(?:(?:what(?:'?s)?|which|inpatient|inpt|the)\s+){1,2}"
                                r"(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)(?:\s+codes?)?\s*\?*\s*$", re.I)

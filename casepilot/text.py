@@ -437,7 +437,10 @@ def question_negations(query: str) -> set[str]:
     # so it reads like a denied one: "syncope, r/o arrhythmia" is the syncope. In a stay it is coded as if
     # established (guideline II.H), and a condition already "ruled out" is what Z03 says.
     if rules_out(query):
-        out |= negated_terms(_RULE_OUT.sub(" no ", query)) - negated_terms(query) - affirmed_words(_RULE_OUT.sub(" no ", query))
+        # (in the question's words and spelled out: "r/o MI" rules out the tabular's "myocardial infarction")
+        for text in (query, body):
+            ruled = _RULE_OUT.sub(" no ", text)
+            out |= negated_terms(ruled) - negated_terms(text) - affirmed_words(ruled)
         out |= {"rule", "ruled"}  # nor is it a Z03 "... ruled out" (the condition has not been ruled out yet)
     return out
 

@@ -730,3 +730,11 @@ def test_nothing_else_denies_what_follows_but_nothing_alone_does_not():
     assert "complicating" in question_negations("shingles, no PHN, nothing else complicating it")
     # "nothing in the note says the HF is unrelated" denies no heart failure
     assert not question_negations("htn, chf, ckd 4. nothing in the note says the HF or CKD is unrelated") & {"hf", "ckd"}
+
+
+def test_a_condition_to_rule_out_is_denied_in_the_tabulars_words_too():
+    from casepilot.text import question_negations
+
+    # outpatient "r/o MI": the myocardial infarction is not coded (IV.H), so I25.2 "Old myocardial infarction" clashes
+    assert {"myocardial", "infarction"} <= question_negations("ED visit, chest pain, r/o MI, trops negative, sent home")
+    assert not {"myocardial", "infarction"} & question_negations("admitted w chest pain, r/o MI")  # inpatient: II.H

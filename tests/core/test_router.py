@@ -75,6 +75,8 @@ def store(tmp_path_factory):
     ("transvaginal cerclage at 14 weeks -- pcs?", rt.DESCRIPTION_TO_CODE),
     ("EGD w/ cold forceps biopsies of the duodenum, diagnostic only. inpatient pcs?", rt.DESCRIPTION_TO_CODE),
     ("tonsillectomy only, adenoids left in. what pcs", rt.DESCRIPTION_TO_CODE),
+    ("provider documented morbid obesity due to excess calories, adult, BMI 42.3 in the vitals. what do i report",
+     rt.DESCRIPTION_TO_CODE),
     ("op note: open sigmoid colectomy with primary anastomosis. pcs for the colon resection?", rt.DESCRIPTION_TO_CODE),
     ("'code first' vs 'use additional code' notes what do they mean", rt.GUIDELINE),
     ("What does the ICD-10-PCS root operation Excision mean?", rt.GUIDELINE),
