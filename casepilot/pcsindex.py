@@ -84,7 +84,7 @@ _APPROACHES = [
 _SURGICAL = re.compile(r"o?(ectomy|tomy|stomy|plasty|rrhaphy|pexy|scopy|centesis|lysis|tripsy|desis)$")
 _APPROACH_RE = [(v, re.compile(rf"\b(?:{p})\b")) for v, p in _APPROACHES]
 _NOT_DONE_AFTER = re.compile(r"\b([a-z]{3,})\s+(?:(?:were|was|are|is)\s+)?(?:not\s+(?:touched|removed|done|taken|excised|resected|"
-                             r"operated on)|untouched|preserved|spared|remaining\s+in\s+(?:place|situ)|left\s+intact|"
+                             r"operated on)|untouched|preserved|spared|remaining\s+in\s+(?:place|situ)|left\s+(?:intact|alone)|"
                              # "tonsillectomy only, adenoids left in" (read after "left in" became "remaining in")
                              r"remaining\s+in(?=\s*(?:[,.;)]|$))|"
                              # "fragments left to pass": not removed, so no "with removal of fragments" (Extirpation)
@@ -243,6 +243,9 @@ _SYNONYMS = [(re.compile(p), r) for p, r in [
     # "dx LP", "dx lap": the Diagnostic qualifier; a tap of ascites is a paracentesis (Drainage, Peritoneal Cavity);
     # a fetal scalp electrode goes in through the vagina (Via Natural or Artificial Opening)
     (r"\bdx\b(?=\s+(?:lumbar puncture|lp|lap\w*|bronch\w*|paracentesis|thoracentesis|tap|arthroscopy)\b)", "diagnostic"),
+    # "LP for CSF analysis, r/o meningitis": a spinal tap for a sample to study is the Diagnostic qualifier too
+    (r"\b(?:lp|lumbar puncture|spinal tap)\b(?=.*\b(?:analysis|studies|cultures?|cytology|cell counts?|r/o|rule out|"
+     r"meningitis|sah)\b)(?!.*\btherapeutic\b)", r"\g<0> diagnostic"),
     (r"\btap(?:ped|ping)?\b(?=.*\bascites\b)", "paracentesis"),
     (r"\b(?:fetal scalp electrode|fse)\b", "fetal scalp monitoring electrode via natural or artificial opening"),
     # a split-thickness skin graft is the qualifier Partial Thickness

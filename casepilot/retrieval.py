@@ -303,7 +303,8 @@ _POSTPROCEDURAL_TITLE = re.compile(r"^(?:post-?procedural|post-?operative|intra-
                                    r"during) (?:an? )?(?:procedure|surgery|operation)\b", re.I)
 _PROCEDURAL = re.compile(r"\b(?:post-?op\w*|post-?procedur\w*|intra-?op\w*|peri-?op\w*|s/p|status post|surg\w*|"
                          r"procedures?|operations?|operative|op|\w+(?:ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy)|"
-                         r"incisions?|complicat\w*|iatrogenic|after (?:the |his |her |a |an )?(?:repair|resection|removal|"
+                         r"incisions?|complicat\w*|iatrogenic|ablat\w*|post-?irradiation|irradiat\w*|radioactive iodine|"
+                         r"radiation (?:therapy|tx|treatment)|after (?:the |his |her |a |an )?(?:repair|resection|removal|"
                          r"placement|insertion|transplant\w*|implant\w*|fixation|fusion|bypass|graft\w*|stent\w*|"
                          r"cath\w*|biops\w*|delivery|c-section))\b", re.I)
 
@@ -316,6 +317,9 @@ _PAST = re.compile(r"\b(?:hx|history|h/o|s/p|status post|post|previous(?:ly)?|pr
 # not the cancer (I.C.2.d) -- unless a treatment is said to go on ("s/p mastectomy, now on tamoxifen")
 _ERADICATED = re.compile(r"\b(?:no (?:evidence|signs?) of (?:dz|disease|recurrence|malignancy|cancer|residual|active)|ned|"
                          r"no (?:current|active|further|ongoing) (?:tx|treatment|therapy|chemo\w*|radiation|dz|disease))\b", re.I)
+_COMPLETED_TREATMENT = re.compile(r"\b(?:completed?|completion|finished|done with|s/p|status post|post-?op\w*|"
+                                  r"after (?:\w+ ){0,2}(?:treatment|tx|surgery|resection|excision|chemo\w*|radiation|"
+                                  r"therapy|removal|\w+ectomy)|treated|resolved|healed|remission|\w+ectomy|ago)\b", re.I)
 _TREATED_NOW = re.compile(r"\b(?:now on|currently on|still on|on (?:tamoxifen|anastrozole|letrozole|exemestane|lupron|"
                           r"leuprolide|chemo\w*|hormone therapy|adjuvant|immunotherapy)|receiving|undergoing)\b", re.I)
 # What went wrong with care or a device: a complication code (T80-T88) needs one said. "hx CABG x3, stable" is the
@@ -461,6 +465,8 @@ class _Query:
     family: bool | None  # True: a family member's history (Z80-Z84); False: no relative is spoken of
     past: bool  # it speaks of a past condition (history, s/p, prior, resolved, in remission)
     eradicated: bool  # a malignancy gone: no evidence of disease and no treatment now (I.C.2.d)
+    completed: bool  # it says a treatment is over ("s/p", "finished chemo", "NED"): a "follow-up ... after completed
+    # treatment" title (Z08, Z09) needs it
     complication: bool  # it says what went wrong with care or a device (a leak, a displacement, an infection, pain)
     osteoporosis: bool  # it names osteoporosis: a fracture is then the disease's (M80), not an injury's (I.C.13.c)
     injury_named: bool  # it names a fracture, sprain, dislocation or laceration
@@ -536,6 +542,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         family=True if _FAMILY_HISTORY.search(expanded) else (None if _KIN.search(query) else False),
         past=bool(_PAST.search(query) or _PAST.search(expanded)),
         eradicated=bool(_ERADICATED.search(query)) and not _TREATED_NOW.search(query),
+        completed=bool(_COMPLETED_TREATMENT.search(query) or _ERADICATED.search(query)),
         complication=bool(_COMPLICATION.search(query) or _COMPLICATION.search(expanded)),
         osteoporosis=bool(_OSTEOPOROSIS.search(query) or _OSTEOPOROSIS.search(expanded)),
         injury_named=bool(_INJURY_NAMED.search(query)),
@@ -847,6 +854,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         # ... and a primary malignancy gone ("prostatectomy in 2019, no current tx, no evidence of disease") is its
         # history: the cancer's own code (C00-C76, C80-C96; a secondary site may still be there) clashes
         if q.eradicated and _PRIMARY_MALIGNANCY.match(code):
+            sig["history_mismatch"] = 1.0
+        # a follow-up "after completed treatment" (Z08, Z09; I.C.21.c.8), or a finding "following treatment" (R97.21),
+        # needs the treatment over: "f/u for prostate ca on active surveillance" is the cancer itself
+        if re.search(r"\b(?:after completed|following) treatment\b", own_title, re.I) and not q.completed:
             sig["history_mismatch"] = 1.0
     return sig
 

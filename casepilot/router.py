@@ -110,6 +110,8 @@ _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs
                                r"(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)(?:\s+codes?)?\s*\?*\s*$", re.I)
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
+                          # "... new or established?", "how do i bill both": the patient's status and how to bill are rules
+                          r"new (?:or|vs\.?|versus) est\w*|how (?:do|should|can|would) (?:i|we) bill (?:both|them|it|this|that)|"
                           r"excludes\w*|(?<!'s )notes?(?!\s*[:-])|how many|when)\b", re.I)
 # "do I code the pneumonia or just the symptoms?", "should we report both": a yes/no question about what to code,
 # a rule, not a description ("what do I code", "how do I code" ask for the code).

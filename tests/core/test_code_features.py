@@ -738,3 +738,21 @@ def test_a_condition_to_rule_out_is_denied_in_the_tabulars_words_too():
     # outpatient "r/o MI": the myocardial infarction is not coded (IV.H), so I25.2 "Old myocardial infarction" clashes
     assert {"myocardial", "infarction"} <= question_negations("ED visit, chest pain, r/o MI, trops negative, sent home")
     assert not {"myocardial", "infarction"} & question_negations("admitted w chest pain, r/o MI")  # inpatient: II.H
+
+
+def test_a_follow_up_after_completed_treatment_needs_the_treatment_over():
+    z08 = "ICD-10-CM Z08 Encounter for follow-up examination after completed treatment for malignant neoplasm"
+    r9721 = "ICD-10-CM R97.21 Rising PSA following treatment for malignant neoplasm of prostate"
+    watching = query_facts("urology f/u: adenocarcinoma of the prostate, on active surveillance, PSA stable")
+    assert code_features(z08, "", watching).get("history_mismatch") == 1.0
+    assert code_features(r9721, "", watching).get("history_mismatch") == 1.0
+    done = query_facts("f/u visit after completed chemo for breast ca, no evidence of disease")
+    assert not code_features(z08, "", done).get("history_mismatch")
+    assert not code_features(r9721, "", query_facts("rising PSA after prostatectomy for prostate ca")).get("history_mismatch")
+
+
+def test_radioactive_iodine_ablation_is_a_procedure_a_postprocedural_title_may_follow():
+    e890 = "ICD-10-CM E89.0 Postprocedural hypothyroidism"
+    q = query_facts("hx Graves treated with radioactive iodine ablation, now hypothyroid")
+    assert q.procedural and not code_features(e890, "", q).get("record_mismatch")
+    assert code_features(e890, "", query_facts("hypothyroid, on levothyroxine")).get("record_mismatch") == 1.0

@@ -142,6 +142,7 @@ def test_what_was_not_done_names_no_body_part(ix):
     assert first(ix, "tonsillectomy without adenoidectomy").startswith("0CTP")  # tonsils, not adenoids (0CTQ)
     assert first(ix, "tonsillectomy only (adenoids not touched)").startswith("0CTP")  # denied after the noun
     assert first(ix, "tonsillectomy only, adenoids left in").startswith("0CTP")  # a body part left in stays
+    assert first(ix, "tonsillectomy only (adenoids left alone)").startswith("0CTP")
     # an abbreviation denied whole, however long its spelled-out reading: no tube or ovary in "TAH, no BSO"
     assert first(ix, expand_query("TAH, open, no BSO", pcs=True)) == "0UT90ZZ"
 
@@ -196,6 +197,9 @@ def test_every_candidate_exists(ix):
         # the index names the table (0W9) but not the body part; the GEMs title "Thoracentesis" does
         ("right thoracentesis, needle", "0W993ZZ"),
         ("diagnostic paracentesis", "0W9G3ZX"),
+        # a spinal tap for a sample to study is diagnostic; one done for relief is not
+        ("bedside LP for CSF analysis, r/o meningitis", "009U3ZX"),
+        ("LP, 20 cc removed for therapeutic relief of pressure", "009U3ZZ"),
         # guideline B5.3a: resections within an orifice are External
         ("adenoidectomy without tonsillectomy", "0CTQXZZ"),
         ("circumcision", "0VTTXZZ"),

@@ -77,6 +77,10 @@ def store(tmp_path_factory):
     ("tonsillectomy only, adenoids left in. what pcs", rt.DESCRIPTION_TO_CODE),
     ("provider documented morbid obesity due to excess calories, adult, BMI 42.3 in the vitals. what do i report",
      rt.DESCRIPTION_TO_CODE),
+    ("pt was seen by one of our other derm docs in the same group about 2.5 yrs ago, first time w/ this doc. new or "
+     "established?", rt.GUIDELINE),
+    ("annual physical today + doc also worked up new knee pain, ordered xray and started meds. how do i bill both",
+     rt.GUIDELINE),
     ("op note: open sigmoid colectomy with primary anastomosis. pcs for the colon resection?", rt.DESCRIPTION_TO_CODE),
     ("'code first' vs 'use additional code' notes what do they mean", rt.GUIDELINE),
     ("What does the ICD-10-PCS root operation Excision mean?", rt.GUIDELINE),
