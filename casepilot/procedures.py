@@ -79,6 +79,8 @@ _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|histor
                         # what a test or biopsy found is the diagnosis asked about ("biopsy ... shows invasive ductal
                         # carcinoma", "consistent with colon origin")
                         r"shows|showed|showing|revealed|reveals|consistent with|positive for|(?:neg|negative) for|"
+                        # "bx confirmed squamous cell ca", "biopsy-proven melanoma": the finding, not the biopsy
+                        r"(?:bx|biopsy|path)[- ](?:confirmed|proven)|"
                         # an absence the patient lives with: "L BKA (acquired)" is Z89.512
                         r"acquired)\b", re.I)
 

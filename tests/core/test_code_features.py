@@ -756,3 +756,10 @@ def test_radioactive_iodine_ablation_is_a_procedure_a_postprocedural_title_may_f
     q = query_facts("hx Graves treated with radioactive iodine ablation, now hypothyroid")
     assert q.procedural and not code_features(e890, "", q).get("record_mismatch")
     assert code_features(e890, "", query_facts("hypothyroid, on levothyroxine")).get("record_mismatch") == 1.0
+
+
+def test_a_biopsy_that_confirmed_a_finding_is_no_procedure_to_code():
+    from casepilot.answer.grounded import infer_system
+
+    assert infer_system("bx confirmed squamous cell ca on the left helix, pt scheduled for Mohs next wk. what code") == "icd10cm"
+    assert infer_system("PICC placed R basilic vein, US guided, tip confirmed in SVC") == "icd10pcs"
