@@ -829,6 +829,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
                 or (_EXTERNAL_CAUSE.match(code) and not q.event) or (_DRUG_EFFECT.match(code) and not q.drug_event)
                 or (_COMPLICATION_CODE.match(code) and not q.complication)
                 or (q.osteoporosis and code[:1] == "S" and ("fracture" in title_words or q.fracture_said))
+                # ... nor a fatigue fracture or a collapsed vertebra NEC (M48.4-, M48.5-: Excludes1 M80.-)
+                or (q.osteoporosis and q.fracture_said and bare[:4] in ("M484", "M485"))
                 or (q.injury_named and _INJURY_AFTERCARE.match(bare) and not q.osteoporosis)
                 or (own_title.lower().startswith("acquired absence") and not q.absence)):
             sig["record_mismatch"] = 1.0

@@ -1536,6 +1536,13 @@ def infer_system(question: str, spelled: str | None = None) -> str:
     if spelled is not None and not is_procedure(spelled, words_only=True) and is_visit_reason(spelled):
         return cs.ICD10CM  # "scrrening colonscopy": the repaired spelling says what the typo hid, a screening
     named = is_procedure(strip_question(question)) or (spelled is not None and is_procedure(spelled, words_only=True))
+    if named and (m := _REPORT_LEAD.match(question)):
+        # "EGD: LA grade B reflux esophagitis", "CT abd: acute sigmoid diverticulitis": a study's findings, pasted after
+        # its name, are the diagnosis asked about unless they name a procedure of their own
+        rest = strip_question(question[m.end():])
+        if (len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 2 and not is_procedure(rest)
+                and not _DONE_IN_IT.search(rest)):
+            return cs.ICD10CM
     if named and (m := _ADMITTED_FOR.search(question)):
         # "L fem neck fx, closed, admitted for hemiarthroplasty": the procedure is what the stay is for; the
         # description before it is the diagnosis asked about
@@ -1549,6 +1556,15 @@ def infer_system(question: str, spelled: str | None = None) -> str:
     return cs.ICD10PCS if named else cs.ICD10CM
 
 
+# "EGD:", "colonoscopy findings -", "CT abd/pelvis:": the name of a study whose findings follow
+_REPORT_LEAD = re.compile(r"^\s*(?:(?:pre|post)-?op\s+)?(?:egd|colonoscopy|colo|sigmoidoscopy|cysto(?:scopy)?|bronch(?:oscopy)?|"
+                          r"ct|cta|mri|mra|us|ultrasound|x-?ray|xr|cxr|echo|tte|tee|ekg|ecg|eeg|emg|ercp|path(?:ology)?|"
+                          r"bx|biopsy|scope|duplex|mammo(?:gram)?|dexa|pft|stress test|cath(?:eterization)?)\b"
+                          r"[\w/ ]{0,20}?(?:\s+(?:report|results?|findings?|impression|showed|shows))?\s*[:\-–]\s*", re.I)
+# what was done during the study ("injected epinephrine and placed 2 hemoclips"): then the study is the procedure asked
+_DONE_IN_IT = re.compile(r"\b(?:placed|placement|injected|injection|removed|removal|excised|resected|biopsied|bx|biops\w*|"
+                         r"dilated|dilation|clipped|clips?|hemoclips?|cauteriz\w*|ablated|inserted|repaired|snared|"
+                         r"polypectomy|banded|banding|stented|retrieved|taken|performed|done|treated)\b", re.I)
 # "what's the afib code", "code for the hypothyroidism": what the question asks the code of
 _ASKED_SUBJECT = re.compile(r"\b(?:what(?:'?s| is) the|whats the|code for (?:the|her|his))\s+([a-z][a-z0-9 -]{1,30}?)"
                             r"(?:\s+(?:code|dx)\b|\s*[?.]*$)", re.I)

@@ -763,3 +763,18 @@ def test_a_biopsy_that_confirmed_a_finding_is_no_procedure_to_code():
 
     assert infer_system("bx confirmed squamous cell ca on the left helix, pt scheduled for Mohs next wk. what code") == "icd10cm"
     assert infer_system("PICC placed R basilic vein, US guided, tip confirmed in SVC") == "icd10pcs"
+
+
+def test_a_study_named_before_its_findings_asks_for_the_diagnosis():
+    from casepilot.answer.grounded import infer_system
+
+    assert infer_system("EGD: LA grade B reflux esophagitis, no bleeding seen") == "icd10cm"
+    # what was done during the study makes it the procedure asked about
+    assert infer_system("EGD: actively oozing duodenal ulcer, injected epinephrine and placed 2 hemoclips") == "icd10pcs"
+
+
+def test_osteoporosis_with_a_vertebral_fracture_is_no_fatigue_fracture():
+    q = query_facts("80yo F senile osteoporosis, L1 compression fx bending over, no trauma. first visit for the fx")
+    m4846 = "ICD-10-CM M48.46XA Fatigue fracture of vertebra, lumbar region, initial encounter for fracture"
+    assert code_features(m4846, "", q).get("record_mismatch") == 1.0
+    assert not code_features(m4846, "", query_facts("stress fracture L4 vertebra in a runner")).get("record_mismatch")
