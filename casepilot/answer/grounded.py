@@ -546,8 +546,22 @@ class GroundedAnswerer:
             d.say(f"{raw} is not a valid code: {reason}")
             return False
         full = [s for s in systems if s in FULL_CODE_SETS]
+        partial = [s for s in systems if s not in FULL_CODE_SETS]
         said = False
-        if full:
+        if full and partial:
+            # "G0378" reads as ICD-10-CM G03.78 (no such code) or as HCPCS G0378, a set CasePilot holds only in part:
+            # no code set can be said to lack it, so say what was checked and what was not
+            d.say(f"{raw} is not a valid {' or '.join(_label(s) for s in full)} code, and it is not among the "
+                  f"{' or '.join(_label(s) for s in partial)} codes CasePilot knows",
+                  *[self._codeset_doc(s) for s in systems])
+            if cs.HCPCS in partial:
+                d.notices.append("Load the CMS HCPCS Level II file (casepilot ingest --source hcpcs PATH) to check "
+                                 "every HCPCS code.")
+            if cs.CPT in partial:
+                d.notices.append("CasePilot summarises a few hundred CPT codes in its own words; a licensed CPT file "
+                                 "(casepilot ingest --source cpt PATH) adds the rest.")
+            full = []  # nearby ICD-10-CM codes are no hint about a code that may be HCPCS
+        elif full:
             labels = " or ".join(_label(s) for s in full)
             d.say(f"{raw} is not a valid {labels} code: it was not found in the complete code set CasePilot holds",
                   *[self._codeset_doc(s) for s in full])

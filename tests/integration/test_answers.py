@@ -44,6 +44,13 @@ def test_unknown_code_is_not_invented(engine):
     assert not [c for c in done["codes"] if c["verified"] is False and c["code"] != "E11.99"]
 
 
+def test_a_code_of_two_shapes_is_not_declared_invalid_in_one(engine):
+    # "G0378" reads as ICD-10-CM G03.78 (no such code) or HCPCS G0378, a set held only in part without the CMS file
+    done = engine.answer("g0378 description?")
+    assert done["answer"].startswith("G0378 is not a valid ICD-10-CM code, and it is not among the HCPCS")
+    assert "G03.8" not in done["answer"]  # nearby meningitis codes are no hint about a HCPCS code
+
+
 def test_description_to_code(engine):
     done = engine.answer("ICD-10-CM code for type 2 diabetes with CKD?")
     assert done["intent"] == "description_to_code"
