@@ -598,17 +598,19 @@ def affirmed_words(text: str) -> set[str]:
     return set(tokens(" ".join(out)))
 
 
-def asserted_and_denied(text: str) -> set[str]:
+@lru_cache(maxsize=200_000)
+def asserted_and_denied(text: str) -> frozenset[str]:
     """Words a title both states and denies: "Hypertensive heart and chronic kidney disease without heart failure"
     says the heart disease and denies its failure. ("Unspecified as to cause" states no cause.)
 
     >>> sorted(asserted_and_denied("Hypertensive heart and chronic kidney disease without heart failure"))
     ['heart']
     >>> asserted_and_denied("Partial intestinal obstruction, unspecified as to cause")
-    set()
+    frozenset()
     """
     stated = _UNSPECIFIED_AGENT.sub(" ", _UNSPECIFIED_AS_TO.sub(" ", text))
-    return negated_terms(text) & affirmed_words(stated)
+    # (cached: every search reads it for each candidate code's title)
+    return frozenset(negated_terms(text) & affirmed_words(stated))
 
 
 _UNSPECIFIED_AS_TO = re.compile(r"\bunspecified as to ([^,;()]+)", re.I)
