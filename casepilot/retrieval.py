@@ -319,7 +319,9 @@ _ERADICATED = re.compile(r"\b(?:no (?:evidence|signs?) of (?:dz|disease|recurren
                          r"no (?:current|active|further|ongoing) (?:tx|treatment|therapy|chemo\w*|radiation|dz|disease))\b", re.I)
 _COMPLETED_TREATMENT = re.compile(r"\b(?:completed?|completion|finished|done with|s/p|status post|post-?op\w*|"
                                   r"after (?:\w+ ){0,2}(?:treatment|tx|surgery|resection|excision|chemo\w*|radiation|"
-                                  r"therapy|removal|\w+ectomy)|treated|resolved|healed|remission|\w+ectomy|ago)\b", re.I)
+                                  r"therapy|removal)|treated|resolved|healed|remission|\w+ectomy|ago)\b", re.I)
+# what a follow-up or finding after a treatment says (Z08, Z09, R97.21): the treatment must be over
+_AFTER_TREATMENT_TITLE = re.compile(r"\b(?:after completed|following) treatment\b", re.I)
 _TREATED_NOW = re.compile(r"\b(?:now on|currently on|still on|on (?:tamoxifen|anastrozole|letrozole|exemestane|lupron|"
                           r"leuprolide|chemo\w*|hormone therapy|adjuvant|immunotherapy)|receiving|undergoing)\b", re.I)
 # What went wrong with care or a device: a complication code (T80-T88) needs one said. "hx CABG x3, stable" is the
@@ -670,7 +672,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     t_negated = negated_terms(own_title) | negated_terms(short)
     # ``both``: words it asserts and denies ("Hypertensive heart ... without heart failure"): no question word they
     # cover that the question denies ("no heart failure" is no I13.10), and they count as asserted against a denial
-    both = frozenset(asserted_and_denied(own_title) | asserted_and_denied(short))
+    both = asserted_and_denied(own_title) | asserted_and_denied(short)
     asserted = (title_words | set(tokens(short))) - t_negated
     if agent_by_note:
         asserted |= q.organism
@@ -859,7 +861,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
             sig["history_mismatch"] = 1.0
         # a follow-up "after completed treatment" (Z08, Z09; I.C.21.c.8), or a finding "following treatment" (R97.21),
         # needs the treatment over: "f/u for prostate ca on active surveillance" is the cancer itself
-        if re.search(r"\b(?:after completed|following) treatment\b", own_title, re.I) and not q.completed:
+        if _AFTER_TREATMENT_TITLE.search(own_title) and not q.completed:
             sig["history_mismatch"] = 1.0
     return sig
 

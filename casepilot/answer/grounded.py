@@ -554,12 +554,7 @@ class GroundedAnswerer:
             d.say(f"{raw} is not a valid {' or '.join(_label(s) for s in full)} code, and it is not among the "
                   f"{' or '.join(_label(s) for s in partial)} codes CasePilot knows",
                   *[self._codeset_doc(s) for s in systems])
-            if cs.HCPCS in partial:
-                d.notices.append("Load the CMS HCPCS Level II file (casepilot ingest --source hcpcs PATH) to check "
-                                 "every HCPCS code.")
-            if cs.CPT in partial:
-                d.notices.append("CasePilot summarises a few hundred CPT codes in its own words; a licensed CPT file "
-                                 "(casepilot ingest --source cpt PATH) adds the rest.")
+            _load_notices(d, partial)
             full = []  # nearby ICD-10-CM codes are no hint about a code that may be HCPCS
         elif full:
             labels = " or ".join(_label(s) for s in full)
@@ -570,12 +565,7 @@ class GroundedAnswerer:
         else:
             labels = " or ".join(_label(s) for s in systems)
             d.say(f"{raw} is not among the {labels} codes CasePilot knows", *[self._codeset_doc(s) for s in systems])
-            if cs.CPT in systems:
-                d.notices.append("CasePilot summarises a few hundred CPT codes in its own words; a licensed CPT file "
-                                 "(casepilot ingest --source cpt PATH) adds the rest.")
-            if cs.HCPCS in systems:
-                d.notices.append("Load the CMS HCPCS Level II file (casepilot ingest --source hcpcs PATH) to check "
-                                 "every HCPCS code.")
+            _load_notices(d, systems)
         # Deleted and replaced codes are discussed in the guidance: say what it says about this one.
         for h in self.retriever.search(raw, list(SECTION_COLLECTIONS), k=4):
             if re.search(rf"\b{re.escape(r.mention.raw)}\b", h.doc.page_content, re.I):
@@ -1568,6 +1558,16 @@ def infer_system(question: str, spelled: str | None = None) -> str:
         # the code of, and that is a condition (no procedure, no word of the PCS tables), whatever else it tells
         return cs.ICD10CM
     return cs.ICD10PCS if named else cs.ICD10CM
+
+
+def _load_notices(d: Draft, systems: list[str]) -> None:
+    """How to load the rest of the code sets CasePilot holds only in part (CPT summaries, HCPCS without the CMS file)."""
+    if cs.CPT in systems:
+        d.notices.append("CasePilot summarises a few hundred CPT codes in its own words; a licensed CPT file "
+                         "(casepilot ingest --source cpt PATH) adds the rest.")
+    if cs.HCPCS in systems:
+        d.notices.append("Load the CMS HCPCS Level II file (casepilot ingest --source hcpcs PATH) to check "
+                         "every HCPCS code.")
 
 
 # "EGD:", "colonoscopy findings -", "CT abd/pelvis:": the name of a study whose findings follow
