@@ -167,9 +167,11 @@ def procedure_words() -> frozenset[str]:
 # A cause too ("hypothyroidism as a result of a total thyroidectomy"), and the procedure that found it ("EGD showed
 # reflux esophagitis"). The words after the lead-in, up to three, are the procedure's name.
 _CIRCUMSTANCE = re.compile(r"\b(?:(?:seen|found|noted|shown|confirmed|diagnosed|visualized) (?:on|at|during|by|via)|"
-                           r"referred (?:\w+ ){0,3}for|scheduled for|planned for|after|following|post|(?:ever )?since|"
+                           r"referred (?:\w+ ){0,3}for|(?:scheduled|scheduling|planned|planning|booked|booking)(?: for| to have)?|after|following|post|(?:ever )?since|"
                            # a procedure the condition calls for: "tense ascites needing paracentesis"
                            r"needing|requiring|requires|needs|candidate for|for possible|"
+                           # how a newborn came into the world is the baby's record (Z38.01), not the mother's cesarean
+                           r"born (?:via|by|thru|through)|"
                            # the visit's purpose after the condition: "laceration of the left hand, seen in ED for repair"
                            r"(?:seen|evaluated|treated) (?:in|at) (?:the )?\w+ for|"
                            r"(?:as a )?results? of|due to|d/t|secondary to|because of|caused by)\s+"

@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable
 from pathlib import Path
@@ -279,7 +280,8 @@ _NAMED_LETTER = re.compile(r"(?<![\w'’])([bcdfghjkmnopqrstwxyz])[- ]?codes?\b"
 # "the dialysis status code", "history code", "screening code": kinds of code only chapter 21 (Z00-Z99) has
 _Z_KIND = re.compile(r"\b(status|history|hx|screening|aftercare|follow[- ]?up|encounter|counseling)\s+(dx\s+)?codes?\b|"
                      # "... - whats the dialysis status (code)", "s/p R TKA (status)": the question's "code" is stripped
-                     r"(?<!cause )\bstatus\W*$", re.I)  # (Y99 is the external cause status)
+                     # (Y99 is the external cause status; "migraine ..., w/o status" denies a status migrainosus)
+                     r"(?<!cause )(?<!\bno )(?<!w/o )(?<!\bwo )(?<!without )\bstatus\W*$", re.I)
 
 
 # A screening as the visit's purpose is a chapter 21 encounter code, first-listed even when the screening finds
@@ -670,6 +672,10 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # What the title (or its CMS short description) states is absent ("without gangrene") and what it
     # asserts; a question word counts as covered only with the same polarity.
     t_negated = negated_terms(own_title) | negated_terms(short)
+    # ... and what a heading above it denies, which every code under it inherits: I66.02 "Occlusion and stenosis of
+    # left middle cerebral artery" sits under I66 "..., not resulting in cerebral infarction" (words its own title
+    # states are its own: "not elsewhere classified" above a title naming the site denies no site)
+    t_negated |= heading_denials(context) - set(tokens(own_title))
     # ``both``: words it asserts and denies ("Hypertensive heart ... without heart failure"): no question word they
     # cover that the question denies ("no heart failure" is no I13.10), and they count as asserted against a denial
     both = asserted_and_denied(own_title) | asserted_and_denied(short)
@@ -767,8 +773,9 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     tenc = encounter_of(title)
     if q.encounter and tenc and q.encounter != tenc:
         sig["encounter_mismatch"] = 1.0
-    # "with heart failure": a title "without heart failure" is the other branch.
-    if t_negated & (q.words - q.negated):
+    # "with heart failure": a title "without heart failure" is the other branch. (What it denies is read up to an
+    # "of": "Laceration without foreign body of left forearm" denies the foreign body, not the forearm.)
+    if (tight_denials(own_title) | tight_denials(short) | heading_denials(context)) & (q.words - q.negated):
         sig["title_negates"] = 1.0
     # "no gangrene" in the question: a title that asserts gangrene is the wrong branch, one that says
     # "without gangrene" is the right one.
@@ -866,6 +873,29 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     return sig
 
 
+def heading_denials(context: str) -> set[str]:
+    """The words the headings above a code deny ("Under: ..., not resulting in cerebral infarction"), from the
+    code passage's BM25 context (ingest/icd10cm.py), leaving out the "not elsewhere classified" residual label."""
+    return {w for line in context.splitlines() if line.startswith("Under:")
+            for w in tight_denials(_NEC.sub(" ", line[6:]))}
+
+
+@lru_cache(maxsize=200_000)
+def tight_denials(title: str) -> frozenset[str]:
+    """What a code title denies, each denied phrase read up to an "of" or "in" that says where or in what state:
+    "Laceration without foreign body of left forearm" denies the foreign body, "... without complications in
+    remission" the complications ("without mention of", "loss of consciousness", "not resulting in" keep theirs).
+
+    >>> sorted(tight_denials("Laceration without foreign body of left forearm, initial encounter"))
+    ['body', 'foreign']
+    """
+    return frozenset(negated_terms(_OF_WHERE.sub(", ", title)))
+
+
+_NEC = re.compile(r"\bnot elsewhere classified\b", re.I)
+_OF_WHERE = re.compile(r"(?<!mention)(?<!loss)(?<!resulting)\s+(?:of|in)\s+", re.I)
+
+
 def short_description(context: str) -> str:
     """The CMS short description a code passage's BM25 context carries (ingest/icd10cm.py), or ""."""
     return next((line.split(":", 1)[1] for line in context.splitlines() if line.startswith("Short description:")), "")
@@ -903,6 +933,7 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
 # How close (in ranker score) a code of the same category must be to take the lead from one asserting what the
 # question denies. The clash is not a hard order (see STATED_CLASHES): only a near sibling overtakes.
 DENIED_BRANCH_MARGIN = 0.3
+UNSPECIFIED_YIELD_COSINE = 0.15
 
 
 def _routine_exam_leads(order: list[Hit]) -> None:
@@ -918,7 +949,13 @@ def _denied_branch_yields(order: list[Hit]) -> None:
     """"Parkinson's, no dyskinesia": when the first code asserts what the question denies (G20.B1 "with dyskinesia")
     and a code of the same category that does not (G20.A1 "without dyskinesia"), or one of another category that
     covers more of the question, scores within ``DENIED_BRANCH_MARGIN``, that one leads. In place."""
-    if not order or not order[0].signals.get("negation_penalty"):
+    # (and the other way round: the first code denies what the question states, K26.3 "... without hemorrhage" for
+    # "ulcer w/ active bleeding", or its heading does, I66 "..., not resulting in cerebral infarction" for a stroke)
+    # (and an "unspecified" title for a question that states what it leaves open: B19.20 "Unspecified viral hepatitis C
+    # ..." for "chronic hepatitis C", beside B18.2 "Chronic viral hepatitis C")
+    clash = next((k for k in ("negation_penalty", "title_negates", "stated_unspecified")
+                  if order and order[0].signals.get(k)), None)
+    if clash is None:
         return
     top = order[0]
     cat = str(top.doc.metadata.get("code", ""))[:3]
@@ -926,12 +963,34 @@ def _denied_branch_yields(order: list[Hit]) -> None:
         # a sibling, or a code of another category that covers more of the question ("severe preeclampsia, no
         # pre-existing HTN": O14.13 beside O11.3 "Pre-existing hypertension with pre-eclampsia")
         near = (str(h.doc.metadata.get("code", ""))[:3] == cat
-                or h.signals.get("q_cover", 0.0) > top.signals.get("q_cover", 0.0))
-        if (near and not h.signals.get("negation_penalty")
+                or h.signals.get("q_cover", 0.0) > top.signals.get("q_cover", 0.0)
+                or (clash != "negation_penalty" and h.signals.get("q_cover", 0.0) >= top.signals.get("q_cover", 0.0)))
+        # (for an "unspecified" title, only a code whose own words the question says as fully, and as close in meaning:
+        # "CAP RLL, no organism" keeps J18.9, whose title lacks the lobe, before J85.1 "Abscess of lung with pneumonia"
+        # and Q33.1 "Accessory lobe of lung")
+        # ... and that names the same condition: a word of the unspecified title beyond "unspecified")
+        if clash == "stated_unspecified" and (
+                h.signals.get("t_cover", 0.0) < top.signals.get("t_cover", 0.0)
+                or h.signals.get("cosine", 0.0) < top.signals.get("cosine", 0.0) - UNSPECIFIED_YIELD_COSINE
+                or not _title_words(top) & _title_words(h)):
+            continue
+        if (near and not h.signals.get("negation_penalty") and not h.signals.get("title_negates")
+                and not h.signals.get("stated_unspecified") and not h.signals.get("record_mismatch")
                 and not any(h.signals.get(k) for k in STATED_CLASHES)
                 and top.signals["ranker"] - h.signals["ranker"] <= DENIED_BRANCH_MARGIN):
             order.insert(0, order.pop(i))
             return
+
+
+def _title_words(h: Hit) -> set[str]:
+    """The words of a code passage's title that name something ("B19.20 Unspecified viral hepatitis C ..." -> viral,
+    hepatitis, ...), without the code and the tabular's residual words."""
+    return {w for w in tokens(h.doc.page_content.split("\n", 1)[0])
+            if len(w) > 1 and not any(ch.isdigit() for ch in w)} - _RESIDUAL_WORDS
+
+
+_RESIDUAL_WORDS = frozenset({"unspecified", "other", "specified", "without", "with", "and", "or", "of", "due", "to",
+                             "not", "elsewhere", "classified", "type", "site", "organism"})
 
 
 _ELSEWHERE = re.compile(r"classified elsewhere", re.I)

@@ -108,6 +108,15 @@ _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs
                                # "... diagnostic only. inpatient pcs?", "tonsillectomy only. what pcs"
                                r"(?:\s[-–:]+|[.;,])\s*(?:(?:what(?:'?s)?|which|inpatient|inpt|the)\s+){1,2}"
                                r"(?:pcs|icd[- ]?10(?:[- ]?(?:cm|pcs))?|dx)(?:\s+codes?)?\s*\?*\s*$", re.I)
+# "... whats the code (nihss not documented)": an aside after the question is not where the question ends
+_TRAILING_ASIDE = re.compile(r"\s*\([^()]*\)[\s?.!]*$")
+
+
+def _ends_asking_code(text: str) -> bool:
+    """The message ends by asking for a code, an aside in parentheses after it set apart."""
+    return bool(_ENDS_ASKING_CODE.search(text) or _ENDS_ASKING_CODE.search(_TRAILING_ASIDE.sub("", text)))
+
+
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")
 _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|difference|sequenc\w*|convention\w*|"
                           # "... new or established?", "how do i bill both": the patient's status and how to bill are rules
@@ -219,7 +228,7 @@ def asks_for_a_code(text: str) -> bool:
     >>> asks_for_a_code("adverse effect of lisinopril; what is the T code for it?"), asks_for_a_code("NEC vs NOS")
     (True, False)
     """
-    return bool(_ASKS_CODE.search(text) or _ENDS_ASKING_CODE.search(text))
+    return bool(_ASKS_CODE.search(text) or _ends_asking_code(text))
 
 
 # "... Which code is sequenced first?": the answer is the code listed first, which the description's search finds
@@ -404,7 +413,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
     elif _YES_NO_CODE.search(message):
         intent = GUIDELINE
     elif _DESCRIBE.search(message) or (not _ABOUT_RULES.search(message) and (
-            (system and _ASKS_CODE.search(message)) or _ENDS_ASKING_CODE.search(message))):
+            (system and _ASKS_CODE.search(message)) or _ends_asking_code(message))):
         # "Which ICD-10-CM code is used for an encounter for immunization?": the named code set
         # and "code" ask for a code of that set, not for guidance about it.
         intent = DESCRIPTION_TO_CODE

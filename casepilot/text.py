@@ -400,7 +400,7 @@ def question_negations(query: str) -> set[str]:
     appended "large intestine" does not deny the intestine.
 
     >>> sorted(question_negations("diverticulitis of colon w/o bleeding")), question_negations("afib, type not documented")
-    (['bleeding'], {'type'})
+    (['bleeding', 'hemorrhage'], {'type'})
     >>> sorted(question_negations("laceration of left index finger, nail not involved"))
     ['nail']
     >>> sorted(question_negations("acute on chronic HFpEF exacerbation, no CKD"))
@@ -550,9 +550,9 @@ def spell_out(text: str) -> str:
 
 
 # "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.
-_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|never(?:\s+had)?|nothing\s+else|(?:does|did|do|is|was|are|were)n['’]t|denies|"
+_NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|never(?:\s+had)?|nothing\s+else|nothing\s+(?:about|regarding|on)|(?:does|did|do|is|was|are|were)n['’]t|denies|deny|denied|"
                       r"negative\s+for|free\s+of)\b\s*", re.I)
-_SCOPE_END = re.compile(r"[.;:!?()\[\]]|\s-\s|\b(?:but|with|w/|who|which|that|is|are|was|were|has|have|had|then|now|"
+_SCOPE_END = re.compile(r"[.;:!?()\[\]]|\s-\s|\b(?:but|with|w/|w|who|which|that|is|are|was|were|has|have|had|then|now|"
                         r"what|code|codes|so|because|due|after|since|without|no|not|nt|"
                         # the encounter (7th character) is never what is denied: "w/o FB init"
                         r"init|initial|subs|subsequent|sequela|encounter)\b", re.I)
@@ -577,13 +577,26 @@ def _negated_phrases(text: str) -> list[tuple[int, int, str]]:
         scope = rest[: end.start()] if end else rest
         parts = scope.split(",")
         kept = [parts[0]]
-        for part in parts[1:]:
+        for i, part in enumerate(parts[1:], 1):
             if not re.search(r"\b(?:or|nor)\b", part, re.I):
-                break
+                # a serial comma: "no perforation, abscess, or bleeding" lists short items up to its "or"
+                if not _serial_item(parts, i):
+                    break
             kept.append(part)
         phrase = ",".join(kept)
         out.append((m.start(), m.end() + len(phrase), phrase))
     return out
+
+
+def _serial_item(parts: list[str], i: int) -> bool:
+    """Whether ``parts[i]`` is a short item of a serial-comma list that an "or" part ends: "abscess" in
+    "perforation, abscess, or bleeding"."""
+    for part in parts[i:]:
+        if re.match(r"\s*(?:or|nor)\b", part, re.I):
+            return True
+        if len(part.split()) > 3:
+            return False
+    return False
 
 
 def affirmed_words(text: str) -> set[str]:

@@ -365,6 +365,83 @@ def test_a_near_sibling_that_keeps_the_denial_leads():
     assert order([hit("O113", 1.85, negation_penalty=1.0, q_cover=0.36), hit("O1413", 1.84, q_cover=0.55)])[0] == "O1413"
 
 
+def test_a_title_denial_reads_the_denied_thing_not_where_it_is():
+    # "Laceration without foreign body of left forearm" denies the foreign body, not the forearm the question states
+    lac = features("lac L forearm, no FB, init", "Laceration without foreign body of left forearm, initial encounter")
+    assert "title_negates" not in lac and lac.get("negation_agrees") == 1.0
+    # "... without complications in remission" denies the complications, not the remission
+    assert "title_negates" not in features("type 2 diabetes in remission", "Type 2 diabetes mellitus without complications in remission")
+    # the ulcer's bleeding is what "without hemorrhage" denies
+    assert features("acute duodenal ulcer w/ active bleeding, no perforation",
+                    "Acute duodenal ulcer without hemorrhage or perforation").get("title_negates") == 1.0
+
+
+def test_a_heading_denial_is_inherited():
+    # I66.02's own title says no more than the artery; its heading says "not resulting in cerebral infarction"
+    q = query_facts("acute ischemic stroke, embolic occlusion of the L MCA")
+    context = "Under: Occlusion and stenosis of middle cerebral artery\n" \
+              "Under: Occlusion and stenosis of cerebral arteries, not resulting in cerebral infarction"
+    title = "ICD-10-CM I66.02 Occlusion and stenosis of left middle cerebral artery"
+    assert code_features(title, context, q).get("title_negates") == 1.0
+    assert "title_negates" not in code_features(title, "", q)
+    # the residual "not elsewhere classified" of a heading denies nothing
+    nec = "Under: Other disorders of the kidney and ureter, not elsewhere classified"
+    assert "title_negates" not in code_features("ICD-10-CM N28.89 Other specified disorders of kidney and ureter", nec,
+                                                query_facts("kidney disorder classified elsewhere"))
+
+
+def test_a_first_code_denying_what_the_question_states_yields_to_a_near_one():
+    from langchain_core.documents import Document
+
+    from casepilot.retrieval import Hit, _order_codes_by_ranker
+
+    titles = {"B1920": "Unspecified viral hepatitis C without hepatic coma", "B182": "Chronic viral hepatitis C",
+              "B1921": "Unspecified viral hepatitis C with hepatic coma", "J189": "Pneumonia, unspecified organism",
+              "J851": "Abscess of lung with pneumonia", "Q331": "Accessory lobe of lung",
+              "C3431": "Malignant neoplasm of lower lobe, right bronchus or lung"}
+
+    def hit(code, ranker, **sig):
+        doc = Document(page_content=f"{code} {titles.get(code, '')}", id=code, metadata={"code": code})
+        return Hit(code, 0.0, doc, {"ranker": ranker, **sig})
+
+    def order(hits):
+        for h, s in zip(hits, (0.9, 0.8, 0.7)):
+            h.score = s
+        _order_codes_by_ranker(hits)
+        return [h.id for h in sorted(hits, key=lambda h: -h.score)]
+
+    # "ulcer w/ active bleeding": K26.3 "without hemorrhage" first, its sibling K26.0 close behind
+    assert order([hit("K263", 2.06, title_negates=1.0), hit("K260", 1.96), hit("I10", 1.5)])[0] == "K260"
+    # another category covering as much of the question (I66.02 under "not resulting in cerebral infarction")
+    assert order([hit("I6602", 1.86, title_negates=1.0, q_cover=0.5), hit("I63412", 1.76, q_cover=0.5)])[0] == "I63412"
+    # ... but not one that covers less, nor one far behind
+    assert order([hit("I6602", 1.86, title_negates=1.0, q_cover=0.5), hit("I63412", 1.76, q_cover=0.4)])[0] == "I6602"
+    assert order([hit("K263", 2.4, title_negates=1.0), hit("K260", 1.96)])[0] == "K263"
+    # an "unspecified" title for a question that states what it leaves open ("chronic hepatitis C": B19.20 before B18.2)
+    assert order([hit("B1920", 1.84, stated_unspecified=1.0, q_cover=0.43, t_cover=0.71, cosine=0.61),
+                  hit("B182", 1.77, q_cover=0.43, t_cover=1.0, cosine=0.57)])[0] == "B182"
+    # ... nor for another patient's record or a chapter the question does not speak of ("RLL PNA": C34.31)
+    assert order([hit("J189", 1.63, stated_unspecified=1.0, q_cover=0.5, t_cover=0.67, cosine=0.68),
+                  hit("C3431", 1.81, q_cover=0.5, t_cover=0.71, cosine=0.67, record_mismatch=1.0)])[0] == "J189"
+    # ... nor for a code far from the question in meaning, or naming another condition ("RLL PNA": Q33.1 "Accessory
+    # lobe of lung")
+    assert order([hit("J189", 1.8, stated_unspecified=1.0, q_cover=0.75, t_cover=0.67, cosine=0.73),
+                  hit("Q331", 1.56, q_cover=0.75, t_cover=0.67, cosine=0.46)])[0] == "J189"
+    assert order([hit("J189", 1.63, stated_unspecified=1.0, q_cover=0.5, t_cover=0.67, cosine=0.68),
+                  hit("Q331", 1.47, q_cover=0.5, t_cover=0.67, cosine=0.6)])[0] == "J189"
+    # ... not for one whose title says more than the question ("CAP RLL": J85.1 "Abscess of lung with pneumonia")
+    assert order([hit("J189", 1.8, stated_unspecified=1.0, q_cover=0.75, t_cover=0.67),
+                  hit("J851", 1.64, q_cover=1.0, t_cover=0.5)])[0] == "J189"
+    assert order([hit("B1920", 1.84, stated_unspecified=1.0, q_cover=0.43),
+                  hit("B1921", 1.8, stated_unspecified=1.0, q_cover=0.43)])[0] == "B1920"
+
+
+def test_a_denied_status_asks_for_no_status_code():
+    assert named_letters("chronic migraine w/o aura, intractable, w/o status") == set()
+    assert named_letters("seizure d/o, not intractable, no status") == set()
+    assert named_letters("ESRD on HD - whats the dialysis status") == {"Z"}
+
+
 def test_a_named_chapter_letter_is_a_stated_clash():
     q = query_facts("skipping doses of his meds because he can't afford them - Z code for the underdosing")
     assert code_features("ICD-10-CM T50.902S Underdosing of unspecified drugs, sequela", "", q).get("letter_mismatch") == 1.0

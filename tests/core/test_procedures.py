@@ -93,6 +93,8 @@ def test_procedures_found_through_the_index_structure(text):
     # a procedure named as a circumstance of the condition
     "GERD with esophagitis seen on EGD, no bleeding",
     "primary hyperparathyroidism, referred to ENT for parathyroidectomy",
+    "age-related nuclear cataract right eye, scheduling phaco OD",  # a procedure still to come
+    "term newborn born via C-section, transient tachypnea of newborn",  # the baby's birth, not the mother's surgery
     "bleeding after tonsillectomy",
     "presence of right total knee",  # a status: Z96.651
     # a procedure that caused the condition or found it, and what the provider concluded

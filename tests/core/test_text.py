@@ -32,6 +32,15 @@ def test_negations():
     ("Diverticulitis of large intestine without perforation or abscess without bleeding",
      {"perforation", "abscess", "bleeding"}),
     ("no perforation, abscess or bleeding", {"perforation", "abscess", "bleeding"}),
+    # a serial comma before the "or" continues the list; a long clause does not
+    ("no perforation, abscess, or bleeding", {"perforation", "abscess", "bleeding"}),
+    ("no fever, chills, aches, or cough", {"fever", "chills", "aches", "cough"}),
+    ("no fever, pt has a cough today and more, or not", {"fever"}),
+    # the CMS short descriptions' "w" (with) ends a denial as "with" does
+    ("Dvrtclos of lg int w/o perforation or abscess w bleeding", {"perforation", "abscess"}),
+    # "nothing about", "deny": what the record leaves out
+    ("first episode, nothing about recurrence", {"recurrence"}),
+    ("pt and wife deny any wearing-off", {"wearing", "off"}),
     ("retinopathy, no macular edema, right eye", {"macular", "edema"}),
     # how the absence was recorded is not what is absent
     ("peripheral angiopathy, no gangrene mentioned", {"gangrene"}),
@@ -66,8 +75,9 @@ def test_negation_stops_where_the_appended_vocabulary_starts():
     from casepilot.text import question_negations
 
     # "colon" appends "large intestine" after "... without bleeding": the intestine is not denied
+    # (the bleeding is denied in the titles' word too: "hemorrhage")
     assert question_negations("Diverticulitis of the colon without perforation, abscess or bleeding") == {
-        "perforation", "abscess", "bleeding"}
+        "perforation", "abscess", "bleeding", "hemorrhage"}
     # a value that itself negates still counts: "uncomplicated" is "without complications"
     assert "complications" in question_negations("DM2 uncomplicated")
 
