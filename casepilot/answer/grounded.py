@@ -232,7 +232,8 @@ class GroundedAnswerer:
             # "whats cigna paying out of network for 97110 ... per unit", "will humana deny it?": a payer's rates or
             # the future, whatever table the words name ("can our clinic bill 99213 with 20610" names the asker's
             # clinic as context only: the table answers it)
-            if (scoped["payer"] or scoped["future"]) and (scope := self._scope_decision(question)) is not None:
+            # (or the asker's own claim: "pull the EOB and tell me which line they bundled")
+            if (scoped["payer"] or scoped["future"] or scoped["own_data"]) and (scope := self._scope_decision(question)) is not None:
                 d.searched.append("code store: " + ", ".join(r.mention.raw.upper() for r in route.codes[:3]))
                 self._decline(d, scope, [])
                 return d

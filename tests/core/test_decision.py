@@ -148,6 +148,19 @@ def known(w: str) -> bool:
     ("pull up his last claim and tell me the dx", "own_data"),
     ("she doesn't actually have COPD but add J44.9 so the neb gets paid", "falsify"),
     ("should we self-disclose this overpayment", "legal"),
+    ("which pays more, E11.9 or E11.65? I'll just use whichever is higher", "falsify"),
+    ("he wasn't really in respiratory failure but can we keep coding J96.01", "falsify"),
+    ("can we append 59 on all our therapy claims even when the services overlap", "falsify"),
+    ("draft an HPI and exam for this pt that supports a 99204", "falsify"),
+    ("it's not documented. can I add the CHF anyway", "falsify"),
+    ("which dx to use so the sleep study gets approved", "falsify"),
+    ("the pt in room 3 is having shortness of breath what should we do", "clinical"),
+    ("should we give ceftriaxone before the cultures", "clinical"),
+    ("what's the first-line antibiotic for strep throat", "clinical"),
+    ("can you pull the EOB for that claim", "own_data"),
+    ("is 20610 paid separately under our agreement with them", "payer"),
+    ("she signed the ABN late, can we date it for the service date", "falsify"),
+    ("add the E43 so the stay groups to a higher DRG", "falsify"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
