@@ -873,11 +873,13 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     return sig
 
 
-def heading_denials(context: str) -> set[str]:
+@lru_cache(maxsize=200_000)
+def heading_denials(context: str) -> frozenset[str]:
     """The words the headings above a code deny ("Under: ..., not resulting in cerebral infarction"), from the
-    code passage's BM25 context (ingest/icd10cm.py), leaving out the "not elsewhere classified" residual label."""
-    return {w for line in context.splitlines() if line.startswith("Under:")
-            for w in tight_denials(_NEC.sub(" ", line[6:]))}
+    code passage's BM25 context (ingest/icd10cm.py), leaving out the "not elsewhere classified" residual label.
+    (Cached: read for every candidate code of every search.)"""
+    return frozenset(w for line in context.splitlines() if line.startswith("Under:")
+                     for w in tight_denials(_NEC.sub(" ", line[6:])))
 
 
 @lru_cache(maxsize=200_000)

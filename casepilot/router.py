@@ -126,6 +126,8 @@ _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|
 # a rule, not a description ("what do I code", "how do I code" ask for the code).
 _YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can|must|may) (i|we|you) (also |still |just |ever )?"
                           r"(code|report|assign) (the|both|it|them|symptoms?|signs?)\b"
+                          # "am I allowed to use the hypertensive CKD code or does he have to say 'due to'"
+                          r"|\b(?:am|are) (?:i|we) allowed to (?:use|code|report|assign|bill|put)\b"
                           # "... says 'likely viral pneumonia' - code it or not", "can it be coded?"
                           r"|\b(code|report) (it|them|this|that) or (not|no)\b"
                           r"|\b(can|should|do|may|must) (it|they|this|that) be (coded|reported)\b"

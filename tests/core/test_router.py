@@ -106,6 +106,8 @@ def store(tmp_path_factory):
     ("HTN f/u and the doc also injected the knee (20610) same visit - what modifier goes on the E/M?", rt.GUIDELINE),
     # ... and with no code named: the code set it names is the modifier's, not a code search's
     ("signed ABN for a screening PSA past frequency. What HCPCS modifier shows the ABN is on file?", rt.GUIDELINE),
+    ("doc wrote HTN and CKD 3 in the problem list, nothing linking them. Am i allowed to use the hypertensive CKD code "
+     "or does he have to say 'due to'", rt.GUIDELINE),
     # an aside after the question is not where the question ends
     ("Impression: acute ischemic stroke, embolic occlusion of the L MCA. whats the code (nihss not documented)",
      rt.DESCRIPTION_TO_CODE),
