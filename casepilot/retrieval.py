@@ -671,11 +671,11 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     title_words = set(tokens(own_title))
     # What the title (or its CMS short description) states is absent ("without gangrene") and what it
     # asserts; a question word counts as covered only with the same polarity.
-    t_negated = negated_terms(own_title) | negated_terms(short)
+    t_negated = set(title_negations(own_title)) | title_negations(short)
     # ... and what a heading above it denies, which every code under it inherits: I66.02 "Occlusion and stenosis of
     # left middle cerebral artery" sits under I66 "..., not resulting in cerebral infarction" (words its own title
     # states are its own: "not elsewhere classified" above a title naming the site denies no site)
-    t_negated |= heading_denials(context) - set(tokens(own_title))
+    t_negated |= heading_denials(context) - title_words
     # ``both``: words it asserts and denies ("Hypertensive heart ... without heart failure"): no question word they
     # cover that the question denies ("no heart failure" is no I13.10), and they count as asserted against a denial
     both = asserted_and_denied(own_title) | asserted_and_denied(short)
@@ -880,6 +880,12 @@ def heading_denials(context: str) -> frozenset[str]:
     (Cached: read for every candidate code of every search.)"""
     return frozenset(w for line in context.splitlines() if line.startswith("Under:")
                      for w in tight_denials(_NEC.sub(" ", line[6:])))
+
+
+@lru_cache(maxsize=200_000)
+def title_negations(title: str) -> frozenset[str]:
+    """``negated_terms`` of a code title (cached: every search reads it for each candidate code's title)."""
+    return frozenset(negated_terms(title))
 
 
 @lru_cache(maxsize=200_000)
