@@ -941,6 +941,8 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
 # How close (in ranker score) a code of the same category must be to take the lead from one asserting what the
 # question denies. The clash is not a hard order (see STATED_CLASHES): only a near sibling overtakes.
 DENIED_BRANCH_MARGIN = 0.3
+# How much less like the question (cosine) a code may be and still take the lead from an "unspecified" title whose
+# open detail the question states (B18.2 beside B19.20 for "chronic hepatitis C": 0.04 to 0.11 in the tuning items)
 UNSPECIFIED_YIELD_COSINE = 0.15
 
 
@@ -956,7 +958,9 @@ def _routine_exam_leads(order: list[Hit]) -> None:
 def _denied_branch_yields(order: list[Hit]) -> None:
     """"Parkinson's, no dyskinesia": when the first code asserts what the question denies (G20.B1 "with dyskinesia")
     and a code of the same category that does not (G20.A1 "without dyskinesia"), or one of another category that
-    covers more of the question, scores within ``DENIED_BRANCH_MARGIN``, that one leads. In place."""
+    covers more of the question, scores within ``DENIED_BRANCH_MARGIN``, that one leads. Likewise when the first code
+    denies what the question states, or is an "unspecified" title for a question that states what it leaves open.
+    In place."""
     # (and the other way round: the first code denies what the question states, K26.3 "... without hemorrhage" for
     # "ulcer w/ active bleeding", or its heading does, I66 "..., not resulting in cerebral infarction" for a stroke)
     # (and an "unspecified" title for a question that states what it leaves open: B19.20 "Unspecified viral hepatitis C
@@ -973,10 +977,10 @@ def _denied_branch_yields(order: list[Hit]) -> None:
         near = (str(h.doc.metadata.get("code", ""))[:3] == cat
                 or h.signals.get("q_cover", 0.0) > top.signals.get("q_cover", 0.0)
                 or (clash != "negation_penalty" and h.signals.get("q_cover", 0.0) >= top.signals.get("q_cover", 0.0)))
-        # (for an "unspecified" title, only a code whose own words the question says as fully, and as close in meaning:
-        # "CAP RLL, no organism" keeps J18.9, whose title lacks the lobe, before J85.1 "Abscess of lung with pneumonia"
-        # and Q33.1 "Accessory lobe of lung")
-        # ... and that names the same condition: a word of the unspecified title beyond "unspecified")
+        # (an "unspecified" title yields only to a code of the same condition, a word of its title beyond "unspecified",
+        # whose own words the question says as fully and that is as close in meaning: "CAP RLL, no organism" keeps
+        # J18.9, whose title lacks the lobe, before J85.1 "Abscess of lung with pneumonia" and Q33.1 "Accessory lobe of
+        # lung")
         if clash == "stated_unspecified" and (
                 h.signals.get("t_cover", 0.0) < top.signals.get("t_cover", 0.0)
                 or h.signals.get("cosine", 0.0) < top.signals.get("cosine", 0.0) - UNSPECIFIED_YIELD_COSINE
