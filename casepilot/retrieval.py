@@ -971,6 +971,7 @@ def _denied_branch_yields(order: list[Hit]) -> None:
         return
     top = order[0]
     cat = str(top.doc.metadata.get("code", ""))[:3]
+    top_words = _title_words(top) if clash == "stated_unspecified" else set()
     for i, h in enumerate(order[1:], 1):
         # a sibling, or a code of another category that covers more of the question ("severe preeclampsia, no
         # pre-existing HTN": O14.13 beside O11.3 "Pre-existing hypertension with pre-eclampsia")
@@ -984,7 +985,7 @@ def _denied_branch_yields(order: list[Hit]) -> None:
         if clash == "stated_unspecified" and (
                 h.signals.get("t_cover", 0.0) < top.signals.get("t_cover", 0.0)
                 or h.signals.get("cosine", 0.0) < top.signals.get("cosine", 0.0) - UNSPECIFIED_YIELD_COSINE
-                or not _title_words(top) & _title_words(h)):
+                or not top_words & _title_words(h)):
             continue
         if (near and not h.signals.get("negation_penalty") and not h.signals.get("title_negates")
                 and not h.signals.get("stated_unspecified") and not h.signals.get("record_mismatch")

@@ -114,7 +114,10 @@ _TRAILING_ASIDE = re.compile(r"\s*\([^()]*\)[\s?.!]*$")
 
 def _ends_asking_code(text: str) -> bool:
     """The message ends by asking for a code, an aside in parentheses after it set apart."""
-    return bool(_ENDS_ASKING_CODE.search(text) or _ENDS_ASKING_CODE.search(_TRAILING_ASIDE.sub("", text)))
+    if _ENDS_ASKING_CODE.search(text):
+        return True
+    bare = _TRAILING_ASIDE.sub("", text)
+    return bare != text and bool(_ENDS_ASKING_CODE.search(bare))
 
 
 # "notes" as ICD-10-CM's instructional notes, not the record a description is quoted from ("Psych note: ...")

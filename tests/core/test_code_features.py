@@ -48,22 +48,11 @@ def test_a_hand_keeps_its_side():
 
 
 def test_a_code_stating_another_stage_side_or_encounter_ranks_below_every_code_that_agrees():
-    from langchain_core.documents import Document
-
-    from casepilot.retrieval import Hit, _order_codes_by_ranker
-
-    def hit(pid, ranker, **clash):
-        return Hit(pid, 0.0, Document(page_content=pid, id=pid), {"ranker": ranker, **clash})
-
-    hits = [hit("I120", 1.9, number_mismatch=1.0), hit("I12", 1.8), hit("I129", 1.6),
-            hit("S52532D", 2.5, encounter_mismatch=1.0), hit("M1712", 2.4, side_mismatch=1.0)]
-    for h, s in zip(hits, (0.9, 0.8, 0.7, 0.6, 0.5)):
-        h.score = s
-    _order_codes_by_ranker(hits)
-    order = [h.id for h in sorted(hits, key=lambda h: -h.score)]
-    assert order[:2] == ["I12", "I129"]  # the learned order among the codes that agree
-    assert set(order[2:]) == {"I120", "S52532D", "M1712"}
-    assert order[2:] == ["S52532D", "M1712", "I120"]  # and among those that clash once
+    ranked = order([hit("I120", 1.9, number_mismatch=1.0), hit("I12", 1.8), hit("I129", 1.6),
+                    hit("S52532D", 2.5, encounter_mismatch=1.0), hit("M1712", 2.4, side_mismatch=1.0)])
+    assert ranked[:2] == ["I12", "I129"]  # the learned order among the codes that agree
+    assert set(ranked[2:]) == {"I120", "S52532D", "M1712"}
+    assert ranked[2:] == ["S52532D", "M1712", "I120"]  # and among those that clash once
 
 
 def test_numbers_the_expansion_states_count_as_stated():
@@ -341,20 +330,34 @@ def test_pregnancy_and_newborn_codes_need_a_pregnancy_or_a_newborn():
     assert not code_features("ICD-10-CM N39.0 Urinary tract infection, site not specified", "", plain).get("record_mismatch")
 
 
-def test_a_near_sibling_that_keeps_the_denial_leads():
+# titles of the code passages the ordering tests build (the "unspecified" yield reads the title's words)
+_TITLES = {"B1920": "Unspecified viral hepatitis C without hepatic coma", "B182": "Chronic viral hepatitis C",
+           "B1921": "Unspecified viral hepatitis C with hepatic coma", "J189": "Pneumonia, unspecified organism",
+           "J851": "Abscess of lung with pneumonia", "Q331": "Accessory lobe of lung",
+           "C3431": "Malignant neoplasm of lower lobe, right bronchus or lung"}
+
+
+def hit(code, ranker, **sig):
+    """A code passage hit with the ranker's score and the given signals."""
     from langchain_core.documents import Document
 
-    from casepilot.retrieval import Hit, _order_codes_by_ranker
+    from casepilot.retrieval import Hit
 
-    def hit(code, ranker, **sig):
-        return Hit(code, 0.0, Document(page_content=code, id=code, metadata={"code": code}), {"ranker": ranker, **sig})
+    doc = Document(page_content=f"{code} {_TITLES.get(code, '')}", id=code, metadata={"code": code})
+    return Hit(code, 0.0, doc, {"ranker": ranker, **sig})
 
-    def order(hits):
-        for h, s in zip(hits, (0.9, 0.8, 0.7)):
-            h.score = s
-        _order_codes_by_ranker(hits)
-        return [h.id for h in sorted(hits, key=lambda h: -h.score)]
 
+def order(hits):
+    """The hits' codes in the order the search returns them after ``_order_codes_by_ranker``."""
+    from casepilot.retrieval import _order_codes_by_ranker
+
+    for i, h in enumerate(hits):  # fused scores in the order given
+        h.score = 0.9 - 0.1 * i
+    _order_codes_by_ranker(hits)
+    return [h.id for h in sorted(hits, key=lambda h: -h.score)]
+
+
+def test_a_near_sibling_that_keeps_the_denial_leads():
     # "Parkinson's, no dyskinesia": G20.B1 asserts it, G20.A1 (same category, close behind) does not
     assert order([hit("G20B1", 2.16, negation_penalty=1.0), hit("G20A1", 2.14), hit("I10", 2.0)])[0] == "G20A1"
     # far behind, or another category: the learned order stands
@@ -391,25 +394,6 @@ def test_a_heading_denial_is_inherited():
 
 
 def test_a_first_code_denying_what_the_question_states_yields_to_a_near_one():
-    from langchain_core.documents import Document
-
-    from casepilot.retrieval import Hit, _order_codes_by_ranker
-
-    titles = {"B1920": "Unspecified viral hepatitis C without hepatic coma", "B182": "Chronic viral hepatitis C",
-              "B1921": "Unspecified viral hepatitis C with hepatic coma", "J189": "Pneumonia, unspecified organism",
-              "J851": "Abscess of lung with pneumonia", "Q331": "Accessory lobe of lung",
-              "C3431": "Malignant neoplasm of lower lobe, right bronchus or lung"}
-
-    def hit(code, ranker, **sig):
-        doc = Document(page_content=f"{code} {titles.get(code, '')}", id=code, metadata={"code": code})
-        return Hit(code, 0.0, doc, {"ranker": ranker, **sig})
-
-    def order(hits):
-        for h, s in zip(hits, (0.9, 0.8, 0.7)):
-            h.score = s
-        _order_codes_by_ranker(hits)
-        return [h.id for h in sorted(hits, key=lambda h: -h.score)]
-
     # "ulcer w/ active bleeding": K26.3 "without hemorrhage" first, its sibling K26.0 close behind
     assert order([hit("K263", 2.06, title_negates=1.0), hit("K260", 1.96), hit("I10", 1.5)])[0] == "K260"
     # another category covering as much of the question (I66.02 under "not resulting in cerebral infarction")
