@@ -82,7 +82,14 @@ _TOPIC = re.compile(r"\b(guidelines?|rules?|modifiers?|meaning|means|difference|
                     r"\b(?-i:ABNs?)\b", re.I)
 _ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b"
                         # "E11.621 is already coded - what goes with it for the ulcer?"
-                        r"|\bwhat (?:else )?(?:goes|go|do (?:i|we) (?:add|pair|use)|should (?:i|we) add)\s+with\b", re.I)
+                        r"|\bwhat (?:else )?(?:goes|go|do (?:i|we) (?:add|pair|use)|should (?:i|we) add)\s+with\b"
+                        # "How is this coded?", "how do i code this", "how should these be coded"
+                        r"|\bhow (?:is|are|do|does|should|would|can|to) (?:i |we |you )?(?:this|these|that|it|them|they)?\s*"
+                        r"(?:be |get |gets )?(?:coded|code)\b(?!\s+(?:set|book|first|also)\b)"
+                        # "Need dx codes", "dx codes pls", "what's the principal dx"
+                        r"|\b(?:dx|diagnosis|icd[- ]?10(?:[- ]?cm)?)\s+codes\b"
+                        r"|\b(?:what|which)(?:'?s| is| are)?\s+(?:the\s+)?(?:principal|primary|first[- ]listed|main)\s+(?:dx|diagnosis)\b",
+                        re.I)
 # whether the record must link conditions or a query is needed before a code is used: a documentation rule
 _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+)\s+(?:really\s+)?need\b[^?]*?"
                          r"\b(?:link\w*|quer(?:y|ies)|connect\w*|tie|relate)\b"
@@ -233,12 +240,18 @@ def asks_for_a_code(text: str) -> bool:
     >>> asks_for_a_code("adverse effect of lisinopril; what is the T code for it?"), asks_for_a_code("NEC vs NOS")
     (True, False)
     """
-    return bool(_ASKS_CODE.search(text) or _ends_asking_code(text))
+    return bool(_ASKS_CODE.search(text) or _FIRST_CODE.search(text) or _ends_asking_code(text))
 
 
 # "... Which code is sequenced first?": the answer is the code listed first, which the description's search finds
 _FIRST_CODE = re.compile(r"\b(?:which|what)\s+(?:code|dx|diagnosis)\s+(?:code\s+)?(?:is\s+|gets\s+|should\s+be\s+|do\s+i\s+)?"
-                         r"(?:sequenced|listed|coded|reported|goes|go|put)\s+(?:1st|first)\b", re.I)
+                         r"(?:sequenced|listed|coded|reported|goes|go|put)\s+(?:1st|first)\b"
+                         # "what is the first code on the chart", "what's the principal dx", "codes, in order?",
+                         # "how do i code & sequence this": the codes, first one first, not the rule
+                         r"|\b(?:what|which)(?:'?s| is| are)?\s+(?:the\s+)?(?:1st|first|principal|primary|first[- ]listed)\s+"
+                         r"(?:code|dx|diagnosis)\b"
+                         r"|\bcodes?\W{0,3}\s*(?:in order|(?:and|&|\+|n)\s+(?:the\s+)?(?:order|sequence|sequencing|which (?:one )?first))\b"
+                         r"|\bcode\s*(?:&|and|\+|n)\s*sequence\s+(?:this|these|it|them)\b", re.I)
 
 
 def asks_first_code(text: str) -> bool:

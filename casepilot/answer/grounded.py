@@ -227,7 +227,7 @@ class GroundedAnswerer:
         if route.intent in (rt.PAIR_CHECK, rt.UNITS, rt.GLOBAL_PERIOD):
             # "97140 on one claim, 97530 on a 2nd a week later: will the edit still catch it?" asks how to get past
             # the table, not what it says
-            if self._declined_outright(d, question, lookup=True):
+            if self._declined_outright(d, question):
                 return d
             # "whats cigna paying out of network for 97110 ... per unit", "will humana deny it?": a payer's rates or
             # the future, whatever table the words name ("can our clinic bill 99213 with 20610" names the asker's
@@ -349,7 +349,7 @@ class GroundedAnswerer:
 
     def _covered_decision(self, question: str) -> Decision:
         """The calibrated decision with the evidence taken as covering the question: scope signals only."""
-        if outright_decline(question, lookup=True):
+        if outright_decline(question):
             return Decision(DECLINE, 0.0, scope_signals(question))
         feats = features(question, [], 1.0, "", self.retriever.idf, self.retriever.known)
         feats.update(cover=1.0, cover_top=1.0, title_cover=1.0, cosine=1.0)
@@ -407,7 +407,7 @@ class GroundedAnswerer:
 
         d = Draft(route.intent)
         # "how much will Medicare pay for 99213 in 2031": no coverage table answers what the question asks
-        if self._declined_outright(d, question, lookup=bool(route.codes)):
+        if self._declined_outright(d, question):
             return d
         if (scope := self._scope_decision(question)) is not None:
             # "how much did Medicare pay us for 93306 last year", "will Medicare pay it this time?": the asker's
@@ -1354,9 +1354,9 @@ class GroundedAnswerer:
             d.say(head + first, doc, bullet=True)
             shown += 1
 
-    def _declined_outright(self, d: Draft, question: str, lookup: bool = False) -> bool:
+    def _declined_outright(self, d: Draft, question: str) -> bool:
         """Decline ``d`` when the question is no coding question at all (decision.outright_decline), saying why."""
-        why = outright_decline(question, lookup=lookup)
+        why = outright_decline(question)
         if why is None:
             return False
         d.searched.append(why)

@@ -180,3 +180,22 @@ def test_which_code_is_sequenced_first_asks_for_a_code():
     assert rt.asks_first_code("UTI, urine cx grew E. coli -- which code is sequenced 1st?")
     assert rt.asks_first_code("what dx goes first")
     assert not rt.asks_first_code("how do the sequencing rules for sepsis work")
+
+
+@pytest.mark.parametrize("text, code, first", [
+    # a description that ends by asking how it is coded asks for its codes ...
+    ("HTN, no CKD, acute on chronic systolic HF. How is this coded?", True, False),
+    ("ESRD on HD, also HTN. Need dx codes for the problem list", True, False),
+    # ... and, when it asks for them in order, for the first one
+    ("sepsis d/t E. coli UTI. What's the principal dx and what else?", True, True),
+    ("chemo visit, L breast ca. Codes, in order?", True, True),
+    ("septic shock from MRSA pna. how do i code & sequence this?", True, True),
+    ("healthy newborn, born by c-section. what is the first code on the chart?", True, True),
+    # what a principal diagnosis is, or how a note works, asks a rule
+    ("what is a principal diagnosis", False, False),
+    ("how does the code first note work", False, False),
+    ("how is the principal dx defined for inpatients", False, False),
+])
+def test_asking_how_a_description_is_coded_asks_for_its_codes(text, code, first):
+    assert rt.asks_for_a_code(text) is code
+    assert rt.asks_first_code(text) is first
