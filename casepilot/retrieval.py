@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+import tomllib
 from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -197,7 +198,7 @@ _FOUND_NORMAL = re.compile(r"\b(?:normal|nl|wnl|unremarkable|negative)\b|\bno (?
 # The question gives the reason for a visit ("came in for a flu shot", "here to start the pill"), and a title
 # names an encounter for a reason (Z23 "Encounter for immunization", "Aftercare following ...",
 # "Supervision of ..." in pregnancy): the reason for the visit is what is coded, not the condition named.
-_VISIT = re.compile(r"\b(came|comes|coming) in\b|\bhere (for|to)\b|\bin for\b|\bvisits?\b|\bencounter (for|to)\b|"
+_VISIT = re.compile(r"\b(came|comes|coming) in\b|\bhere (?:only |just |solely |today )?(for|to)\b|\bin (?:only |just )?for\b|\bvisits?\b|\bencounter (for|to)\b|"
                     r"\bafter-?care\b|\b(suture|staple)s? removal\b|\bdressing change\b|"
                     r"\bpresents? (for|to)\b|\bseen (for|to)\b|\bappo?i?n?t(ment)?s? (for|to)\b|\bappt\b", re.I)
 # How deep the BM25 list is read for "Encounter for / Aftercare / Supervision of" titles when a question gives a
@@ -415,6 +416,23 @@ def injury_first(text: str) -> bool:
     return bool(_INJURY_WORDS.search(text)) and not _ASKS_EXTERNAL.search(text)
 
 
+@lru_cache(maxsize=1)
+def _first_listed_rules() -> tuple[tuple[str, re.Pattern], ...]:
+    """casepilot/data/sequencing.toml [first_listed]: (title start, what the question must say), read once."""
+    data = tomllib.loads((Path(__file__).resolve().parent / "data" / "sequencing.toml").read_text(encoding="utf-8"))
+    return tuple((e["title"], re.compile(e["asked"], re.I)) for e in data.get("first_listed", {}).values())
+
+
+def first_listed_titles(text: str) -> tuple[str, ...]:
+    """The title starts of the codes listed first for the visit's reason ``text`` gives (I.C.2.e.2: an encounter
+    solely for chemotherapy is Z51.11, the cancer follows). Each rule's pattern reads the treatment as the reason.
+
+    >>> first_listed_titles("pt here for cycle 3 of chemo, breast ca"), first_listed_titles("neutropenia due to chemo")
+    (('Encounter for antineoplastic chemotherapy',), ())
+    """
+    return tuple(title for title, asked in _first_listed_rules() if asked.search(text))
+
+
 def gives_visit_reason(text: str) -> bool:
     """Whether a question gives the reason for a visit (not an injury's encounter).
 
@@ -487,6 +505,7 @@ class _Query:
     caregiver: bool  # it speaks of someone who cares for the patient (a "Caregiver's ..." title, Z91.A-)
     procedural: bool  # it speaks of a procedure or an operation (what a "Postprocedural ..." title needs)
     routine_exam: bool  # the visit is a routine, preventive or administrative examination (Z00-Z02)
+    first_listed: tuple[str, ...]  # titles listed first for the visit's reason the question gives (sequencing.toml)
     findings: bool | None  # what the examination found: True abnormal, False normal, None not said
     own: dict[str, set[str]]  # the question's own words -> their forms after expansion, and the forms' stems
     stems: set[str]  # the expanded words and their stems
@@ -562,6 +581,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
         caregiver=bool(_CAREGIVER.search(query)),
         procedural=bool(_PROCEDURAL.search(query) or _PROCEDURAL.search(expanded)),
         routine_exam=bool(_ROUTINE_EXAM.search(query)), findings=exam_findings(query),
+        first_listed=first_listed_titles(query),
         # each word the question itself uses, with the words it expands to ("stg" -> "stage")
         own={w: with_stems(forms) for w, forms in own_word_forms(query).items()
              if w not in NARRATION | POLARITY | (RULE_OUT_WORDS if rules_out(query) else frozenset())},
@@ -789,6 +809,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
         sig["visit_reason"] = 1.0
     code = title.split(" ", 2)[1] if title.count(" ") >= 2 else ""  # "ICD-10-CM W54.0XXA Bitten ..." -> the code
     bare = code.replace(".", "")
+    if q.first_listed and own_title.startswith(q.first_listed):
+        sig["reason_first"] = 1.0
     if q.routine_exam and code[:3] in ("Z00", "Z01", "Z02") and _EXAM_TITLE.search(own_title):
         sig["routine_exam"] = 1.0
         low = own_title.lower()
@@ -934,6 +956,7 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
                                          -h.signals["ranker"], h.id))
     _denied_branch_yields(order)
     _routine_exam_leads(order)
+    _reason_leads(order)
     for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
 
@@ -944,6 +967,15 @@ DENIED_BRANCH_MARGIN = 0.3
 # How much less like the question (cosine) a code may be and still take the lead from an "unspecified" title whose
 # open detail the question states (B18.2 beside B19.20 for "chronic hepatitis C": 0.04 to 0.11 in the tuning items)
 UNSPECIFIED_YIELD_COSINE = 0.15
+
+
+def _reason_leads(order: list[Hit]) -> None:
+    """An encounter solely for a treatment lists the treatment's code first (sequencing.toml [first_listed]): for
+    "here for IV chemo for her lung ca" Z51.11 leads and the cancer follows (I.C.2.e.2). In place."""
+    first = next((i for i, h in enumerate(order) if h.signals.get("reason_first")
+                  and not any(h.signals.get(k) for k in STATED_CLASHES)), None)
+    if first:
+        order.insert(0, order.pop(first))
 
 
 def _routine_exam_leads(order: list[Hit]) -> None:
@@ -1306,9 +1338,11 @@ class Retriever:
                     # immunization"), but its few words lose to the many titles that name the condition
                     # (influenza). The best "Encounter for / Aftercare / Supervision of" titles join the
                     # candidates; the ranker's visit_reason signal decides between them and the rest.
+                    # (half of them from categories the best ones leave out: "here for chemo for her lung ca" fills
+                    # the list with Z12 "Encounter for screening for malignant neoplasm ..." titles before Z51.11)
                     have, visit = {i for i, _ in found}, self.visit_titles(name)
-                    found += [(i, s) for i, s in lex.search(expanded, _VISIT_POOL)
-                              if i in visit and i not in have][:_VISIT_EXTRA]
+                    found += diversified([(i, s) for i, s in lex.search(expanded, _VISIT_POOL)
+                                          if i in visit and i not in have], _VISIT_EXTRA // 2, _VISIT_EXTRA // 2)
                 bm25.extend(found)
             if not dense_ok:
                 continue

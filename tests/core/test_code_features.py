@@ -839,3 +839,27 @@ def test_osteoporosis_with_a_vertebral_fracture_is_no_fatigue_fracture():
     m4846 = "ICD-10-CM M48.46XA Fatigue fracture of vertebra, lumbar region, initial encounter for fracture"
     assert code_features(m4846, "", q).get("record_mismatch") == 1.0
     assert not code_features(m4846, "", query_facts("stress fracture L4 vertebra in a runner")).get("record_mismatch")
+
+
+@pytest.mark.parametrize("question, leads", [
+    ("pt here for IV chemo for her lung ca, which dx goes first?", True),
+    ("Admitted solely to receive cycle 3 of chemotherapy for DLBCL", True),
+    ("seen for nausea after chemo yesterday", False),  # chemo is the cause here, not the visit's reason
+    ("neutropenia due to chemo", False),
+])
+def test_an_encounter_solely_for_chemotherapy_lists_z51_11_first(question, leads):
+    f = features(question, "Encounter for antineoplastic chemotherapy")
+    assert bool(f.get("reason_first")) == leads
+    hits = [hit("C3490", 1.47), hit("Z5111", 1.11, **({"reason_first": 1.0} if leads else {}))]
+    assert order(hits)[0] == ("Z5111" if leads else "C3490")
+    # a code that clashes with what the question states does not lead for it
+    assert order([hit("C3490", 1.47), hit("Z5111", 1.11, reason_first=1.0, side_mismatch=1.0)])[0] == "C3490"
+
+
+def test_each_first_listed_rule_names_a_code_title():
+    import simple_icd_10_cm as cm
+
+    from casepilot.retrieval import _first_listed_rules
+
+    titles = {cm.get_description(c) for c in ("Z51.0", "Z51.11", "Z51.12")}
+    assert {title for title, _ in _first_listed_rules()} == titles

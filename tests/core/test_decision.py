@@ -386,3 +386,16 @@ def test_two_scope_signals_decline_outright_even_for_a_known_code():
         assert dm.outright_decline(question).startswith("nothing: ")
     # one signal alone is a feature of the calibrated decision, not a rule
     assert dm.outright_decline("what will the 2027 ICD-10-CM update add?") is None
+
+
+def test_a_code_a_guideline_lists_first_takes_its_confidence_from_the_condition_it_treats():
+    sure = dict(ranker=2.4, q_cover=0.9, t_cover=0.9, cosine=0.8, bm25=1.0)
+    z51 = _code_hit("Z51.11", "Encounter for antineoplastic chemotherapy", ranker=1.1, q_cover=0.15, t_cover=0.3,
+                    cosine=0.5, bm25=0.4, reason_first=1.0)
+    c18 = _code_hit("C18.7", "Malignant neoplasm of sigmoid colon", **sure)
+    led = describe_decision("here for chemo, sigmoid colon adenocarcinoma", [z51, c18], other_question=False)
+    alone = describe_decision("here for chemo, sigmoid colon adenocarcinoma", [c18], other_question=False)
+    assert led.label == alone.label and led.score == alone.score
+    # without the rule, the weak first code is what the decision reads
+    z51.signals.pop("reason_first")
+    assert describe_decision("here for chemo, sigmoid colon adenocarcinoma", [z51, c18], other_question=False).score < led.score
