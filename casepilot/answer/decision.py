@@ -32,7 +32,12 @@ DESCRIBE_FEATURES = ("ranker", "margin", "q_cover", "t_cover", "cosine", "bm25",
 FUNCTION_WORDS = frozenset(
     "with without no not other unspecified type due also use using used mean means meaning does did "
     "get got need needed much many will would could there their our your we us any some about into else "
-    "from than then so if be been being was were has have had just right now".split())
+    "from than then so if be been being was were has have had just right now".split()
+    # how people chat ("ok", "thing", "actually", "wants", "pls"): a word no passage needs to say
+    + "actually ok okay thing things stuff want wants wanted seem seems once still really pls plz please thanks thank "
+      "hey hi question questions quick anyway anyways guys lol idk basically literally kinda sorta like gonna wanna "
+      "gotta thats whats im ive dont doesnt cant wont yeah yes sure supposed kind sort even tho though ever always "
+      "sometimes usually someone somebody anything something everything".split())
 
 
 @dataclass
