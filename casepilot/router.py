@@ -250,7 +250,7 @@ _FIRST_CODE = re.compile(r"\b(?:which|what)\s+(?:code|dx|diagnosis)\s+(?:code\s+
                          # "how do i code & sequence this": the codes, first one first, not the rule
                          r"|\b(?:what|which)(?:'?s| is| are)?\s+(?:the\s+)?(?:1st|first|principal|primary|first[- ]listed)\s+"
                          r"(?:code|dx|diagnosis)\b"
-                         r"|\bcodes?\W{0,3}\s*(?:in order|(?:and|&|\+|n)\s+(?:the\s+)?(?:order|sequence|sequencing|which (?:one )?first))\b"
+                         r"|\bcodes?\W{0,3}\s*(?:assignments?\s+)?(?:in order|(?:and|&|\+|n)\s+(?:the\s+)?(?:order|sequence|sequencing|which (?:one )?first))\b"
                          r"|\bcode\s*(?:&|and|\+|n)\s*sequence\s+(?:this|these|it|them)\b", re.I)
 
 

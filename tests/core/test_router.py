@@ -190,6 +190,7 @@ def test_which_code_is_sequenced_first_asks_for_a_code():
     ("sepsis d/t E. coli UTI. What's the principal dx and what else?", True, True),
     ("chemo visit, L breast ca. Codes, in order?", True, True),
     ("septic shock from MRSA pna. how do i code & sequence this?", True, True),
+    ("HTN, CKD 4 and chronic systolic HF, not linked. What is the correct code assignment and sequencing?", True, True),
     ("healthy newborn, born by c-section. what is the first code on the chart?", True, True),
     # what a principal diagnosis is, or how a note works, asks a rule
     ("what is a principal diagnosis", False, False),
