@@ -748,6 +748,8 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     extra |= (asserted & _STATED_STATES.keys()) - q.states
     if extra:
         sig["unstated_detail"] = float(len(extra))
+        if extra & {"sequela", "subsequent"}:
+            sig["unstated_encounter"] = 1.0
     # "stable angina" and I25.110 "... with unstable angina pectoris": opposite branches (casepilot/contrasts.py);
     # so are a state the question says ("neurologist documents intractable") and a title denying it ("not intractable")
     if contradicts(q.words, title_words) or t_negated & (q.states - q.negated):
@@ -957,6 +959,7 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
     _denied_branch_yields(order)
     _routine_exam_leads(order)
     _reason_leads(order)
+    _initial_encounter_leads(order)
     for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
 
@@ -967,6 +970,20 @@ DENIED_BRANCH_MARGIN = 0.3
 # How much less like the question (cosine) a code may be and still take the lead from an "unspecified" title whose
 # open detail the question states (B18.2 beside B19.20 for "chronic hepatitis C": 0.04 to 0.11 in the tuning items)
 UNSPECIFIED_YIELD_COSINE = 0.15
+
+
+def _initial_encounter_leads(order: list[Hit]) -> None:
+    """A sequela or subsequent encounter the question never states gives way to the same code's initial encounter
+    when the search found it: "dog bit him on the L forearm, irrigated & closed" is S51.852A, not S51.852S (the
+    sequela matched more words, the 7th character is no word match). In place."""
+    # (a fracture's healing state, "P" malunion, "K" nonunion, is said by the question in other words: "healed w/
+    # malunion" states no encounter yet is no initial one)
+    if not order or not order[0].signals.get("unstated_encounter") or order[0].id[-1:] not in ("S", "D"):
+        return
+    initial = order[0].id[:-1] + "A"
+    at = next((i for i, h in enumerate(order) if h.id == initial and not any(h.signals.get(k) for k in STATED_CLASHES)), None)
+    if at:
+        order.insert(0, order.pop(at))
 
 
 def _reason_leads(order: list[Hit]) -> None:

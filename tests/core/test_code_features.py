@@ -863,3 +863,19 @@ def test_each_first_listed_rule_names_a_code_title():
 
     titles = {cm.get_description(c) for c in ("Z51.0", "Z51.11", "Z51.12")}
     assert {title for title, _ in _first_listed_rules()} == titles
+
+
+def test_an_unstated_sequela_gives_way_to_the_initial_encounter_found():
+    f = features("dog bit him on the L forearm, puncture wounds, irrigated and closed", "Open bite of left forearm, sequela")
+    assert f.get("unstated_encounter") == 1.0
+    assert not features("dog bite L forearm, sequela", "Open bite of left forearm, sequela").get("unstated_encounter")
+    hits = [hit("S51852S", 0.97, unstated_encounter=1.0, unstated_detail=1.0), hit("S51852", 0.94), hit("S51852A", 0.82)]
+    assert order(hits)[0] == "S51852A"
+    # only the same code's initial encounter takes the lead, and only when the first code's encounter is unstated
+    assert order([hit("S51852S", 0.97, unstated_encounter=1.0), hit("S51851A", 0.9)])[0] == "S51852S"
+    assert order([hit("S51852S", 0.97), hit("S51852A", 0.82)])[0] == "S51852S"
+
+
+def test_a_fracture_healing_state_keeps_its_lead_over_the_initial_encounter():
+    # "healed w/ malunion": P (subsequent encounter ... with malunion) says what the question says in other words
+    assert order([hit("S52531P", 0.87, unstated_encounter=1.0), hit("S52531A", 0.86)])[0] == "S52531P"
