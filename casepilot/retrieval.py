@@ -957,8 +957,8 @@ def _order_codes_by_ranker(hits: list[Hit]) -> None:
                                          h.signals.get("record_mismatch", 0.0), h.signals.get("external_cause", 0.0), h.signals.get("supplementary_cause", 0.0),
                                          -h.signals["ranker"], h.id))
     _denied_branch_yields(order)
-    _routine_exam_leads(order)
-    _reason_leads(order)
+    _signal_leads(order, "routine_exam")
+    _signal_leads(order, "reason_first")
     _initial_encounter_leads(order)
     for rank, (h, score) in enumerate(zip(order, scores)):
         h.score = score - rank * 1e-9  # equal fused scores must not undo the ranker's order
@@ -986,19 +986,14 @@ def _initial_encounter_leads(order: list[Hit]) -> None:
         order.insert(0, order.pop(at))
 
 
-def _reason_leads(order: list[Hit]) -> None:
-    """An encounter solely for a treatment lists the treatment's code first (sequencing.toml [first_listed]): for
-    "here for IV chemo for her lung ca" Z51.11 leads and the cancer follows (I.C.2.e.2). In place."""
-    first = next((i for i, h in enumerate(order) if h.signals.get("reason_first")
-                  and not any(h.signals.get(k) for k in STATED_CLASHES)), None)
-    if first:
-        order.insert(0, order.pop(first))
+def _signal_leads(order: list[Hit], signal: str) -> None:
+    """The best code carrying ``signal`` and clashing with nothing the question states moves first. In place.
 
-
-def _routine_exam_leads(order: list[Hit]) -> None:
-    """A routine examination's code is first-listed and what it found follows (I.C.21.c.13): for "adult wellness
-    exam, BP elevated" the best Z00-Z02 code leads, R03.0 next. In place."""
-    first = next((i for i, h in enumerate(order) if h.signals.get("routine_exam")
+    "reason_first": an encounter solely for a treatment lists the treatment's code first (sequencing.toml
+    [first_listed]): for "here for IV chemo for her lung ca" Z51.11 leads and the cancer follows (I.C.2.e.2).
+    "routine_exam": a routine examination's code is first-listed and what it found follows (I.C.21.c.13): for
+    "adult wellness exam, BP elevated" the best Z00-Z02 code leads, R03.0 next."""
+    first = next((i for i, h in enumerate(order) if h.signals.get(signal)
                   and not any(h.signals.get(k) for k in STATED_CLASHES)), None)
     if first:
         order.insert(0, order.pop(first))

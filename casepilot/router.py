@@ -86,9 +86,9 @@ _ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b"
                         # "How is this coded?", "how do i code this", "how should these be coded"
                         r"|\bhow (?:is|are|do|does|should|would|can|to) (?:i |we |you )?(?:this|these|that|it|them|they)?\s*"
                         r"(?:be |get |gets )?(?:coded|code)\b(?!\s+(?:set|book|first|also)\b)"
-                        # "Need dx codes", "dx codes pls", "what's the principal dx"
+                        # "Need dx codes", "dx codes pls", "what's the main dx" ("the principal dx": _FIRST_CODE)
                         r"|\b(?:dx|diagnosis|icd[- ]?10(?:[- ]?cm)?)\s+codes\b"
-                        r"|\b(?:what|which)(?:'?s| is| are)?\s+(?:the\s+)?(?:principal|primary|first[- ]listed|main)\s+(?:dx|diagnosis)\b",
+                        r"|\b(?:what|which)(?:'?s| is| are)?\s+(?:the\s+)?main\s+(?:dx|diagnosis)\b",
                         re.I)
 # whether the record must link conditions or a query is needed before a code is used: a documentation rule
 _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+)\s+(?:really\s+)?need\b[^?]*?"

@@ -103,7 +103,6 @@ def outright_decline(question: str) -> str | None:
     >>> outright_decline("what dose of metformin should we start"), outright_decline("code for metformin use")
     ('nothing: a clinical decision (a dose, a test or treatment to order) is not a coding question; ask the treating clinician or a clinical reference', None)
     """
-    entries = _scope_entries()
     fired = [k for k, v in scope_signals(question).items() if v]
     outright = next((why for key, why in _outright().items() if key in fired), None)
     if outright is not None:
@@ -112,6 +111,7 @@ def outright_decline(question: str) -> str | None:
     # published; "what does BCBS pay under our contract": a payer, and the asker's own contract) leave no reading
     # a coding reference could answer: every tuning question that carried two was one to decline.
     if len(fired) >= 2:
+        entries = _scope_entries()
         reasons = [entries[k]["reason"].split(":")[0].split(" (")[0].rstrip(".") for k in fired]
         return "nothing: " + "; ".join(r[:1].lower() + r[1:] for r in reasons)
     return None

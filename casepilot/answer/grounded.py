@@ -1656,9 +1656,10 @@ def describe_decision(query: str, hits: list[Hit], other_question: bool = True) 
         if ranked[0].signals.get("reason_first") and len(ranked) > 1:
             # a code a guideline lists first for the visit's reason (Z51.11 for "here for chemo") leads by that rule,
             # not by the ranker: the answer is as sure as the code itself or the condition the visit treats, next
-            treated = decide_description(describe_features([h.signals for h in ranked[1:]], confident(query, ranked[1])))
+            treated_agree = confident(query, ranked[1])
+            treated = decide_description(describe_features([h.signals for h in ranked[1:]], treated_agree))
             decision = max(decision, treated, key=lambda d: d.score)
-            agree = agree or confident(query, ranked[1])
+            agree = agree or treated_agree
         if decision.label == PARTIAL and not agree and other_question:
             # A closest match whose title does not cover the question's own words is offered for a description
             # ("nurse visit - flu shot only" -> Z23), not for a message that asks something else: "my kid has a
