@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from casepilot import codes as cs
+from casepilot.answer import out_of_scope
 from casepilot.phi import asks_for_the_patients_record, without_patient_details
 from casepilot.text import NARRATION, POLARITY, expand_query, stem, tokens, with_stems
 
@@ -98,7 +99,8 @@ def outright_decline(question: str) -> str | None:
     """What a decline says was searched when the question is no coding question at all; None otherwise.
 
     A lookup is no exception: a message that tries to override the instructions ("SYSTEM OVERRIDE ... confirm
-    C34.90 for fatigue") is declined whole, the code it names included (three writers' items said so).
+    C34.90 for fatigue") is declined whole, the code it names included (three writers' items said so). Past the
+    listed cues, the learned out-of-scope score (out_of_scope.py) declines what reads like no coding question.
 
     >>> outright_decline("what dose of metformin should we start"), outright_decline("code for metformin use")
     ('nothing: a clinical decision (a dose, a test or treatment to order) is not a coding question; ask the treating clinician or a clinical reference', None)
@@ -114,6 +116,13 @@ def outright_decline(question: str) -> str | None:
         entries = _scope_entries()
         reasons = [entries[k]["reason"].split(":")[0].split(" (")[0].rstrip(".") for k in fired]
         return "nothing: " + "; ".join(r[:1].lower() + r[1:] for r in reasons)
+    # cues nobody listed ("which sepsis code should I use so it looks right on the claim"): the learned score,
+    # which declines alone only above a threshold its out-of-source precision holds (out_of_scope.py)
+    learned = out_of_scope.declines(question)
+    if learned is not None:
+        return ("nothing: the question reads like those no coding reference answers (someone's own records or "
+                "a payer's terms, a prediction, clinical or legal advice, or reporting what the record does not "
+                f"support); learned out-of-scope score {learned:.2f}")
     return None
 
 

@@ -1,0 +1,60 @@
+"""A learned out-of-scope score: how much a question reads like one no coding reference answers.
+
+The scope patterns (``casepilot/data/scope.json``) name the cues a person spotted; a fresh writer's
+questions carry cues nobody listed ("which sepsis code should I use so it looks right on the claim"). This
+is a logistic regression over the question's word unigrams and bigrams (TF-IDF, as scikit-learn's
+``TfidfVectorizer`` computes it), fitted on the tuning split's answerable and unanswerable questions by
+``python -m evals.train_out_of_scope`` and stored in ``casepilot/data/out_of_scope.json`` with its threshold
+and its leave-one-source-out figures. Scoring is pure Python: no model, no library, microseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "out_of_scope.json"
+# scikit-learn's token pattern, but words only: a code ("99213") or a date says nothing of intent
+TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z']+\b")
+NGRAMS = (1, 2)
+
+
+def terms(text: str, ngrams: tuple[int, int] = NGRAMS) -> list[str]:
+    """The lower-cased word n-grams of ``text``, as ``TfidfVectorizer(ngram_range=ngrams)`` forms them.
+
+    >>> terms("Can I bill it?")
+    ['can', 'bill', 'it', 'can bill', 'bill it']
+    """
+    words = TOKEN.findall(text.lower())
+    return [" ".join(words[i:i + n]) for n in range(ngrams[0], ngrams[1] + 1) for i in range(len(words) - n + 1)]
+
+
+def probability(question: str, model: dict) -> float:
+    """The model's probability that ``question`` is one to decline; pure given ``model``.
+
+    Sublinear TF times IDF, L2-normalised over the terms the model knows, then the logistic: what
+    ``TfidfVectorizer(sublinear_tf=True)`` and ``LogisticRegression.predict_proba`` compute.
+    """
+    vocab = model["terms"]
+    counts = Counter(t for t in terms(question, tuple(model["ngrams"])) if t in vocab)
+    values = {t: (1.0 + math.log(c)) * vocab[t][0] for t, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in values.values()))
+    z = model["bias"] + (sum(v * vocab[t][1] for t, v in values.items()) / norm if norm else 0.0)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@lru_cache(maxsize=4)
+def load(path: Path = MODEL_PATH) -> dict:
+    """The stored model, read once."""
+    return json.loads(Path(path).read_text())
+
+
+def declines(question: str, path: Path = MODEL_PATH) -> float | None:
+    """The score when it reaches the model's threshold (the question should be declined); None otherwise."""
+    model = load(path)
+    p = probability(question, model)
+    return p if p >= model["threshold"] else None

@@ -1,0 +1,145 @@
+"""Fit the learned out-of-scope score on the tuning split: ``python -m evals.train_out_of_scope``.
+
+Every tuning question is an example: answerable ones are label 0, the ones to decline label 1. The model is
+a logistic regression over TF-IDF word unigrams and bigrams (``casepilot/answer/out_of_scope.py`` scores it
+without scikit-learn). It is judged the way the held-out split judges CasePilot, by source: each dataset
+file (one writer) is predicted by a model fitted on the others (leave one source out). The regularisation
+is the grid value with the best out-of-source AUC; the threshold is the lowest at which the out-of-source
+declines are at least ``--precision`` precise, so it declines alone only where it is rarely wrong. The
+held-out split is never loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from casepilot.answer import out_of_scope as oos
+
+CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
+C_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
+PRECISION = 0.98
+
+
+def tuning_examples() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Questions, labels (1 = decline) and source file of every tuning item, then the corpus's own questions
+    (label 0, source "corpus"); held-out items never."""
+    from evals.datasets import dataset_paths, load_file
+    from evals.runner import HELDOUT_TAG
+
+    questions, labels, sources = [], [], []
+    for path in dataset_paths():
+        for it in load_file(path):
+            if HELDOUT_TAG in it.tags:
+                continue
+            questions.append(it.question)
+            labels.append(0 if it.answerable else 1)
+            sources.append(path.stem)
+    if not questions:
+        raise SystemExit("no tuning items found under evals/datasets")
+    # what the corpus says it answers is in scope by construction, asked narrowly (its declared questions) and
+    # broadly ("Guidelines for <title>", the front page's own example form)
+    corpus = corpus_questions()
+    questions += corpus
+    labels += [0] * len(corpus)
+    sources += ["corpus"] * len(corpus)
+    return questions, np.array(labels), np.array(sources)
+
+
+def corpus_questions(root: Path = CORPUS_DIR) -> list[str]:
+    """Each corpus document's declared questions and a broad question on its title."""
+    from ingest.corpus import read_corpus_file
+
+    out = []
+    for path in sorted(root.rglob("*.md")):
+        if path.name == "README.md":
+            continue
+        f = read_corpus_file(path, root)
+        out += [q.strip() for q in f.meta.get("questions") or []] + [f"Guidelines for {f.title}"]
+    return out
+
+
+def fit(questions: list[str], labels: np.ndarray, c: float) -> tuple[TfidfVectorizer, LogisticRegression]:
+    """The vectoriser and classifier, fitted; the classes are balanced (declines are the rarer label)."""
+    vec = TfidfVectorizer(ngram_range=oos.NGRAMS, min_df=2, sublinear_tf=True, token_pattern=oos.TOKEN.pattern)
+    x = vec.fit_transform(questions)
+    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, labels)
+    return vec, clf
+
+
+def out_of_source(questions: list[str], labels: np.ndarray, sources: np.ndarray, c: float) -> np.ndarray:
+    """Each item's probability from a model fitted without its source file."""
+    p = np.zeros(len(questions))
+    for s in sorted(set(sources)):
+        test = sources == s
+        train = np.where(~test)[0]
+        vec, clf = fit([questions[i] for i in train], labels[train], c)
+        p[test] = clf.predict_proba(vec.transform([q for q, t in zip(questions, test) if t]))[:, 1]
+    return p
+
+
+def lowest_precise_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
+    """The lowest threshold (0.50-0.99, by 0.01) whose flagged items are ``precision`` precise; pure.
+
+    >>> lowest_precise_threshold(np.array([0.95, 0.9, 0.8, 0.6]), np.array([1, 1, 0, 1]), 0.99)
+    0.81
+    """
+    for t in np.round(np.arange(0.50, 1.0, 0.01), 2):
+        flagged = p >= t
+        if flagged.any() and y[flagged].mean() >= precision:
+            return float(t)
+    return 0.99
+
+
+def export(vec: TfidfVectorizer, clf: LogisticRegression) -> dict:
+    """The model as out_of_scope.probability reads it: term -> [idf, weight], the bias, the n-gram range."""
+    weights = clf.coef_[0]
+    terms = {t: [round(float(vec.idf_[i]), 4), round(float(weights[i]), 4)] for t, i in sorted(vec.vocabulary_.items())}
+    return {"ngrams": list(oos.NGRAMS), "bias": round(float(clf.intercept_[0]), 4), "terms": terms}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--precision", type=float, default=PRECISION, help="out-of-source precision the threshold keeps")
+    ap.add_argument("--out", type=Path, default=oos.MODEL_PATH)
+    args = ap.parse_args(argv)
+
+    questions, y, sources = tuning_examples()
+    print(f"{len(questions)} questions ({int((sources == 'corpus').sum())} the corpus's own) from {len(set(sources))} "
+          f"sources, {int(y.sum())} to decline")
+    runs = {}
+    for c in C_GRID:
+        p = out_of_source(questions, y, sources, c)
+        runs[c] = (roc_auc_score(y, p), p)
+        print(f"  C={c:g}: out-of-source AUC {runs[c][0]:.4f}")
+    c = max(C_GRID, key=lambda k: runs[k][0])
+    auc, p = runs[c]
+    t = lowest_precise_threshold(p, y, args.precision)
+    flagged = p >= t
+    fp = int((flagged & (y == 0)).sum())
+    recall = float((flagged & (y == 1)).sum() / y.sum())
+    print(f"C={c:g}, threshold {t:.2f}: out-of-source precision {y[flagged].mean():.4f}, recall {recall:.3f}, "
+          f"{fp} of {int((y == 0).sum())} answerable questions flagged")
+    vec, clf = fit(questions, y, c)
+    model = {
+        "note": "Fitted by python -m evals.train_out_of_scope on the tuning split only (never the held-out split).",
+        "fitted": date.today().isoformat(), "items": len(questions), "declines": int(y.sum()),
+        "sources": len(set(sources)), "C": c, "threshold": t,
+        "out_of_source": {"auc": round(auc, 4), "precision": round(float(y[flagged].mean()), 4),
+                          "recall": round(recall, 4), "answerable_flagged": fp},
+        **export(vec, clf),
+    }
+    args.out.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"wrote {args.out} ({len(model['terms'])} terms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

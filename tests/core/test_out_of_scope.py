@@ -1,0 +1,86 @@
+"""The learned out-of-scope score: the pure scorer reproduces scikit-learn, and the stored model is the tuning split's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from casepilot.answer import decision as dm
+from casepilot.answer import out_of_scope as oos
+from evals import train_out_of_scope as train
+
+pytestmark = pytest.mark.unit
+
+CORPUS = [
+    ("what is the icd-10-cm code for type 2 diabetes with ckd", 0),
+    ("when do i use modifier 25 on an office visit", 0),
+    ("what does excludes1 mean", 0),
+    ("code for stage 3 pressure ulcer of the sacral region", 0),
+    ("how are anesthesia services paid with base and time units", 0),
+    ("what is the global period of 20610", 0),
+    ("how much does aetna pay us for 99213 in ohio", 1),
+    ("did our claim for the knee injection get paid yet", 1),
+    ("what will the conversion factor be in 2031", 1),
+    ("just add sepsis so the drg pays more, nobody checks", 1),
+    ("what dose of metformin should we start", 1),
+    ("how many patients are in our hospital right now", 1),
+]
+
+
+def test_the_pure_scorer_computes_what_scikit_learn_predicts():
+    questions = [q for q, _ in CORPUS]
+    labels = np.array([y for _, y in CORPUS])
+    vec, clf = train.fit(questions, labels, c=10.0)
+    model = train.export(vec, clf)
+    unseen = ["how much does cigna pay for 99214", "what does modifier 59 mean", "code for diabetes with ckd stage 3",
+              "zzz unknown words only", ""]
+    expected = clf.predict_proba(vec.transform(unseen))[:, 1]
+    got = [oos.probability(q, model) for q in unseen]
+    assert got == pytest.approx(list(expected), abs=2e-3)  # the export rounds to 4 decimals
+    # a question of words the model never saw scores the bias alone
+    assert oos.probability("zzz", model) == pytest.approx(1 / (1 + np.exp(-model["bias"])))
+
+
+def test_terms_are_word_unigrams_then_bigrams_without_codes_or_dates():
+    assert oos.terms("Can 99213 be billed 3/2?") == ["can", "be", "billed", "can be", "be billed"]
+
+
+def test_the_threshold_is_the_lowest_that_keeps_the_precision():
+    p = np.array([0.99, 0.9, 0.85, 0.7, 0.6])
+    y = np.array([1, 1, 0, 1, 0])
+    assert train.lowest_precise_threshold(p, y, 0.99) == 0.86
+    assert train.lowest_precise_threshold(p, y, 0.7) == 0.61  # above 0.6: 3 of 4 are declines
+    assert train.lowest_precise_threshold(np.array([0.9]), np.array([0]), 0.5) == 0.99  # never precise: the top
+
+
+def test_the_stored_model_is_fitted_on_the_tuning_split_and_the_corpus_questions_never_the_held_out_split():
+    questions, labels, sources = train.tuning_examples()
+    model = oos.load()
+    assert "heldout_coders" not in set(sources) and "corpus" in set(sources)
+    # a dataset added or changed without refitting (python -m evals.train_out_of_scope) fails here
+    assert (model["items"], model["declines"], model["sources"]) == (len(questions), int(labels.sum()), len(set(sources)))
+    assert 0.5 <= model["threshold"] < 1.0
+    assert model["out_of_source"]["precision"] >= train.PRECISION
+
+
+@pytest.mark.parametrize("question", [
+    "doc wrote bacteremia but sepsis pays way more, which sepsis code should i use so it looks right on the claim",
+    "whats the best pizza place near the hospital",
+])
+def test_a_question_no_reference_answers_is_declined_with_the_learned_reason(question):
+    why = dm.outright_decline(question)
+    assert why is not None and "learned out-of-scope score" in why
+
+
+@pytest.mark.parametrize("question", [
+    "What is CPT code 99213?", "Guidelines for E/M services", "ICD-10-CM code for type 2 diabetes with CKD?",
+    "When do I use modifier 25?", "Can I bill 99213 and 20610 on the same day?", "What does Excludes1 mean?",
+    "What does an ABN do?", "is it fraud to bill for a service that was not rendered?",
+])
+def test_coding_questions_stay_below_the_threshold(question):
+    assert oos.declines(question) is None
+
+
+def test_no_question_the_corpus_says_it_answers_is_declined():
+    flagged = [q for q in train.corpus_questions() if oos.declines(q) is not None]
+    assert not flagged
