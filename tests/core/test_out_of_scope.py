@@ -65,7 +65,8 @@ def test_the_stored_model_is_fitted_on_the_tuning_split_and_the_corpus_questions
 
 @pytest.mark.parametrize("question", [
     "doc wrote bacteremia but sepsis pays way more, which sepsis code should i use so it looks right on the claim",
-    "whats the best pizza place near the hospital",
+    "do you think my boss should fire the biller who made those mistakes",
+    "how many of our claims will the auditors deny next quarter",
 ])
 def test_a_question_no_reference_answers_is_declined_with_the_learned_reason(question):
     why = dm.outright_decline(question)
