@@ -549,6 +549,24 @@ def spell_out(text: str) -> str:
     return " ".join(out)
 
 
+def kept_shorthand(text: str) -> dict[str, list[str]]:
+    """CMS shorthand that ``spell_out`` keeps beside the word it adds ("ABN" -> "abnormal"): each one's words.
+
+    Either reading may be the asker's: a passage that holds the short form covers the question without the long
+    one ("whats an ABN for" is the notice, not an abnormal finding).
+
+    >>> kept_shorthand("whats an ABN actually for")
+    {'abn': ['abnormal']}
+    """
+    cms = learned()
+    out = {}
+    for w in _QUERY_WORD.findall(text):
+        low = w.lower()
+        if low in cms and low not in STOPWORDS and low not in ABBREVIATIONS:
+            out[low] = tokens(cms[low])
+    return out
+
+
 # "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.
 _NEGATOR = re.compile(r"\b(?:without(?:\s+mention\s+of)?|w/o|wo|no|not|nt|never(?:\s+had)?|nothing\s+else|nothing\s+(?:about|regarding|on)|(?:does|did|do|is|was|are|were)n['’]t|denies|deny|denied|"
                       r"negative\s+for|free\s+of)\b\s*", re.I)

@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 from casepilot import codes as cs
 from casepilot.answer import out_of_scope
 from casepilot.phi import asks_for_the_patients_record, without_patient_details
-from casepilot.text import NARRATION, POLARITY, expand_query, stem, tokens, with_stems
+from casepilot.text import NARRATION, POLARITY, expand_query, kept_shorthand, stem, tokens, with_stems
 
 ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "decision.json"
@@ -164,6 +164,9 @@ def features(question: str, texts: Iterable[str], cosine: float, title: str,
         return {"cover": 0.0, "cover_top": 0.0, "oov": 1.0, "cosine": cosine, "title_cover": 0.0, **scope}
     evidence_words = set().union(*(word_bag(t) for t in texts)) if texts else set()
     top_words = word_bag(texts[0]) if texts else set()
+    # CMS shorthand kept beside its expansion ("ABN abnormal"): the short form found, the long one is not missing
+    spelled = {w for short, long in kept_shorthand(question).items() if short in evidence_words for w in long}
+    words = [w for w in words if w not in spelled] or words
     title_words = set(tokens(title)) - FUNCTION_WORDS
     return {
         "cover": covered(words, evidence_words, idf),

@@ -247,7 +247,11 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "pt had labs in our hospital outpatient dept 2 days before admission",
                                       "doc didnt document the stage but can i just code unspecified?",
                                       "how many days do we have to file a redetermination?",
-                                      "how many units of 96372 can we bill per day?"])
+                                      "how many units of 96372 can we bill per day?",
+                                      # taken as prescribed: the adverse-effect criterion, not a dosing question
+                                      "T2DM on insulin, took correct dose but skipped dinner, hypoglycemia",
+                                      # "can we get paid" asks the rule; "did it get paid" asks the asker's claim
+                                      "whats the earliest we can do the next AWV and get paid"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 
@@ -400,3 +404,13 @@ def test_a_code_a_guideline_lists_first_takes_its_confidence_from_the_condition_
     # without the rule, the weak first code is what the decision reads
     z51.signals.pop("reason_first")
     assert describe_decision("here for chemo, sigmoid colon adenocarcinoma", [z51, c18], other_question=False).score < led.score
+
+
+def test_cms_shorthand_found_in_the_evidence_needs_no_expansion_there():
+    # "ABN" is kept beside the word CMS's short names spell it as ("abnormal"): a passage on the ABN covers it
+    evidence = ["The ABN is given before a service Medicare may deny; the patient signs it."]
+    feats = dm.features("when does the pt sign the ABN", evidence, 0.6, "", idf, known)
+    assert feats["cover"] == 1.0
+    # the long form still counts where the short one is absent
+    feats = dm.features("when does the pt sign the ABN", ["The patient signs the form."], 0.6, "", idf, known)
+    assert feats["cover"] < 1.0
