@@ -295,6 +295,12 @@ def named_system(text: str) -> str | None:
     return None
 
 
+# What a drug or solution follows in a note ("given D50", "pushed an amp of D50", "bolus of D10"): a bare three-
+# character token right after it names what was given, whatever ICD-10-CM category its letters spell.
+_GIVEN = re.compile(r"\b(?:given|gave|giving|received|administered|pushed|push|ivp|iv|bolus(?:\s+of)?|"
+                    r"amps?(?:\s+of)?|an\s+amp\s+of|started\s+on)\s*$", re.I)
+
+
 def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None = None,
                      labels: frozenset[str] = frozenset()) -> list[Resolved]:
     """Code mentions in ``text`` with their records; look-alikes (vitamin B12, a year) are dropped.
@@ -303,6 +309,8 @@ def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None
     out: list[Resolved] = []
     seen: set[str] = set()
     for m in cs.find_mentions(text, labels):
+        if len(m.code) <= 3 and _GIVEN.search(text[:m.start]):
+            continue  # "given D50", "amp of D10": a solution given, not the category the letters spell
         key = m.code + "/" + ",".join(m.systems)
         if key in seen:
             continue

@@ -135,6 +135,12 @@ def test_lookalikes_are_dropped_and_unknown_codes_kept(store):
     assert [(f.mention.code, bool(f.records)) for f in found] == [("E1199", False), ("99213", True)]
 
 
+def test_a_solution_given_is_no_code_though_its_letters_spell_a_category(store):
+    # I50 is a category in the store; "given I50" names what was given (as "given D50" does dextrose)
+    assert [f.mention.code for f in rt.resolve_mentions("ED pt, FSBS 42, given I50, improved. I10", store)] == ["I10"]
+    assert [f.mention.code for f in rt.resolve_mentions("HF: which I50 code?", store)] == ["I50"]
+
+
 def test_follow_up_that_names_what_differs_inherits_the_code_and_the_question(store):
     history = [{"role": "user", "content": "How much time is needed for 99213?"},
                {"role": "assistant", "content": "99213 needs 20 minutes of total time."}]
