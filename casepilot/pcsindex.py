@@ -58,8 +58,9 @@ _APPROACHES = [
     # -centesis or a needle aspiration is percutaneous unless the question says otherwise.
     # a catheter threaded through a vessel from a puncture (TAVR "transfemoral", "catheter ablation") is percutaneous
     # a chest tube goes in through a minor incision between the ribs (tube thoracostomy)
+    # (an endovenous ablation runs a fibre or catheter inside the vein from a needle stick)
     ("3", r"percutaneous\w*|needle|puncture|\w+centesis|aspiration|transcatheter|trans-?femoral|trans-?radial"
-          r"|catheter ablation|chest tubes?"),
+          r"|catheter ablation|chest tubes?|endovenous\w*"),
     # A tube passed through the mouth, nose or urethra enters "via natural or artificial opening" (PCS
     # approach definitions): endotracheal intubation is 0BH17EZ, a nasogastric tube 0DH67UZ.
     ("7", r"transvaginal\w*|transurethral\w*|per rectum|transanal\w*|via natural or artificial opening|vaginal"

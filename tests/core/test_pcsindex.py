@@ -286,6 +286,12 @@ def test_the_first_approach_stated_wins_over_appended_expansions(ix):
     assert ix._approach("laparoscopic cholecystectomy converted to open")[0] == "0"
 
 
+def test_an_endovenous_ablation_is_percutaneous(ix):
+    # a fibre or catheter inside the vein from a needle stick: percutaneous, not the open default
+    assert ix._approach("endovenous laser ablation of the left great saphenous vein")[0] == "3"
+    assert ix._approach("stripping of the left great saphenous vein")[0] != "3"
+
+
 def test_retrieval_synonyms_do_not_state_a_root_operation(ix):
     own = " ".join(ix._own_words(expand_query("cystoscopy with removal of bladder stone from the renal pelvis")))
     assert "excision" not in own.split() and "resection" not in own.split()
