@@ -1599,8 +1599,11 @@ def _names_a_condition(subject: str) -> bool:
 
 
 # "... admitted for kyphoplasty", "scheduled for a hemiarthroplasty": the purpose clause of a diagnosis question
-_ADMITTED_FOR = re.compile(r"\b(?:admitted|scheduled|booked|planned|sent|going|taken|brought back)\s+(?:\w+\s+){0,2}?"
-                           r"(?:for|to have|to get)\s+(?:an?\s+|the\s+|his\s+|her\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}", re.I)
+_ADMITTED_FOR = re.compile(r"\b(?:admitted|adm|admit|scheduled|booked|planned|sent|going|taken|brought back)\s+(?:\w+\s+){0,2}?"
+                           r"(?:for|to have|to get)\s+(?:an?\s+|the\s+|his\s+|her\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}"
+                           # a claim-style line that ends with what the stay is for: "primary OA L hip - for THA"
+                           r"|(?:[,;]|\s-)\s*(?:(?:planned|scheduled)\s+)?for\s+(?:an?\s+|the\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}"
+                           r"\s*[?.!]*\s*$", re.I)
 
 
 # Words that say how conditions relate, not what they are: no evidence of relevance on their own.

@@ -29,6 +29,12 @@ def test_infer_system():
     # the procedure a stay is for, after the diagnosis, leaves the question a diagnosis question
     assert infer_system("L fem neck fx, closed, admitted for hemiarthroplasty") == "icd10cm"
     assert infer_system("pt admitted for lap chole") == "icd10pcs"
+    # ... in claim style too: "adm for", or a line that ends with what the stay is for
+    assert infer_system("primary OA L hip - for THA") == "icd10cm"
+    assert infer_system("infrarenal AAA 5.8cm, unruptured, for EVAR") == "icd10cm"
+    assert infer_system("cervical insufficiency 15wk, adm for cerclage") == "icd10cm"
+    # a procedure before "for <reason>" is still the procedure asked about
+    assert infer_system("total thyroidectomy, open, for multinodular goiter") == "icd10pcs"
     # the question names what it asks the code of: a condition, whatever procedure the story mentions
     assert infer_system("persistent afib, failed a cardioversion, on eliquis. what's the afib code") == "icd10cm"
     assert infer_system("CABG x1 LIMA to LAD, on pump - just the bypass code") == "icd10pcs"

@@ -226,3 +226,8 @@ def test_a_spinal_level_fracture_names_a_vertebra_and_a_limb_part_s_cellulitis_t
     assert "upper limb" in expand_query("cellulitis R hand dorsum")
     assert "lower limb" in expand_query("cellulitis right foot")
     assert "limb" not in expand_query("abscess of right hand")  # L02.51- names the hand itself
+
+
+def test_amp_is_an_amputation_only_beside_a_limb():
+    assert "below knee amputation" in expand_query("L below knee amp for wet gangrene")
+    assert "amputation" not in expand_query("pushed an amp of D50")
