@@ -251,6 +251,9 @@ class GroundedAnswerer:
                 d.searched.extend(f"code store: {_label(r.record.system)} {cs.display_code(r.record.code, r.record.system)}"
                                   if r.records else f"code store: {r.mention.raw.upper()} (not held)"
                                   for r in route.codes[:3])
+                if why := outright_decline(question):
+                    # the code was found; what the question asks of it is what no reference holds: say so
+                    d.searched.append(why.removeprefix("nothing: "))
                 docs = [self.record_doc(r.record) for r in known]
                 self._decline(d, decision, [Hit(doc.id or "", 0.0, doc) for doc in docs])
                 return d

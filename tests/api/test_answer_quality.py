@@ -44,6 +44,13 @@ def test_questions_the_sources_cannot_answer_are_declined(grounded_server, quest
     assert done["decision_score"] is not None
 
 
+def test_a_declined_question_about_a_known_code_says_why_beside_the_code_searched(grounded_server):
+    done = ask(grounded_server, "How much does Aetna pay for 99213 in Ohio?")
+    searched = done["answer"].split("Searched: ", 1)[1]
+    assert searched.startswith("code store: CPT 99213; ")
+    assert "payer" in searched.lower() and "nothing:" not in searched
+
+
 def test_broad_em_question_gets_the_overview_as_a_list(grounded_server):
     done = ask(grounded_server, "Guidelines for E/M services")
     assert done["decision"] in ("answer", "partial")
