@@ -540,13 +540,18 @@ def spell_out(text: str) -> str:
             out.extend((ABBREVIATIONS[glued.group(1).lower()], glued.group(2)))
         elif exp and _settled(w, text):
             out.append(exp)
-        elif low in cms and low not in STOPWORDS and low not in ABBREVIATIONS:
+        elif _kept_cms(low, cms):
             # CMS's own shorthand ("stg", "unsp", "intertroch"): keep it (short names are indexed too)
             # and add the word it stands for.
             out.extend((w, cms[low]))
         else:
             out.append(w)
     return " ".join(out)
+
+
+def _kept_cms(low: str, cms: dict[str, str]) -> bool:
+    """A CMS short-name word that spell_out keeps and spells out beside it (no stopword, no vocabulary abbreviation)."""
+    return low in cms and low not in STOPWORDS and low not in ABBREVIATIONS
 
 
 def kept_shorthand(text: str) -> dict[str, list[str]]:
@@ -559,12 +564,7 @@ def kept_shorthand(text: str) -> dict[str, list[str]]:
     {'abn': ['abnormal']}
     """
     cms = learned()
-    out = {}
-    for w in _QUERY_WORD.findall(text):
-        low = w.lower()
-        if low in cms and low not in STOPWORDS and low not in ABBREVIATIONS:
-            out[low] = tokens(cms[low])
-    return out
+    return {low: tokens(cms[low]) for low in (w.lower() for w in _QUERY_WORD.findall(text)) if _kept_cms(low, cms)}
 
 
 # "no", "without", "w/o" open a negated phrase; clause words and punctuation close it.
