@@ -15,6 +15,7 @@ from casepilot import codes as cs
 from casepilot.codestore import CodeStore
 from casepilot.procedures import diagnostic_procedure_words
 from casepilot.records import CodeRecord
+from casepilot.text import remittance_codes_of
 
 CODE_LOOKUP = "code_lookup"
 DESCRIPTION_TO_CODE = "description_to_code"
@@ -301,6 +302,11 @@ _GIVEN = re.compile(r"\b(?:given|gave|giving|received|administered|pushed|push|i
                     r"amps?(?:\s+of)?|an\s+amp\s+of|started\s+on)\s*$", re.I)
 
 
+# A remittance's remark code ("CO-16 w/ RARC M51", "remark code N115") names why a claim was adjusted, not the
+# ICD-10-CM category its letters spell.
+_REMARK = re.compile(r"\b(?:rarcs?|remark(?:\s+codes?)?)\s*(?:code\s*)?#?:?\s*$", re.I)
+
+
 def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None = None,
                      labels: frozenset[str] = frozenset()) -> list[Resolved]:
     """Code mentions in ``text`` with their records; look-alikes (vitamin B12, a year) are dropped.
@@ -311,6 +317,8 @@ def resolve_mentions(text: str, store: CodeStore | None, system_hint: str | None
     for m in cs.find_mentions(text, labels):
         if len(m.code) <= 3 and _GIVEN.search(text[:m.start]):
             continue  # "given D50", "amp of D10": a solution given, not the category the letters spell
+        if _REMARK.search(text[:m.start]):
+            continue
         key = m.code + "/" + ",".join(m.systems)
         if key in seen:
             continue
@@ -410,6 +418,9 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         intent = UNITS
     elif procedures and _GLOBAL.search(message):
         intent = GLOBAL_PERIOD
+    elif remittance_codes_of(message):
+        # "EOB says CO-97 on our 20610, what does that mean": the denial is what is asked; the code is the claim line
+        intent = GUIDELINE
     elif _COVERAGE_DOC.search(cs.without_identifiers(message)) or (
             (coded := [r for r in resolved if r.mention.systems != (cs.MODIFIER,)])
             and (_COVERAGE.search(message) or (_SUPPORTS.search(message) and _dx_and_procedure(coded)))):

@@ -167,7 +167,8 @@ def expand_query(text: str, pcs: bool = False, cpt: bool = False) -> str:
     extra = appended(body, pcs, cpt)
     body = _status_wording(body, " ".join(extra))
     return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body),
-                     *arabic_grades(body), *spinal_region_of(body), *maternal_age_of(body)]).strip()
+                     *arabic_grades(body), *spinal_region_of(body), *maternal_age_of(body),
+                     *remittance_codes_of(body)]).strip()
 
 
 # Vertebral levels: "L4-L5", "L4-5", "C5/6", "L5-S1"; a single level ("L5") only beside a spine word ("T4" is
@@ -313,6 +314,42 @@ def trimester_of(text: str) -> list[str]:
     if not 1 <= weeks <= 43:
         return []
     return ["first trimester" if weeks < 14 else "second trimester" if weeks < 28 else "third trimester"]
+
+
+# A denial on a remittance: a group code and a claim adjustment reason code ("CO-97", "PR 1", "CO16"), or a CARC
+# named as such ("CARC 50"). The passages say "CARC 97"; the group code alone is no topic.
+REMITTANCE_CODE = re.compile(r"\b(?:(CO|PR|OA|PI|CR)\s?(-)?\s?|CARC\s*#?\s*)(\d{1,3})\b(?![./]\d)", re.I)
+
+
+def remittance_codes_of(text: str) -> list[str]:
+    """The reason codes of the denials a text quotes from a remittance, in the passages' words ("CARC 97").
+
+    >>> remittance_codes_of("EOB says CO-97 on our 20610"), remittance_codes_of("PR 1 and PR-2 on the remit")
+    (['CARC 97'], ['CARC 1', 'CARC 2'])
+    >>> remittance_codes_of("co 2 monitoring"), remittance_codes_of("CO2 retention"), remittance_codes_of("CARC 16")
+    ([], [], ['CARC 16'])
+    """
+    found = []
+    for m in REMITTANCE_CODE.finditer(text):
+        group, hyphen, number = m.groups()
+        # without a hyphen only CO, PR or PI reads as a denial ("co 45"), and "co 2", "CO2" are carbon dioxide;
+        # "OA 2" may be osteoarthritis
+        if group and not hyphen and (group.upper() not in ("CO", "PR", "PI") or group.upper() == "CO" and number == "2"):
+            continue
+        found.append(f"CARC {int(number)}")
+    return list(dict.fromkeys(found))
+
+
+def names_remittance_code(text: str, carc: str) -> bool:
+    """Whether ``text`` speaks of reason code ``carc`` ("CARC 109"), alone or in a list ("CARC 22 and 109").
+
+    >>> names_remittance_code("## CARC 22 and 109: another payer", "CARC 109"), names_remittance_code("CARC 1090", "CARC 109")
+    (True, False)
+    >>> names_remittance_code("CARC 96, 204, 167 and 151: non-covered", "CARC 167"), names_remittance_code("CARC 45", "CARC 4")
+    (True, False)
+    """
+    number = carc.split()[-1]
+    return re.search(rf"\bCARCs?\s+(?:#?\d{{1,3}}(?:,\s*|\s+(?:and|or)\s+))*#?{number}\b(?![./]\d)", text, re.I) is not None
 
 
 _AGE = re.compile(r"\b(\d{1,2})[\s-]*(?:years?|yrs?|y)[\s-]*(?:old|o)\b|\b(\d{1,2})\s*y/?o\b|\bage[d]?\s+(\d{1,2})\b", re.I)

@@ -32,8 +32,8 @@ from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.spelling import official_vocabulary
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
-from casepilot.text import (NARRATION, POLARITY, expand_query, negated_terms, own_word_forms, question_negations,
-                            status_of, stem, tokens, trimester_of, with_stems)
+from casepilot.text import (NARRATION, POLARITY, expand_query, names_remittance_code, negated_terms, own_word_forms,
+                            question_negations, remittance_codes_of, status_of, stem, tokens, trimester_of, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # Notes that offer a set of codes to add (read against the question: casepilot/answer/choice.py)
@@ -1178,11 +1178,26 @@ class GroundedAnswerer:
         hits = self.retriever.search(" ".join(without_patient_details(question).split()) or question, colls, k=12,
                                      timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
+        if quoted := remittance_codes_of(question):
+            # a denial quoted by its reason code ("CO-109, why?") is answered by a section on that code or not at
+            # all: another reason code's section would be a confident wrong answer (so is an overview's outline)
+            def on_code(found: list[Hit]) -> list[Hit]:
+                return [h for h in found if h.collection not in DOC_LEVEL
+                        and any(names_remittance_code(h.doc.page_content, c) for c in quoted)]
+            hits = on_code(hits) or on_code(self.retriever.search(" ".join(quoted), colls, k=12, timings=timings))
+            if not hits:
+                d.searched[-1] += " (no passage on " + ", ".join(quoted) + ")"
+                self._decline(d, None, [])
+                return d
         ranked = rank_documents(hits)
         if rt.asks_for_a_modifier(question):
             ranked = modifier_documents_first(ranked)
         best = ranked[0][1] if ranked else []
         decision = self.decide(self.retriever.spell(question), best) if best else None
+        if quoted and decision is not None and decision.label == DECLINE:
+            # the section on the quoted reason code is found as a code record is, by its number: the words around
+            # it ("EOB says ... in plain english") need no cover; what the section does not say is flagged
+            decision = Decision(PARTIAL, decision.score, decision.features)
         if coded is not None and coded.answered and (decision is None or decision.label != ANSWER):
             return coded
         if (decision is None or decision.label == DECLINE) and route.intent == rt.GUIDELINE \

@@ -151,3 +151,18 @@ def test_follow_up_new_patient_at_the_same_level(grounded_server):
     done = ask(grounded_server, "And for a new patient at the same level?", history)
     assert "99204" in codes_in_order(done), done["answer"]
     assert "45" in done["answer"]
+
+
+def test_a_denial_quoted_by_its_reason_code_is_answered_by_that_codes_passage_or_declined(grounded_server):
+    # "CO-109": the section on CARC 109, not the closest-sounding one (another reason code's text would be a
+    # confident wrong answer); the procedure code beside the denial is the claim line, not the question
+    done = ask(grounded_server, "medicare denied our 99213 w/ CO-109, why")
+    assert done["intent"] == "guideline" and done["answered"], done["answer"]
+    assert "CARC 109" in done["answer"] and "CARC 97" not in done["answer"]
+    assert all(c["id"].startswith("corpus:gl-remittance-denial-reason-codes") for c in done["citations"]), done["citations"]
+    # found by its number, the section answers whatever chat words surround the code (at least in part)
+    done = ask(grounded_server, "EOB says CO-97 on our 20610. what does that mean in plain english")
+    assert done["answered"] and done["answer"].startswith("CARC 97 means"), done["answer"]
+    # a reason code no passage covers: declined, and the decline says which code it looked for
+    done = ask(grounded_server, "Dx inconsistent w procedure denial CO 11")
+    assert done["decision"] == "decline" and "CARC 11" in done["answer"]

@@ -15,6 +15,7 @@ def store(tmp_path_factory):
         CodeRecord("icd10cm", "E1122", "E11.22", "Type 2 diabetes mellitus with diabetic CKD", billable=True, source="t"),
         CodeRecord("icd10cm", "I10", "I10", "Essential (primary) hypertension", billable=True, source="t"),
         CodeRecord("icd10cm", "I50", "I50", "Heart failure", billable=False, level="category", source="t"),
+        CodeRecord("icd10cm", "M51", "M51", "Disc disorders", billable=False, level="category", source="t"),
     ])
     s.replace_source("c", "corpus", "v", "fp", [
         CodeRecord("cpt", "99213", "99213", "office visit", source="c"),
@@ -108,6 +109,10 @@ def store(tmp_path_factory):
     ("signed ABN for a screening PSA past frequency. What HCPCS modifier shows the ABN is on file?", rt.GUIDELINE),
     ("doc wrote HTN and CKD 3 in the problem list, nothing linking them. Am i allowed to use the hypertensive CKD code "
      "or does he have to say 'due to'", rt.GUIDELINE),
+    # a denial quoted from a remittance is what is asked; the code beside it is the claim line
+    ("EOB says CO-97 on our 20610. what does that mean in plain english", rt.GUIDELINE),
+    ("getting PR-2 on every 99213, can we bill the pt for it", rt.GUIDELINE),
+    ("CO2 retention, chronic hypercapnic resp failure - J96.12?", rt.CODE_LOOKUP),
     # an aside after the question is not where the question ends
     ("Impression: acute ischemic stroke, embolic occlusion of the L MCA. whats the code (nihss not documented)",
      rt.DESCRIPTION_TO_CODE),
@@ -139,6 +144,15 @@ def test_a_solution_given_is_no_code_though_its_letters_spell_a_category(store):
     # I50 is a category in the store; "given I50" names what was given (as "given D50" does dextrose)
     assert [f.mention.code for f in rt.resolve_mentions("ED pt, FSBS 42, given I50, improved. I10", store)] == ["I10"]
     assert [f.mention.code for f in rt.resolve_mentions("HF: which I50 code?", store)] == ["I50"]
+
+
+def test_a_remark_code_is_no_code_though_its_letters_spell_a_category(store):
+    # M51 is a category in the store; after "RARC" or "remark code" it names why a claim was adjusted
+    assert rt.resolve_mentions("CO-16 w/ RARC M51 on a bunch of claims", store) == []
+    assert [f.mention.code for f in rt.resolve_mentions("remark code M51 on the L4-5 disc claim, M51.16", store)] \
+        == ["M5116"]
+    assert [f.mention.code for f in rt.resolve_mentions("CO-16, RARC N290 on the M51 disc claim", store)] == ["M51"]
+    assert [f.mention.code for f in rt.resolve_mentions("lumbar disc: which M51 code?", store)] == ["M51"]
 
 
 def test_follow_up_that_names_what_differs_inherits_the_code_and_the_question(store):

@@ -231,3 +231,18 @@ def test_a_spinal_level_fracture_names_a_vertebra_and_a_limb_part_s_cellulitis_t
 def test_amp_is_an_amputation_only_beside_a_limb():
     assert "below knee amputation" in expand_query("L below knee amp for wet gangrene")
     assert "amputation" not in expand_query("pushed an amp of D50")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("EOB says CO-97 on our 20610", ["CARC 97"]),
+    ("CO 50 denial on the echo", ["CARC 50"]),
+    ("pr-1, PR 2 and OA-23 on the remit", ["CARC 1", "CARC 2", "CARC 23"]),
+    ("CARC #16 with N290", ["CARC 16"]),
+    # carbon dioxide, osteoarthritis, a PR interval: no denial
+    ("co 45 on the remit", ["CARC 45"]),
+    ("CO2 retention", []), ("CO 2 narcosis", []), ("co 2 monitoring", []), ("OA 2 knees", []), ("PR 0.2 s", []),
+])
+def test_a_denial_quoted_from_a_remittance_names_its_reason_code(text, expected):
+    from casepilot.text import remittance_codes_of
+    assert remittance_codes_of(text) == expected
+    assert all(e.lower().split()[1] in expand_query(text).lower().split() for e in expected)
