@@ -14,6 +14,7 @@ Scoring choices (README, "Evaluations"):
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
@@ -53,8 +54,24 @@ def loaded_sources(settings) -> set[str]:
     return out
 
 
-def skip_reason(item: EvalItem, loaded: set[str]) -> str | None:
-    missing = [s for s in item.requires if s not in loaded]
+# A HCPCS Level II code: a letter (A-V) and four digits.
+_HCPCS = re.compile(r"^[A-V]\d{4}$")
+
+
+def implied_requirements(item: EvalItem, knows: Callable[[str], bool]) -> list[str]:
+    """Sources an item needs though it does not declare them: a lookup of HCPCS Level II codes the default index
+    does not hold ("hcpcs J3301?") is answered only from the HCPCS file; without it, "not among the HCPCS codes
+    CasePilot knows" is the right answer, not a false decline. ``knows``: whether the code store holds a code."""
+    codes = item.expected_codes
+    if item.intent == "code_lookup" and codes and all(_HCPCS.match(c) for c in codes) \
+            and not all(knows(c) for c in codes):
+        return ["hcpcs"]
+    return []
+
+
+def skip_reason(item: EvalItem, loaded: set[str], knows: Callable[[str], bool] | None = None) -> str | None:
+    requires = [*item.requires, *(implied_requirements(item, knows) if knows else [])]
+    missing = [s for s in dict.fromkeys(requires) if s not in loaded]
     if missing:
         return f"needs {', '.join(missing)} (not loaded: casepilot ingest --source {missing[0]} PATH)"
     return None
@@ -112,10 +129,15 @@ class Runner:
         return {c["n"]: (by_id[c["id"]].page_content if c["id"] in by_id else c.get("snippet", ""))
                 for c in done.get("citations", [])}
 
+    def _knows(self, code: str) -> bool:
+        """Whether the engine's code store holds ``code`` as a HCPCS code (False without a store)."""
+        store = getattr(self.engine, "store", None)
+        return store is not None and bool(store.find(code, ["hcpcs"]))
+
     def run_one(self, item: EvalItem) -> dict:
         res: dict = {"id": item.id, "category": item.category, "intent": item.intent, "answerable": item.answerable,
                      "tags": item.tags, "question": item.question}
-        reason = skip_reason(item, self.loaded)
+        reason = skip_reason(item, self.loaded, self._knows)
         if reason:
             res["skipped"] = reason
             return res

@@ -6,7 +6,7 @@ from evals.cli import load_thresholds
 from evals.datasets import EvalItem
 from evals.judge import LLMJudge, parse_scores
 from evals.report import load_run, write_run
-from evals.runner import Runner, check_thresholds, score, skip_reason, summarize
+from evals.runner import Runner, check_thresholds, implied_requirements, score, skip_reason, summarize
 
 
 class Canned:
@@ -42,6 +42,17 @@ def test_unanswerable_and_skips():
     tab = EvalItem(id="t", question="MUE for 20610?", intent="units", category="mue", requires=["mue"])
     assert "mue" in skip_reason(tab, set())
     assert skip_reason(tab, {"mue"}) is None
+
+
+def test_a_lookup_of_hcpcs_codes_the_index_does_not_hold_needs_the_hcpcs_file():
+    item = EvalItem(id="h", question="hcpcs J3301?", intent="code_lookup", category="lookup", expected_codes=["J3301"])
+    knows = {"G0439"}.__contains__
+    assert "hcpcs" in skip_reason(item, set(), knows) and skip_reason(item, {"hcpcs"}, knows) is None
+    # a HCPCS code the corpus defines, another code set's code, or another intent: nothing implied
+    for other in (item.model_copy(update={"expected_codes": ["G0439"]}),
+                  item.model_copy(update={"expected_codes": ["E11.9"]}),
+                  item.model_copy(update={"intent": "description_to_code"})):
+        assert implied_requirements(other, knows) == [] and skip_reason(other, set(), knows) is None
 
 
 def test_summary_thresholds_and_report(tmp_path):
