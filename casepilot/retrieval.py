@@ -14,6 +14,7 @@ the others, and the ranker's trainer (evals/train_ranker.py) imports them togeth
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -39,7 +40,7 @@ from casepilot.spelling import Speller, english_words, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.measures import measure_mismatch, question_measures, title_ranges
 from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, RULE_OUT_WORDS, STOPWORDS, SYNONYMS, asserted_and_denied, expand_query, measured_values, negated_terms,
-                             own_word_forms, question_negations, rules_out, small_numbers, stem, tokens, value_ranges,
+                             own_word_forms, question_negations, rules_out, small_numbers, spell_out, stem, tokens, value_ranges,
                              with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
@@ -467,6 +468,7 @@ class _Query:
     values: set[float]  # measurements with a decimal point ("BMI 42.3")
     measures: dict[str, set[float]]  # measurements with a unit ("LOC 2 hrs", "25% TBSA"), casepilot/measures.py
     side: set[str]
+    side_sites: dict[str, set[str]]  # with two sides stated, the words (stems) each side is said of
     encounter: str | None
     negated: set[str]
     unstated: set[str]
@@ -532,6 +534,29 @@ _SIDE_UNAFFECTED = re.compile(
     r"|\b(?:right|left|rt|lt)\s+(?:side\s+)?(?:normal|unaffected|negative|spared|wnl)\b", re.I)
 
 
+def side_sites(text: str, span: int = 3) -> dict[str, set[str]]:
+    """The words (stems) each side is said of: up to ``span`` words after "left" or "right", to the next side
+    or the end of the clause.
+
+    >>> sorted(side_sites("acute embolic stroke left middle cerebral artery territory, right hemiparesis")["left"])
+    ['arteri', 'cerebr', 'middl']
+    """
+    out: dict[str, set[str]] = {}
+    for clause in _CLAUSE.split(text):  # "right eye only, left eye normal": a side is said within its clause
+        toks = tokens(clause)
+        for i, t in enumerate(toks):
+            if t in ("left", "right"):
+                # ("left eye no retinopathy": what follows a denial is what the side lacks, not what it has)
+                after = list(itertools.takewhile(lambda w: w not in _SIDES and w not in _SIDE_DENIALS,
+                                                 toks[i + 1:i + 1 + span]))
+                out.setdefault(t, set()).update(stem(w) for w in after)
+    return out
+
+
+_CLAUSE = re.compile(r"[.,;:\n()]")
+_SIDE_DENIALS = frozenset("no not without negative normal unaffected spared intact wnl denies clear".split())
+
+
 def query_facts(query: str, expanded: str | None = None) -> _Query:
     """What the ranker's code features read from a question, once per search (pure)."""
     expanded = expand_query(query) if expanded is None else expanded
@@ -541,10 +566,13 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     # ... nor does "left" in "left over from a stroke", "left in place", "left untreated"
     sided = _SIDE_UNAFFECTED.sub(" ", _LEFT_NOT_A_SIDE.sub(" ", query))
     unhanded = without_handedness(sided)
-    side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
+    side_text = expanded if unhanded == query else expand_query(unhanded)
+    side = _SIDES & set(tokens(side_text))
     return _Query(
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
         words=qwords, numbers=small_numbers(query) | small_numbers(expanded), values=measured_values(query), measures=question_measures(query), side=side,
+        # (read from the question's own words, spelled out: the vocabulary appended to an expansion says no side)
+        side_sites=side_sites(spell_out(unhanded)) if {"left", "right"} <= side else {},
         encounter=encounter_of(expanded),
         negated=question_negations(query),
         # a sequela is a late effect the question must state: a shorter title ("..., sequela") is no better match
@@ -788,6 +816,14 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # The question states a side or an encounter and the title states another one.
     if q.side and tside and not (q.side & tside):
         sig["side_mismatch"] = 1.0
+    elif q.side_sites and len(tside) == 1:
+        # "stroke L MCA ... right hemiparesis": each side belongs to what it is said of; a title of the right
+        # middle cerebral artery shares more words with what "left" was said of than with what "right" was
+        (own,) = tside
+        other = "left" if own == "right" else "right"
+        said = {stem(w) for w in title_words - _SIDES}
+        if len(said & q.side_sites.get(other, set())) > len(said & q.side_sites.get(own, set())):
+            sig["side_mismatch"] = 1.0
     # "left hemiparesis" in a right-handed patient is the non-dominant side (I.C.6.a)
     tdom = title_dominance(own_title)
     if q.dominance and tdom and tdom != q.dominance:

@@ -31,6 +31,23 @@ def test_dominance_clash_counts_as_another_side():
     assert not features(q, "Hemiplegia following cerebral infarction affecting left dominant side").get("side_mismatch")
 
 
+def test_with_two_sides_each_belongs_to_what_it_is_said_of():
+    q = "Acute embolic stroke L MCA territory. Resid right hemiparesis at discharge"
+    assert features(q, "Cerebral infarction due to embolism of right middle cerebral artery").get("side_mismatch")
+    assert not features(q, "Cerebral infarction due to embolism of left middle cerebral artery").get("side_mismatch")
+    # a title naming neither side's site is no clash; nor is either side where the question says one only
+    assert not features(q, "Hemiplegia, unspecified affecting right dominant side").get("side_mismatch")
+    assert not features("R knee pain and L hip pain", "Pain in right knee").get("side_mismatch")
+    assert features("R knee pain and L hip pain", "Pain in left knee").get("side_mismatch")
+    # a side is said within its clause, and the vocabulary an expansion appends says none
+    q = "diabetic macular edema of the right eye only, left eye normal"
+    assert not features(q, "Type 1 diabetes mellitus with diabetic macular edema, right eye").get("side_mismatch")
+    # what follows a denial is what the side lacks
+    q = "mild NPDR in the right eye, no macular edema; left eye no retinopathy. code for the right eye finding"
+    title = "Type 2 diabetes mellitus with mild nonproliferative diabetic retinopathy without macular edema, right eye"
+    assert not features(q, title).get("side_mismatch")
+
+
 @pytest.mark.parametrize("question, expected", [
     ("patient came in just for a flu shot", 1.0),
     ("here to start birth control pills", 1.0),
