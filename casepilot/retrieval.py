@@ -534,6 +534,11 @@ _SIDE_UNAFFECTED = re.compile(
     r"|\b(?:right|left|rt|lt)\s+(?:side\s+)?(?:normal|unaffected|negative|spared|wnl)\b", re.I)
 
 
+_CLAUSE = re.compile(r"[.,;:\n()]")
+# What ends the words a side is said of: a denial, or a word saying the side is unaffected (as _SIDE_UNAFFECTED reads)
+_SIDE_DENIALS = POLARITY | frozenset("negative normal unaffected spared intact wnl denies clear".split())
+
+
 def side_sites(text: str, span: int = 3) -> dict[str, set[str]]:
     """The words (stems) each side is said of: up to ``span`` words after "left" or "right", to the next side
     or the end of the clause.
@@ -551,10 +556,6 @@ def side_sites(text: str, span: int = 3) -> dict[str, set[str]]:
                                                  toks[i + 1:i + 1 + span]))
                 out.setdefault(t, set()).update(stem(w) for w in after)
     return out
-
-
-_CLAUSE = re.compile(r"[.,;:\n()]")
-_SIDE_DENIALS = frozenset("no not without negative normal unaffected spared intact wnl denies clear".split())
 
 
 def query_facts(query: str, expanded: str | None = None) -> _Query:
