@@ -43,6 +43,19 @@ CREATE TABLE IF NOT EXISTS sources (
 """
 
 
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """The bounds ``lo <= code < hi`` of the codes starting with ``prefix`` (pure).
+
+    A range reads the (system, code) key; ``code LIKE 'E11%'`` cannot (SQLite's LIKE ignores case, the index
+    does not) and scans every code of the system: 25 ms against 0.5 ms for E11's 87 billable codes.
+    Codes are upper-case letters and digits, all below '~'.
+
+    >>> prefix_range("E11")
+    ('E11', 'E11~')
+    """
+    return prefix, prefix + "~"
+
+
 def _row_to_record(row: sqlite3.Row, as_of: date | None = None) -> CodeRecord:
     """The stored record as it stands on ``as_of`` (None: today, the day of the lookup)."""
     return on_date(CodeRecord(
@@ -214,11 +227,12 @@ class CodeStore:
         if record.extra.get("doc_id"):
             return self.siblings(record, as_of)
         if record.system == cs.ICD10PCS and record.parent:
-            rows = self.con.execute("SELECT * FROM codes WHERE system = ? AND parent = ?",
-                                    (record.system, record.parent)).fetchall()
+            # a PCS code's parent (its table) is its prefix: the range reads the key, "parent = ?" alone scans
+            rows = self.con.execute("SELECT * FROM codes WHERE system = ? AND code >= ? AND code < ? AND parent = ?",
+                                    (record.system, *prefix_range(record.parent), record.parent)).fetchall()
         elif record.system == cs.ICD10CM:
-            rows = self.con.execute("SELECT * FROM codes WHERE system = ? AND code LIKE ? AND billable = 1",
-                                    (record.system, record.code[:3] + "%")).fetchall()
+            rows = self.con.execute("SELECT * FROM codes WHERE system = ? AND code >= ? AND code < ? AND billable = 1",
+                                    (record.system, *prefix_range(record.code[:3]))).fetchall()
         else:
             return []
         return [r for r in (_row_to_record(row, as_of) for row in rows) if r.code != record.code]
@@ -233,9 +247,9 @@ class CodeStore:
         others = [c for c in block.children if c != category.code]
         if not others:
             return []
-        rows = self.con.execute(
-            f"SELECT * FROM codes WHERE system = ? AND billable = 1 AND substr(code, 1, 3) IN ({','.join('?' * len(others))})",
-            (record.system, *others)).fetchall()
+        rows = [row for c in others for row in self.con.execute(
+            "SELECT * FROM codes WHERE system = ? AND code >= ? AND code < ? AND billable = 1",
+            (record.system, *prefix_range(c))).fetchall()]
         return [_row_to_record(row, as_of) for row in rows]
 
     def ancestors(self, record: CodeRecord, as_of: date | None = None) -> list[CodeRecord]:
@@ -291,8 +305,8 @@ class CodeStore:
         picked: dict[tuple[str, str], CodeRecord] = {}
         for cut in range(len(code) - 1, 0, -1):
             rows = self.con.execute(
-                f"SELECT * FROM codes WHERE system IN ({marks}) AND code LIKE ? AND level != 'chapter' LIMIT 400",
-                (*allowed, code[:cut] + "%"),
+                f"SELECT * FROM codes WHERE system IN ({marks}) AND code >= ? AND code < ? AND level != 'chapter' "
+                "LIMIT 400", (*allowed, *prefix_range(code[:cut])),
             ).fetchall()
             recs = [_row_to_record(r, as_of) for r in rows if (r["system"], r["code"]) not in picked]
             recs.sort(

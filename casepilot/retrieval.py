@@ -1184,7 +1184,7 @@ class Retriever:
         """
         revision, count = revisions.get(name, ("", 0))
         if count > EXACT_SEARCH_MAX:
-            return dense_query(coll, vector, k)
+            return dense_query(coll, vector, k, count)
         cached = self._unit.get(name)
         if cached is None or cached[0] != revision:
             ids, unit = unit_vectors(coll)

@@ -148,9 +148,11 @@ def langchain_store(client, kind: str, embeddings, export_dir: Path | None = Non
                   create_collection_if_not_exists=False)
 
 
-def query(collection, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-    """(id, cosine similarity) of the ``k`` nearest passages."""
-    n = collection.count()
+def query(collection, vector: np.ndarray, k: int, count: int | None = None) -> list[tuple[str, float]]:
+    """(id, cosine similarity) of the ``k`` nearest passages. ``count``: the collection's size when the caller
+    knows it (the passage store's count), which spares a ``count()`` call: 11 ms on the 98,000 ICD-10-CM
+    passages, a scan Chroma runs on every call. Chroma returns fewer than ``n_results`` when it holds fewer."""
+    n = collection.count() if count is None else count
     if n == 0:
         return []
     res = collection.query(query_embeddings=[vector.tolist()], n_results=min(k, n), include=["distances"])

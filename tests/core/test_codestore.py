@@ -96,3 +96,20 @@ def test_an_older_store_is_rebuilt(tmp_path):
     CodeStore(path, readonly=False)
     cols = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(codes)")]
     assert "licensed" in cols and "source" in cols
+
+
+def test_family_is_every_other_billable_code_of_the_category(store):
+    """The prefix range (which reads the key) finds what a scan of the whole system finds, and nothing of E10/E13."""
+    rec = store.get("icd10cm", "E11.22")
+    scanned = {r["code"] for r in store.con.execute(
+        "SELECT code FROM codes WHERE system = 'icd10cm' AND billable = 1").fetchall() if r["code"].startswith("E11")}
+    family = {r.code for r in store.family(rec)}
+    assert family == scanned - {"E1122"} and {"E119", "E1165"} <= family
+
+
+def test_block_family_is_the_billable_codes_of_the_blocks_other_categories(store):
+    rec = store.get("icd10cm", "E11.22")
+    fam = {r.code for r in store.block_family(rec)}
+    cats = {c[:3] for c in fam}
+    assert {"E10", "E13"} <= cats and "E11" not in cats and "E1022" in fam
+    assert all(r.billable for r in store.block_family(rec))
