@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256_000
     # HTTP API (api/): streams, limits, access
     max_turn_chars: int = Field(20_000, description="Longest history turn (assistant answers run long).")
-    chat_concurrency: int = Field(8, description="Chats whose engine work runs at once; the rest queue.")
+    chat_concurrency: int | None = Field(None, ge=1, description="Chats whose engine work runs at once; the rest "
+                                         "queue. Unset: 2 with the grounded answerer, 8 with an LLM.")
     sse_ping_s: float = Field(15.0, description="Keep-alive comment interval on idle event streams.")
     sse_send_timeout_s: float = Field(30.0, description="A stalled reader is dropped after this long.")
     chat_max_streams: int = Field(32, ge=1, description="Chats open at once per process (streams and JSON); "
@@ -111,6 +112,15 @@ class Settings(BaseSettings):
     def _check_access(self) -> "Settings":
         """Parse the keys against the allowed origins: a bad entry or an unsafe combination stops the start."""
         self.api_key_list  # noqa: B018 (parsing is the check)
+        return self
+
+    @model_validator(mode="after")
+    def _default_chat_concurrency(self) -> "Settings":
+        """The grounded answerer's steps are CPU-bound Python: past two threads they only take turns holding the
+        interpreter lock, and every stream's first token waits (benchmarks/bench_api.py, 8 clients on 2 cores:
+        first token p95 714 ms with 8, 316 ms with 2). A model's steps mostly wait on the model, so 8 overlap."""
+        if self.chat_concurrency is None:
+            self.chat_concurrency = 2 if self.llm is None else 8
         return self
 
     @property
