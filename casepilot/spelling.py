@@ -47,7 +47,8 @@ PREFIX_DOMINANCE = 20  # the completion must be this many times more frequent th
 PREFIX_SHARE = 0.67  # ... and hold two thirds of all words that start with it (one clear reading)
 MIN_DF = 10  # a correction must be a word the sources use, not a one-off
 MIN_DF_COMPLETION = 5  # a completion too ("decub" -> "decubitus", used by 8 passages)
-ENGLISH_MIN_COUNT = 100  # the list's floor is 50: "brest" (50) is a typo of breast, "hires" (2,975) a word
+ENGLISH_MIN_COUNT = 60  # the list's floor is 50: "brest" (50) is a typo of breast; "reducible" (80), "undelivered"
+# (89) and "readmitted" are words, which a floor of 100 let become "deductible", "delivered" and "admitted"
 
 
 _SPECIALTY = ("ology", "ologist", "ologists")

@@ -187,6 +187,9 @@ def test_a_word_of_general_english_is_no_typo():
     live = Retriever.speller(stub)
     assert live.fix("new hires with numbness") == "new hires with numbness"
     assert live.fix("hx brest ca, pnuemonia") == "hx breast ca, pneumonia"  # "brest" is a rare word (a city)
+    stub._speller = None
+    stub.lexical = lambda name: _Lexical({**LIVE_DF, "deductible": 400, "delivered": 900})
+    assert Retriever.speller(stub).fix("R IH, reducible; pre-e, undelivered") == "R IH, reducible; pre-e, undelivered"
     assert live.fix("whats the code") == "what the code"  # a function word is still reached
     stub._speller = None
     stub.lexical = lambda name: _Lexical({**LIVE_DF, "canthus": 60, "felty": 20, "unspecified": 900})
@@ -200,4 +203,6 @@ def test_the_english_word_list_is_read_once_and_leaves_out_its_rarest_words():
     words = english_words()
     assert english_words() is words
     assert {"hires", "numbness", "auditor"} <= words
+    # rare but real: "R IH, reducible" was searched as "deductible", "severe pre-e, undelivered" as "delivered"
+    assert {"reducible", "irreducible", "undelivered", "readmitted"} <= words
     assert not {"brest", "pnuemonia", "seperately", "modifer"} & words
