@@ -531,7 +531,11 @@ _LEFT_NOT_A_SIDE = re.compile(r"\bleft\s+(?:over|behind|alone|untreated|in place
 _SIDE_UNAFFECTED = re.compile(
     r"\b(?:right|left|rt|lt|r|l)\b(?:\s+(?!is\b|was\b|are\b)[a-z]+){0,2}\s+(?:is|was|are|looks?|side)\s+"
     r"(?:(?:totally|completely|entirely|all)\s+)?(?:normal|fine|ok|okay|unaffected|spared|negative|unremarkable|clear|intact)\b"
-    r"|\b(?:right|left|rt|lt)\s+(?:side\s+)?(?:normal|unaffected|negative|spared|wnl)\b", re.I)
+    r"|\b(?:right|left|rt|lt)\s+(?:side\s+)?(?:normal|unaffected|negative|spared|wnl)\b"
+    # "right eye only, left eye normal", "R knee unremarkable": one word (the part) between the side and the finding;
+    # not "normal-tension glaucoma" or "normal pressure hydrocephalus", which are conditions
+    r"|\b(?:right|left|rt|lt|r|l)\s+(?!is\b|was\b|are\b|no\b|not\b)[a-z]+\s+(?:normal|unaffected|spared|wnl|unremarkable)\b"
+    r"(?![\s-]*(?:tension|pressure)\b)", re.I)
 
 
 _CLAUSE = re.compile(r"[.,;:\n()]")

@@ -785,6 +785,12 @@ def test_the_side_said_to_be_unaffected_is_not_the_side_coded():
     assert query_facts("carpal tunnel syndrome in the right wrist only, left is normal").side == {"right"}
     assert query_facts("primary osteoarthritis of the left knee. right knee is fine.").side == {"left"}
     assert {"right", "left"} <= query_facts("osteoarthritis of both knees, right worse than left").side
+    # the part named between the side and the finding: "left eye normal", "R knee unremarkable"
+    assert query_facts("diabetic retinopathy right eye only, left eye normal").side == {"right"}
+    assert query_facts("R knee unremarkable, L knee OA").side == {"left"}
+    # a condition named "normal-tension" or "normal pressure" is no unaffected side
+    assert query_facts("left eye normal-tension glaucoma").side == {"left"}
+    assert query_facts("right eye normal tension glaucoma, mild stage").side == {"right"}
 
 
 def test_a_title_that_asserts_part_of_what_it_denies_does_not_cover_that_denial():
