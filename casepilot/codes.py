@@ -299,6 +299,13 @@ _CLAIM_NUMBER_BEFORE = re.compile(r"\b(?:claim|auth(?:orization)?|icn|tcn|dcn|re
 _CLAIM_NUMBER = re.compile(_CLAIM_NUMBER_BEFORE.pattern.replace(r"\s*$", r"\s*\d{6,}[\w-]*\b"), re.I)
 
 
+# "type 2 diabetic x15 yrs", "cough x10 days": "x" and a number before a unit of time or a count is how often or
+# how long, not an external cause category (X15 "Contact with hot household appliances")
+_COUNT = re.compile(r"[xX]\d{2}")
+_COUNT_UNIT_AFTER = re.compile(r"\s*(?:yrs?|years?|mos?|months?|wks?|weeks?|d|days?|hrs?|hours?|h|mins?|minutes?|"
+                               r"times|doses?|episodes?|visits?|sessions?|treatments?|cycles?)\b", re.I)
+
+
 # Remittance codes ("remark code MA18 or N89", "CARC 209", "RARC N781, N782") look like diagnosis codes but name
 # claim adjustments: a list of them after its label is no code mention.
 _REMITTANCE_CODES = re.compile(
@@ -335,6 +342,8 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     ['E1121', 'E1198', 'E1122', 'E1165']
     >>> [m.code for m in find_mentions("afib I48.0 (pt MRN 3318824, acct 77120, member ID: 99213) on claim #4471902")]
     ['I480']
+    >>> [m.code for m in find_mentions("type 2 diabetic x15 yrs, cough x10 days; X15 burns, X10.0XXA")]
+    ['X15', 'X100XXA']
     >>> [m.code for m in find_mentions("remark code MA18 or N89 on the remittance; RARC N781, N782 and N783; see E11.22")]
     ['E1122']
     >>> [m.code for m in find_mentions("QY: one case. 79: unrelated; 79 days, QZ", frozenset({"QY", "79"}))]
@@ -357,6 +366,7 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
         if (systems and not _MCD_DOCUMENT.match(raw) and _stands_alone(norm, m.start(1), code_ends)
                 and not any(a <= m.start(1) < b for a, b in remittance)
                 and not _IDENTIFIER_BEFORE.search(norm, max(0, m.start(1) - 30), m.start(1))
+                and not (_COUNT.fullmatch(raw) and _COUNT_UNIT_AFTER.match(norm, m.end(1)))
                 and not (raw.isdigit() and len(raw) >= 6
                          and _CLAIM_NUMBER_BEFORE.search(norm, max(0, m.start(1) - 30), m.start(1)))):
             code_ends.add(m.end(1))

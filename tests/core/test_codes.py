@@ -180,3 +180,13 @@ def test_a_closing_choice_between_two_modifiers_names_both():
     q = "same radiologist repeated the chest xray later same day - 76 or 77?"
     assert [(m.code, m.systems) for m in find_mentions(q)] == [("76", ("modifier",)), ("77", ("modifier",))]
     assert find_mentions("how many minutes, 15 or 30?") == []  # numbers that are no modifiers
+
+
+@pytest.mark.parametrize("text", ["68 yo M, type 2 diabetic x15 yrs on basal insulin", "cough x10 days, no fever",
+                                  "on prednisone x12 weeks", "PT x12 visits, then home program"])
+def test_x_and_a_number_before_a_unit_is_a_count_not_an_external_cause_code(text):
+    assert cs.find_mentions(text) == []
+
+
+def test_an_x_code_without_a_unit_after_it_is_still_a_code():
+    assert [m.code for m in cs.find_mentions("X15 hot appliance burn, W19 fall x2")] == ["X15", "W19"]
