@@ -188,6 +188,21 @@ def _flat(text: str) -> str:
     return " ".join(text.replace("\n", "; ").split()).replace(":;", ":")
 
 
+def _joined(first: Draft, then: Draft) -> Draft:
+    """One answer of two drafts: ``first``'s sentences, then ``then``'s, each cited anew; the lesser decision."""
+    out = Draft(first.intent, searched=list(dict.fromkeys([*first.searched, *then.searched])),
+                notices=list(dict.fromkeys([*first.notices, *then.notices])),
+                declared_invalid=first.declared_invalid | then.declared_invalid)
+    for part in (first, then):
+        for i, (text, nums) in enumerate(part.sentences):
+            docs = [part.evidence.docs[part.evidence.items[n - 1].id] for n in nums]
+            out.say(text, *docs, bullet=i in part.bullets)
+    order = {DECLINE: 0, PARTIAL: 1, ANSWER: 2}
+    out.decision = min((x.decision for x in (first, then) if x.decision is not None),
+                       key=lambda x: order[x.label], default=None)
+    return out
+
+
 class GroundedAnswerer:
     """Composes answers from the code store and retrieved passages; no model, no network."""
 
@@ -1229,6 +1244,11 @@ class GroundedAnswerer:
             self._decline(d, decision, [hs[0] for _, hs in ranked[:3]])
         elif decision.label == PARTIAL:
             d.notices.append("CasePilot's sources answer this question only in part; check the cited passages.")
+        elif coded is not None and coded.answered and coded.label == PARTIAL:
+            # A case that asks for its codes ("... diabetic nephropathy, CKD 3b. what codes do I use?") and a rule
+            # that applies to it: the rule alone names categories (E08-E13), the case's closest codes alone miss
+            # the rule. Both, the case's codes first, as the closest match they are.
+            return _joined(coded, d)
         return d
 
     def _compose(self, d: Draft, question: str, hits: list[Hit], ranked: list[tuple[str, list[Hit]]]) -> None:

@@ -166,3 +166,14 @@ def test_a_denial_quoted_by_its_reason_code_is_answered_by_that_codes_passage_or
     # a reason code no passage covers: declined, and the decline says which code it looked for
     done = ask(grounded_server, "Dx inconsistent w procedure denial CO 11")
     assert done["decision"] == "decline" and "CARC 11" in done["answer"]
+
+
+def test_a_case_that_asks_for_its_codes_gets_them_first(grounded_server):
+    """"x15 yrs" is how long, not the external cause category X15 (the question was looked up as X15); the case's
+    codes lead."""
+    done = ask(grounded_server, "68 yo M, type 2 diabetic x15 yrs on basal insulin (glargine 30u qhs). Nephrology "
+                                "letter says diabetic nephropathy with CKD stage 3b, eGFR 38. Seen today for DM/CKD "
+                                "follow up. what codes do i use?")
+    codes = codes_in_order(done)
+    assert codes[0] == "E11.22" and "N18.32" in codes and not any(c.startswith("X15") for c in codes), codes
+    assert done["decision"] in ("answer", "partial") and done["answered"]

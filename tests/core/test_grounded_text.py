@@ -142,3 +142,23 @@ def test_a_one_character_value_asked_about_picks_its_sentence():
     assert picked and picked[0].startswith("W (clinically undetermined)")
     # without a value asked about, the opening sentence leads as before
     assert best_sentences("POA indicator values", [doc], limit=1, per_doc=1)[0][1].startswith("Y means")
+
+
+def test_two_drafts_joined_cite_anew_and_keep_the_lesser_decision():
+    from casepilot.answer.decision import Decision
+    from casepilot.answer.grounded import _joined
+
+    code = Document(page_content="E11.22 Type 2 diabetes mellitus with diabetic chronic kidney disease", id="icd10cm:E1122")
+    rule = Document(page_content="Diabetes is coded by type.", id="corpus:gl-icd10cm-diabetes#s1")
+    first, then = Draft("guideline"), Draft("guideline")
+    first.say("The closest match is E11.22.", code)
+    first.notices.append("closest match")
+    first.decision = Decision("partial", 0.4)
+    then.say("Diabetes is coded by type.", rule)
+    then.say("E11.22 again.", code, bullet=True)
+    then.decision = Decision("answer", 0.9)
+    out = _joined(first, then)
+    assert out.sentences == [("The closest match is E11.22.", [1]), ("Diabetes is coded by type.", [2]),
+                             ("E11.22 again.", [1])]
+    assert [c.id for c in out.evidence.items] == ["icd10cm:E1122", "corpus:gl-icd10cm-diabetes#s1"]
+    assert out.bullets == {2} and out.notices == ["closest match"] and out.decision.label == "partial"
