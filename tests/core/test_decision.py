@@ -39,6 +39,10 @@ def known(w: str) -> bool:
     ("did dr patel bill 99215 on all her new pts in march? pull the list pls", "own_data"),
     ("look at the note for the 2pm visit today and tell me if its 99214 or 99215", "own_data"),
     ("does mrs Alvarez have CHF documented anywhere?", "own_data"),
+    ("what were our top denials last month", "own_data"),
+    ("how many 99215s did we bill this quarter", "own_data"),
+    ("doc saw the pt for maybe 12 min total but we want 99214 by time. can we just document 30 min?", "falsify"),
+    ("typical angina, 2 risk factors - should the cardiologist do a stress test first or go straight to cath?", "clinical"),
     ("if we bill 99215 on 40% of visits whats the % chance we get audited", "future"),
     ("can we have her sign it now and date it last tuesday", "falsify"),
     ("20610 on one claim, 99213 on another a few days later, will the ncci edit miss it?", "falsify"),
@@ -189,6 +193,11 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "J1100 what drug and how many mg per unit",
                                       "should the patient's claim have modifier 25", "should we bill 99214 or 99213",
                                       "FY2026 sepsis guidelines", "should the doc's note say MDM or time",
+                                      # when it happened, in a clinical narrative, is no one's own data
+                                      "58 yo, 2 episodes of vaginal spotting this month. Assessment: postmenopausal "
+                                      "bleeding.", "fell off a ladder last week, closed fx R radius",
+                                      # the time spent and the time documented are the same
+                                      "doc spent 45 min with the pt, how do I document the 45 min for 99215?",
                                       "translate this dx into an icd-10 code: sugar diabetes",
                                       "show me the instructions for the ABN form", "can I ignore the excludes2 note?",
                                       "is it ok to keep billing 99214 for these visits", "ok to use modifier 25 here?",
