@@ -47,6 +47,14 @@ _CLASSIFIABLE = re.compile(r"classifiable to\s+(.+)$", re.I)
 _CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{0,4})?$")
 
 
+# Before a history that heads a problem list: nothing, or only who the patient is ("78F", "67 yo M", "pt")
+_ONLY_WHO = re.compile(r"^\s*(?:(?:pt|patient|\d{1,3}\s*(?:yo|y/o|yr old|year old)?\s*(?:m|f|male|female|man|woman)?)\s*[,:;-]?\s*)*$",
+                       re.I)
+# A later clause that names another condition as it is now: its acuity or stage, or a chronic disease's shorthand
+_CURRENT_CONDITION = re.compile(r"\b(?:chronic|acute|stage\s*\d|type\s*[12]|chf|hfref|hfpef|ckd|esrd|copd|t2dm|dm2|cad|afib|"
+                                r"a-fib|hld|osa|gerd)\b", re.I)
+
+
 @dataclass(frozen=True)
 class HistoryAsk:
     """A question asking for the history of a condition: whose history, and the condition's own words."""
@@ -74,6 +82,8 @@ def history_ask(text: str) -> HistoryAsk | None:
     HistoryAsk(kind='personal', condition='adenomatous colon polyps')
     >>> history_ask("prostate ca s/p prostatectomy 6 yrs ago, no current treatment. what code for the cancer history?")
     HistoryAsk(kind='personal', condition='prostate ca')
+    >>> history_ask("78F, hx HTN, chronic systolic CHF w/ EF 30%, CKD stage 3a. Seen in clinic, stable") is None
+    True
     """
     m = _HISTORY.search(text)
     if m is None or _CURRENT.search(text):
@@ -86,6 +96,10 @@ def history_ask(text: str) -> HistoryAsk | None:
         return None
     else:
         rest = text[m.end():]
+        if _ONLY_WHO.match(text[:m.start()]) and any(map(_CURRENT_CONDITION.search, re.split(r"[,.;]\s", rest + " ")[1:])):
+            # "78F, hx HTN, chronic systolic CHF w/ EF 30%, CKD stage 3a": "hx" heads the patient's list of current
+            # conditions (a past medical history), not the history of one that no longer exists
+            return None
     # "finished treatment 2019": what follows a comma is context, not the condition
     first = re.split(r"[,.;?]\s", rest + " ", maxsplit=1)[0]
     first = _AFTER_CONDITION.split(first, maxsplit=1)[0]

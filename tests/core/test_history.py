@@ -23,6 +23,9 @@ def test_a_history_question_names_whose_history_and_the_condition(text, kind, co
     "type 2 diabetes with CKD 3, history of smoking",  # the history is a detail of another condition
     "mother had breast cancer - family hx code?",  # no condition after the history words: titles answer
     "acute appendicitis without perforation",
+    # "hx" heading a list of current conditions is a past medical history, not a condition that no longer exists
+    "78F, hx HTN, chronic systolic CHF w/ EF 30%, CKD stage 3a. Seen in cardiology clinic, stable",
+    "67 yo M, h/o DM2, CKD stage 4, here for f/u",
 ])
 def test_no_history_ask(text):
     assert history_ask(text) is None
@@ -48,3 +51,10 @@ def test_an_excludes_note_naming_the_found_code_defers_to_it():
     assert excluded_here("old myocardial infarction (I25.2)", ["I25.2"])
     assert excluded_here("personal history of anaphylactic shock (Z87.892)", ["Z87.892"])
     assert not excluded_here("old myocardial infarction (I25.2)", ["I21.4", "I25.10"])
+
+
+@pytest.mark.parametrize("text", ["h/o PE, on LT eliquis for prevention, tx course done",
+                                  "history of kidney transplant, stable, on immunosuppressants",
+                                  "hx of breast ca, mastectomy yrs ago, no current tx or evidence of dz"])
+def test_a_history_followed_by_how_it_went_is_still_a_history_ask(text):
+    assert history_ask(text) is not None
