@@ -571,8 +571,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     # ... nor does "left" in "left over from a stroke", "left in place", "left untreated"
     sided = _SIDE_UNAFFECTED.sub(" ", _LEFT_NOT_A_SIDE.sub(" ", query))
     unhanded = without_handedness(sided)
-    side_text = expanded if unhanded == query else expand_query(unhanded)
-    side = _SIDES & set(tokens(side_text))
+    side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
         words=qwords, numbers=small_numbers(query) | small_numbers(expanded), values=measured_values(query), measures=question_measures(query), side=side,
