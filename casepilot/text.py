@@ -384,8 +384,9 @@ def appended(body: str, pcs: bool = False, cpt: bool = False) -> list[str]:
     one drug add its class once); for an ICD-10-PCS search, only those PCS words the same way."""
     # punctuation between words does not split a phrase: "C. diff" is the key "c diff"
     low = " ".join(re.sub(r"[.,;:()\[\]!?]", " ", body.lower()).split())
-    extra = [SYNONYMS[k] for k in synonym_keys(low) if SYNONYMS[k] not in low and not (pcs and k in NOT_FOR_PCS)
-             and not (cpt and k in NOT_FOR_CPT)]
+    # (a value already said as words: "presyncope" holds "syncope" but does not say it)
+    extra = [SYNONYMS[k] for k in synonym_keys(low) if not re.search(rf"\b{re.escape(SYNONYMS[k])}\b", low)
+             and not (pcs and k in NOT_FOR_PCS) and not (cpt and k in NOT_FOR_CPT)]
     # "both ear canals impacted", "both knees": the two sides of a paired part are what the tabular calls bilateral
     if _BOTH_SIDES.search(low) and "bilateral" not in low:
         extra.append("bilateral")

@@ -246,3 +246,11 @@ def test_a_denial_quoted_from_a_remittance_names_its_reason_code(text, expected)
     from casepilot.text import remittance_codes_of
     assert remittance_codes_of(text) == expected
     assert all(e.lower().split()[1] in expand_query(text).lower().split() for e in expected)
+
+
+def test_a_synonym_value_inside_a_longer_word_is_still_appended():
+    """"presyncope" holds "syncope" as letters, not as a word: the Index's R55 term must still be added."""
+    from casepilot.text import expand_query
+
+    assert "syncope" in expand_query("final impression presyncope").split()
+    assert expand_query("syncope and collapse").split().count("syncope") == 1
