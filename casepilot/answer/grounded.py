@@ -30,6 +30,7 @@ from casepilot.phi import without_patient_details
 from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.spelling import official_vocabulary
+from casepilot.stated import stated_diagnosis
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
 from casepilot.text import (NARRATION, POLARITY, expand_query, names_remittance_code, negated_terms, own_word_forms,
@@ -657,6 +658,30 @@ class GroundedAnswerer:
 
     # -- description -> code -------------------------------------------------------------------
     def describe(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
+        """Description -> code; a case narrative that matches nothing as a whole is searched by the diagnosis it
+        states ("... Final dx: atypical chest pain": casepilot.stated), which is what the code is assigned to."""
+        d = self._describe(route, question, timings)
+        # A closest match from the whole story stays: replaced by a sure match on the stated diagnosis, the case lost
+        # its other conditions and its insulin or stage codes more often than it gained the first code (tuning)
+        if d.answered or route.had or any(scope_signals(question).values()) or outright_decline(question):
+            return d
+        # (and only for a message that wants a code: "Final dx: X. prognosis?" is declined whatever X is)
+        stated = stated_diagnosis(question) if route.intent == rt.DESCRIPTION_TO_CODE or rt.asks_for_a_code(question) \
+            else None
+        if stated is None:
+            return d
+        clause = strip_question(stated)
+        system = route.system or infer_system(clause, self.retriever.spell(clause))
+        sub = self._describe(rt.Route(route.intent, [], system), clause, timings)
+        if not sub.answered or sub.decision is None or sub.decision.label == DECLINE:
+            d.searched.extend(s for s in sub.searched if s not in d.searched)
+            return d
+        sub.searched[:0] = [s for s in d.searched if s not in sub.searched]
+        sub.notices.insert(0, f'Matched on the diagnosis the case states ("{clause}"), not on the whole narrative; '
+                              "code the rest of the case (external cause, other conditions) on its own.")
+        return sub
+
+    def _describe(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         d = Draft(route.intent)
         query = self.retriever.spell(strip_question(question))
         # the spelling repaired against the indexes' words names a procedure too ("thoracentisis")

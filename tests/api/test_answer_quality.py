@@ -177,3 +177,13 @@ def test_a_case_that_asks_for_its_codes_gets_them_first(grounded_server):
     codes = codes_in_order(done)
     assert codes[0] == "E11.22" and "N18.32" in codes and not any(c.startswith("X15") for c in codes), codes
     assert done["decision"] in ("answer", "partial") and done["answered"]
+
+
+def test_a_case_narrative_is_coded_by_the_diagnosis_it_states(grounded_server):
+    """The whole story (how the patient came, what was done) matches no code well enough; the clause after
+    "Cardiology documents" is the diagnosis the code is assigned to, and the answer says it matched on that clause."""
+    done = ask(grounded_server, "Pt came in via EMS, diaphoretic, cath lab activated, stent placed, now on the floor "
+                                "and stable. Cardiology documents acute STEMI of the anterior wall involving the LAD. "
+                                "code?")
+    assert codes_in_order(done)[0] == "I21.02" and done["answered"], done["answer"]
+    assert any("diagnosis the case states" in n for n in done.get("notices", [])), done.get("notices")
