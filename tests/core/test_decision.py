@@ -115,8 +115,10 @@ def known(w: str) -> bool:
     ("what percentage of 99214 claims are audited", "off_task"),
     # one claim's or plan's particulars, the future, gaming an edit, a diagnosis the provider never made
     ("claim 4471 for pt jane doe - why did it deny", "own_data"),
+    ("can u check claim status on the one we billed 2/3 to medicare", "own_data"),
     ("is there a visit cap in the ipa's contract with us", "own_data"),
     ("is cms going to add new codes for long covid next year", "future"),
+    ("what code will the new bird flu strain get next october", "future"),
     ("bill 29881 and 29877 on different days so the ncci edit doesnt hit", "falsify"),
     ("doc never documented diabetes, can you decide if he has it", "clinical"),
     ("can we add notes and date them back before the audit", "falsify"),
@@ -201,6 +203,12 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "translate this dx into an icd-10 code: sugar diabetes",
                                       "show me the instructions for the ABN form", "can I ignore the excludes2 note?",
                                       "is it ok to keep billing 99214 for these visits", "ok to use modifier 25 here?",
+                                      # what a modifier's payment rule pays (a share of the fee schedule), not a rate
+                                      "how much does medicare pay the assistant surgeon when we bill modifer 80",
+                                      # how claim status is checked, not one claim's status
+                                      "how do i check claim status with medicare, dont have a clearinghouse",
+                                      # which note a documented value may come from
+                                      "is it ok to take the BMI from the nurse's note or does the doc have to write it",
                                       # a documented change, the law as a topic, a drug's billing units
                                       "can I change E11.9 to E11.65 if the A1c is documented above goal?",
                                       "what is the false claims act", "we got sued for upcoding, what is the statute of limitations",
