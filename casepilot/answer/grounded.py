@@ -663,12 +663,13 @@ class GroundedAnswerer:
         d = self._describe(route, question, timings)
         # A closest match from the whole story stays: replaced by a sure match on the stated diagnosis, the case lost
         # its other conditions and its insulin or stage codes more often than it gained the first code (tuning)
-        if d.answered or route.had or any(scope_signals(question).values()) or outright_decline(question):
+        if d.answered or route.had:
             return d
-        # (and only for a message that wants a code: "Final dx: X. prognosis?" is declined whatever X is)
+        # (and only for a message that wants a code, asking nothing a reference cannot hold: "Final dx: X. prognosis?"
+        # is declined whatever X is; the cheap reading first, the scope checks only for a narrative that has a clause)
         stated = stated_diagnosis(question) if route.intent == rt.DESCRIPTION_TO_CODE or rt.asks_for_a_code(question) \
             else None
-        if stated is None:
+        if stated is None or any(scope_signals(question).values()) or outright_decline(question):
             return d
         clause = strip_question(stated)
         system = route.system or infer_system(clause, self.retriever.spell(clause))
