@@ -385,7 +385,7 @@ def appended(body: str, pcs: bool = False, cpt: bool = False) -> list[str]:
     # punctuation between words does not split a phrase: "C. diff" is the key "c diff"
     low = " ".join(re.sub(r"[.,;:()\[\]!?]", " ", body.lower()).split())
     # (a value already said as words: "presyncope" holds "syncope" but does not say it)
-    extra = [SYNONYMS[k] for k in synonym_keys(low) if not re.search(rf"\b{re.escape(SYNONYMS[k])}\b", low)
+    extra = [SYNONYMS[k] for k in synonym_keys(low) if not says(low, SYNONYMS[k])
              and not (pcs and k in NOT_FOR_PCS) and not (cpt and k in NOT_FOR_CPT)]
     # "both ear canals impacted", "both knees": the two sides of a paired part are what the tabular calls bilateral
     if _BOTH_SIDES.search(low) and "bilateral" not in low:
@@ -425,11 +425,15 @@ _BOTH_SIDES = re.compile(r"\bboth\s+(?:\w+\s+)?(?:ears?|ear canals?|eyes?|knees?
                          r"lower extremities|upper extremities|extremities)\b")
 
 
+def says(low: str, phrase: str) -> bool:
+    """Whether a lower-cased text contains ``phrase`` as whole words ("presyncope" does not say "syncope")."""
+    # the substring test first: the word-boundary regex runs only for the few phrases the text contains
+    return phrase in low and re.search(rf"\b{re.escape(phrase)}\b", low) is not None
+
+
 def synonym_keys(low: str) -> list[str]:
     """The vocabulary's synonym keys that a lower-cased text contains as whole words, in file order."""
-    # the substring test first: the word-boundary regex runs only for the few keys the text contains
-    return [k for k in SYNONYMS if k in low and re.search(rf"\b{re.escape(k)}\b", low)
-            and (k not in _SYNONYM_CONTEXT or _SYNONYM_CONTEXT[k].search(low))]
+    return [k for k in SYNONYMS if says(low, k) and (k not in _SYNONYM_CONTEXT or _SYNONYM_CONTEXT[k].search(low))]
 
 
 def question_negations(query: str) -> set[str]:
