@@ -69,6 +69,12 @@ _MOD_SHORT = re.compile(r"\bmods?\.?\s+-?([0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|K
 _COMMON_MOD = r"[0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX"
 # "mod 25 vs 59", "modifier 25 or 59": the other side of a comparison with a modifier is one too.
 _MOD_OTHER_SIDE = re.compile(rf"\s*(?:vs\.?|versus|or|and|/|&|,)\s*(?:mod(?:ifier)?s?\s+)?-?({_COMMON_MOD})\b")
+# "the same side of a comparison", read backwards: "GA and GZ?" once GZ is known to be a modifier.
+_MOD_THIS_SIDE = re.compile(rf"(?<![\w.\-/])({_COMMON_MOD})\s*(?:vs\.?|versus|or|and|/|&|,)\s*(?:mod(?:ifier)?s?\s+)?-?$")
+# HCPCS modifiers whose letters spell no clinical or everyday abbreviation ("what does GY mean", "KX on PT claims"):
+# in capitals they stand bare. (GA is gestational age, GC gonorrhea/chlamydia, GE the GE junction, FS a finger
+# stick, GT a G-tube: those need the word "modifier" or a modifier beside them.)
+_BARE_MODIFIER = re.compile(r"(?<![\w.\-/])(G[XYZ]|KX|JW|JZ|QW)(?![\w\-/]|\.[0-9A-Za-z])")
 # A message that is only a comparison of two modifier labels.
 _MOD_COMPARISON = re.compile(rf"^\W*(?:mod(?:ifier)?s?\s+)?({_COMMON_MOD})\s*(?:vs\.?|versus)\s*({_COMMON_MOD})"
                              rf"(?:\s+mod(?:ifier)?s?)?\W*$"
@@ -390,6 +396,9 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
         for g in range(1, 5):
             if m.group(g):
                 add(m.start(g), m.end(g), normalize(m.group(g)), (MODIFIER,), True)
+    for m in _BARE_MODIFIER.finditer(norm):
+        if (m.start(1), m.end(1)) not in found:
+            add(m.start(1), m.end(1), m.group(1), (MODIFIER,), True)
     for m in _BARE_LABEL.finditer(norm) if labels else ():
         label = m.group(1) or m.group(2)
         if label in labels and (m.start(), m.start() + 2) not in found:
@@ -397,6 +406,9 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     for (start, end), mention in list(found.items()):
         if mention.systems == (MODIFIER,) and (o := _MOD_OTHER_SIDE.match(norm, end)):
             add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)
+        if mention.systems == (MODIFIER,) and (o := _MOD_THIS_SIDE.search(norm[max(0, start - 20):start])):
+            base = max(0, start - 20)
+            add(base + o.start(1), base + o.end(1), normalize(o.group(1)), (MODIFIER,), True)
     if found and any(m.systems == (MODIFIER,) for m in found.values()):
         # "Modifier 59 ... XE (separate encounter), XS (separate structure)": beside a modifier the text names,
         # the four X{EPSU} modifiers stand bare (capitals only; no ordinary word is spelled so)

@@ -161,6 +161,20 @@ def test_a_comparison_with_a_modifier_reads_its_other_side_as_one(text, modifier
     assert [m.code for m in cs.find_mentions(text) if m.systems == ("modifier",)] == modifiers
 
 
+@pytest.mark.parametrize("text,modifiers", [
+    ("billing office keeps asking - what does GY mean", ["GY"]),
+    ("KX on outpt PT claims - why", ["KX"]),
+    ("Difference between GA and GZ? we did an ABN", ["GA", "GZ"]),  # GA by the modifier beside it
+    ("JW vs JZ on the drug line", ["JW", "JZ"]),
+    ("pt GA 32 wks", []),  # gestational age: GA stands bare only beside a modifier
+    ("GC and GE junction", []),
+    ("FS glucose 250, GT feeds", []),
+    ("gy exam, Gz", []),  # capitals only
+])
+def test_letter_modifiers_that_spell_no_abbreviation_stand_bare(text, modifiers):
+    assert [m.code for m in cs.find_mentions(text) if m.systems == ("modifier",)] == modifiers
+
+
 @pytest.mark.parametrize("text, found", [
     ("bills QY, then QX.", ["QY", "QX"]),
     ("qy or Qy, QY-1, QY/QX, 1QY", []),  # capitals, a word of its own
