@@ -38,7 +38,9 @@ FUNCTION_WORDS = frozenset(
     + "actually ok okay thing things stuff want wants wanted seem seems once still really pls plz please thanks thank "
       "hey hi question questions quick anyway anyways guys lol idk basically literally kinda sorta like gonna wanna "
       "gotta thats whats im ive dont doesnt cant wont yeah yes sure supposed kind sort even tho though ever always "
-      "sometimes usually someone somebody anything something everything".split())
+      "sometimes usually someone somebody anything something everything".split()
+    # how long ago or how far along ("2.5 yrs ago", "3 wks post op", "10 wks pregnant"): a duration, no topic
+    + "wk wks yr yrs hr hrs mo mos".split())
 
 
 @dataclass
