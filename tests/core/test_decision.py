@@ -185,6 +185,9 @@ def known(w: str) -> bool:
     ("is 20610 paid separately under our agreement with them", "payer"),
     ("she signed the ABN late, can we date it for the service date", "falsify"),
     ("add the E43 so the stay groups to a higher DRG", "falsify"),
+    ("could you look up whether the claim for the 3/4 visit went out", "own_data"),
+    ("the hospitalist never documented malnutrition, we'll just code E43 off the dietitian note", "falsify"),
+    ("can I change the level to a 99215 without querying the doc", "falsify"),
 ])
 def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
     s = dm.scope_signals(question)
@@ -301,6 +304,15 @@ def test_a_name_after_pt_or_dr_is_neither_covered_nor_unknown():
     assert g["oov"] == 0
     # an unknown word elsewhere still counts as unknown
     assert dm.features("anesthesia zorblax units", ["anesthesia units"], 0.8, "", idf, known)["oov"] > 0
+
+
+def test_a_duration_is_no_topic_the_evidence_must_cover():
+    """"seen 2.5 yrs ago", "3 wks post op": how long ago is context, neither covered nor unknown."""
+    f = dm.features("anesthesia base units, 3 wks post op, seen 2 yrs ago", ["anesthesia base units ... post op"],
+                    0.8, "", idf, known)
+    g = dm.features("anesthesia base units, post op, seen ago", ["anesthesia base units ... post op"],
+                    0.8, "", idf, known)
+    assert f["cover"] == g["cover"] and f["oov"] == g["oov"]
 
 
 def test_coverage_is_idf_weighted():
