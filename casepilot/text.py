@@ -499,20 +499,24 @@ _INPATIENT_STAY = re.compile(r"\b(?:inpatient|inpt|admitted|admission|admit|disc
 
 
 _HISTORY_OF = re.compile(r"\b(?:hx|history|h/o)\b(?:\s+of)?", re.I)
+_FAMILY = re.compile(r"\b(?:family|fam|fhx)\b", re.I)
 
 
 def _history_objects(text: str) -> set[str]:
-    """The words a negated phrase says there is no history of ("no family hx of colon ca": colon, ca, cancer...).
+    """The words a negated phrase says there is no family history of ("no family hx of colon ca": colon, ca, ...).
+
+    A family's history is no statement about the patient's own body: the colon a screening colonoscopy looks at is
+    not denied. "No hx rheumatic fever" is the patient's own: the rheumatic fever is denied (I35.2, not I06.0).
 
     >>> sorted(_history_objects("screening colonoscopy, no family hx of colon ca"))
     ['ca', 'cancer', 'colon', 'intestine', 'large', 'malignant', 'neoplasm']
-    >>> _history_objects("no colon polyps")
-    set()
+    >>> _history_objects("no colon polyps"), _history_objects("aortic stenosis, no hx rheumatic fever")
+    (set(), set())
     """
     out: set[str] = set()
     for _, _, phrase in _negated_phrases(text):
         m = _HISTORY_OF.search(phrase)
-        if m:
+        if m and _FAMILY.search(phrase):
             after = phrase[m.end():]
             out.update(tokens(after) + tokens(expand_query(after)))
     return out - {"history", "hx"}

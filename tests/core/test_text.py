@@ -254,3 +254,17 @@ def test_a_synonym_value_inside_a_longer_word_is_still_appended():
 
     assert "syncope" in expand_query("final impression presyncope").split()
     assert expand_query("syncope and collapse").split().count("syncope") == 1
+
+
+@pytest.mark.parametrize("question,denied,kept", [
+    # the patient's own history denied: the condition is denied (I35.-, not the rheumatic I06.-)
+    ("severe calcific aortic stenosis, moderate regurgitation. No hx rheumatic fever, degenerative", {"rheumatic"}, set()),
+    ("CAD of native coronary arteries, no hx CABG, stable angina", {"cabg"}, set()),
+    # a family's history says nothing of the patient's own colon (Z12.11 stays the screening code)
+    ("50 yo, no personal or family hx of polyps or colon ca, routine screening colonoscopy", set(), {"colon"}),
+    ("screening colonoscopy, no family hx of colon ca", set(), {"colon"}),
+])
+def test_no_history_of_a_condition_denies_it_unless_the_history_is_the_familys(question, denied, kept):
+    from casepilot.text import question_negations
+    out = question_negations(question)
+    assert denied <= out and not kept & out, out
