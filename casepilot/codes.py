@@ -406,9 +406,9 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     for (start, end), mention in list(found.items()):
         if mention.systems == (MODIFIER,) and (o := _MOD_OTHER_SIDE.match(norm, end)):
             add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)
-        if mention.systems == (MODIFIER,) and (o := _MOD_THIS_SIDE.search(norm[max(0, start - 20):start])):
-            base = max(0, start - 20)
-            add(base + o.start(1), base + o.end(1), normalize(o.group(1)), (MODIFIER,), True)
+        # (searched in place, so the look-behind sees the word a cut would split: "OMEGA and GZ" names no GA)
+        if mention.systems == (MODIFIER,) and (o := _MOD_THIS_SIDE.search(norm, max(0, start - 20), start)):
+            add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)
     if found and any(m.systems == (MODIFIER,) for m in found.values()):
         # "Modifier 59 ... XE (separate encounter), XS (separate structure)": beside a modifier the text names,
         # the four X{EPSU} modifiers stand bare (capitals only; no ordinary word is spelled so)

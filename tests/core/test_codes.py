@@ -170,6 +170,7 @@ def test_a_comparison_with_a_modifier_reads_its_other_side_as_one(text, modifier
     ("GC and GE junction", []),
     ("FS glucose 250, GT feeds", []),
     ("gy exam, Gz", []),  # capitals only
+    ("sent to OMEGA and GZ", ["GZ"]),  # the letters of a longer word are no modifier beside one
 ])
 def test_letter_modifiers_that_spell_no_abbreviation_stand_bare(text, modifiers):
     assert [m.code for m in cs.find_mentions(text) if m.systems == ("modifier",)] == modifiers
