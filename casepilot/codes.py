@@ -404,11 +404,13 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
         if label in labels and (m.start(), m.start() + 2) not in found:
             add(m.start(), m.start() + 2, label, (MODIFIER,), True)
     for (start, end), mention in list(found.items()):
-        if mention.systems == (MODIFIER,) and (o := _MOD_OTHER_SIDE.match(norm, end)):
-            add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)
-        # (searched in place, so the look-behind sees the word a cut would split: "OMEGA and GZ" names no GA)
-        if mention.systems == (MODIFIER,) and (o := _MOD_THIS_SIDE.search(norm, max(0, start - 20), start)):
-            add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)
+        if mention.systems != (MODIFIER,):
+            continue
+        # the side after it, and the side before it (searched in place, so the look-behind sees the word a cut
+        # would split: "OMEGA and GZ" names no GA)
+        for o in (_MOD_OTHER_SIDE.match(norm, end), _MOD_THIS_SIDE.search(norm, max(0, start - 20), start)):
+            if o:
+                add(o.start(1), o.end(1), normalize(o.group(1)), (MODIFIER,), True)
     if found and any(m.systems == (MODIFIER,) for m in found.values()):
         # "Modifier 59 ... XE (separate encounter), XS (separate structure)": beside a modifier the text names,
         # the four X{EPSU} modifiers stand bare (capitals only; no ordinary word is spelled so)

@@ -465,8 +465,8 @@ def question_negations(query: str) -> set[str]:
     out = (negated_terms(query) - affirmed_words(query)) | (negated_terms(body) - affirmed_words(body))
     # "organism unk": no organism is identified, though the word stands outside any negated phrase
     out |= {(m.group(1) or m.group(2)).lower() for t in (query, body) for m in _UNSPECIFIED_AGENT.finditer(t)}
-    # "no personal or family hx of polyps or colon ca": a history is denied, not the colon a screening colonoscopy
-    # looks at; the words after "history of" are the history's, and the history words alone are denied
+    # "no personal or family hx of polyps or colon ca": a family's history is denied, not the colon a screening
+    # colonoscopy looks at (its words after "history of" stay undenied); "no hx rheumatic fever" denies the fever
     out -= _history_objects(query) | _history_objects(body)
     for value in appended(body):
         out |= negated_terms(value)
@@ -506,7 +506,7 @@ def _history_objects(text: str) -> set[str]:
     """The words a negated phrase says there is no family history of ("no family hx of colon ca": colon, ca, ...).
 
     A family's history is no statement about the patient's own body: the colon a screening colonoscopy looks at is
-    not denied. "No hx rheumatic fever" is the patient's own: the rheumatic fever is denied (I35.2, not I06.0).
+    not denied. "No hx rheumatic fever" is the patient's own: the rheumatic fever is denied (I35.-, not I06.-).
 
     >>> sorted(_history_objects("screening colonoscopy, no family hx of colon ca"))
     ['ca', 'cancer', 'colon', 'intestine', 'large', 'malignant', 'neoplasm']
