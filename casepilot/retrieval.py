@@ -40,7 +40,7 @@ from casepilot.spelling import Speller, english_words, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
 from casepilot.measures import measure_mismatch, question_measures, title_ranges
 from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, RULE_OUT_WORDS, STOPWORDS, SYNONYMS, asserted_and_denied, expand_query, measured_values, negated_terms,
-                             own_word_forms, question_negations, rules_out, small_numbers, spell_out, stem, tokens, value_ranges,
+                             own_word_forms, question_negations, rules_out, small_numbers, spell_out, stated_numbers, stem, tokens, value_ranges,
                              with_stems)
 from casepilot.vectorstore import VectorStoreUnavailable, get_collection, make_client, stored_embedding
 from casepilot.vectorstore import query as dense_query
@@ -574,7 +574,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
-        words=qwords, numbers=small_numbers(query) | small_numbers(expanded), values=measured_values(query), measures=question_measures(query), side=side,
+        words=qwords, numbers=stated_numbers(query) | stated_numbers(expanded), values=measured_values(query), measures=question_measures(query), side=side,
         # (read from the question's own words, spelled out: the vocabulary appended to an expansion says no side)
         side_sites=side_sites(spell_out(unhanded)) if {"left", "right"} <= side else {},
         encounter=encounter_of(expanded),

@@ -219,17 +219,27 @@ AFTERCARE_VISIT = re.compile(r"\b(?:after-?care|post-?op(?:erative)?\s+(?:visit|
                              r"dressing change|wound check)\b", re.I)
 
 
+# A fracture's treatment ("s/p closed reduction colles fx", "s/p ORIF L ankle fx"): the care that follows is the
+# fracture's own code with its subsequent-encounter character (I.C.19.a), no status the patient lives with.
+_FRACTURE_TREATED = re.compile(r"\b(?:(?:closed|open)\s+reduction|orif|crpp|(?:internal|external)\s+fixation|pinning|"
+                               r"intramedullary\s+nail\w*|imn)\b(?=.*\b(?:fx|fractur\w*)\b)", re.I)
+
+
 def _status_wording(body: str, appended_text: str) -> str:
     """The "s/p" expansion (status post + both Z-code wordings) narrowed to the one the procedure leaves, when the
     question (or what its words append) says which: "s/p R TKA" is a presence (Z96.651), "s/p lt AKA" an absence.
 
     >>> _status_wording("status post presence acquired absence right total knee replacement", "")
     'status post presence right total knee replacement'
+    >>> _status_wording("follow-up status post presence acquired absence closed reduction colles fracture", "")
+    'follow-up status post closed reduction colles fracture'
     """
     if not _SP or _SP not in body:
         return body
     if AFTERCARE_VISIT.search(body):
         return body.replace(_SP, "surgical aftercare")
+    if _FRACTURE_TREATED.search(body):
+        return body.replace(_SP, "status post")
     text = f"{body} {appended_text}"
     present, absent = bool(_LEFT_PRESENT.search(text)), bool(_LEFT_ABSENT.search(text))
     if present == absent:
@@ -769,6 +779,19 @@ def small_numbers(text: str) -> set[int]:
     # ("first visit" counts nothing)
     out.update(_ORDINALS[m.group(1).lower()] for m in _ORDINAL.finditer(text))
     return out
+
+
+_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
+
+
+def stated_numbers(question: str) -> set[int]:
+    """The stage, grade and type numbers a question states (``small_numbers``), its decimals left out: "Cr 1.9" or
+    "A1c 9.2" is a measured value, no stage 1 or type 2. (A title's "40.0-44.9" is a range: titles keep theirs.)
+
+    >>> sorted(stated_numbers("CKD stage 3b (baseline Cr 1.9), A1c 9.2, type 2"))
+    [2, 3]
+    """
+    return small_numbers(_DECIMAL.sub(" ", question))
 
 
 _VALUE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)(?![\d.])")

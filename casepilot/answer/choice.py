@@ -100,13 +100,17 @@ def _stated_scores(query: str, base: set[str], children: list[CodeRecord]) -> tu
     query = _USING_A_CODE.sub(" ", query)
     q = query_facts(query)  # the question's words, what it denies and its dominant side, as the ranker reads them
     stated = q.words - q.negated
+    ranged = False
     if q.measures:
         # "25% TBSA, 10% third degree": a child whose ranges hold the measurements (T31.21), where any does
         fit = {c.code: measure_mismatch(q.measures, title_ranges(c.title)) for c in children}
         children = [c for c in children if fit[c.code] is not True] or children
-    if q.numbers and not q.measures:
+        ranged = any(v is not None for v in fit.values())
+    # a measurement is no stage ("EF 25%, CKD 3b": 25 is a percent, 3 the stage)
+    numbers = q.numbers - {int(v) for vs in q.measures.values() for v in vs if float(v).is_integer()}
+    if numbers and not ranged:
         # "CKD 3a": a child that names other stages (I12.0, stage 5) is not the default, one naming none may be
-        agree = [c for c in children if not small_numbers(c.title) or q.numbers & small_numbers(c.title)]
+        agree = [c for c in children if not small_numbers(c.title) or numbers & small_numbers(c.title)]
         children = agree or children
 
     # (by stem too: "nothing else complicating it" denies B02.8's "with other complications")

@@ -34,7 +34,7 @@ from casepilot.stated import stated_diagnosis
 from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, inclusion_terms, short_description
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
 from casepilot.text import (NARRATION, POLARITY, expand_query, names_remittance_code, negated_terms, own_word_forms,
-                            question_negations, remittance_codes_of, status_of, stem, tokens, trimester_of, with_stems)
+                            question_negations, remittance_codes_of, small_numbers, stated_numbers, status_of, stem, tokens, trimester_of, with_stems)
 
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # Notes that offer a set of codes to add (read against the question: casepilot/answer/choice.py)
@@ -917,6 +917,7 @@ class GroundedAnswerer:
         said = with_stems(set(tokens(expand_query(query))) | set(tokens(query))) - denied
         # what the code and its headings already say ("chronic kidney disease" is N18's) is no extra condition
         own = with_stems({w for t in [rec.title, *(a.title for a in look.ancestors)] for w in tokens(t)})
+        title_own = with_stems(set(tokens(rec.title)))
         named = []  # (how much the condition says beyond the code, its wording, its codes)
         notes = [n for n in [*look.record.notes, *look.inherited] if n.type in types and not n.level.startswith("Chapter")]
         for phrase, prefixes in code_first_targets(n.text for n in notes):
@@ -924,7 +925,12 @@ class GroundedAnswerer:
             extra = {w for w in tokens(phrase) if w not in own and stem(w) not in own and len(w) > 1} - _FUNCTION_WORDS
             if any(w in denied or stem(w) in denied for w in tokens(phrase)):
                 continue  # "nail not involved": a note about "open wound of finger involving nail" does not apply
-            if extra and all(w in said or stem(w) in said for w in extra):
+            # an excluded condition is another condition: the question states the words it shares with the code's
+            # own title too ("tachy-brady syndrome" says no "sinus" of I49.5's "sinus bradycardia"), not only
+            # what the code's title leaves out; a heading's words ("tibia" of S82.1) may stay unsaid
+            whole = extra if types == ("code_first",) else extra | (
+                {w for w in tokens(phrase) if w in title_own or stem(w) in title_own} - _FUNCTION_WORDS)
+            if extra and all(w in said or stem(w) in said for w in whole):
                 named.append((len(extra), phrase, prefixes))
         named.sort(key=lambda t: -t[0])  # the condition that states most of the question first
         label = '"Code first" note' if types == ("code_first",) else "Excludes note"
@@ -1692,12 +1698,18 @@ def title_said(question: str, title: str) -> float:
     0.75
     >>> title_said("diabetic foot ulcer left heel, pt is type 2", "Type 1 diabetes mellitus with foot ulcer")
     0.0
+    >>> i13_0 = "Hypertensive heart and chronic kidney disease with heart failure and stage 1 through stage 4 chronic kidney disease"
+    >>> title_said("htn, CHF, CKD 3b", i13_0), title_said("htn, CHF, ESRD stage 5", i13_0)
+    (0.8, 0.0)
     """
-    said = with_stems(set(tokens(expand_query(question))))
+    expanded = expand_query(question)
+    said = with_stems(set(tokens(expanded)))
     words = {w for w in tokens(title) if len(w) > 1 or w.isdigit()} - _FUNCTION_WORDS
-    if any(w.isdigit() and w not in said for w in words):
+    # a range holds the number it does not spell: "stage 1 through stage 4" says the question's "CKD 3b"
+    in_range = bool(small_numbers(title) & (stated_numbers(question) | stated_numbers(expanded)))
+    if any(w.isdigit() and w not in said for w in words) and not in_range:
         return 0.0  # "Type 1 diabetes ..." for "pt is type 2": another code, whatever else it shares
-    return sum(1 for w in words if w in said or stem(w) in said) / len(words) if words else 0.0
+    return sum(1 for w in words if w in said or stem(w) in said or (w.isdigit() and in_range)) / len(words) if words else 0.0
 
 
 def words_agree(decision: Decision | None) -> bool:

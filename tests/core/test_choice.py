@@ -137,6 +137,17 @@ def test_default_child_never_names_another_stage_than_the_question():
     assert default_child("HTN with ESRD stage 5", heading, kids).code == "I120"
 
 
+def test_a_measurement_does_not_hide_the_stage():
+    # "EF 25%" is a percent, not a stage: the stage the question states (3b) still rules out stage 5
+    heading = _rec("I13", "Hypertensive heart and chronic kidney disease")
+    kids = [_rec("I130", "Hypertensive heart and chronic kidney disease with heart failure and stage 1 through stage 4 "
+                         "chronic kidney disease, or unspecified chronic kidney disease"),
+            _rec("I132", "Hypertensive heart and chronic kidney disease with heart failure and with stage 5 chronic "
+                         "kidney disease, or end stage renal disease")]
+    assert default_child("acute on chronic systolic CHF, EF 25%. PMH HTN, CKD stage 3b", heading, kids).code == "I130"
+    assert default_child("systolic CHF, EF 25%, HTN, ESRD on dialysis stage 5", heading, kids).code == "I132"
+
+
 def test_default_child_with_unspecified_disorders_is_not_the_nos_default():
     # F17.21 "Nicotine dependence, cigarettes": nothing stated beyond the heading is the uncomplicated code;
     # "with unspecified nicotine-induced disorders" asserts a disorder the question does not state
