@@ -35,7 +35,8 @@ VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
 # cpt = false for one that searches without ICD-10 codes, CPT and guidance, must not get).
 _SECTIONS = ("stopwords", "abbreviations", "ambiguous", "synonyms")
 _REQUIRED = ("value", "reason", "source")
-_OPTIONAL = {"check_titles": bool, "pcs": bool, "cpt": bool, "context": str, "strict": bool, "example": str}
+_OPTIONAL = {"check_titles": bool, "pcs": bool, "cpt": bool, "context": str, "strict": bool, "example": str,
+             "cms_when_unread": bool}
 
 
 class VocabularyError(ValueError):
@@ -99,6 +100,9 @@ _READ_IN_CONTEXT = {k: re.compile(e["context"], re.I) for k, e in _VOCABULARY["a
 # Abbreviations whose capitals are as ambiguous as their lower case ("AD": right ear or Alzheimer's disease):
 # read only in capitals and beside their context ("cerumen impaction AD").
 STRICT = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("strict"))
+# ... and those that keep their CMS short-description reading where their context does not settle them ("mod":
+# a modifier beside "which mod?", CMS's "moderate" in "MDD recurrent, mod")
+_CMS_WHEN_UNREAD = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("cms_when_unread"))
 
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
 SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].items()}
@@ -576,6 +580,8 @@ def spell_out(text: str) -> str:
 
     >>> spell_out("diverticulitis of colon w/o bleeding")
     'diverticulitis of colon without bleeding'
+    >>> spell_out("MDD recurrent, mod"), spell_out("now lt knee scope (unrelated). mod?")
+    ('major depressive disorder recurrent , mod moderate', 'now left knee scope ( unrelated ). modifier ?')
     """
     text = re.sub(r"\bE/M\b", "E/M evaluation and management", text, flags=re.I)
     # "a fib", "a-fib": one word ("afib"), not the article and the fibula
@@ -607,7 +613,8 @@ def spell_out(text: str) -> str:
 
 def _kept_cms(low: str, cms: dict[str, str]) -> bool:
     """A CMS short-name word that spell_out keeps and spells out beside it (no stopword, no vocabulary abbreviation)."""
-    return low in cms and low not in STOPWORDS and low not in ABBREVIATIONS
+    # (an ambiguous abbreviation not read as such here may keep CMS's reading: "MDD recurrent, mod" is moderate)
+    return low in cms and low not in STOPWORDS and (low not in ABBREVIATIONS or low in _CMS_WHEN_UNREAD)
 
 
 def kept_shorthand(text: str) -> dict[str, list[str]]:
