@@ -31,7 +31,9 @@ _CURRENT = re.compile(r"\b(?<!no )(?<!not )(?:currently|current|active|still|ong
                       r"receiving|status|"
                       # a deficit that remains is a sequela, coded as such (I69 after a stroke), not a history: Z86.73
                       # is "... without residual deficits"
-                      r"(?<!no )(?<!without )residual\w*|(?<!no )(?<!without )(?<!no residual )(?<!without residual )deficits?|sequela\w*|late effects?)\b", re.I)
+                      r"(?<!no )(?<!without )residual\w*|(?<!no )(?<!without )(?<!no residual )(?<!without residual )deficits?|sequela\w*|late effects?|"
+                      # a fracture that did not heal is a current injury (7th character K, P or G), no healed history
+                      r"(?<!no )(?<!without )(?:non-?unions?|mal-?unions?|delayed (?:union|healing)))\b", re.I)
 _NOISE = re.compile(rf"\([^)]*\)|\b(?:{_RELATIVE})\b|\b(?:z[- ]?codes?|codes?|icd-?10(?:-cm)?|dx|the|a|an|"
                     r"his|her|their|with|had|has|in)\b|[?.!;:,]", re.I)
 # The history asked for at the end, of the condition described first: "prostate ca s/p prostatectomy 2019, no
@@ -83,6 +85,8 @@ def history_ask(text: str) -> HistoryAsk | None:
     >>> history_ask("prostate ca s/p prostatectomy 6 yrs ago, no current treatment. what code for the cancer history?")
     HistoryAsk(kind='personal', condition='prostate ca')
     >>> history_ask("78F, hx HTN, chronic systolic CHF w/ EF 30%, CKD stage 3a. Seen in clinic, stable") is None
+    True
+    >>> history_ask("hx displaced scaphoid fx L wrist 6 mo ago, CT today shows nonunion") is None
     True
     """
     m = _HISTORY.search(text)

@@ -100,6 +100,8 @@ def _stated_scores(query: str, base: set[str], children: list[CodeRecord]) -> tu
     query = _USING_A_CODE.sub(" ", query)
     q = query_facts(query)  # the question's words, what it denies and its dominant side, as the ranker reads them
     stated = q.words - q.negated
+    # "ORIF" spelled out says how a fracture was reduced, not that it was open (the ranker reads it the same way)
+    stated -= {"open"} & q.fracture_unstated
     ranged = False
     if q.measures:
         # "25% TBSA, 10% third degree": a child whose ranges hold the measurements (T31.21), where any does

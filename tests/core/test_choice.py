@@ -137,6 +137,16 @@ def test_default_child_never_names_another_stage_than_the_question():
     assert default_child("HTN with ESRD stage 5", heading, kids).code == "I120"
 
 
+def test_open_reduction_states_no_open_fracture():
+    # "discussing ORIF": how the fracture will be reduced, not an open fracture (7th character B)
+    heading = _rec("S62022", "Displaced fracture of middle third of navicular [scaphoid] bone of left wrist")
+    kids = [_rec("S62022A", "... initial encounter for closed fracture"),
+            _rec("S62022B", "... initial encounter for open fracture"),
+            _rec("S62022K", "... subsequent encounter for fracture with nonunion")]
+    assert default_child("scaphoid fx L wrist, CT shows nonunion, discussing ORIF", heading, kids).code == "S62022K"
+    assert default_child("open scaphoid fx L wrist, initial", heading, kids).code == "S62022B"
+
+
 def test_a_measurement_does_not_hide_the_stage():
     # "EF 25%" is a percent, not a stage: the stage the question states (3b) still rules out stage 5
     heading = _rec("I13", "Hypertensive heart and chronic kidney disease")
