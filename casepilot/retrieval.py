@@ -118,7 +118,13 @@ _STATED_STATES = {
                             r"(2nd|3rd|[4-9]th|second|third) (episode|time|occurrence))\b", re.I),
 }
 _FRACTURE_DETAIL = {"open": re.compile(r"\bopen\b(?!\s+reduction)|\bcompound\b", re.I),
-                    "nondisplaced": re.compile(r"\bnon[- ]?displaced\b|\bundisplaced\b|\bhairline\b", re.I)}
+                    "nondisplaced": re.compile(r"\bnon[- ]?displaced\b|\bundisplaced\b|\bhairline\b", re.I),
+                    # (the index's default fracture is traumatic: "pathological" and "stress" are details to state,
+                    # by name or by their cause: "lt dist rad fx init" is no M84.434A "Pathological fracture, left radius")
+                    "pathological": re.compile(r"\bpatholog\w*|\bosteoporo\w*|\bosteopeni\w*|\bfragility\b|"
+                                               r"\binsufficiency\b|\bneoplas\w*|\bmetasta\w*|\bmets?\b|\btumou?r|"
+                                               r"\bcancer|\bmalignan\w*|\bdisease\b|\bcyst\b|\bminimal trauma\b", re.I),
+                    "stress": re.compile(r"\bstress\b|\bfatigue\b|\bmarch\b|\boveruse\b|\brepetitive\b", re.I)}
 
 
 # A routine, preventive or administrative examination ("adult wellness exam", "well child 9yo", "routine gyn exam",

@@ -166,9 +166,16 @@ def expand_query(text: str, pcs: bool = False, cpt: bool = False) -> str:
 
     >>> expand_query("N/V, h/o MI")
     'nausea with vomiting , history myocardial infarction'
+    >>> "lower end of radius" in expand_query("lt dist rad fx init")  # CMS's "dist" and "rad" kept beside their words
+    True
     """
     body = spell_out(text)
+    # (the vocabulary's phrases read the words without the CMS shorthand kept beside them: "dist distal rad radius"
+    # says "distal radius", whose value is "lower end of radius")
+    plain = spell_out(text, keep_cms=False)
     extra = appended(body, pcs, cpt)
+    if plain != body:
+        extra = list(dict.fromkeys([*extra, *appended(plain, pcs, cpt)]))
     body = _status_wording(body, " ".join(extra))
     return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body),
                      *arabic_grades(body), *spinal_region_of(body), *maternal_age_of(body),
@@ -574,9 +581,11 @@ def _settled(word: str, text: str) -> bool:
 _GLUED_NUMBER = re.compile(r"^([A-Za-z]{2,})([0-9]{1,2}[A-Za-z]?)$")
 
 
-def spell_out(text: str) -> str:
+def spell_out(text: str, keep_cms: bool = True) -> str:
     """The question with its abbreviations spelled out, in place: expand_query without the appended
     vocabulary, so a phrase's scope (what "without" negates) ends where the question's own words do.
+    ``keep_cms=False`` drops the CMS shorthand kept beside its reading ("dist distal" -> "distal"), so a phrase
+    of the vocabulary reads through it ("lt dist rad fx": "distal radius").
 
     >>> spell_out("diverticulitis of colon w/o bleeding")
     'diverticulitis of colon without bleeding'
@@ -605,7 +614,7 @@ def spell_out(text: str) -> str:
         elif _kept_cms(low, cms):
             # CMS's own shorthand ("stg", "unsp", "intertroch"): keep it (short names are indexed too)
             # and add the word it stands for.
-            out.extend((w, cms[low]))
+            out.extend((w, cms[low]) if keep_cms else (cms[low],))
         else:
             out.append(w)
     return " ".join(out)
