@@ -165,6 +165,9 @@ _ENCOUNTER_WORDS = frozenset({"initial", "subsequent", "encounter", "sequela"})
 _INITIAL = re.compile(r"\binitial encounter\b", re.I)
 
 
+_OPEN_FRACTURE = re.compile(r"\bopen fracture\b", re.I)
+
+
 def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -> CodeRecord | None:
     """The billable code below ``heading`` for a question that matched the heading: the child whose own words
     (beyond the heading's) the question names (``_stated_scores``); else the "unspecified" child (NOS); else the
@@ -202,6 +205,9 @@ def default_child(query: str, heading: CodeRecord, children: list[CodeRecord]) -
     # of active treatment, the initial one (I.C.19.a; the ranker reads an unstated encounter the same way)
     if q.encounter is None:
         initial = [c for n, c in plain if n == best and _INITIAL.search(c.title)]
+        if len(initial) > 1 and "open" in q.fracture_unstated:
+            # a fracture not stated as open is closed (I.C.19.c.1): "initial encounter for closed fracture"
+            initial = [c for c in initial if not _OPEN_FRACTURE.search(c.title)] or initial
         if len(initial) == 1:
             return initial[0]
     return None

@@ -31,7 +31,8 @@ from casepilot.records import NOTE_LABELS, CodeRecord, Lookup, Note
 from casepilot.procedures import is_procedure, is_visit_reason
 from casepilot.spelling import official_vocabulary
 from casepilot.stated import stated_diagnosis
-from casepilot.retrieval import KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, inclusion_terms, short_description
+from casepilot.retrieval import (KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, first_listed_titles,
+                                 gives_visit_reason, inclusion_terms, short_description)
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
 from casepilot.text import (NARRATION, POLARITY, expand_query, names_remittance_code, negated_terms, own_word_forms,
                             question_negations, remittance_codes_of, small_numbers, stated_numbers, status_of, stem, tokens, trimester_of, with_stems)
@@ -695,6 +696,8 @@ class GroundedAnswerer:
             cs.ICD10CM: ["icd10cm"], cs.ICD10PCS: ["icd10pcs"],
             cs.CPT: ["cpt_licensed", "corpus_code_summary"], cs.HCPCS: ["hcpcs", "corpus_code_summary"],
         }[system]
+        if system == cs.ICD10CM:
+            query = without_procedure_purpose(query)
         scope = self._scope_decision(question)
         if scope is not None:
             # "our chargemaster price for a lap chole": the procedure is known, what is asked of it is not
@@ -1674,6 +1677,23 @@ _ADMITTED_FOR = re.compile(r"\b(?:admitted|adm|admit|scheduled|booked|planned|se
                            # a claim-style line that ends with what the stay is for: "primary OA L hip - for THA"
                            r"|(?:[,;]|\s-)\s*(?:(?:planned|scheduled)\s+)?for\s+(?:an?\s+|the\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}"
                            r"\s*[?.!]*\s*$", re.I)
+
+
+def without_procedure_purpose(query: str) -> str:
+    """A diagnosis search's words without the procedure the stay is for: "displaced intertrochanteric fx L femur,
+    admitted for IMN" searches the fracture, not the nail's words ("internal fixation device" led to T84.125A,
+    a displaced device). Kept whole when the clause is the visit's reason (chemotherapy, a screening) or the rest
+    says too little or names a procedure itself (infer_system reads the clause the same way)."""
+    m = _ADMITTED_FOR.search(query)
+    if m is None:
+        return query
+    clause = m.group(0)
+    if not is_procedure(clause) or first_listed_titles(clause) or gives_visit_reason(clause):
+        return query
+    rest = " ".join((query[:m.start()] + " " + query[m.end():]).split())
+    if len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) < 3 or is_procedure(rest):
+        return query
+    return rest
 
 
 # Words that say how conditions relate, not what they are: no evidence of relevance on their own.

@@ -147,6 +147,15 @@ def test_open_reduction_states_no_open_fracture():
     assert default_child("open scaphoid fx L wrist, initial", heading, kids).code == "S62022B"
 
 
+def test_a_fracture_stated_neither_open_nor_closed_is_closed_at_its_first_encounter():
+    heading = _rec("S72142", "Displaced intertrochanteric fracture of left femur")
+    kids = [_rec("S72142A", "... initial encounter for closed fracture"),
+            _rec("S72142B", "... initial encounter for open fracture type I or II"),
+            _rec("S72142D", "... subsequent encounter for closed fracture with routine healing")]
+    assert default_child("displaced intertrochanteric fx L femur", heading, kids).code == "S72142A"
+    assert default_child("open displaced intertrochanteric fx L femur", heading, kids).code == "S72142B"
+
+
 def test_a_measurement_does_not_hide_the_stage():
     # "EF 25%" is a percent, not a stage: the stage the question states (3b) still rules out stage 5
     heading = _rec("I13", "Hypertensive heart and chronic kidney disease")
