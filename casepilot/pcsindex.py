@@ -94,6 +94,60 @@ _DEVICE_WORDS = frozenset("drain drains tube tubes catheter catheters foley sten
                           "line lines port device hardware screw screws plate plates implant implants graft clip clips "
                           "suture sutures staples cannula lead leads pacemaker balloon".split())
 # "left" that says what stays, not the side: "drain left in", "cervix left in place", "no catheter left"
+# The vessel a catheter enters by ("R radial access", "via R fem", "transfemoral") is the way in, not the body part
+# operated on: a PCI "pLAD ... R radial access" dilates a coronary artery (027034Z), not the radial artery (037B34Z).
+_VESSEL = r"(?:common\s+)?(?:radial|femoral|fem|brachial|ulnar|jugular|subclavian|pedal|axillary)"
+_SIDE = r"(?:(?:rt|lt|r|l|right|left|rgt)\.?\s+)?"
+_ACCESS_ROUTE = re.compile(
+    rf"\b(?:via|through|thru)\s+(?:an?\s+|the\s+)?{_SIDE}{_VESSEL}\b(?:\s+(?:artery|arterial|vein|venous))?"
+    r"(?:\s+(?:access|approach|route|puncture|sheath|cath\w*))?"
+    rf"|\b{_SIDE}{_VESSEL}(?:\s+(?:artery|arterial|vein|venous))?\s+(?:access|approach|puncture|sheath)\b"
+    r"|\btrans(?:radial|femoral|brachial|jugular|ulnar|pedal)\b(?:\s+(?:access|approach))?", re.I)
+
+
+def without_access_route(question: str) -> str:
+    """The question without the vessel its catheter went in by, which names the way in and no body part.
+
+    >>> without_access_route("inpt PCI: pLAD 90% -> 1 DES 3.0x18 deployed, R radial access. PCS?")
+    'inpt PCI: pLAD 90% -> 1 DES 3.0x18 deployed, . PCS?'
+    >>> without_access_route("IVC filter placed via the right femoral vein"), without_access_route("femoral hernia repair")
+    ('IVC filter placed ', 'femoral hernia repair')
+    """
+    return _ACCESS_ROUTE.sub("", question)
+
+
+# A coronary artery named by its own name: PCS counts the arteries treated (Coronary Artery, One Artery ... Four or
+# More Arteries), and a question that names one artery and no count treats one ("PCI: pLAD 90% -> 1 DES": 027034Z).
+_CORONARY_NAMES = (("lad", r"[pmd]?lad|left anterior descending"), ("lcx", r"lcx|circumflex"),
+                   ("rca", r"[pmd]?rca|right coronary(?: artery)?"), ("diagonal", r"diagonal|diag"),
+                   ("om", r"om\d?|obtuse marginal"), ("ramus", r"ramus(?: intermedius)?"),
+                   ("pda", r"pda|posterior descending"), ("main", r"left main|lmca"))
+_CORONARY_WORK = re.compile(r"\b(?:pci|ptca|angioplast\w*|stents?|stented|des|bms|atherectom\w*|cabg|coronary|"
+                            r"dilat\w*|balloon\w*)\b", re.I)
+_ARTERY_COUNT = re.compile(r"\b(?:x\s*\d|single|double|triple|quadruple|multi-?vessel|\d\s*-?\s*vessels?|"
+                           r"(?:one|two|three|four|1|2|3|4)\s+(?:arter(?:y|ies)|vessels?|sites?))\b", re.I)
+
+
+def coronary_arteries_named(text: str) -> int:
+    """How many distinct coronary arteries a question about coronary work names by name (0 without that work).
+
+    >>> coronary_arteries_named("inpt PCI: pLAD 90% -> 1 DES 3.0x18 deployed"), coronary_arteries_named("PDA ligation")
+    (1, 0)
+    >>> coronary_arteries_named("DES to LAD and D1 diagonal, 2nd stent in RCA")
+    3
+    """
+    if not _CORONARY_WORK.search(text):
+        return 0
+    return sum(1 for _, rx in _CORONARY_NAMES if re.search(rf"\b(?:{rx})\b", text, re.I))
+
+
+def one_artery_said(text: str) -> str:
+    """``text`` with "one artery" added when it names one coronary artery and no count of arteries."""
+    if coronary_arteries_named(text) == 1 and not _ARTERY_COUNT.search(text):
+        return f"{text} one artery"
+    return text
+
+
 _LEFT_IN_PLACE = re.compile(r"\bleft(?=\s+(?:in|in place|in situ|behind|indwelling|intact|to pass)\b)", re.I)
 _NOTHING_LEFT = re.compile(r"\b((?:no|without)\s+(?:\w+\s+){1,2})left\b(?=\s*(?:[,.;)]|$))", re.I)
 # Words that say how or on which side, never what was done: ICD-9-CM titles lead with them ("Closed reduction",
@@ -706,7 +760,7 @@ class PCSIndex:
 
     def _question(self, question: str) -> _Read:
         """What the question says, read against the index's words (see _Read)."""
-        question, appended = self._own_words(question)
+        question, appended = self._own_words(one_artery_said(without_access_route(question)))
         # "no tube left in": what stays in place, not the left side (the negation below would drop "left" everywhere)
         question = _NOTHING_LEFT.sub(r"\1remaining", _LEFT_IN_PLACE.sub("remaining", question))
         # what the question says was not done ("tonsillectomy (no adenoids)", "nothing removed") names no

@@ -128,6 +128,23 @@ def test_the_number_of_coronary_arteries_bypassed_is_the_body_part(ix, question,
     assert first(ix, expand_query(question, pcs=True)).startswith(prefix)
 
 
+@pytest.mark.parametrize("question,code", [
+    # the vessel the catheter entered by is the way in, not the body part dilated
+    ("inpt PCI: pLAD 90% -> 1 DES 3.0x18 deployed, R radial access", "027034Z"),
+    ("PTCA with DES to the RCA via femoral access", "027034Z"),
+    ("IVC filter placement via R femoral vein, percutaneous", "06H03DZ"),
+    # the conduction system's AV node (body part key: Conduction Mechanism), not a brain ablation
+    ("AV node ablation, RF, percutaneous via R fem, pt already has PPM", "02583ZZ"),
+])
+def test_access_vessels_and_named_coronary_arteries(ix, question, code):
+    assert first(ix, expand_query(question, pcs=True)) == code
+
+
+def test_two_named_coronary_arteries_are_not_read_as_one(ix):
+    codes = [c.code for c in ix.candidates(expand_query("DES to LAD and RCA, percutaneous", pcs=True))]
+    assert "027034Z" not in codes[:1]
+
+
 def test_why_explains_the_index_path(ix):
     top = ix.candidates("laparoscopic cholecystectomy")[0]
     assert top.prefix == "0FT4" and top.index_term == "Cholecystectomy"
