@@ -304,6 +304,15 @@ class GroundedAnswerer:
             else:
                 answered = self._unknown_code(d, r) or answered
         d.answered = answered
+        if route.intent == rt.UNITS and d.verdict is not None and d.verdict.get("status") == "not_loaded" \
+                and asks_beyond_the_table(question):
+            # "MUE for 96375 - per line or per day? does splitting lines w 59 get around it": how the edits work is
+            # in the guidance whether or not the table is loaded; said after the table's notice and the code
+            rule = self.guideline(rt.Route(rt.GUIDELINE, route.codes, route.system, False, route.query), question,
+                                  timings)
+            if rule.answered and rule.decision is not None and rule.decision.label != DECLINE:
+                rule.decision = None  # the code's own answer stands; the rule adds to it
+                return _joined(d, rule)
         if not answered:
             d.decision = Decision(DECLINE, 0.0)
         if route.inherited:
@@ -1730,6 +1739,26 @@ def title_said(question: str, title: str) -> float:
     if any(w.isdigit() and w not in said for w in words) and not in_range:
         return 0.0  # "Type 1 diabetes ..." for "pt is type 2": another code, whatever else it shares
     return sum(1 for w in words if w in said or stem(w) in said or (w.isdigit() and in_range)) / len(words) if words else 0.0
+
+
+# Words that ask for what a table holds of a code, not a rule about it ("what is the MUE for 20610", "global days
+# on 27447"): a question with three words besides these asks more than the table's number
+_TABLE_ASK_WORDS = frozenset("code codes cpt hcpcs mue mues medically unlikely edit edits unit units max maximum allowed "
+                             "limit global period days day value number".split())
+
+
+def asks_beyond_the_table(question: str) -> bool:
+    """The question asks a rule about a table's number (how MUEs are applied, what a global period includes), not
+    only the number: phrased as a question, with three or more words of its own besides the code and table words.
+
+    >>> asks_beyond_the_table("MUE for 96375 - is that per line or per day? how do i tell whether splitting lines w 76/59 gets around it")
+    True
+    >>> asks_beyond_the_table("what is the MUE for 20610"), asks_beyond_the_table("max units 96372?")
+    (False, False)
+    """
+    if not rt.asks_about_rules(question):
+        return False
+    return len([w for w in content_words(question) if w not in _TABLE_ASK_WORDS and len(w) > 2]) >= 3
 
 
 def words_agree(decision: Decision | None) -> bool:
