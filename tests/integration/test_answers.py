@@ -199,6 +199,17 @@ def test_a_pair_question_quotes_what_each_code_summary_says_about_the_other(engi
     assert _every_sentence_cites(done["answer"])
 
 
+def test_a_units_question_asking_how_the_edit_works_adds_the_mue_guidance(engine):
+    # no MUE table in the slice: said first; how MUEs apply (per line or per day) is in the guidance all the same
+    done = engine.answer("MUE for 96375 - is that per line or per day? how do i tell whether splitting lines w 76/59 "
+                         "gets around it")
+    assert "not loaded" in done["answer"].split(". ")[0]
+    assert "MAI" in done["answer"] and done["answered"], done["answer"]
+    # the number alone is still the table's to give: no guidance appended
+    plain = engine.answer("what is the MUE for 96375")
+    assert "MAI" not in plain["answer"], plain["answer"]
+
+
 def test_a_follow_up_naming_one_axis_switches_the_pcs_code_within_its_table(engine):
     first = engine.answer("ICD-10-PCS code for laparoscopic cholecystectomy")
     assert [c["code"] for c in first["codes"]][0] == "0FT44ZZ", first["answer"]
