@@ -62,7 +62,10 @@ _PAST_ASK = re.compile(
 # ... or about that patient's account or coverage now: a balance, a deductible left, eligibility, an authorization
 _ACCOUNT_ASK = re.compile(
     r"\b(balance|owes?|owed|outstanding|remaining deductible|deductible (is )?(left|remaining|met)|eligible|"
-    r"eligibility|active (on|coverage)|prior auth\w*|auth status|claim status)\b", re.I)
+    r"eligibility|active (on|coverage)|prior auth\w*|auth status|claim status)\b"
+    # ... or what is wrong with that claim now ("denied CO-16 on the 93306 line. whats missing on it")
+    r"|\bwhat(?:'?s| is| was)\s+(?:missing|wrong|left off)\s+(?:on|with|from|in)\s+(?:it|this|that|the\s+(?:claim|line|one|bill))\b",
+    re.I)
 
 
 def pastes_patient_details(text: str) -> bool:
@@ -82,5 +85,7 @@ def asks_for_the_patients_record(text: str) -> bool:
     False
     >>> asks_for_the_patients_record("why was the claim denied for modifier 25?")  # a rule question, no patient
     False
+    >>> asks_for_the_patients_record("claim 2024-118834-07, Maria Gonzales DOB 03/14/1956, denied CO-16. whats missing on it")
+    True
     """
     return bool(_PAST_ASK.search(text) or _ACCOUNT_ASK.search(text)) and pastes_patient_details(text)

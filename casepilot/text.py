@@ -177,7 +177,7 @@ def expand_query(text: str, pcs: bool = False, cpt: bool = False) -> str:
     if plain != body:
         extra = list(dict.fromkeys([*extra, *appended(plain, pcs, cpt)]))
     body = _status_wording(body, " ".join(extra))
-    return " ".join([body, *extra, *trimester_of(body), *postprocedural_of(body), *status_of(body),
+    return " ".join([body, *extra, *trimester_of(body), *in_pregnancy_of(body), *postprocedural_of(body), *status_of(body),
                      *arabic_grades(body), *spinal_region_of(body), *maternal_age_of(body),
                      *remittance_codes_of(body)]).strip()
 
@@ -335,6 +335,21 @@ def trimester_of(text: str) -> list[str]:
     if not 1 <= weeks <= 43:
         return []
     return ["first trimester" if weeks < 14 else "second trimester" if weeks < 28 else "third trimester"]
+
+
+# Delivery or after it: the weeks then date the birth, not a pregnancy still under way
+_DELIVERED = re.compile(r"\b(deliver\w*|postpartum|post-partum|puerper\w*|pp|c-?section|cesarean|svd|nsvd|vbac|"
+                        r"born|birth|labou?r|l&d|childbirth)\b", re.I)
+
+
+def in_pregnancy_of(text: str) -> list[str]:
+    """"pregnancy" when the text dates a pregnancy under way by its weeks and says of no delivery: chapter 15 splits
+    a condition "in pregnancy" from "in childbirth" and "in the puerperium" (O24.41- / O24.42- / O24.43-).
+
+    >>> in_pregnancy_of("OB pt 28 wks, gestational diabetes, diet controlled"), in_pregnancy_of("GDM, delivered at 39 wks")
+    (['pregnancy'], [])
+    """
+    return ["pregnancy"] if trimester_of(text) and not _DELIVERED.search(text) else []
 
 
 # A denial on a remittance: a group code and a claim adjustment reason code ("CO-97", "PR 1", "CO16"), or a CARC
