@@ -198,6 +198,8 @@ def is_procedure(text: str, words_only: bool = False) -> bool:
 
     >>> is_procedure("lap chole"), is_procedure("GERD with esophagitis seen on EGD, no bleeding")
     (True, False)
+    >>> is_procedure("we took out the entire right upper lobe thoracoscopically")
+    True
     """
     text = diagnostic_procedure_words(text)
     if _ENCOUNTER.search(text):
@@ -220,6 +222,9 @@ def is_procedure(text: str, words_only: bool = False) -> bool:
         # "hysteroscopic": the adjective of an index procedure ("hysteroscopy"); "phaco": a truncation that one
         # procedure word completes
         if w.endswith("scopic") and w[:-2] + "y" in words:
+            return True
+        # "took out the right upper lobe thoracoscopically": how a procedure was done, an adverb no ICD-10-CM title has
+        if w.endswith("scopically"):
             return True
         if len(w) >= 5 and w.isalpha() and len(done := {x for x in _terms_words() if x.startswith(w)}) == 1 \
                 and len(next(iter(done))) >= len(w) + 3:

@@ -54,18 +54,25 @@ def loaded_sources(settings) -> set[str]:
     return out
 
 
-# A HCPCS Level II code: a letter (A-V) and four digits.
+# A HCPCS Level II code: a letter (A-V) and four digits. A CPT code: five digits, or four and F or T (categories II
+# and III).
 _HCPCS = re.compile(r"^[A-V]\d{4}$")
+_CPT = re.compile(r"^\d{4}[0-9FT]$")
 
 
 def implied_requirements(item: EvalItem, knows: Callable[[str], bool]) -> list[str]:
     """Sources an item needs though it does not declare them: a lookup of HCPCS Level II codes the default index
-    does not hold ("hcpcs J3301?") is answered only from the HCPCS file; without it, "not among the HCPCS codes
-    CasePilot knows" is the right answer, not a false decline. ``knows``: whether the code store holds a code."""
+    does not hold ("hcpcs J3301?") is answered only from the HCPCS file, and a lookup of CPT codes it holds no
+    summary of ("97597 ?") only from the user's licensed CPT file; without them, "not among the HCPCS (CPT) codes
+    CasePilot knows" is the right answer (issue 10: "What is CPT code 99999?"), not a false decline. ``knows``:
+    whether the code store holds a code (as HCPCS or CPT)."""
     codes = item.expected_codes
-    if item.intent == "code_lookup" and codes and all(_HCPCS.match(c) for c in codes) \
-            and not all(knows(c) for c in codes):
+    if item.intent != "code_lookup" or not codes or all(knows(c) for c in codes):
+        return []
+    if all(_HCPCS.match(c) for c in codes):
         return ["hcpcs"]
+    if all(_CPT.match(c) for c in codes):
+        return ["cpt"]
     return []
 
 
@@ -130,9 +137,9 @@ class Runner:
                 for c in done.get("citations", [])}
 
     def _knows(self, code: str) -> bool:
-        """Whether the engine's code store holds ``code`` as a HCPCS code (False without a store)."""
+        """Whether the engine's code store holds ``code`` as a HCPCS or CPT code (False without a store)."""
         store = getattr(self.engine, "store", None)
-        return store is not None and bool(store.find(code, ["hcpcs"]))
+        return store is not None and bool(store.find(code, ["hcpcs", "cpt"]))
 
     def run_one(self, item: EvalItem) -> dict:
         res: dict = {"id": item.id, "category": item.category, "intent": item.intent, "answerable": item.answerable,

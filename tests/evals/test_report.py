@@ -55,6 +55,17 @@ def test_a_lookup_of_hcpcs_codes_the_index_does_not_hold_needs_the_hcpcs_file():
         assert implied_requirements(other, knows) == [] and skip_reason(other, set(), knows) is None
 
 
+def test_a_lookup_of_cpt_codes_without_a_summary_needs_the_licensed_cpt_file():
+    item = EvalItem(id="c", question="97597 ?", intent="code_lookup", category="lookup", expected_codes=["97597"])
+    knows = {"99213", "0591T"}.__contains__
+    assert "cpt" in skip_reason(item, set(), knows) and skip_reason(item, {"cpt"}, knows) is None
+    # a CPT code the corpus summarises (category III too), or codes of two sets: nothing implied
+    for other in (item.model_copy(update={"expected_codes": ["99213"]}),
+                  item.model_copy(update={"expected_codes": ["0591T"]}),
+                  item.model_copy(update={"expected_codes": ["97597", "E11.9"]})):
+        assert implied_requirements(other, knows) == [], other.expected_codes
+
+
 def test_summary_thresholds_and_report(tmp_path):
     results = Runner(Canned(GOOD), Canned(BAD)).run([ITEM, ITEM.model_copy(update={"id": "y"})])
     summary = summarize(results, {"run": "t"})
