@@ -40,7 +40,12 @@ FUNCTION_WORDS = frozenset(
       "gotta thats whats im ive dont doesnt cant wont yeah yes sure supposed kind sort even tho though ever always "
       "sometimes usually someone somebody anything something everything".split()
     # how long ago or how far along ("2.5 yrs ago", "3 wks post op", "10 wks pregnant"): a duration, no topic
-    + "wk wks yr yrs hr hrs mo mos".split())
+    + "wk wks yr yrs hr hrs mo mos".split()
+    # when it happened ("discharged last Thurs, we called Mon"): a day or a month names no topic ("sat" and "sun"
+    # stay: oxygen saturation, sun exposure; "dec" stays: decreased)
+    + "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri "
+      "january february april june july august september october november december jan feb apr jun jul aug "
+      "sep sept oct nov yesterday tomorrow tonight morning afternoon evening".split())
 
 
 @dataclass
@@ -55,7 +60,11 @@ class Decision:
 
 
 def content_words(question: str) -> list[str]:
-    """The words of a question that name what it is about (expanded abbreviations, no codes, no function words)."""
+    """The words of a question that name what it is about (expanded abbreviations, no codes, no function words).
+
+    >>> content_words("TCM rules? pt discharged from hospital last Thurs, we called Mon")
+    ['tcm', 'rules', 'discharged', 'hospital', 'last', 'called']
+    """
     mentions = cs.find_mentions(question)
     code_tokens = {t for m in mentions for t in (m.raw.lower(), m.code.lower(), *tokens(m.raw, stop=False))}
     # how the question is told ("comes in", "per MD") is no topic the evidence must cover

@@ -1275,6 +1275,14 @@ class GroundedAnswerer:
             return d
         d.decision = decision
         self._compose(d, question, hits, ranked)
+        if route.system in (cs.ICD10CM, cs.ICD10PCS) and _leads_with_code_summary(d) and not rt.asks_for_a_code(question) \
+                and not rt.names_a_rule(question):
+            # "... Dual chamber PPM placed day 2. Principal dx?" names ICD-10-CM and no rule: a sure code match answers
+            # it rather than the pacemaker insertion's summary ("lipid panel as screening, no dx of hyperlipidemia -
+            # medicare frequency??" keeps the lipid panel's summary: no code matches it surely)
+            coded = coded or self.describe(route, question, timings)
+            if coded.answered and coded.decision is not None and coded.decision.label == ANSWER:
+                return coded
         if route.system in (cs.ICD10CM, cs.ICD10PCS) and _leads_with_code_summary(d) and rt.asks_for_a_code(question):
             # "acute appendicitis with perforation ... ICD-10-CM?": a CPT summary (I&D 10061) answers another code
             # set's question; the code search does, or nothing does
