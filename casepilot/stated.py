@@ -44,6 +44,9 @@ _NOT_STANDALONE = re.compile(r"^(?:is|was|are|were|it|its|it's|that|this|these|t
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'/.-]*")
 # fewer words than this is a complete description already; nothing to pick out of it
 MIN_NARRATIVE_WORDS = 12
+# ... unless the diagnosis is labelled ("wet prep shows trichomonads. dx trichomonal vaginitis"): the label says
+# which words are the conclusion however short the story before it
+MIN_LABELLED_WORDS = 6
 
 
 def stated_diagnosis(question: str) -> str | None:
@@ -58,10 +61,15 @@ def stated_diagnosis(question: str) -> str | None:
     >>> stated_diagnosis("pt w/ known seizure d/o brought in after a sz at home. neuro note: not intractable, "
     ...                  "no status. code pls") is None
     True
+    >>> stated_diagnosis("discharge + itching, wet prep shows trichomonads. dx trichomonal vaginitis")
+    'trichomonal vaginitis'
     """
-    if len(_WORDS.findall(question)) < MIN_NARRATIVE_WORDS:
+    n = len(_WORDS.findall(question))
+    if n < MIN_LABELLED_WORDS:
         return None
-    for marker in _MARKERS:
+    for i, marker in enumerate(_MARKERS):
+        if i and n < MIN_NARRATIVE_WORDS:
+            break
         for m in marker.finditer(question):
             rest = question[m.end():]
             end = _CLAUSE_END.search(rest)

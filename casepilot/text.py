@@ -179,7 +179,23 @@ def expand_query(text: str, pcs: bool = False, cpt: bool = False) -> str:
     body = _status_wording(body, " ".join(extra))
     return " ".join([body, *extra, *trimester_of(body), *in_pregnancy_of(body), *postprocedural_of(body), *status_of(body),
                      *arabic_grades(body), *spinal_region_of(body), *maternal_age_of(body),
-                     *remittance_codes_of(body)]).strip()
+                     *remittance_codes_of(body), *results_of(body)]).strip()
+
+
+# A test's result typed as a sign after it ("UPT +", "strep (+)", "rapid flu (-)"): the code titles say it in words
+# (Z32.01 "... pregnancy test, result positive").
+_SIGNED_RESULT = re.compile(r"[a-z0-9)]\s*(\(\+\)|\+|\(-\))(?=\s|$|[,.;:!?])", re.I)
+
+
+def results_of(text: str) -> list[str]:
+    """The words a result sign after a test stands for.
+
+    >>> results_of("upt +"), results_of("strep (+), flu (-)"), results_of("a + b")
+    (['positive'], ['positive', 'negative'], [])
+    """
+    return list(dict.fromkeys("negative" if m.group(1) == "(-)" else "positive" for m in _SIGNED_RESULT.finditer(text)
+                              if not text[m.end():].lstrip().startswith(tuple("abcdefghijklmnopqrstuvwxyz0123456789"))
+                              or m.group(1) != "+"))
 
 
 # Vertebral levels: "L4-L5", "L4-5", "C5/6", "L5-S1"; a single level ("L5") only beside a spine word ("T4" is
