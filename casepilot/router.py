@@ -146,6 +146,23 @@ _YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can
                           # diagnosis is coded at all
                           r"|\b(?:suspected|probable|likely|possible|questionable|presumed|rule[- ]out|r/o)\b"
                           r"[^?]*\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b", re.I)
+# "... 99393 and the ear infection too, how do i bill both", "do i use 90471 or the counseling admin codes", "doc found a
+# murmur. still Z00.129?": the codes named are the case; what is asked is a rule about them, which the guidance answers
+_RULE_ABOUT_CODES = re.compile(r"\bhow (?:do|should|can|would) (?:i|we) (?:bill|code|report) (?:both|them|it|this|that|these)\b"
+                               r"|\bstill\s+(?:a\s+|the\s+)?[a-z]?\d[\w.]*\s*\?", re.I)
+# "do i use 90471 or the counseling admin codes": a choice between a procedure code and others, which the guidance
+# on those services settles (a diagnosis category's own notes answer "do i use I21 again or something else")
+_CHOICE_OF_PROCEDURE = re.compile(r"\b(?:do|should|can|would) (?:i|we) (?:use|bill|report|code)\b[^?.]*\bor\b", re.I)
+
+
+def asks_rule_about_codes(message: str, procedures: bool) -> bool:
+    """The codes the message names are its case and the question a rule about them ("... 99393 and the ear infection,
+    how do i bill both"; with a procedure code, "do i use 90471 or the counseling codes").
+
+    >>> asks_rule_about_codes("well child, murmur found. still Z00.129?", False), asks_rule_about_codes("what is 99393", True)
+    (True, False)
+    """
+    return bool(_RULE_ABOUT_CODES.search(message) or (procedures and _CHOICE_OF_PROCEDURE.search(message)))
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
                         r"^\s*(and|what about|how about|ok and|also)\b", re.I)
 
@@ -438,6 +455,9 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         # "I already have T78.3XXA for the swelling -- which T code do I add for the drug?": the codes named are
         # the asker's; the answer is another code for the description
         return Route(DESCRIPTION_TO_CODE, resolved, system, inherited, message, prior, had)
+    elif resolved and asks_rule_about_codes(message, bool(procedures)) \
+            and not any(r.mention.systems == (cs.MODIFIER,) for r in resolved):
+        intent = GUIDELINE
     elif resolved and _within_heading(message, resolved):
         # "acute diastolic heart failure - which I50 code?": a description to code inside that heading.
         intent = DESCRIPTION_TO_CODE

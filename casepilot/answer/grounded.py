@@ -1234,8 +1234,15 @@ class GroundedAnswerer:
                 return coded
         colls = list(KNOWLEDGE_COLLECTIONS)
         # a pasted chart header ("pt Mary Jones dob 3/3/44 - who signs the ABN?") is no topic to search for
-        hits = self.retriever.search(" ".join(without_patient_details(question).split()) or question, colls, k=12,
-                                     timings=timings)
+        query = " ".join(without_patient_details(question).split()) or question
+        # "99393 ... and the ear infection too, how do i bill both": a code in a rule question stands for its service,
+        # whose name (the record's title) is what the guidance on that service says
+        # (only there: a question that names its rule, "which modifier", or asks of a table, is searched by its own
+        # words; the services' names would pull their own summaries over the rule)
+        named = [r.records[0].title for r in route.codes if r.records and r.mention.systems != (cs.MODIFIER,)] \
+            if rt.asks_rule_about_codes(question, bool(route.procedures())) and not rt.names_a_rule(question) else []
+        query = " ".join([query, *list(dict.fromkeys(named))[:3]])
+        hits = self.retriever.search(query, colls, k=12, timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
         if quoted := remittance_codes_of(question):
             # a denial quoted by its reason code ("CO-109, why?") is answered by a section on that code or not at
@@ -1252,7 +1259,8 @@ class GroundedAnswerer:
         if rt.asks_for_a_modifier(question):
             ranked = modifier_documents_first(ranked)
         best = ranked[0][1] if ranked else []
-        decision = self.decide(self.retriever.spell(question), best) if best else None
+        # (what the evidence must cover: the question with the services its codes name, as searched)
+        decision = self.decide(self.retriever.spell(question if not named else query), best) if best else None
         if quoted and decision is not None and decision.label == DECLINE:
             # the section on the quoted reason code is found as a code record is, by its number: the words around
             # it ("EOB says ... in plain english") need no cover; what the section does not say is flagged
