@@ -274,7 +274,9 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       # taken as prescribed: the adverse-effect criterion, not a dosing question
                                       "T2DM on insulin, took correct dose but skipped dinner, hypoglycemia",
                                       # "can we get paid" asks the rule; "did it get paid" asks the asker's claim
-                                      "whats the earliest we can do the next AWV and get paid"])
+                                      "whats the earliest we can do the next AWV and get paid",
+                                      # the time of the patient's own event, a clause before the question
+                                      "new to medicare last month, do we do the AWV or the welcome to medicare visit"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 

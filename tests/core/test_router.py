@@ -116,6 +116,12 @@ def store(tmp_path_factory):
     # an aside after the question is not where the question ends
     ("Impression: acute ischemic stroke, embolic occlusion of the L MCA. whats the code (nihss not documented)",
      rt.DESCRIPTION_TO_CODE),
+    # the codes named are the case of a rule question: the guidance answers it, not their summaries
+    ("est pt 99213 and mom also wanted the rash looked at, how do i bill both", rt.GUIDELINE),
+    ("pt seen for knee pain, do i use 20610 or the E/M only", rt.GUIDELINE),
+    ("doc says HTN is controlled now. still I10?", rt.GUIDELINE),
+    # ... while a choice about a diagnosis category is answered by the category's own notes
+    ("NSTEMI again 3 wks later, do i use I50 again or something else", rt.CODE_LOOKUP),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent
