@@ -465,6 +465,21 @@ def _match(name_words, q: set[str], qlat: set[str]) -> tuple[float, int] | None:
     return score, len(hit | soft)
 
 
+def _said_as_adjective(tied: list, words_of, q: set[str]) -> list:
+    """Of body parts (or index sub-terms) the question fits equally, those with a word it says in another form.
+
+    "repair of 1st degree perineal lac (skin only)": every "Skin, ..." sub-term fits "skin"; "perineal" names the
+    Perineum by its first five letters. Only a tie is settled so: a word root alone never picks a body part.
+
+    >>> _said_as_adjective([("0HQ0", "scalp skin"), ("0HQ9", "perineum skin")], lambda t: t[1].split(),
+    ...                    {"perineal", "skin", "repair"})
+    [('0HQ9', 'perineum skin')]
+    """
+    roots = {w[:5] for w in q if len(w) >= 5 and w.isalpha()}
+    near = [t for t in tied if any(len(x) >= 5 and x[:5] in roots and x not in q for x in words_of(t))]
+    return near or tied
+
+
 _DEVICE_OP = re.compile(r"(Removal|Revision|Change|Insertion|Replacement)\b[^,]*\bdevice\b", re.I)
 _GEM_OP = re.compile(r"(Removal|Revision|Replacement|Insertion)\b", re.I)
 # the words (after the question's synonyms: "placed" adds "insertion") that say what is done with a device
@@ -907,6 +922,8 @@ class PCSIndex:
         # a sub-term the question fits ("Herniorrhaphy, With synthetic substitute") is more specific than the
         # entry's plain references ("see Repair"), which then describe the other case
         keep = [(r, s) for r, s in fit if (not r.path and (best is None or best <= 0)) or (r.path and s >= best - 1e-9)]
+        if len(keep) > 1:
+            keep = _said_as_adjective(keep, lambda rs: _name_words(" ".join(rs[0].path)), q)
         if best is None and len(refs) <= big and any(r.path for r in refs) and all(r.path for r in refs):
             keep = [(replace(r, path=()) if r.kind == "see" else r, -0.5) for r in refs]  # sub-term unstated
         return keep
@@ -931,9 +948,11 @@ class PCSIndex:
             best = max((s for _, s, _ in parts), default=None)
             if best is None:
                 yield ref.code, ref.code, "", None
-            for bp, s, name in parts:
-                if s >= best - 1e-9:
-                    yield ref.code + bp, ref.code + bp, f"; body part {bp} {name} from the question", s
+            top = [(bp, s, name) for bp, s, name in parts if s >= best - 1e-9]
+            if len(top) > 1:
+                top = _said_as_adjective(top, lambda t: _name_words(t[2]), q)
+            for bp, s, name in top:
+                yield ref.code + bp, ref.code + bp, f"; body part {bp} {name} from the question", s
         elif ref.kind == "see" and depth == 0:  # "see Excision with qualifier Diagnostic": the root operation's entry
             root, _, rest = ref.target.partition(",")
             root, _, using = root.partition(" using ")  # "see Occlusion using Extraluminal Device"
