@@ -186,6 +186,19 @@ def _pcs_index_doc(top, rec: CodeRecord) -> Document:
                   "kind": "pcs_index", "source": f"{rec.version}: Alphabetic Index, GEMs and tables"})
 
 
+def _below(heading: CodeRecord, code: str) -> bool:
+    """Whether ``code`` sits below ``heading``: its category's code begins it, a block's range ("J00J06") holds it.
+
+    >>> _below(CodeRecord("icd10cm", "J00J06", "J00-J06", "t", level="block"), "J069")
+    True
+    >>> _below(CodeRecord("icd10cm", "J00J06", "J00-J06", "t", level="block"), "J22"), _below(CodeRecord("icd10cm", "Z0012", "Z00.12", "t"), "Z00129")
+    (False, True)
+    """
+    if heading.level == "block" and len(heading.code) == 6:
+        return heading.code[:3] <= code[:3] <= heading.code[3:]
+    return code.startswith(heading.code)
+
+
 def _flat(text: str) -> str:
     return " ".join(text.replace("\n", "; ").split()).replace(":;", ":")
 
@@ -304,10 +317,11 @@ class GroundedAnswerer:
             else:
                 answered = self._unknown_code(d, r) or answered
         d.answered = answered
-        if route.intent == rt.UNITS and d.verdict is not None and d.verdict.get("status") == "not_loaded" \
-                and asks_beyond_the_table(question):
-            # "MUE for 96375 - per line or per day? does splitting lines w 59 get around it": how the edits work is
-            # in the guidance whether or not the table is loaded; said after the table's notice and the code
+        if route.intent in (rt.UNITS, rt.GLOBAL_PERIOD, rt.PAIR_CHECK) and d.verdict is not None \
+                and d.verdict.get("status") == "not_loaded" and asks_beyond_the_table(question):
+            # "MUE for 96375 - per line or per day? does splitting lines w 59 get around it", "how long is the global
+            # period and what's in it?": how the edits and the global package work is in the guidance whether or not
+            # the table is loaded; said after the table's notice and the code
             rule = self.guideline(rt.Route(rt.GUIDELINE, route.codes, route.system, False, route.query), question,
                                   timings)
             if rule.answered and rule.decision is not None and rule.decision.label != DECLINE:
@@ -908,7 +922,7 @@ class GroundedAnswerer:
         """The first of ``hits`` that is a billable code below ``heading`` and shares the question's substance
         (as an "Also consider" must), with its record; (None, None) if there is none."""
         return next(((h, o) for h in hits if (o := self._hit_record(h)) is not None and o.billable
-                     and o.system == heading.system and o.code.startswith(heading.code)
+                     and o.system == heading.system and _below(heading, o.code)
                      and relevance(query, h) >= 0.5), (None, None))
 
     def _code_first(self, query: str, hits: list[Hit], types: tuple[str, ...] = ("code_first",)) -> tuple[list[Hit], str | None]:
