@@ -1316,7 +1316,19 @@ class GroundedAnswerer:
             return d
         if not d.sentences:
             self._decline(d, decision, [hs[0] for _, hs in ranked[:3]])
-        elif decision.label == PARTIAL:
+            return d
+        if coded is None and route.intent == rt.GUIDELINE and not route.codes and rt.asks_for_a_code(question) \
+                and rt.names_a_rule(question) and not rt.asks_for_a_modifier(question) \
+                and route.system in (None, cs.ICD10CM):
+            # "6 wk fu R Colles fracture (closed) ... which 7th character and code": the rule it names answers half;
+            # the case's code, when the search is sure of it, is the other half, said first
+            coded = self.describe(route, question, timings)
+            if coded.answered and coded.decision is not None and (
+                    coded.decision.label == ANSWER or (coded.decision.label == PARTIAL and words_agree(coded.decision))):
+                coded.decision = None if coded.decision.label == ANSWER else coded.decision
+                return _joined(coded, d)
+            coded = None
+        if decision.label == PARTIAL:
             d.notices.append("CasePilot's sources answer this question only in part; check the cited passages.")
         elif coded is not None and coded.answered and coded.label == PARTIAL:
             # A case that asks for its codes ("... diabetic nephropathy, CKD 3b. what codes do I use?") and a rule
@@ -1611,6 +1623,8 @@ _PREFIX = re.compile(
 # "... no eye involvement. What ICD-10 code?", "... - dx code?": the question's frame after the description
 _SUFFIX = re.compile(
     r"[\s.,;:!?-]*\b(?:(?:what|which)(?:'?s| is| are| would be)?\s+(?:the\s+)?(?:correct\s+|right\s+|best\s+)?)?"
+    # "... which 7th character and code": the character is the code's, asked with it
+    r"(?:(?:7th|seventh)\s+char(?:acter)?s?\s*(?:and|&|\+|/)\s*(?:the\s+)?)?"
     r"(?:icd[- ]?10(?:[- ]?(?:cm|pcs))?\s+|diagnosis\s+|dx\s+)?(?:codes?|dx)(?:\s+(?:for|is)\s+(?:this|that|it))?"
     r"[\s?.!]*$", re.I)
 
@@ -1631,6 +1645,8 @@ def strip_question(question: str) -> str:
     'fell off a ladder at home'
     >>> strip_question("HTN, diastolic CHF and CKD 3b. Which code goes first?"), strip_question("HTN + CKD 4 - codes & sequence?")
     ('HTN, diastolic CHF and CKD 3b', 'HTN + CKD 4')
+    >>> strip_question("6 wk fu R Colles fx (closed), routine healing. which 7th character and code")
+    '6 wk fu R Colles fx (closed), routine healing'
     """
     # ("Need the external cause code: he fell off a ladder ...": the lead-in before the description goes too)
     q = _PREFIX.sub("", rt.NEED_CODE_LEAD.sub("", question.strip(), count=1), count=1).rstrip(" ?.!")
