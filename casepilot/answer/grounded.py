@@ -207,7 +207,8 @@ def _joined(first: Draft, then: Draft) -> Draft:
     """One answer of two drafts: ``first``'s sentences, then ``then``'s, each cited anew; the lesser decision."""
     out = Draft(first.intent, searched=list(dict.fromkeys([*first.searched, *then.searched])),
                 notices=list(dict.fromkeys([*first.notices, *then.notices])),
-                declared_invalid=first.declared_invalid | then.declared_invalid)
+                declared_invalid=first.declared_invalid | then.declared_invalid,
+                verdict=first.verdict if first.verdict is not None else then.verdict)  # a table's verdict stays
     for part in (first, then):
         for i, (text, nums) in enumerate(part.sentences):
             docs = [part.evidence.docs[part.evidence.items[n - 1].id] for n in nums]
@@ -1801,10 +1802,14 @@ def asks_beyond_the_table(question: str) -> bool:
     True
     >>> asks_beyond_the_table("what is the MUE for 20610"), asks_beyond_the_table("max units 96372?")
     (False, False)
+    >>> asks_beyond_the_table("Can 20610 and 99213 be billed together?")
+    False
     """
     if not rt.asks_about_rules(question):
         return False
-    return len([w for w in content_words(question) if w not in _TABLE_ASK_WORDS and len(w) > 2]) >= 3
+    # (the codes are not words of its own: "Can 20610 and 99213 be billed together?" asks the table alone)
+    return len([w for w in content_words(question) if w not in _TABLE_ASK_WORDS and len(w) > 2
+                and not any(ch.isdigit() for ch in w)]) >= 3
 
 
 def words_agree(decision: Decision | None) -> bool:
