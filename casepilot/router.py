@@ -163,6 +163,8 @@ def asks_rule_about_codes(message: str, procedures: bool) -> bool:
     (True, False)
     """
     return bool(_RULE_ABOUT_CODES.search(message) or (procedures and _CHOICE_OF_PROCEDURE.search(message)))
+
+
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
                         r"^\s*(and|what about|how about|ok and|also)\b", re.I)
 

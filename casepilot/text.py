@@ -184,18 +184,17 @@ def expand_query(text: str, pcs: bool = False, cpt: bool = False) -> str:
 
 # A test's result typed as a sign after it ("UPT +", "strep (+)", "rapid flu (-)"): the code titles say it in words
 # (Z32.01 "... pregnancy test, result positive").
-_SIGNED_RESULT = re.compile(r"[a-z0-9)]\s*(\(\+\)|\+|\(-\))(?=\s|$|[,.;:!?])", re.I)
+# (a bare "+" joining two words, "discharge + itching", is no result)
+_SIGNED_RESULT = re.compile(r"[a-z0-9)]\s*(\(\+\)|\(-\)|\+(?!\s*\w))(?=\s|$|[,.;:!?])", re.I)
 
 
 def results_of(text: str) -> list[str]:
     """The words a result sign after a test stands for.
 
-    >>> results_of("upt +"), results_of("strep (+), flu (-)"), results_of("a + b")
-    (['positive'], ['positive', 'negative'], [])
+    >>> results_of("upt +"), results_of("strep (+), flu (-)"), results_of("a + b"), results_of("UPT + Pt")
+    (['positive'], ['positive', 'negative'], [], [])
     """
-    return list(dict.fromkeys("negative" if m.group(1) == "(-)" else "positive" for m in _SIGNED_RESULT.finditer(text)
-                              if not text[m.end():].lstrip().startswith(tuple("abcdefghijklmnopqrstuvwxyz0123456789"))
-                              or m.group(1) != "+"))
+    return list(dict.fromkeys("negative" if m.group(1) == "(-)" else "positive" for m in _SIGNED_RESULT.finditer(text)))
 
 
 # Vertebral levels: "L4-L5", "L4-5", "C5/6", "L5-S1"; a single level ("L5") only beside a spine word ("T4" is

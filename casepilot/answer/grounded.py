@@ -33,7 +33,7 @@ from casepilot.spelling import official_vocabulary
 from casepilot.stated import stated_diagnosis
 from casepilot.retrieval import (KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, first_listed_titles,
                                  gives_visit_reason, inclusion_terms, short_description)
-from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, parse_ranges
+from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, in_range, parse_ranges
 from casepilot.text import (NARRATION, POLARITY, expand_query, names_remittance_code, negated_terms, own_word_forms,
                             question_negations, remittance_codes_of, small_numbers, stated_numbers, status_of, stem, tokens, trimester_of, with_stems)
 
@@ -195,7 +195,7 @@ def _below(heading: CodeRecord, code: str) -> bool:
     (False, True)
     """
     if heading.level == "block" and len(heading.code) == 6:
-        return heading.code[:3] <= code[:3] <= heading.code[3:]
+        return in_range(code, heading.code[:3], heading.code[3:])
     return code.startswith(heading.code)
 
 
