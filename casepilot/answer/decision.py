@@ -38,7 +38,11 @@ FUNCTION_WORDS = frozenset(
     + "actually ok okay thing things stuff want wants wanted seem seems once still really pls plz please thanks thank "
       "hey hi question questions quick anyway anyways guys lol idk basically literally kinda sorta like gonna wanna "
       "gotta thats whats im ive dont doesnt cant wont yeah yes sure supposed kind sort even tho though ever always "
-      "sometimes usually someone somebody anything something everything".split()
+      "sometimes usually someone somebody anything something everything nothing anyone everyone".split()
+    # who it happened to ("she", "his meds") and the negated contractions of chat ("didnt", "shouldnt"): a pronoun or
+    # a "not" names no topic the evidence must cover
+    + "he him his she her hers they them theirs mine yours ours isnt wasnt arent werent didnt hasnt havent hadnt "
+      "shouldnt wouldnt couldnt".split()
     # how long ago or how far along ("2.5 yrs ago", "3 wks post op", "10 wks pregnant"): a duration, no topic
     + "wk wks yr yrs hr hrs mo mos".split()
     # when it happened ("discharged last Thurs, we called Mon"): a day or a month names no topic ("sat" and "sun"
