@@ -36,7 +36,7 @@ VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
 _SECTIONS = ("stopwords", "abbreviations", "ambiguous", "synonyms")
 _REQUIRED = ("value", "reason", "source")
 _OPTIONAL = {"check_titles": bool, "pcs": bool, "cpt": bool, "context": str, "strict": bool, "example": str,
-             "cms_when_unread": bool}
+             "cms_when_unread": bool, "unless": str, "unless_example": str}
 
 
 class VocabularyError(ValueError):
@@ -109,6 +109,8 @@ SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].it
 # ... some only beside their context: "poorly controlled" is "with hyperglycemia" for a diabetes (the index's
 # "Diabetes, poorly controlled"), "intractable" for an epilepsy
 _SYNONYM_CONTEXT = {k: re.compile(e["context"], re.I) for k, e in _VOCABULARY["synonyms"].items() if "context" in e}
+# ... and some never beside the words of their ``unless`` pattern: a "carcinoma in situ" is no malignant neoplasm
+_SYNONYM_UNLESS = {k: re.compile(e["unless"], re.I) for k, e in _VOCABULARY["synonyms"].items() if "unless" in e}
 NOT_FOR_PCS: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].items() if e.get("pcs") is False)
 # ... and those that only ICD-10-CM titles use (cpt = false): "visit" is the Z codes' "encounter", not a CPT word
 NOT_FOR_CPT: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].items() if e.get("cpt") is False)
@@ -484,7 +486,8 @@ def says(low: str, phrase: str) -> bool:
 
 def synonym_keys(low: str) -> list[str]:
     """The vocabulary's synonym keys that a lower-cased text contains as whole words, in file order."""
-    return [k for k in SYNONYMS if says(low, k) and (k not in _SYNONYM_CONTEXT or _SYNONYM_CONTEXT[k].search(low))]
+    return [k for k in SYNONYMS if says(low, k) and (k not in _SYNONYM_CONTEXT or _SYNONYM_CONTEXT[k].search(low))
+            and not (k in _SYNONYM_UNLESS and _SYNONYM_UNLESS[k].search(low))]
 
 
 def question_negations(query: str) -> set[str]:

@@ -193,6 +193,10 @@ def test_synonym_adds_code_set_vocabulary(key):
         return
     assert SYNONYMS[key] in expand_query(key)
     assert SYNONYMS[key] in expand_query(f"see {key} here")
+    if "unless" in entry:
+        # ... and one never read beside its ``unless`` words needs an example that has them, and adds nothing there
+        assert entry.get("unless_example"), f"[synonyms.{key}]: an unless pattern needs an unless_example"
+        assert key in entry["unless_example"] and SYNONYMS[key] not in expand_query(entry["unless_example"])
 
 
 def test_poorly_controlled_is_hyperglycemia_for_a_diabetes_only():
