@@ -437,6 +437,17 @@ _VESSEL_SYSTEMS = "23456"
 _OP_SUFFIX = re.compile(r"(ectomy|otomy|ostomy|plasty|scopy|pexy|rrhaphy|centesis)$")
 
 
+# Words of a pregnancy, a delivery or its products: without one, no Obstetrics section (1) code is asked about
+_OBSTETRIC = re.compile(r"\b(?:pregnan\w*|preg|gestation\w*|\d+\s*(?:wks?|weeks?)|deliver\w*|labou?r|amnio\w*|fetal|fetus\w*|"
+                        r"poc|products? of conception|abortion|cesarean|c-?section|obstetric\w*|ob|postpartum|antepartum|"
+                        r"placenta\w*|miscarriage|ectopic|d&c|d and c|dilation and curettage|cerclage|episiotomy|membranes|"
+                        r"svd|nsvd|vbac|iup|sab|tab|gravida|g\d|intrauterine|uterus|uterine|cervix|cervical|vaginal)\b", re.I)
+
+
+# Prefixes a body part's name can start with that begin surgical words too: "paracentesis" is no "Para-aortic Body"
+_PREFIXES = frozenset({"para", "peri", "endo", "supra", "infra", "intra", "trans", "retro"})
+
+
 def _match(name_words, q: set[str], qlat: set[str]) -> tuple[float, int] | None:
     """(score, matched words) of a body part / axis name against the question; None if nothing anatomical matches."""
     words = {w for w in name_words if w not in _STOP}
@@ -449,8 +460,9 @@ def _match(name_words, q: set[str], qlat: set[str]) -> tuple[float, int] | None:
     # the name ("lobectomy": the lobe, "colonoscopy": the colon)
     ops = [x for x in q if _OP_SUFFIX.search(x)]
     soft = {w for w in plain - hit if (len(w) >= 5 and "~" + w[:5] in q)
-            or (len(w) >= 4 and any(x.startswith(w) and len(x) > len(w) + 3 for x in ops))}
-    if not hit | soft:
+            or (len(w) >= 4 and w not in _PREFIXES and any(x.startswith(w) and len(x) > len(w) + 3 for x in ops))}
+    if not {w for w in hit if not w.isdigit()} | soft:
+        # a number alone names no body part: "1 punch bx and 2 shave bx" is not of "1 to 2 Ribs"
         return None
     score = len(hit) + 0.8 * len(soft) - 0.3 * len(plain - hit - soft)
     # the name's head noun, its last word ("Lower Lobe Bronchus" is a bronchus, "Lower Lung Lobe" a lobe), said by
@@ -1058,6 +1070,10 @@ class PCSIndex:
                                        said=a.said | g.said)
             else:
                 merged[code] = g
+        if not _OBSTETRIC.search(question) and any(code[0] != "1" for code in merged):
+            # the Obstetrics section (1) is for procedures on the products of conception: a question that speaks of
+            # no pregnancy is not about them ("therapeutic paracentesis" is no amniotic fluid drainage, 10903ZC)
+            merged = {code: c for code, c in merged.items() if code[0] != "1"}
         self._inspection_is_part(merged)
         self._device_is_said(merged)
         self._named_code_first(merged, question)

@@ -386,6 +386,9 @@ def test_a_number_names_no_body_part(ix):
     # "Lumbar Vertebral Joints, 2 or more" has a number in its name; "1.2 L out" still says nothing of where
     assert "2" not in ix.body_words
     assert first(ix, expand_query("right thoracentesis, 1.2 L out", pcs=True)) == "0W993ZZ"
+    # ... nor do counts the question gives: "1 punch bx and 2 shave bx" is not of "1 to 2 Ribs"
+    assert not any(c.code.startswith("0PB1") for c in ix.candidates(
+        expand_query("did 1 punch bx and 2 shave bx on separate lesions", pcs=True)))
 
 
 def test_a_device_the_question_names_outranks_the_code_without_one(ix):
