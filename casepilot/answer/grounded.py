@@ -1270,9 +1270,13 @@ class GroundedAnswerer:
                 d.searched[-1] += " (no passage on " + ", ".join(quoted) + ")"
                 self._decline(d, None, [])
                 return d
+        if rt.asks_for_a_modifier(question):
+            hits = without_modifiers_said_as_words(hits, question)
         ranked = rank_documents(hits)
         if rt.asks_for_a_modifier(question):
             ranked = modifier_documents_first(ranked)
+        elif route.system == cs.ICD10PCS:
+            ranked = non_cpt_documents_first(ranked)
         best = ranked[0][1] if ranked else []
         # (what the evidence must cover: the question with the services its codes name, as searched)
         decision = self.decide(self.retriever.spell(question if not named else query), best) if best else None
@@ -1596,6 +1600,35 @@ def rank_documents(hits: list[Hit]) -> list[tuple[str, list[Hit]]]:
 _OBSTETRIC = re.compile(r"\b(?:pregnancy|trimester|childbirth|puerperium)\b", re.I)
 
 
+def without_modifiers_said_as_words(hits: list[Hit], question: str) -> list[Hit]:
+    """For a question that asks which modifier: the sections on a modifier whose letters the question uses as a word
+    of its own go ("CT head ... what mod" asks about a CT scan, not modifier CT); a modifier the question names as
+    one ("is modifier CT right here") stays.
+
+    >>> from langchain_core.documents import Document
+    >>> h = lambda c: Hit(c, 1.0, Document(page_content="x", metadata={"collection": "corpus_modifier", "codes": c}))
+    >>> [x.id for x in without_modifiers_said_as_words([h("CT"), h("26")], "rad reads CT head, what mod")]
+    ['26']
+    >>> [x.id for x in without_modifiers_said_as_words([h("CT"), h("26")], "does modifier CT apply to a CT head")]
+    ['CT', '26']
+    """
+    named = {m.code for m in cs.find_mentions(question) if cs.MODIFIER in m.systems}
+    words = set(re.findall(r"\b[A-Z][A-Z0-9]\b", question)) - named
+    if not words:
+        return hits
+    kept = [h for h in hits if not (h.collection == "corpus_modifier" and h.doc.metadata.get("codes") in words)]
+    return kept or hits
+
+
+def non_cpt_documents_first(ranked: list[tuple[str, list[Hit]]]) -> list[tuple[str, list[Hit]]]:
+    """For a question that names ICD-10-PCS: the best document that is not a CPT or HCPCS code summary leads ("do I
+    code the biopsy too in PCS?" is PCS guideline B3.4b, not the Mohs summary's biopsy paragraph)."""
+    # (a summary's question cards and document passage come from its file under corpus/cpt-*/)
+    first = next((i for i, (_, hs) in enumerate(ranked) if not any(
+        h.collection == "corpus_code_summary" or str(h.doc.metadata.get("file", "")).startswith("cpt-") for h in hs)), 0)
+    return [ranked[first], *ranked[:first], *ranked[first + 1:]]
+
+
 def modifier_documents_first(ranked: list[tuple[str, list[Hit]]]) -> list[tuple[str, list[Hit]]]:
     """For a question whose answer is a modifier ("which side mod?"): the best document that declares a modifier
     leads, ahead of a procedure's summary that matched more of the question's words (20610 for "knee injection").
@@ -1683,6 +1716,14 @@ def infer_system(question: str, spelled: str | None = None) -> str:
         rest = strip_question(question[:m.start()] + " " + question[m.end():])
         if len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 3 and not is_procedure(rest):
             return cs.ICD10CM
+    if named and (m := _DONE_AFTER.search(question)):
+        # "melanoma in situ of the left upper arm, excised with 5 mm margins": a condition told first, then what was
+        # done to it in a clause of its own, is the diagnosis asked about ("I&D of abscess, drained, packed" and
+        # "ORIF R radius fx, reduced open" name their procedure first)
+        rest = strip_question(question[:m.start()])
+        if len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 2 and not is_procedure(rest) \
+                and _says_a_condition(rest):
+            return cs.ICD10CM
     if named and (m := _ASKED_SUBJECT.search(question)) and _names_a_condition(m.group(1)):
         # "afib, persistent, failed one cardioversion ... what's the afib code?": the question names what it asks
         # the code of, and that is a condition (no procedure, no word of the PCS tables), whatever else it tells
@@ -1709,12 +1750,22 @@ _REPORT_LEAD = re.compile(r"^\s*(?:(?:pre|post)-?op\s+)?(?:egd|colonoscopy|colo|
 _DONE_IN_IT = re.compile(r"\b(?:placed|placement|injected|injection|removed|removal|excised|resected|biopsied|bx|biops\w*|"
                          r"dilated|dilation|clipped|clips?|hemoclips?|cauteriz\w*|ablated|inserted|repaired|snared|"
                          r"polypectomy|banded|banding|stented|retrieved|taken|performed|done|treated)\b", re.I)
+# ", excised with 5 mm margins", "; removed by shave": what was done to the condition, in a clause after it
+_DONE_AFTER = re.compile(r"[,;]\s*(?:(?:then|and|was|were|it was|lesion was)\s+)*(?:excised|removed|resected|shaved|"
+                         r"biopsied|destroyed|frozen|cauterized|lasered|curetted|drained|debrided)\b", re.I)
 # "what's the afib code", "code for the hypothyroidism": what the question asks the code of
 _ASKED_SUBJECT = re.compile(r"\b(?:what(?:'?s| is) the|whats the|code for (?:the|her|his))\s+([a-z][a-z0-9 -]{1,30}?)"
                             r"(?:\s+(?:code|dx)\b|\s*[?.]*$)", re.I)
 _GENERIC_SUBJECT = frozenset("icd icd10 icd-10 cm icd10cm pcs procedure cpt hcpcs dx diagnosis right correct best first primary "
                              "principal main secondary other z t external cause 7th character billing same final exact one "
                              "code codes".split())
+
+
+def _says_a_condition(text: str) -> bool:
+    """Whether ``text`` has a word the ICD-10-PCS vocabulary hardly uses ("melanoma", "lipoma", "hx"): a condition,
+    where "R ovary" or "appendix" is only a body part a procedure acts on."""
+    weights = official_vocabulary()[0]
+    return any(weights.get(w, 0) <= 5 for w in tokens(text) if w not in _FUNCTION_WORDS and len(w) > 2)
 
 
 def _names_a_condition(subject: str) -> bool:

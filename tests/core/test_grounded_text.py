@@ -39,6 +39,13 @@ def test_infer_system():
     assert infer_system("persistent afib, failed a cardioversion, on eliquis. what's the afib code") == "icd10cm"
     assert infer_system("CABG x1 LIMA to LAD, on pump - just the bypass code") == "icd10pcs"
     assert infer_system("dual chamber pacer, just the generator code") == "icd10pcs"
+    # a condition told first and what was done to it in a clause of its own: the diagnosis is asked about
+    assert infer_system("melanoma in situ of the left upper arm, excised with 5 mm margins") == "icd10cm"
+    assert infer_system("benign lipoma of the subcutaneous tissue of the upper back, excised") == "icd10cm"
+    # ... but not a body part, nor a clause after a procedure named first
+    assert infer_system("appendix, removed laparoscopically") == "icd10pcs"
+    assert infer_system("left upper arm skin lesion, excised") == "icd10pcs"
+    assert infer_system("I&D of subcutaneous abscess on the back, incised through skin, drained, packed") == "icd10pcs"
 
 
 def test_sentences_split_prose_bullets_and_tables():
@@ -162,3 +169,18 @@ def test_two_drafts_joined_cite_anew_and_keep_the_lesser_decision():
                              ("E11.22 again.", [1])]
     assert [c.id for c in out.evidence.items] == ["icd10cm:E1122", "corpus:gl-icd10cm-diabetes#s1"]
     assert out.bullets == {2} and out.notices == ["closest match"] and out.decision.label == "partial"
+
+
+def test_a_question_naming_pcs_leads_with_a_document_that_is_no_cpt_summary():
+    from casepilot.answer.grounded import non_cpt_documents_first
+    from casepilot.retrieval import Hit
+
+    def doc(pid, collection, file):
+        return (pid, [Hit(pid, 1.0, Document(page_content="x", metadata={"doc_id": pid, "collection": collection,
+                                                                         "file": file}))])
+
+    mohs = doc("px-mohs", "corpus_code_summary", "cpt-procedures/mohs.md")
+    card = doc("px-skin", "corpus_question", "cpt-procedures/skin.md")
+    pcs = doc("pcs-guideline:B3.4b", "icd10pcs_reference", "")
+    assert [k for k, _ in non_cpt_documents_first([mohs, card, pcs])] == ["pcs-guideline:B3.4b", "px-mohs", "px-skin"]
+    assert non_cpt_documents_first([mohs, card]) == [mohs, card]  # nothing else: the order stands
