@@ -89,7 +89,9 @@ _ASKS_CODE = re.compile(r"\b(which|what)\b.*\bcodes?\b"
                         r"(?:be |get |gets )?(?:coded|code)\b(?!\s+(?:set|book|first|also)\b)"
                         # "Need dx codes", "dx codes pls", "what's the main dx" ("the principal dx": _FIRST_CODE)
                         r"|\b(?:dx|diagnosis|icd[- ]?10(?:[- ]?cm)?)\s+codes\b"
-                        r"|\b(?:what|which)(?:'?s| is| are)?\s+(?:the\s+)?main\s+(?:dx|diagnosis)\b",
+                        r"|\b(?:what|which)(?:'?s| is| are)?\s+(?:the\s+)?main\s+(?:dx|diagnosis)\b"
+                        # "episiotomy at delivery whats the pcs": the code set named at the end stands for its code
+                        r"|\b(?:what|which)(?:'?s| is| are|s)?\s+(?:the\s+)?(?:icd[- ]?10[- ]?)?(?:pcs|cpt)(?:\s+codes?)?\W*$",
                         re.I)
 # whether the record must link conditions or a query is needed before a code is used: a documentation rule
 _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+)\s+(?:really\s+)?need\b[^?]*?"
@@ -152,7 +154,9 @@ _RULE_ABOUT_CODES = re.compile(r"\bhow (?:do|should|can|would) (?:i|we) (?:bill|
                                r"|\bstill\s+(?:a\s+|the\s+)?[a-z]?\d[\w.]*\s*\?", re.I)
 # "do i use 90471 or the counseling admin codes": a choice between a procedure code and others, which the guidance
 # on those services settles (a diagnosis category's own notes answer "do i use I21 again or something else")
-_CHOICE_OF_PROCEDURE = re.compile(r"\b(?:do|should|can|would) (?:i|we) (?:use|bill|report|code)\b[^?.]*\bor\b", re.I)
+_CHOICE_OF_PROCEDURE = re.compile(r"\b(?:do|should|can|would) (?:i|we) (?:use|bill|report|code)\b[^?.]*\bor\b"
+                                  # "99214 + 30 min of therapy, which add on": the add-on that goes with the code named
+                                  r"|\b(?:which|what)\s+(?:add[- ]?on|addon)s?\b", re.I)
 
 
 def asks_rule_about_codes(message: str, procedures: bool) -> bool:
@@ -207,7 +211,12 @@ def asks_about_rules(text: str) -> bool:
 
 # A rule, a modifier or a convention by name: what makes a question about a case a question about the rules.
 _RULE = re.compile(r"\b(guidelines?|rules?|modifiers?|mod|conventions?|sequenc\w*|excludes ?[12]?|7th char(acter)?|"
-                   r"seventh char(acter)?|global (period|days|package))\b", re.I)
+                   r"seventh char(acter)?|global (period|days|package))\b"
+                   # "... and did a shave bx, can i bill the E/M too": whether a visit is separately billable is a rule
+                   r"|\bbill\w*\s+(?:the\s+|an?\s+)?(?:e/m|e&m|em|office visit|visit)\s+(?:too|also|as well|separately)\b"
+                   # "... then put on a sugar tong splint. bill the splint code separately?": the same rule of a service
+                   r"|\b(?:bill|report|charge)\w*\s+(?:the\s+|an?\s+|it\s+|that\s+|this\s+)?(?:[\w/&-]+\s+){0,3}?separately\b",
+                   re.I)
 
 
 # The last clause of a description that asks for its code and nothing else: "What is the code", "dx code?"

@@ -173,6 +173,20 @@ def test_a_rule_named_in_a_case_question():
     assert rt.names_a_rule("Pt in 90 day global for TKA came in for a sinus infection. what modifier on the E/M")
     assert not rt.names_a_rule("lightheaded when standing up, doctor diagnosed orthostatic hypotension. what is the code")
     assert not rt.names_a_rule("acute appendicitis with localized peritonitis per op note. What do I code")
+    # whether a visit is billed besides a procedure is a rule, however the case is told
+    assert rt.names_a_rule("derm saw pt for eczema flare and also did shave bx of a lesion, can i bill the E/M too")
+    assert not rt.names_a_rule("eczema flare, shave bx of a lesion on the back")
+    assert rt.names_a_rule("closed tx of distal radius fx, then a sugar tong splint. bill the splint code separately?")
+
+
+def test_a_code_set_named_at_the_end_asks_for_its_code():
+    assert rt.asks_for_a_code("episiotomy at delivery whats the pcs")
+    assert not rt.asks_for_a_code("what is the PCS root operation for a biopsy")
+
+
+def test_which_add_on_goes_with_a_procedure_code_is_a_rule_about_it():
+    assert rt.asks_rule_about_codes("psychiatrist did a 99214 med mgmt + 30 min of therapy same visit, which add on", True)
+    assert not rt.asks_rule_about_codes("what is 90833", True)
 
 
 @pytest.mark.parametrize("message,other", [
