@@ -64,7 +64,7 @@ _DIAGNOSTIC_PROCEDURE = re.compile(r"\bdx\s+(?=(?:lp|lap\w*|bronch\w*|scope|tap|
 # The reason for the visit ("visit for suture removal", "status post TKA", "screening colonoscopy"):
 # ICD-10-CM Z codes, not the procedure itself.
 _ENCOUNTER = re.compile(r"\b(visit|encounter|status|presence of|screening|history of|previous|prior|aftercare|follow[- ]?up|s/p|"
-                        r"diagnos[ie]s|diagnosed|dx|acquired absence|amputee|here for|in for|awaiting|waiting list|"
+                        r"diagnos[ie]s|diagnosed|dx|acquired absence|amputee|here for|(?<!left )(?<!stays )(?<!stay )in for|awaiting|waiting list|"
                         # a 7th-character encounter: an injury or complication is coded in ICD-10-CM
                         r"init|initial|subs|subsequent|sequela|"
                         r"transplant list|"

@@ -891,7 +891,9 @@ _ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})(?:[ -]degree|\s+trimester)\b"
 NARRATION = frozenset(
     "came come comes coming just only here today now has have had got get gets is was were been being also seen "
     "presents presented presenting complains complaining noted documented per states stated says said doc md "
-    "doctor provider currently workup pending".split())
+    "doctor provider currently workup pending"
+    # how a case is passed on in chat ("known seizure d/o brought in ... neuro note: ... code pls")
+    " known brought note notes pls plz thx asap".split())
 # Words that only give another word its polarity ("no fever", "w/o FB"): what they deny is read by
 # question_negations and covered by a title that lacks it or says "without", so they need no cover of their own.
 POLARITY = frozenset({"no", "not", "without"})
