@@ -41,6 +41,7 @@ def known(w: str) -> bool:
     ("does mrs Alvarez have CHF documented anywhere?", "own_data"),
     ("what were our top denials last month", "own_data"),
     ("how many 99215s did we bill this quarter", "own_data"),
+    ("can u pull run #2025-08817 and tell me if the crew got the PCS signed before transport", "own_data"),
     ("doc saw the pt for maybe 12 min total but we want 99214 by time. can we just document 30 min?", "falsify"),
     ("typical angina, 2 risk factors - should the cardiologist do a stress test first or go straight to cath?", "clinical"),
     ("if we bill 99215 on 40% of visits whats the % chance we get audited", "future"),
@@ -204,6 +205,8 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       # when it happened, in a clinical narrative, is no one's own data
                                       "58 yo, 2 episodes of vaginal spotting this month. Assessment: postmenopausal "
                                       "bleeding.", "fell off a ladder last week, closed fx R radius",
+                                      # an account number pasted with a case is no request for the account
+                                      "primary OA of the R knee, unilateral. patient Gloria Fenn dob 8/8/1949 acct# 200934",
                                       # the time spent and the time documented are the same
                                       "doc spent 45 min with the pt, how do I document the 45 min for 99215?",
                                       "translate this dx into an icd-10 code: sugar diabetes",
