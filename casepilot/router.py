@@ -29,7 +29,7 @@ _PAIR = re.compile(
     r"\b(together|same (day|date|session|encounter)|bundl\w*|ncci|ptp|unbundl\w*|billed with|bill(ed)? both|"
     r"column [12]|pair)\b", re.I)
 # "Can I bill 99213 with 20610", "report 11102 and 11104": billing both, not comparing them.
-_BILL_BOTH = re.compile(r"\b(bill|billed|billing|report|reported|code|coded|submit)\b.*\b(and|with|\+|&)\b", re.I)
+_BILL_BOTH = re.compile(r"\b(bill|billed|billing|report|reported|code|coded|submit)\b.*(?:\b(and|with)\b|\w\s*[+&]\s*\w)", re.I)
 _UNITS = re.compile(r"\b(mue|medically unlikely|units?|how many times|max(imum)? (units|times))\b", re.I)
 _GLOBAL = re.compile(r"\bglobal (period|days|surgery package)\b|\bpost-?op(erative)? (period|days)\b", re.I)
 # Medicare coverage (the MCD tables): words that ask whether a code is covered, never a bare "cover"
@@ -154,9 +154,19 @@ _RULE_ABOUT_CODES = re.compile(r"\bhow (?:do|should|can|would) (?:i|we) (?:bill|
                                r"|\bstill\s+(?:a\s+|the\s+)?[a-z]?\d[\w.]*\s*\?", re.I)
 # "do i use 90471 or the counseling admin codes": a choice between a procedure code and others, which the guidance
 # on those services settles (a diagnosis category's own notes answer "do i use I21 again or something else")
-_CHOICE_OF_PROCEDURE = re.compile(r"\b(?:do|should|can|would) (?:i|we) (?:use|bill|report|code)\b[^?.]*\bor\b"
-                                  # "99214 + 30 min of therapy, which add on": the add-on that goes with the code named
-                                  r"|\b(?:which|what)\s+(?:add[- ]?on|addon)s?\b", re.I)
+_CHOICE_OF_PROCEDURE = re.compile(r"\b(?:do|should|can|would) (?:i|we) (?:use|bill|report|code)\b[^?.]*\bor\b", re.I)
+# "99214 + 30 min of therapy, which add on": the add-on that goes with the code named, which the guidance on the
+# service the question names in words (psychotherapy) gives, not the named code's own service (the office visit)
+_WHICH_ADD_ON = re.compile(r"\b(?:which|what)(?:'?s|\s+is)?\s+(?:the\s+)?(?:add[- ]?on|addon)s?\b", re.I)
+
+
+def asks_which_add_on(message: str) -> bool:
+    """The message asks which add-on code goes with a service ("... same visit, what's the add on code").
+
+    >>> asks_which_add_on("99214 + 30 min of psychotherapy, which add on"), asks_which_add_on("is 99417 an add-on")
+    (True, False)
+    """
+    return bool(_WHICH_ADD_ON.search(message))
 
 
 def asks_rule_about_codes(message: str, procedures: bool) -> bool:
@@ -166,7 +176,8 @@ def asks_rule_about_codes(message: str, procedures: bool) -> bool:
     >>> asks_rule_about_codes("well child, murmur found. still Z00.129?", False), asks_rule_about_codes("what is 99393", True)
     (True, False)
     """
-    return bool(_RULE_ABOUT_CODES.search(message) or (procedures and _CHOICE_OF_PROCEDURE.search(message)))
+    return bool(_RULE_ABOUT_CODES.search(message)
+                or (procedures and (_CHOICE_OF_PROCEDURE.search(message) or _WHICH_ADD_ON.search(message))))
 
 
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"

@@ -31,6 +31,7 @@ def store(tmp_path_factory):
     ("When do I use modifier 25?", rt.CODE_LOOKUP),
     ("Can 99213 and 20610 be billed together?", rt.PAIR_CHECK),
     ("99213 with 11111 same day?", rt.PAIR_CHECK),  # unknown CPT still goes to the table check
+    ("knee injection done w/ ultrasound guidance - can I bill 20610 + 76942?", rt.PAIR_CHECK),  # "+" between the codes
     ("How many units of 20610 can I bill per day?", rt.UNITS),
     ("What is the global period of 20610?", rt.GLOBAL_PERIOD),
     ("ICD-10-CM code for type 2 diabetes with CKD?", rt.DESCRIPTION_TO_CODE),
@@ -187,6 +188,7 @@ def test_a_code_set_named_at_the_end_asks_for_its_code():
 def test_which_add_on_goes_with_a_procedure_code_is_a_rule_about_it():
     assert rt.asks_rule_about_codes("psychiatrist did a 99214 med mgmt + 30 min of therapy same visit, which add on", True)
     assert not rt.asks_rule_about_codes("what is 90833", True)
+    assert rt.asks_rule_about_codes("psych NP did a 99214 and 30 min of psychotherapy, what's the add on code", True)
 
 
 @pytest.mark.parametrize("message,other", [
