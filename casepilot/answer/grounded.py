@@ -1255,7 +1255,8 @@ class GroundedAnswerer:
         # (only there: a question that names its rule, "which modifier", or asks of a table, is searched by its own
         # words; the services' names would pull their own summaries over the rule)
         named = [r.records[0].title for r in route.codes if r.records and r.mention.systems != (cs.MODIFIER,)] \
-            if rt.asks_rule_about_codes(question, bool(route.procedures())) and not rt.names_a_rule(question) else []
+            if rt.asks_rule_about_codes(question, bool(route.procedures())) and not rt.names_a_rule(question) \
+            and not rt.asks_which_add_on(question) else []
         query = " ".join([query, *list(dict.fromkeys(named))[:3]])
         hits = self.retriever.search(query, colls, k=12, timings=timings)
         d.searched.append("guidance: " + ", ".join(c for c in colls if c in self.retriever.available))
@@ -1716,6 +1717,10 @@ def infer_system(question: str, spelled: str | None = None) -> str:
         rest = strip_question(question[:m.start()] + " " + question[m.end():])
         if len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 3 and not is_procedure(rest):
             return cs.ICD10CM
+    if named and _OUTPATIENT.search(question) and _says_a_condition(_OUTPATIENT.sub(" ", question)):
+        # "displaced fx 5th metacarpal neck R, closed reduction + splint today in clinic": ICD-10-PCS codes
+        # inpatient procedures; a condition treated in the office, clinic or urgent care is asked for its diagnosis
+        return cs.ICD10CM
     if named and (m := _DONE_AFTER.search(question)):
         # "melanoma in situ of the left upper arm, excised with 5 mm margins": a condition told first, then what was
         # done to it in a clause of its own, is the diagnosis asked about ("I&D of abscess, drained, packed" and
@@ -1750,6 +1755,9 @@ _REPORT_LEAD = re.compile(r"^\s*(?:(?:pre|post)-?op\s+)?(?:egd|colonoscopy|colo|
 _DONE_IN_IT = re.compile(r"\b(?:placed|placement|injected|injection|removed|removal|excised|resected|biopsied|bx|biops\w*|"
                          r"dilated|dilation|clipped|clips?|hemoclips?|cauteriz\w*|ablated|inserted|repaired|snared|"
                          r"polypectomy|banded|banding|stented|retrieved|taken|performed|done|treated)\b", re.I)
+# where a procedure was done outside a hospital stay: the office, a clinic, urgent care
+_OUTPATIENT = re.compile(r"\b(?:in|at)\s+(?:the\s+|our\s+)?(?:clinic|office|urgent care|uc)\b|\bin-office\b|"
+                         r"\b(?:urgent care|uc visit|office visit|office procedure)\b", re.I)
 # ", excised with 5 mm margins", "; removed by shave": what was done to the condition, in a clause after it
 _DONE_AFTER = re.compile(r"[,;]\s*(?:(?:then|and|was|were|it was|lesion was)\s+)*(?:excised|removed|resected|shaved|"
                          r"biopsied|destroyed|frozen|cauterized|lasered|curetted|drained|debrided)\b", re.I)
@@ -1781,6 +1789,9 @@ def _names_a_condition(subject: str) -> bool:
 # "... admitted for kyphoplasty", "scheduled for a hemiarthroplasty": the purpose clause of a diagnosis question
 _ADMITTED_FOR = re.compile(r"\b(?:admitted|adm|admit|scheduled|booked|planned|sent|going|taken|brought back)\s+(?:\w+\s+){0,2}?"
                            r"(?:for|to have|to get)\s+(?:an?\s+|the\s+|his\s+|her\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}"
+                           # "..., planning revision", "..., to OR for I&D and IMN": the procedure ahead, told after
+                           r"|\b(?:planning|plan for|plan is)\s+(?:an?\s+|the\s+)?[\w/-]+(?:\s+[\w/-]+){0,2}"
+                           r"|\bto\s+(?:the\s+)?(?:or|surgery)\s+for\s+[\w/&-]+(?:\s+[\w/&-]+){0,3}"
                            # a claim-style line that ends with what the stay is for: "primary OA L hip - for THA"
                            r"|(?:[,;]|\s-)\s*(?:(?:planned|scheduled)\s+)?for\s+(?:an?\s+|the\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}"
                            r"\s*[?.!]*\s*$", re.I)

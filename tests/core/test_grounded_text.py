@@ -46,6 +46,15 @@ def test_infer_system():
     assert infer_system("appendix, removed laparoscopically") == "icd10pcs"
     assert infer_system("left upper arm skin lesion, excised") == "icd10pcs"
     assert infer_system("I&D of subcutaneous abscess on the back, incised through skin, drained, packed") == "icd10pcs"
+    # a procedure done in the office, a clinic or urgent care: the diagnosis is asked (PCS codes inpatient procedures)
+    assert infer_system("punched a wall, displaced fx 5th metacarpal neck R, closed reduction + splint today in clinic") \
+        == "icd10cm"
+    assert infer_system("2 wk old w/ tongue tie, poor latch, frenotomy done in office") == "icd10cm"
+    # the procedure ahead, told after the condition
+    assert infer_system("old distal radius fx R, healed in bad position = malunion, planning corrective osteotomy") \
+        == "icd10cm"
+    assert infer_system("MVC, open comminuted displaced fx R tibial shaft, Gustilo type II, to OR for I&D and IMN") \
+        == "icd10cm"
 
 
 def test_sentences_split_prose_bullets_and_tables():
