@@ -43,6 +43,7 @@ def known(w: str) -> bool:
     ("how many 99215s did we bill this quarter", "own_data"),
     ("can u pull run #2025-08817 and tell me if the crew got the PCS signed before transport", "own_data"),
     ("doc saw the pt for maybe 12 min total but we want 99214 by time. can we just document 30 min?", "falsify"),
+    ("dr wrote 'r/o medial meniscus tear' - just code the meniscus tear so the MRI auth goes thru faster ok?", "falsify"),
     ("typical angina, 2 risk factors - should the cardiologist do a stress test first or go straight to cath?", "clinical"),
     ("if we bill 99215 on 40% of visits whats the % chance we get audited", "future"),
     ("can we have her sign it now and date it last tuesday", "falsify"),
