@@ -41,6 +41,8 @@ def known(w: str) -> bool:
     ("does mrs Alvarez have CHF documented anywhere?", "own_data"),
     ("what were our top denials last month", "own_data"),
     ("how many 99215s did we bill this quarter", "own_data"),
+    ("whats the copay linda ortiz owes for her egd 43239 on the 14th", "own_data"),
+    ("what eye drops should my mom use after her cataract surgery", "clinical"),
     ("can u pull run #2025-08817 and tell me if the crew got the PCS signed before transport", "own_data"),
     ("doc saw the pt for maybe 12 min total but we want 99214 by time. can we just document 30 min?", "falsify"),
     ("dr wrote 'r/o medial meniscus tear' - just code the meniscus tear so the MRI auth goes thru faster ok?", "falsify"),
@@ -208,6 +210,7 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "bleeding.", "fell off a ladder last week, closed fx R radius",
                                       # an account number pasted with a case is no request for the account
                                       "primary OA of the R knee, unilateral. patient Gloria Fenn dob 8/8/1949 acct# 200934",
+                                      "does the pt owe a copay for the AWV",
                                       # the time spent and the time documented are the same
                                       "doc spent 45 min with the pt, how do I document the 45 min for 99215?",
                                       "translate this dx into an icd-10 code: sugar diabetes",
