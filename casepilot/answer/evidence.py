@@ -109,12 +109,6 @@ def sentences(text: str) -> list[str]:
 _VALUE_ASKED = re.compile(r"\b(?:indicator|value|character|char|digit)\s+([A-Z0-9])(?![\w-])|(?<![\w-])([A-Z0-9])\s+(?:indicator|value)\b")
 
 
-# a question whose answer is a modifier ("which mod", "modifier on the diagnostic?"), and a sentence that names one
-_MODIFIER_ASKED = re.compile(r"\b(?:which|what)\s+(?:[\w/-]+\s+){0,3}?(?:modifiers?|mods?)\b|\b(?:modifiers?|mods?)\b[^.?!]{0,40}\?",
-                            re.I)
-_NAMES_MODIFIER = re.compile(r"\bmodifiers?\s+[A-Z0-9]{2}\b|\b[A-Z0-9]{2}\s+modifier\b")
-
-
 def best_sentences(query: str, docs: list[Document], limit: int = 4, per_doc: int = 3) -> list[tuple[int, str]]:
     """The sentences of ``docs`` that share most words with the question: (doc index, sentence).
 
@@ -126,7 +120,6 @@ def best_sentences(query: str, docs: list[Document], limit: int = 4, per_doc: in
     # too short to be a word, so the sentence that names it standing alone gets a bonus
     values = {m.group(1) or m.group(2) for m in _VALUE_ASKED.finditer(query)}
     named = re.compile("|".join(rf"(?<![\w-]){v}(?![\w-])" for v in sorted(values))) if values else None
-    asks_modifier = bool(_MODIFIER_ASKED.search(query))
     picked: list[tuple[float, int, int, str]] = []
     for di, doc in enumerate(docs):
         body = doc.page_content.split("\n", 1)[1] if "\n" in doc.page_content else doc.page_content
@@ -140,9 +133,6 @@ def best_sentences(query: str, docs: list[Document], limit: int = 4, per_doc: in
             score = overlap + len(q & words) * 0.15 + (0.2 if si == 0 else 0) - di * 0.05
             if named is not None and named.search(s):
                 score += 1.0
-            if asks_modifier and _NAMES_MODIFIER.search(s):
-                # "... medicare modifier on the diagnostic?": the sentence that names the modifier answers it
-                score += 0.5
             cands.append((score, di, si, s))
         cands.sort(key=lambda x: -x[0])
         picked.extend(cands[:per_doc])
