@@ -41,7 +41,11 @@ def test_baseline_is_a_real_comparison(ci_run):
     # the naive RAG never routes or refuses (no threshold: it always has sentences to extract), and cites
     # only what similarity search returned (k=4)
     assert any(not r["answerable"] for r in results), "the CI subset needs unanswerable items"
-    assert all(r["baseline"]["answered"] and r["baseline"]["intent"] == "naive_rag" for r in results)
+    assert all(r["baseline"]["intent"] == "naive_rag" for r in results)
+    # ... it answers unless code verification strips every extracted sentence ("What is CPT 20604?" on the slice:
+    # the passages it retrieved name only codes the slice does not hold); it never declines by a score
+    assert all(r["baseline"]["answered"] or r["baseline"]["answer"].startswith("I could not answer") for r in results)
+    assert sum(r["baseline"]["answered"] for r in results) >= 0.9 * len(results)
     assert base["refusal_recall"] == 0.0
     assert summary["systems"]["casepilot"]["refusal_recall"] > 0
     assert all(len(r["baseline"]["evidence"]) <= 4 for r in results)
