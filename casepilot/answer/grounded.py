@@ -1271,10 +1271,11 @@ class GroundedAnswerer:
                 d.searched[-1] += " (no passage on " + ", ".join(quoted) + ")"
                 self._decline(d, None, [])
                 return d
-        if rt.asks_for_a_modifier(question):
+        asks_modifier = rt.asks_for_a_modifier(question)
+        if asks_modifier:
             hits = without_modifiers_said_as_words(hits, question)
         ranked = rank_documents(hits)
-        if rt.asks_for_a_modifier(question):
+        if asks_modifier:
             ranked = modifier_documents_first(ranked)
         elif route.system == cs.ICD10PCS:
             ranked = non_cpt_documents_first(ranked)
@@ -1625,8 +1626,13 @@ def non_cpt_documents_first(ranked: list[tuple[str, list[Hit]]]) -> list[tuple[s
     """For a question that names ICD-10-PCS: the best document that is not a CPT or HCPCS code summary leads ("do I
     code the biopsy too in PCS?" is PCS guideline B3.4b, not the Mohs summary's biopsy paragraph)."""
     # (a summary's question cards and document passage come from its file under corpus/cpt-*/)
-    first = next((i for i, (_, hs) in enumerate(ranked) if not any(
-        h.collection == "corpus_code_summary" or str(h.doc.metadata.get("file", "")).startswith("cpt-") for h in hs)), 0)
+    return _first_to_front(ranked, lambda hs: not any(
+        h.collection == "corpus_code_summary" or str(h.doc.metadata.get("file", "")).startswith("cpt-") for h in hs))
+
+
+def _first_to_front(ranked: list[tuple[str, list[Hit]]], wanted) -> list[tuple[str, list[Hit]]]:
+    """``ranked`` with its first document whose hits are ``wanted`` moved to the front (unchanged when none is)."""
+    first = next((i for i, (_, hs) in enumerate(ranked) if wanted(hs)), 0)
     return [ranked[first], *ranked[:first], *ranked[first + 1:]]
 
 
@@ -1637,11 +1643,9 @@ def modifier_documents_first(ranked: list[tuple[str, list[Hit]]]) -> list[tuple[
     # (not a diagnosis guideline that names modifiers among its codes: "ICD-10-CM laterality" declares RT and LT,
     # but says how a diagnosis carries its side)
     # (any of the document's hits says what it declares: a declared question's card carries no codes of its own)
-    first = next((i for i, (_, hs) in enumerate(ranked) if any(
+    return _first_to_front(ranked, lambda hs: any(
         declared_modifiers(h.doc.metadata)
-        and not _DIAGNOSIS_DOC.search(h.doc.metadata.get("doc_codes") or h.doc.metadata.get("codes") or "") for h in hs)),
-                 0)
-    return [ranked[first], *ranked[:first], *ranked[first + 1:]]
+        and not _DIAGNOSIS_DOC.search(h.doc.metadata.get("doc_codes") or h.doc.metadata.get("codes") or "") for h in hs))
 
 
 # A dotted ICD-10-CM code among a document's declared codes ("H25.13"): the document is about diagnoses
