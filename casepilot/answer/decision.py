@@ -52,6 +52,22 @@ FUNCTION_WORDS = frozenset(
       "sep sept oct nov yesterday tomorrow tonight morning afternoon evening".split())
 
 
+@lru_cache(maxsize=1)
+def everyday_words() -> frozenset[str]:
+    """Whole words of the bundled embedding model's WordPiece vocabulary: everyday English ("desk", "nice").
+
+    A word no index holds but everyday English does is how a question is told ("the front desk", "to be nice"),
+    not a topic the sources lack; a rarer one ("prednisone", a typo, "sketchy") may be. Empty when the
+    model's vocabulary cannot be read (then every unknown word counts, as before)."""
+    from casepilot.embeddings import bundled_model_path
+
+    try:
+        lines = (bundled_model_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.isascii() and len(w) > 1)
+
+
 @dataclass
 class Decision:
     label: str
@@ -102,6 +118,22 @@ def _scope() -> dict[str, list[re.Pattern]]:
 
 
 @lru_cache(maxsize=1)
+def _scope_unless() -> dict[str, tuple[list[re.Pattern], list[re.Pattern]]]:
+    """Per signal, what keeps it from firing ("unless": the question asks whether it is allowed) and what keeps it
+    firing all the same ("insists": "can i just ...")."""
+    return {k: ([re.compile(p, re.I) for p in v["unless"]], [re.compile(p, re.I) for p in v.get("insists", [])])
+            for k, v in _scope_entries().items() if v.get("unless")}
+
+
+def _fires(key: str, question: str) -> bool:
+    """Whether scope signal ``key`` fires on ``question``: one of its patterns, and no "unless" without "insists"."""
+    if not any(rx.search(question) for rx in _scope()[key]):
+        return False
+    unless, insists = _scope_unless().get(key, ([], []))
+    return not (any(rx.search(question) for rx in unless) and not any(rx.search(question) for rx in insists))
+
+
+@lru_cache(maxsize=1)
 def _outright() -> dict[str, str]:
     """Scope signals that decline on their own (scope.json "outright"), with what the decline says was searched.
 
@@ -147,7 +179,7 @@ def scope_signals(question: str) -> dict[str, float]:
     Besides scope.json's patterns, a question that pastes a patient's details and asks what happened on that
     patient's claim or chart asks for the asker's own data (casepilot.phi): the details themselves are read out of
     the question's coverage, so this is where they count."""
-    signals = {k: float(any(rx.search(question) for rx in rxs)) for k, rxs in _scope().items()}
+    signals = {k: float(_fires(k, question)) for k in _scope()}
     if "own_data" in signals and not signals["own_data"] and asks_for_the_patients_record(question):
         signals["own_data"] = 1.0
     return signals
@@ -157,7 +189,8 @@ _NAMED = re.compile(r"\b(?:pt|patient|dr|doctor|mr|mrs|ms|miss|mister|member|ben
 
 
 def features(question: str, texts: Iterable[str], cosine: float, title: str,
-             idf: Callable[[str], float], known: Callable[[str], bool]) -> dict[str, float]:
+             idf: Callable[[str], float], known: Callable[[str], bool],
+             everyday: frozenset[str] | set[str] | None = None) -> dict[str, float]:
     """How well ``texts`` (evidence, best first) cover ``question``; pure given ``idf`` and ``known``.
 
     Coverage counts only words some index knows: a patient's name or a typo says nothing about
@@ -172,7 +205,10 @@ def features(question: str, texts: Iterable[str], cosine: float, title: str,
     # (a pasted chart header, "pt Mary Jones dob 3/3/44", goes whether or not an index knows the name: "Jones")
     all_words = [w for w in content_words(without_patient_details(question)) if w not in names]
     words = [w for w in all_words if known(w) or known(stem(w))]
-    oov = (len(all_words) - len(words)) / len(all_words) if all_words else 0.0
+    # an everyday word no index holds ("front desk", "to be nice") is how it is told: not counted unknown
+    everyday = everyday_words() if everyday is None else everyday
+    unknown = [w for w in all_words if w not in words and w not in everyday]
+    oov = len(unknown) / len(all_words) if all_words else 0.0
     if not all_words:  # nothing but codes and function words: nothing for the evidence to miss
         return {"cover": 1.0, "cover_top": 1.0, "oov": 0.0, "cosine": cosine, "title_cover": 1.0, **scope}
     if not words:  # every word is unknown to every index ("weather in Paris tomorrow")
