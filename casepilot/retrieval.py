@@ -288,8 +288,9 @@ _NAMED_LETTER = re.compile(r"(?<![\w'’])([bcdfghjkmnopqrstwxyz])[- ]?codes?\b"
 # "the dialysis status code", "history code", "screening code": kinds of code only chapter 21 (Z00-Z99) has
 _Z_KIND = re.compile(r"\b(status|history|hx|screening|aftercare|follow[- ]?up|encounter|counseling)\s+(dx\s+)?codes?\b|"
                      # "... - whats the dialysis status (code)", "s/p R TKA (status)": the question's "code" is stripped
-                     # (Y99 is the external cause status; "migraine ..., w/o status" denies a status migrainosus)
-                     r"(?<!cause )(?<!\bno )(?<!w/o )(?<!\bwo )(?<!without )\bstatus\W*$", re.I)
+                     # (Y99 is the external cause status; "migraine ..., w/o status" denies a status migrainosus;
+                     # "altered mental status" is a symptom, R41.82)
+                     r"(?<!cause )(?<!\bno )(?<!w/o )(?<!\bwo )(?<!without )(?<!mental )\bstatus\W*$", re.I)
 
 
 # A screening as the visit's purpose is a chapter 21 encounter code, first-listed even when the screening finds
@@ -389,8 +390,8 @@ def named_letters(text: str) -> set[str]:
 
     >>> named_letters("Z code for the underdosing?"), named_letters("do i code it? it's code E11")
     ({'Z'}, set())
-    >>> named_letters("ESRD on HD - whats the dialysis status code")
-    {'Z'}
+    >>> named_letters("ESRD on HD - whats the dialysis status code"), named_letters("altered mental status")
+    ({'Z'}, set())
     """
     z_kind = _Z_KIND.search(text) or _SCREENING_VISIT.search(text)
     return {m.group(1).upper() for m in _NAMED_LETTER.finditer(text)} | ({"Z"} if z_kind else set())
@@ -1104,6 +1105,20 @@ def _norm_title(text: str) -> str:
     return " ".join(tokens(text, stop=False))
 
 
+def heading_quoted(heading: str, quoted_keys: list[str]) -> bool:
+    """Whether a question (its normalised forms, space-padded) quotes a heading's name whole: the words after
+    "CPT 90945 —" (or the whole heading), three words at least.
+
+    >>> keys = [f" {_norm_title('What is the CPT code for dialysis other than hemodialysis, single physician evaluation?')} "]
+    >>> heading_quoted("CPT 90945 — Dialysis other than hemodialysis, single physician evaluation", keys)
+    True
+    >>> heading_quoted("CPT 90935 — Hemodialysis with a single physician evaluation", keys)
+    False
+    """
+    name = _norm_title(heading.split(" — ", 1)[-1])
+    return len(name.split()) >= 3 and any(f" {name} " in k for k in quoted_keys)
+
+
 class Retriever:
     """Loads BM25 indexes and Chroma collections once; ``search`` is thread-safe."""
 
@@ -1446,6 +1461,7 @@ class Retriever:
                         ids.append(hit)
         q = query_facts(query, expanded)
         qall = set(tokens(query)) | q.words
+        quoted_keys = [f" {k} " for k in keys]
         elsewhere = self._manifestation_notes(ids, docs)
         hits = []
         for i in ids:
@@ -1483,6 +1499,12 @@ class Retriever:
                 if contradicts(qall, heading):
                     score -= w.title_named
                     sig["contrast"] = 1.0
+                # "What is the CPT code for dialysis other than hemodialysis, single physician evaluation?": the
+                # question quotes a heading's name whole (after "CPT 90945 —"), which outranks a heading whose
+                # words it only contains ("Hemodialysis with a single physician evaluation")
+                if heading_quoted(m.get("heading") or "", quoted_keys):
+                    score += w.title_named
+                    sig["heading_quoted"] = 1.0
             hits.append(Hit(i, score, doc, sig))
         _order_codes_by_ranker(hits)
         hits.sort(key=lambda h: (-h.score, h.id))
