@@ -1273,7 +1273,7 @@ class GroundedAnswerer:
                 return d
         asks_modifier = rt.asks_for_a_modifier(question)
         if asks_modifier:
-            hits = without_modifiers_said_as_words(hits, question)
+            hits = without_side_modifiers_unless_a_side(without_modifiers_said_as_words(hits, question), question)
         ranked = rank_documents(hits)
         if asks_modifier:
             ranked = modifier_documents_first(ranked)
@@ -1619,6 +1619,30 @@ def without_modifiers_said_as_words(hits: list[Hit], question: str) -> list[Hit]
     if not words:
         return hits
     kept = [h for h in hits if not (h.collection == "corpus_modifier" and h.doc.metadata.get("codes") in words)]
+    return kept or hits
+
+
+# a side, or both: what makes RT, LT or 50 the answer to "which modifier"
+_SIDE_SAID = re.compile(r"\b(?:right|left|rt|lt|r|l|bilat\w*|both|b/l|each side|sides?|lateral\w*|od|os|ou|50)\b", re.I)
+_SIDE_MODIFIERS = frozenset({"RT", "LT", "50"})
+
+
+def without_side_modifiers_unless_a_side(hits: list[Hit], question: str) -> list[Hit]:
+    """For a question that asks which modifier and states no side: the sections on RT, LT and 50 go. "knee replacement
+    3 wks ago, now a carpal tunnel release, unrelated. modifier?" asks about the global period (79); the RT section's
+    example of a right carpal tunnel release matched its words.
+
+    >>> from langchain_core.documents import Document
+    >>> h = lambda c: Hit(c, 1.0, Document(page_content="x", metadata={"collection": "corpus_modifier", "codes": c}))
+    >>> [x.id for x in without_side_modifiers_unless_a_side([h("RT"), h("79")], "carpal tunnel release, unrelated. modifier?")]
+    ['79']
+    >>> [x.id for x in without_side_modifiers_unless_a_side([h("RT"), h("79")], "R carpal tunnel release, which mod")]
+    ['RT', '79']
+    """
+    if _SIDE_SAID.search(question):
+        return hits
+    kept = [h for h in hits if not (h.collection == "corpus_modifier"
+                                    and set(str(h.doc.metadata.get("codes", "")).split(",")) <= _SIDE_MODIFIERS)]
     return kept or hits
 
 
