@@ -1282,9 +1282,11 @@ class GroundedAnswerer:
         best = ranked[0][1] if ranked else []
         # (what the evidence must cover: the question with the services its codes name, as searched)
         decision = self.decide(self.retriever.spell(question if not named else query), best) if best else None
-        if quoted and decision is not None and decision.label == DECLINE:
+        if quoted and decision is not None and decision.label == DECLINE \
+                and not any(decision.features.get(k) for k in scope_signals(question)):
             # the section on the quoted reason code is found as a code record is, by its number: the words around
             # it ("EOB says ... in plain english") need no cover; what the section does not say is flagged
+            # (unless a scope signal declined it: "pull the count of Humana's CO-50 denials" asks for a payer's data)
             decision = Decision(PARTIAL, decision.score, decision.features)
         if coded is not None and coded.answered and (decision is None or decision.label != ANSWER):
             return coded
