@@ -20,6 +20,10 @@ _LABEL_AFTER = r"(?=\s*[,(]?\s*(?i:dob|d\.o\.b\.?|mrn|acct|account|med(?:ical)? 
 # a date of birth after a name of two words or more: "Leroy Watts 01/05/1970", "(Rita Blanco, 2/14/1950, acct 5520)"
 _DATE_AFTER = r"(?=\s*,?\s*\d{1,2}/\d{1,2}/\d{2,4}\b)"
 _NAME_PATTERNS = (
+    # a chart header's "LAST, FIRST" in capitals before an identifier label (first: the
+    # patterns below would take its initial alone): "pt TRAN, KEVIN DOB 10/10/1941",
+    # "MRN 5520913, BROOKS, ALAN DOB 7/7/1952", "SMITH, DORIS F   DOB 02/11/1949"
+    re.compile(r"\b([A-Z][A-Z'-]+,\s*[A-Z][A-Za-z'-]*(?:\s+[A-Z]\.?)?)" + _LABEL_AFTER),
     # after the word that introduces a patient: "pt Mary Jones", "patient: Angela Duran", "Mrs. Jones" (not "saw pt.
     # Under Medicare ...": a sentence after "pt." starts with a capital)
     re.compile(r"(?:\b(?:[Pp]t|PT|[Pp]atient):?|\b(?:[Mm]rs?|[Mm]s|[Mm]iss)\.?)\s+(" + _CAP_NAME + r")(?:'s)?\b"),
@@ -39,6 +43,8 @@ def without_patient_details(text: str) -> str:
     'pt - who signs the ABN?'
     >>> " ".join(without_patient_details("POA for Tom Reyes acct 90023 - which indicator").split())
     'POA for - which indicator'
+    >>> " ".join(without_patient_details("pt TRAN, KEVIN DOB 10/10/1941 - can i take the stage from the RN?").split())
+    'pt - can i take the stage from the RN?'
     >>> " ".join(without_patient_details("pt fell in our ER before the admit order - POA Y or N?").split())
     'pt fell in our ER before the admit order - POA Y or N?'
     """
