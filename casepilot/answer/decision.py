@@ -125,6 +125,11 @@ def _scope_unless() -> dict[str, tuple[list[re.Pattern], list[re.Pattern]]]:
             for k, v in _scope_entries().items() if v.get("unless")}
 
 
+def scope_keys() -> tuple[str, ...]:
+    """The names of scope.json's signals (the keys ``scope_signals`` and ``features`` fill), without reading a question."""
+    return tuple(_scope())
+
+
 def _fires(key: str, question: str) -> bool:
     """Whether scope signal ``key`` fires on ``question``: one of its patterns, and no "unless" without "insists"."""
     if not any(rx.search(question) for rx in _scope()[key]):

@@ -20,7 +20,7 @@ from casepilot import codes as cs
 from casepilot import router as rt
 from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, content_words, covered, decide,
                                       decide_description, describe_features, features, outright_decline,
-                                      scope_signals, word_bag)
+                                      scope_keys, scope_signals, word_bag)
 from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
 from casepilot.answer.conditions import generic_code_first, sequencing_rule, unsaid_clauses
 from casepilot.answer.evidence import Evidence, best_sentences, declared_modifiers, sentences
@@ -1283,7 +1283,7 @@ class GroundedAnswerer:
         # (what the evidence must cover: the question with the services its codes name, as searched)
         decision = self.decide(self.retriever.spell(question if not named else query), best) if best else None
         if quoted and decision is not None and decision.label == DECLINE \
-                and not any(decision.features.get(k) for k in scope_signals(question)):
+                and not any(decision.features.get(k) for k in scope_keys()):
             # the section on the quoted reason code is found as a code record is, by its number: the words around
             # it ("EOB says ... in plain english") need no cover; what the section does not say is flagged
             # (unless a scope signal declined it: "pull the count of Humana's CO-50 denials" asks for a payer's data)
@@ -1620,8 +1620,7 @@ def without_modifiers_said_as_words(hits: list[Hit], question: str) -> list[Hit]
     words = set(re.findall(r"\b[A-Z][A-Z0-9]\b", question)) - named
     if not words:
         return hits
-    kept = [h for h in hits if not (h.collection == "corpus_modifier" and h.doc.metadata.get("codes") in words)]
-    return kept or hits
+    return _without_modifier_sections(hits, lambda codes: codes in words)
 
 
 # a side, or both: what makes RT, LT or 50 the answer to "which modifier"
@@ -1643,8 +1642,13 @@ def without_side_modifiers_unless_a_side(hits: list[Hit], question: str) -> list
     """
     if _SIDE_SAID.search(question):
         return hits
-    kept = [h for h in hits if not (h.collection == "corpus_modifier"
-                                    and set(str(h.doc.metadata.get("codes", "")).split(",")) <= _SIDE_MODIFIERS)]
+    return _without_modifier_sections(hits, lambda codes: set(codes.split(",")) <= _SIDE_MODIFIERS)
+
+
+def _without_modifier_sections(hits: list[Hit], drop) -> list[Hit]:
+    """``hits`` without the modifier sections whose declared codes (metadata "codes", e.g. "50,RT,LT") ``drop``
+    accepts; all of them when nothing else would be left."""
+    kept = [h for h in hits if not (h.collection == "corpus_modifier" and drop(str(h.doc.metadata.get("codes", ""))))]
     return kept or hits
 
 
