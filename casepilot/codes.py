@@ -289,6 +289,8 @@ def _stands_alone(text: str, start: int, code_ends: set[int]) -> bool:
 # whatever its shape: patient details pasted into a question by accident.
 _IDENTIFIER_BEFORE = re.compile(
     r"\b(?:mrn|med(?:ical)? rec(?:ord)?(?: number| no\.?| #)?|acct|account|dob|d\.o\.b\.?|member(?: id)?|subscriber(?: id)?|"
+    # an encounter or visit number needs its "#" or "no.": "enc# E55012", "visit no 4471" (not "encounter Z23")
+    r"(?:enc|encounter|visit)\s*(?:#|no\.?(?=\s)|number|num\b)|"
     r"ssn|social|phone|ph|tel|fax|npi|tin|ein|zip|policy|fin|csn|har|claim ?#|id ?#|id)"
     r"\s*(?:#|no\.?|number|num)?\s*[:#=-]?\s*$", re.I)
 
@@ -348,6 +350,8 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     ['E1121', 'E1198', 'E1122', 'E1165']
     >>> [m.code for m in find_mentions("afib I48.0 (pt MRN 3318824, acct 77120, member ID: 99213) on claim #4471902")]
     ['I480']
+    >>> [m.code for m in find_mentions("enc# E55012, inpt: likely viral gastroenteritis; encounter Z23 vs Z00.00")]
+    ['Z23', 'Z0000']
     >>> [m.code for m in find_mentions("type 2 diabetic x15 yrs, cough x10 days; X15 burns, X10.0XXA")]
     ['X15', 'X100XXA']
     >>> [m.code for m in find_mentions("remark code MA18 or N89 on the remittance; RARC N781, N782 and N783; see E11.22")]

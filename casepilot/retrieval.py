@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.documents import Document
 
+from casepilot.abbreviations import learned
 from casepilot.breaker import CLOSED, CircuitBreaker
 from casepilot.embeddings import MiniLMEmbeddings, QueryVectors, default_export_dir
 from casepilot.contrasts import contradicts, leaves_open
@@ -1323,8 +1324,10 @@ class Retriever:
             for word, n in weights.items():
                 df[word] = df.get(word, 0) + n
             # built twice at worst by racing threads: same result
-            # the vocabulary's own keys ("ultram", "keflex", "hives", "cysto") are words it expands, never typos
-            keys = frozenset(w for key in [*SYNONYMS, *ABBREVIATIONS] for w in key.split() if w.isalpha())
+            # the vocabulary's own keys ("ultram", "keflex", "hives", "cysto") are words it expands, never typos; so are
+            # the CMS short descriptions' abbreviations, which the expansion reads its own way ("endo" is endocrine, not
+            # a truncated "endoscopic": "new pt endo clinic, graves dz")
+            keys = frozenset(w for key in [*SYNONYMS, *ABBREVIATIONS, *learned()] for w in key.split() if w.isalpha())
             self._speller = Speller(df, keep=STOPWORDS | whole | keys, vouched=frozenset(weights),
                                     english=english_words())
         return self._speller

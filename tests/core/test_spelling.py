@@ -206,3 +206,12 @@ def test_the_english_word_list_is_read_once_and_leaves_out_its_rarest_words():
     # rare but real: "R IH, reducible" was searched as "deductible", "severe pre-e, undelivered" as "delivered"
     assert {"reducible", "irreducible", "undelivered", "readmitted"} <= words
     assert not {"brest", "pnuemonia", "seperately", "modifer"} & words
+
+
+def test_cms_short_description_abbreviations_are_read_by_the_expansion_not_completed():
+    # "endo" is CMS's endocrine, not a truncated "endoscopic" ("new pt endo clinic, graves dz"); "subst" is substances
+    df = {**LIVE_DF, "endoscopic": 5000, "substitute": 900, "clinic": 50}
+    speller = Retriever.speller(SimpleNamespace(available=["icd10cm"], lexical=lambda name: _Lexical(df), _speller=None))
+    assert speller.fix("new pt endo clinic, graves dz") == "new pt endo clinic, graves dz"
+    assert speller.fix("subst use") == "subst use"
+    assert speller.fix("endoscopi") == "endoscopic"  # a typo the CMS table does not list is still repaired
