@@ -5,8 +5,10 @@ a logistic regression over TF-IDF word unigrams and bigrams (``casepilot/answer/
 without scikit-learn). It is judged the way the held-out split judges CasePilot, by source: each dataset
 file (one writer) is predicted by a model fitted on the others (leave one source out). The regularisation
 is the grid value with the best out-of-source AUC; the threshold is the lowest at which the out-of-source
-declines are at least ``--precision`` precise, so it declines alone only where it is rarely wrong. The
-held-out split is never loaded.
+declines are at least ``--precision`` precise, so it declines alone only where it is rarely wrong. A second,
+low threshold (``in_scope_below``) is the highest under which at most ``IN_SCOPE_MISS`` of the out-of-source declines
+score: below it a question is surely a coding question, and weak evidence answers it in part. The held-out split is
+never loaded.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from casepilot.answer import out_of_scope as oos
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 C_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
 PRECISION = 0.98
+# At most this share of the questions to decline may score below the in-scope threshold out of source
+IN_SCOPE_MISS = 0.01
 
 
 def tuning_examples() -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -98,6 +102,23 @@ def lowest_precise_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> 
     return 0.99
 
 
+def highest_in_scope_threshold(p: np.ndarray, y: np.ndarray, miss: float) -> float:
+    """The highest threshold (0.01-0.50, by 0.01) below which at most ``miss`` of the declines score; pure.
+
+    Below it a question is surely a coding question: weak evidence then answers in part instead of declining.
+
+    >>> highest_in_scope_threshold(np.array([0.02, 0.3, 0.9, 0.95]), np.array([0, 0, 1, 1]), 0.0)
+    0.5
+    >>> highest_in_scope_threshold(np.array([0.02, 0.3, 0.1, 0.95]), np.array([0, 0, 1, 1]), 0.0)
+    0.1
+    """
+    best = 0.0
+    for t in np.round(np.arange(0.01, 0.501, 0.01), 2):
+        if ((p < t) & (y == 1)).sum() <= miss * y.sum():
+            best = float(t)
+    return best
+
+
 def export(vec: TfidfVectorizer, clf: LogisticRegression) -> dict:
     """The model as out_of_scope.probability reads it: term -> [idf, weight], the bias, the n-gram range."""
     weights = clf.coef_[0]
@@ -127,13 +148,19 @@ def main(argv: list[str] | None = None) -> int:
     recall = float((flagged & (y == 1)).sum() / y.sum())
     print(f"C={c:g}, threshold {t:.2f}: out-of-source precision {y[flagged].mean():.4f}, recall {recall:.3f}, "
           f"{fp} of {int((y == 0).sum())} answerable questions flagged")
+    below = highest_in_scope_threshold(p, y, IN_SCOPE_MISS)
+    in_scope = p < below
+    print(f"in scope below {below:.2f}: out of source, {int((in_scope & (y == 1)).sum())} of {int(y.sum())} declines and "
+          f"{int((in_scope & (y == 0)).sum())} of {int((y == 0).sum())} answerable questions score below it")
     vec, clf = fit(questions, y, c)
     model = {
         "note": "Fitted by python -m evals.train_out_of_scope on the tuning split only (never the held-out split).",
         "fitted": date.today().isoformat(), "items": len(questions), "declines": int(y.sum()),
-        "sources": len(set(sources)), "C": c, "threshold": t,
+        "sources": len(set(sources)), "C": c, "threshold": t, "in_scope_below": below,
         "out_of_source": {"auc": round(auc, 4), "precision": round(float(y[flagged].mean()), 4),
-                          "recall": round(recall, 4), "answerable_flagged": fp},
+                          "recall": round(recall, 4), "answerable_flagged": fp,
+                          "declines_in_scope": int((in_scope & (y == 1)).sum()),
+                          "answerable_in_scope": int((in_scope & (y == 0)).sum())},
         **export(vec, clf),
     }
     args.out.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -178,6 +178,13 @@ def outright_decline(question: str) -> str | None:
     return None
 
 
+def surely_a_coding_question(question: str) -> bool:
+    """No scope signal fires and the learned out-of-scope score is low: the question asks what a coding reference
+    holds, whatever the evidence found. Weak evidence for it is answered in part (with a notice) rather than
+    declined: a decline there is wrong, and the closest passages or codes are what a coder would check next."""
+    return not any(scope_signals(question).values()) and out_of_scope.surely_in_scope(question)
+
+
 def scope_signals(question: str) -> dict[str, float]:
     """1.0 for each out-of-reference signal the question carries (own data, a payer's rates, the future).
 

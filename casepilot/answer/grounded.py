@@ -20,7 +20,7 @@ from casepilot import codes as cs
 from casepilot import router as rt
 from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, content_words, covered, decide,
                                       decide_description, describe_features, features, outright_decline,
-                                      scope_keys, scope_signals, word_bag)
+                                      scope_keys, scope_signals, surely_a_coding_question, word_bag)
 from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
 from casepilot.answer.conditions import generic_code_first, sequencing_rule, unsaid_clauses
 from casepilot.answer.evidence import Evidence, best_sentences, declared_modifiers, sentences
@@ -764,8 +764,14 @@ class GroundedAnswerer:
             # ... but a CPT or HCPCS code's summary is no answer to a question that names ICD-10-CM or PCS ("CT:
             # stone in the L ureter. Which ICD-10 code covers it?" is N20.x, not CT 74176); "obs pt admitted and
             # discharged the same date, codes?" names no code set, and the E/M summary answers it
-            if guided.answered and not (route.system in (cs.ICD10CM, cs.ICD10PCS) and _leads_with_code_summary(guided)):
+            if guided.answered and not (route.system in (cs.ICD10CM, cs.ICD10PCS) and _leads_with_code_summary(guided)) \
+                    and not _in_scope_only(guided.decision):
                 return guided
+        if decision.label == DECLINE and route.intent == rt.DESCRIPTION_TO_CODE and hits \
+                and relevance(query, hits[0]) >= 0.34 and surely_a_coding_question(question):
+            # a plain description ("new pt endo clinic, graves dz, no storm documented") whose closest code the
+            # model doubts: given as the closest match, with the notice, rather than declined
+            decision = Decision(PARTIAL, decision.score, {**decision.features, "in_scope": 1.0})
         d.decision = decision
         if decision.label == DECLINE:
             d.answered = False
@@ -1298,6 +1304,11 @@ class GroundedAnswerer:
             if coded.answered:
                 return coded
             d.searched.extend(s for s in coded.searched if s not in d.searched)
+        if decision is not None and decision.label == DECLINE and best and surely_a_coding_question(question):
+            # "one of our endocrinologists wants to send his patients' labs to a lab his wife owns, allowed?": the
+            # case's own words leave the passage's cover low, yet the question is plainly a coding one; the closest
+            # passages are answered in part, flagged so, rather than declined
+            decision = Decision(PARTIAL, decision.score, {**decision.features, "in_scope": 1.0})
         if decision is None or decision.label == DECLINE:
             # the asker's own data, a payer's rates, the future: topics near the words are no help (as in
             # describe), and their titles ("HCPCS Level II") would read as codes
@@ -1906,6 +1917,11 @@ def asks_beyond_the_table(question: str) -> bool:
     # (the codes are not words of its own: "Can 20610 and 99213 be billed together?" asks the table alone)
     return len([w for w in content_words(question) if w not in _TABLE_ASK_WORDS and len(w) > 2
                 and not any(ch.isdigit() for ch in w)]) >= 3
+
+
+def _in_scope_only(decision: Decision | None) -> bool:
+    """Whether ``decision`` answers in part only because the question is surely a coding one (weak evidence)."""
+    return decision is not None and bool(decision.features.get("in_scope"))
 
 
 def words_agree(decision: Decision | None) -> bool:

@@ -58,3 +58,13 @@ def declines(question: str, path: Path = MODEL_PATH) -> float | None:
     model = load(path)
     p = probability(question, model)
     return p if p >= model["threshold"] else None
+
+
+def surely_in_scope(question: str, path: Path = MODEL_PATH) -> bool:
+    """Whether ``question`` scores below the model's in-scope threshold: it reads like a coding question.
+
+    The threshold is the highest at which at most 1% of the questions to decline score below it out of source
+    (``evals.train_out_of_scope``); a model stored without one says nothing is sure."""
+    model = load(path)
+    below = model.get("in_scope_below")
+    return below is not None and probability(question, model) < below

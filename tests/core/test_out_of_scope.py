@@ -85,3 +85,42 @@ def test_coding_questions_stay_below_the_threshold(question):
 def test_no_question_the_corpus_says_it_answers_is_declined():
     flagged = [q for q in train.corpus_questions() if oos.declines(q) is not None]
     assert not flagged
+
+
+def test_the_in_scope_threshold_is_the_highest_that_leaves_few_declines_below_it():
+    p = np.array([0.01, 0.05, 0.2, 0.4, 0.9, 0.95, 0.12])
+    y = np.array([0, 0, 0, 0, 1, 1, 1])
+    assert train.highest_in_scope_threshold(p, y, 0.0) == 0.12  # a decline scores 0.12: nothing at or above is sure
+    assert train.highest_in_scope_threshold(p, y, 0.34) == 0.5  # one decline in three may fall below
+    assert train.highest_in_scope_threshold(np.array([0.005]), np.array([1]), 0.0) == 0.0  # never sure
+
+
+def test_the_stored_in_scope_threshold_keeps_the_out_of_source_declines_below_it_rare():
+    model = oos.load()
+    assert 0.0 < model["in_scope_below"] < model["threshold"]
+    assert model["out_of_source"]["declines_in_scope"] <= train.IN_SCOPE_MISS * model["declines"]
+
+
+def test_a_model_without_an_in_scope_threshold_is_sure_of_nothing(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text('{"ngrams": [1, 2], "bias": -5.0, "terms": {}, "threshold": 0.9}')
+    assert not oos.surely_in_scope("what does excludes1 mean", path)
+
+
+@pytest.mark.parametrize("question", [
+    "one of our endocrinologists wants to send his patients' labs to a lab his wife owns, is that allowed?",
+    "allergist says the angioedema is from lisinopril taken as prescribed, what codes and in what order",
+    "When do I use modifier 25?",
+])
+def test_plain_coding_questions_are_surely_coding_questions(question):
+    assert dm.surely_a_coding_question(question)
+
+
+@pytest.mark.parametrize("question", [
+    "how much does aetna pay us for 99213 in ohio",  # a payer's rates: a scope signal
+    "what will the conversion factor be in 2031",  # the future
+    "heard CMS is getting rid of modifier 25 starting next yr, is that true",  # a rumoured change
+    "see op note below, what CPT and PCS codes would you assign",  # a note that is not there
+])
+def test_questions_no_reference_answers_are_never_sure(question):
+    assert not dm.surely_a_coding_question(question)
