@@ -44,6 +44,28 @@ def question_measures(text: str) -> dict[str, set[float]]:
     return out
 
 
+# a stated age: "5 wk old", "2 day old", "7 y/o", "19 yo", "80yo F", "a 45-year-old", "6 mo old"
+_Q_AGE_YOUNG = re.compile(r"(?<![\d.])\d{1,2}[\s-]*(?:d|days?|wks?|weeks?|mos?|months?)[\s-]*(?:old|of age)\b", re.I)
+# (a bare "15 yrs" is as often how long as how old: "DM2 x15 yrs", "3 years ago")
+_Q_AGE_YEARS = re.compile(r"(?<![\d.])(\d{1,3})[\s-]*(?:yo|y/o|y\.o\.?|yrs?[\s-]*old|years?[\s-]*old)(?![\w/])", re.I)
+
+
+def age_group(text: str) -> set[str]:
+    """"child" or "adult" for the patient's age the text states, in the words ICD-10-CM titles split families by
+    (R62.51 "Failure to thrive (child)" vs R62.7 "Adult failure to thrive", T74.12- vs T74.11-, Q40.0 vs K31.1);
+    empty when it states none or both. Under 18 years is a child.
+
+    >>> age_group("5 wk old projectile vomiting"), age_group("80yo F senile osteoporosis"), age_group("7 y/o w/ asthma")
+    ({'child'}, {'adult'}, {'child'})
+    >>> age_group("DM2 x15 yrs, 3 years ago a stroke"), age_group("2 day old with jaundice")
+    (set(), {'child'})
+    """
+    groups = {"child"} if _Q_AGE_YOUNG.search(text) else set()
+    for m in _Q_AGE_YEARS.finditer(text):
+        groups.add("child" if int(m.group(1)) < 18 else "adult")
+    return groups if len(groups) == 1 else set()
+
+
 # -- the titles --------------------------------------------------------------------------------------------------
 _D = r"(\d+ (?:hours?|minutes?)(?: \d+ minutes?)?)"
 _T_DURATION = (

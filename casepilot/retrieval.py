@@ -39,7 +39,7 @@ from casepilot.ranker import Ranker, default_ranker
 from casepilot.settings import Settings
 from casepilot.spelling import Speller, english_words, official_vocabulary
 from casepilot.dominance import dominance_of, title_dominance, without_handedness
-from casepilot.measures import measure_mismatch, question_measures, title_ranges
+from casepilot.measures import age_group, measure_mismatch, question_measures, title_ranges
 from casepilot.text import (ABBREVIATIONS, NARRATION, POLARITY, RULE_OUT_WORDS, STOPWORDS, SYNONYMS, asserted_and_denied, expand_query, measured_values, negated_terms,
                              own_word_forms, question_negations, rules_out, small_numbers, spell_out, stated_numbers, stem, tokens, value_ranges,
                              with_stems)
@@ -472,6 +472,7 @@ class _Query:
     """What one search reads from the question once, for every candidate code passage."""
 
     words: set[str]  # expanded question words
+    ages: set[str]  # "child" or "adult" from a stated age ("5 wk old", "80yo"): a side of the adult-child contrast
     numbers: set[int]
     values: set[float]  # measurements with a decimal point ("BMI 42.3")
     measures: dict[str, set[float]]  # measurements with a unit ("LOC 2 hrs", "25% TBSA"), casepilot/measures.py
@@ -582,7 +583,7 @@ def query_facts(query: str, expanded: str | None = None) -> _Query:
     side = _SIDES & (qwords if unhanded == query else set(tokens(expand_query(unhanded))))
     return _Query(
         # the expansion states numbers the question abbreviates: "DM2" is "type 2 diabetes mellitus"
-        words=qwords, numbers=stated_numbers(query) | stated_numbers(expanded), values=measured_values(query), measures=question_measures(query), side=side,
+        words=qwords, ages=age_group(query), numbers=stated_numbers(query) | stated_numbers(expanded), values=measured_values(query), measures=question_measures(query), side=side,
         # (read from the question's own words, spelled out: the vocabulary appended to an expansion says no side)
         side_sites=side_sites(spell_out(unhanded)) if {"left", "right"} <= side else {},
         encounter=encounter_of(expanded),
@@ -792,7 +793,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
             sig["unstated_encounter"] = 1.0
     # "stable angina" and I25.110 "... with unstable angina pectoris": opposite branches (casepilot/contrasts.py);
     # so are a state the question says ("neurologist documents intractable") and a title denying it ("not intractable")
-    if contradicts(q.words, title_words) or t_negated & (q.states - q.negated):
+    if contradicts(q.words | q.ages, title_words) or t_negated & (q.states - q.negated):
         sig["contrast"] = 1.0
     ranges = value_ranges(own_title) if q.values else []
     # "LOC approx 2 hrs", "25% TBSA": a title's range of that unit holds the measurement or it is another code

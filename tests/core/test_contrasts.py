@@ -39,3 +39,15 @@ def test_no_word_is_on_two_pairs():
 ])
 def test_a_title_stating_only_the_other_side_contradicts(question, title, expected):
     assert contradicts(set(tokens(question, stop=False)), set(tokens(title, stop=False))) is expected
+
+
+def test_a_stated_age_is_a_side_of_the_adult_child_contrast():
+    from casepilot.measures import age_group
+    from casepilot.retrieval import query_facts
+
+    q = query_facts("5 wk old projectile vomiting, US confirms hypertrophic pyloric stenosis")
+    assert q.ages == {"child"} == age_group("5 wk old projectile vomiting")
+    assert contradicts(q.words | q.ages, set(tokens("Adult hypertrophic pyloric stenosis", stop=False)))
+    assert not contradicts(q.words | q.ages, set(tokens("Congenital hypertrophic pyloric stenosis", stop=False)))
+    assert contradicts(set(tokens("adult FTT", stop=False)) | age_group("adult FTT"),
+                       set(tokens("Failure to thrive (child)", stop=False)))
