@@ -768,15 +768,15 @@ class GroundedAnswerer:
                     and not _in_scope_only(guided.decision):
                 return guided
         if decision.label == DECLINE and route.intent == rt.DESCRIPTION_TO_CODE and hits \
-                and relevance(query, hits[0]) >= 0.34 and surely_a_coding_question(question):
+                and relevance(query, hits[0]) >= _CLOSE_ENOUGH and surely_a_coding_question(question):
             # a plain description ("new pt endo clinic, graves dz, no storm documented") whose closest code the
             # model doubts: given as the closest match, with the notice, rather than declined
-            decision = Decision(PARTIAL, decision.score, {**decision.features, "in_scope": 1.0})
+            decision = _in_part_for_a_coding_question(decision)
         d.decision = decision
         if decision.label == DECLINE:
             d.answered = False
             # Candidates are only worth showing when they share something real with the question.
-            close = [h for h in hits[:3] if relevance(query, h) >= 0.34]
+            close = [h for h in hits[:3] if relevance(query, h) >= _CLOSE_ENOUGH]
             if close:
                 d.notices.append(
                     f"No {_label(system)} code clearly matches this description; check the closest candidates "
@@ -1304,11 +1304,11 @@ class GroundedAnswerer:
             if coded.answered:
                 return coded
             d.searched.extend(s for s in coded.searched if s not in d.searched)
-        if decision is not None and decision.label == DECLINE and best and surely_a_coding_question(question):
+        if decision is not None and decision.label == DECLINE and surely_a_coding_question(question):
             # "one of our endocrinologists wants to send his patients' labs to a lab his wife owns, allowed?": the
             # case's own words leave the passage's cover low, yet the question is plainly a coding one; the closest
-            # passages are answered in part, flagged so, rather than declined
-            decision = Decision(PARTIAL, decision.score, {**decision.features, "in_scope": 1.0})
+            # passages (there are some: the decision was made on them) are answered in part, flagged so
+            decision = _in_part_for_a_coding_question(decision)
         if decision is None or decision.label == DECLINE:
             # the asker's own data, a payer's rates, the future: topics near the words are no help (as in
             # describe), and their titles ("HCPCS Level II") would read as codes
@@ -1917,6 +1917,16 @@ def asks_beyond_the_table(question: str) -> bool:
     # (the codes are not words of its own: "Can 20610 and 99213 be billed together?" asks the table alone)
     return len([w for w in content_words(question) if w not in _TABLE_ASK_WORDS and len(w) > 2
                 and not any(ch.isdigit() for ch in w)]) >= 3
+
+
+# a candidate code shares enough with the question to be shown (as a candidate or the closest match)
+_CLOSE_ENOUGH = 0.34
+
+
+def _in_part_for_a_coding_question(decision: Decision) -> Decision:
+    """``decision`` (a decline on weak evidence) turned into a partial answer because the question is surely a
+    coding one; marked so that ``_in_scope_only`` can tell it from evidence that answers in part by itself."""
+    return Decision(PARTIAL, decision.score, {**decision.features, "in_scope": 1.0})
 
 
 def _in_scope_only(decision: Decision | None) -> bool:
