@@ -31,6 +31,10 @@ _PAIR = re.compile(
 # "Can I bill 99213 with 20610", "report 11102 and 11104": billing both, not comparing them.
 _BILL_BOTH = re.compile(r"\b(bill|billed|billing|report|reported|code|coded|submit)\b.*(?:\b(and|with)\b|\w\s*[+&]\s*\w)", re.I)
 _UNITS = re.compile(r"\b(mue|medically unlikely|units?|how many times|max(imum)? (units|times))\b", re.I)
+# Minutes stated with a units question ("25 min 97110 + 13 min 97140, how many units") ask to convert time to units
+# (the time rule for timed codes), not for the code's MUE, unless the MUE or a maximum is named
+_MINUTES_TO_UNITS = re.compile(r"\b\d+\s*(?:min|mins|minutes)\b|\b8[- ]?min(?:ute)?s?\s+rule\b", re.I)
+_TABLE_LIMIT = re.compile(r"\b(mue|medically unlikely|max(imum)?)\b", re.I)
 _GLOBAL = re.compile(r"\bglobal (period|days|surgery package)\b|\bpost-?op(erative)? (period|days)\b", re.I)
 # Medicare coverage (the MCD tables): words that ask whether a code is covered, never a bare "cover"
 # ("what does 96372 cover" asks what the code means). "Supports" only between two codes ("does M17.11 support
@@ -99,6 +103,10 @@ _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+
                          # "... never says they're related, can I still use I12.9": the same rule, asked the other way
                          r"|\b(?:never|not|doesn'?t|didn'?t|does not|did not|no)\s+(?:[\w']+\s+){0,3}?"
                          r"(?:link\w*|relat\w*|connect\w*|tie[sd]?)\b[^?]*\b(?:can|may|should|do|could|must)\s+(?:i|we)\b", re.I)
+# "can I pick up E87.1 off the labs": whether a finding the provider never named may be coded, a documentation rule
+_FROM_FINDINGS = re.compile(r"\b(?:can|may|should|could)\s+(?:i|we)\b[^?]{0,60}\b(?:off|from|based on|per|using)\s+(?:the\s+|a\s+)?"
+                            r"(?:labs?|lab values?|lab results?|bmp|cbc|cmp|x-?rays?|imaging|echo|ekg|ecg|"
+                            r"path(?:ology)? report|radiology report)\b", re.I)
 # "dm2 w/ hyperglycemia, uncontrolled per MD - dx code?": a description that ends by asking for its code
 # ("... what dx", "... what's the ICD-10?": the code set or "dx" alone asks for the code too)
 _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?|"
@@ -454,7 +462,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
     if len(procedures) >= 2 and (_PAIR.search(message) or _BILL_BOTH.search(message)):
         intent = PAIR_CHECK
     elif procedures and _UNITS.search(message):
-        intent = UNITS
+        intent = GUIDELINE if _MINUTES_TO_UNITS.search(message) and not _TABLE_LIMIT.search(message) else UNITS
     elif procedures and _GLOBAL.search(message):
         intent = GLOBAL_PERIOD
     elif remittance_codes_of(message):
@@ -464,7 +472,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
             (coded := [r for r in resolved if r.mention.systems != (cs.MODIFIER,)])
             and (_COVERAGE.search(message) or (_SUPPORTS.search(message) and _dx_and_procedure(coded)))):
         intent = COVERAGE
-    elif resolved and _NEEDS_LINK.search(message):
+    elif resolved and (_NEEDS_LINK.search(message) or _FROM_FINDINGS.search(message)):
         # "do I need the doctor to link HTN and CKD to use I12?": a rule about documentation, which the guidance
         # answers (the presumed causal relationship), with the code's own record beside it
         intent = GUIDELINE

@@ -155,7 +155,7 @@ def outright_decline(question: str) -> str | None:
     listed cues, the learned out-of-scope score (out_of_scope.py) declines what reads like no coding question.
 
     >>> outright_decline("what dose of metformin should we start"), outright_decline("code for metformin use")
-    ('nothing: a clinical decision (a dose, a test or treatment to order) is not a coding question; ask the treating clinician or a clinical reference', None)
+    ('nothing: a clinical decision (a dose, a test or treatment to order, what the patient has when the provider did not say) is not a coding question; ask the treating clinician or a clinical reference, or query the provider', None)
     """
     fired = [k for k, v in scope_signals(question).items() if v]
     outright = next((why for key, why in _outright().items() if key in fired), None)

@@ -33,6 +33,10 @@ def store(tmp_path_factory):
     ("99213 with 11111 same day?", rt.PAIR_CHECK),  # unknown CPT still goes to the table check
     ("knee injection done w/ ultrasound guidance - can I bill 20610 + 76942?", rt.PAIR_CHECK),  # "+" between the codes
     ("How many units of 20610 can I bill per day?", rt.UNITS),
+    # minutes stated with "how many units" ask for the time rule, not the MUE, unless the MUE or a maximum is named
+    ("25 min 20610 + 13 min 99213, how many units medicare?", rt.GUIDELINE),
+    ("8 minute rule: how many units of 20610", rt.GUIDELINE),
+    ("what is the max units of 20610, we did 60 min", rt.UNITS),
     ("What is the global period of 20610?", rt.GLOBAL_PERIOD),
     ("ICD-10-CM code for type 2 diabetes with CKD?", rt.DESCRIPTION_TO_CODE),
     ("What is the code for essential hypertension", rt.DESCRIPTION_TO_CODE),
@@ -44,6 +48,7 @@ def store(tmp_path_factory):
     ("do I need the doctor to link HTN and CKD to use I12?", rt.GUIDELINE),
     ("provider lists HTN and CKD 3a but never says they're related, can I still use I12.9", rt.GUIDELINE),
     ("htn and ckd 4, md didnt document they are linked - do we still assign I12.9?", rt.GUIDELINE),
+    ("sodium 129 on BMP but doc never says hyponatremia. can I code E11.22 off the labs", rt.GUIDELINE),
     # the codes the asker already has, said after them, are not what is asked for
     ("anemia in CKD stage 4. N18.4 is already on the claim - what's the code for the anemia?", rt.DESCRIPTION_TO_CODE),
     ("need the external cause code: slipped on ice in the parking lot, initial visit", rt.DESCRIPTION_TO_CODE),
