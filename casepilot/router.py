@@ -313,6 +313,16 @@ def asks_first_code(text: str) -> bool:
     return bool(_FIRST_CODE.search(text))
 
 
+def asks_whether_to_code(text: str) -> bool:
+    """A yes/no question whether to code something at all ("r/o ACS ... can i code the ACS?"): a rule, which a
+    code found for the words would not answer.
+
+    >>> asks_whether_to_code("chart says 'chest pain, r/o ACS'. can i code the ACS?"), asks_whether_to_code("code for ACS")
+    (True, False)
+    """
+    return bool(_YES_NO_CODE.search(text))
+
+
 def names_a_rule(text: str) -> bool:
     """The question names a rule, a modifier or a convention ("what modifier on the E/M"), not only a condition."""
     return bool(_RULE.search(text))

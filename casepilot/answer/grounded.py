@@ -10,8 +10,10 @@ own module is the answer-path restructuring that issue 10 (item 5) asks for; it 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -23,6 +25,7 @@ from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, conte
                                       scope_keys, scope_signals, surely_a_coding_question, word_bag)
 from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
 from casepilot.answer.conditions import generic_code_first, sequencing_rule, unsaid_clauses
+from casepilot.answer import out_of_scope
 from casepilot.answer.evidence import Evidence, best_sentences, declared_modifiers, sentences
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -37,6 +40,7 @@ from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, histo
 from casepilot.text import (NARRATION, POLARITY, expand_query, names_remittance_code, negated_terms, own_word_forms,
                             question_negations, remittance_codes_of, small_numbers, stated_numbers, status_of, stem, tokens, trimester_of, with_stems)
 
+log = logging.getLogger(__name__)
 INSTRUCTION_NOTES = ("code_first", "use_additional_code", "code_also")
 # Notes that offer a set of codes to add (read against the question: casepilot/answer/choice.py)
 ADDED_CODE_NOTES = ("use_additional_code", "code_also")
@@ -227,6 +231,30 @@ class GroundedAnswerer:
         self.retriever = retriever
         self.passages = passages
         self.tables = tables  # tables.sqlite of the NCCI/MUE/fee-schedule files the user loaded
+        # one sentence vector per question text, however many times a request asks whether it is in scope
+        self._embedded = lru_cache(maxsize=256)(lambda text: tuple(self.retriever.embedder.embed_query(text)))
+
+    # -- is it a coding question at all --------------------------------------------------------
+    def _scope_vector(self, question: str) -> tuple[float, ...] | None:
+        """The question's sentence vector for the learned out-of-scope score's joint reading, or None (its lexical
+        reading): no retriever, the score was fitted on another model's vectors, vectors are still being built (the
+        embedder is busy), or the model failed."""
+        r = self.retriever  # (None: an answerer over tables alone, as the coverage checks build it)
+        if r is None or not r.dense_live or out_of_scope.embedding_model() != r.embedder.model_name:
+            return None
+        try:
+            return self._embedded(question)
+        except Exception as e:  # noqa: BLE001 - the words alone still decide
+            log.warning("out-of-scope score without the question vector (%s)", type(e).__name__)
+            return None
+
+    def _outright(self, question: str) -> str | None:
+        """decision.outright_decline with the question's vector."""
+        return outright_decline(question, self._scope_vector(question))
+
+    def _surely_coding(self, question: str) -> bool:
+        """decision.surely_a_coding_question with the question's vector."""
+        return surely_a_coding_question(question, self._scope_vector(question))
 
     # -- evidence helpers --------------------------------------------------------------------
     def record_doc(self, rec: CodeRecord) -> Document:
@@ -282,7 +310,7 @@ class GroundedAnswerer:
                 d.searched.extend(f"code store: {_label(r.record.system)} {cs.display_code(r.record.code, r.record.system)}"
                                   if r.records else f"code store: {r.mention.raw.upper()} (not held)"
                                   for r in route.codes[:3])
-                if why := outright_decline(question):
+                if why := self._outright(question):
                     # the code was found; what the question asks of it is what no reference holds: say so
                     d.searched.append(why.removeprefix("nothing: "))
                 docs = [self.record_doc(r.record) for r in known]
@@ -393,7 +421,7 @@ class GroundedAnswerer:
 
     def _covered_decision(self, question: str) -> Decision:
         """The calibrated decision with the evidence taken as covering the question: scope signals only."""
-        if outright_decline(question):
+        if self._outright(question):
             return Decision(DECLINE, 0.0, scope_signals(question))
         feats = features(question, [], 1.0, "", self.retriever.idf, self.retriever.known)
         feats.update(cover=1.0, cover_top=1.0, title_cover=1.0, cosine=1.0)
@@ -694,7 +722,7 @@ class GroundedAnswerer:
         # is declined whatever X is; the cheap reading first, the scope checks only for a narrative that has a clause)
         stated = stated_diagnosis(question) if route.intent == rt.DESCRIPTION_TO_CODE or rt.asks_for_a_code(question) \
             else None
-        if stated is None or any(scope_signals(question).values()) or outright_decline(question):
+        if stated is None or any(scope_signals(question).values()) or self._outright(question):
             return d
         clause = strip_question(stated)
         system = route.system or infer_system(clause, self.retriever.spell(clause))
@@ -768,7 +796,7 @@ class GroundedAnswerer:
                     and not _in_scope_only(guided.decision):
                 return guided
         if decision.label == DECLINE and route.intent == rt.DESCRIPTION_TO_CODE and hits \
-                and relevance(query, hits[0]) >= _CLOSE_ENOUGH and surely_a_coding_question(question):
+                and relevance(query, hits[0]) >= _CLOSE_ENOUGH and self._surely_coding(question):
             # a plain description ("new pt endo clinic, graves dz, no storm documented") whose closest code the
             # model doubts: given as the closest match, with the notice, rather than declined
             decision = _in_part_for_a_coding_question(decision)
@@ -1297,14 +1325,15 @@ class GroundedAnswerer:
         if coded is not None and coded.answered and (decision is None or decision.label != ANSWER):
             return coded
         if (decision is None or decision.label == DECLINE) and route.intent == rt.GUIDELINE \
-                and not rt.names_a_rule(question):
+                and not rt.names_a_rule(question) and not rt.asks_whether_to_code(question):
             # "NSTEMI", "type 1 diabetes with hypoglycemia": a bare description is a code search. A question
-            # about a rule ("... what modifier on the E/M") is not, whatever procedure it mentions.
+            # about a rule ("... what modifier on the E/M") is not, whatever procedure it mentions, nor is one whether
+            # to code a condition at all ("r/o rotator cuff tear ... can i code the RC tear?"): its code is no answer.
             coded = coded or self.describe(route, question, timings)
             if coded.answered:
                 return coded
             d.searched.extend(s for s in coded.searched if s not in d.searched)
-        if decision is not None and decision.label == DECLINE and surely_a_coding_question(question):
+        if decision is not None and decision.label == DECLINE and self._surely_coding(question):
             # "one of our endocrinologists wants to send his patients' labs to a lab his wife owns, allowed?": the
             # case's own words leave the passage's cover low, yet the question is plainly a coding one; the closest
             # passages (there are some: the decision was made on them) are answered in part, flagged so
@@ -1500,7 +1529,7 @@ class GroundedAnswerer:
 
     def _declined_outright(self, d: Draft, question: str) -> bool:
         """Decline ``d`` when the question is no coding question at all (decision.outright_decline), saying why."""
-        why = outright_decline(question)
+        why = self._outright(question)
         if why is None:
             return False
         d.searched.append(why)

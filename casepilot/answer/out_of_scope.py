@@ -5,7 +5,13 @@ questions carry cues nobody listed ("which sepsis code should I use so it looks 
 is a logistic regression over the question's word unigrams and bigrams (TF-IDF, as scikit-learn's
 ``TfidfVectorizer`` computes it), fitted on the tuning split's answerable and unanswerable questions by
 ``python -m evals.train_out_of_scope`` and stored in ``casepilot/data/out_of_scope.json`` with its threshold
-and its leave-one-source-out figures. Scoring is pure Python: no model, no library, microseconds.
+and its leave-one-source-out figures.
+
+The stored model has two readings. The joint one adds the question's sentence vector (the bundled MiniLM, the
+model retrieval embeds with) to the words: it tells "what does our contract say" from "what does the NCD say"
+when no listed word does, and out of source it declines more at the same precision (the trainer prints both).
+The lexical one (words only) is used when no vector is at hand: a caller without the embedder, or another
+embedding model. Scoring is pure Python given the vector: no library, microseconds.
 """
 
 from __future__ import annotations
@@ -33,18 +39,42 @@ def terms(text: str, ngrams: tuple[int, int] = NGRAMS) -> list[str]:
     return [" ".join(words[i:i + n]) for n in range(ngrams[0], ngrams[1] + 1) for i in range(len(words) - n + 1)]
 
 
-def probability(question: str, model: dict) -> float:
-    """The model's probability that ``question`` is one to decline; pure given ``model``.
+def probability(question: str, model: dict, vector=None) -> float:
+    """The model's probability that ``question`` is one to decline; pure given ``model`` (and ``vector``).
 
     Sublinear TF times IDF, L2-normalised over the terms the model knows, then the logistic: what
-    ``TfidfVectorizer(sublinear_tf=True)`` and ``LogisticRegression.predict_proba`` compute.
+    ``TfidfVectorizer(sublinear_tf=True)`` and ``LogisticRegression.predict_proba`` compute. With the
+    question's sentence ``vector`` and a model that has the joint reading, the vector's scaled features join the
+    words (the joint weights); otherwise the words alone (the lexical weights).
     """
+    joint = _joint(model, vector)
+    column = 2 if joint else 1
     vocab = model["terms"]
     counts = Counter(t for t in terms(question, tuple(model["ngrams"])) if t in vocab)
     values = {t: (1.0 + math.log(c)) * vocab[t][0] for t, c in counts.items()}
     norm = math.sqrt(sum(v * v for v in values.values()))
-    z = model["bias"] + (sum(v * vocab[t][1] for t, v in values.items()) / norm if norm else 0.0)
+    z = (model["embedding"]["bias"] if joint else model["bias"]) + (
+        sum(v * vocab[t][column] for t, v in values.items()) / norm if norm else 0.0)
+    if joint:
+        emb = model["embedding"]
+        z += emb["scale"] * sum(float(a) * b for a, b in zip(vector, emb["weights"]))
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def _joint(model: dict, vector) -> bool:
+    """Whether ``vector`` is read: the model has the joint reading and the vector is one of its width."""
+    return vector is not None and "embedding" in model and len(vector) == len(model["embedding"]["weights"])
+
+
+def _reading(model: dict, vector) -> dict:
+    """The thresholds of the reading ``probability`` uses for this ``vector``."""
+    return model["embedding"] if _joint(model, vector) else model
+
+
+def embedding_model(path: Path | None = None) -> str | None:
+    """The embedding model whose question vectors the joint reading was fitted on ("bundled"); None: words only."""
+    emb = load(path or MODEL_PATH).get("embedding")
+    return emb["model"] if emb else None
 
 
 @lru_cache(maxsize=4)
@@ -53,18 +83,20 @@ def load(path: Path = MODEL_PATH) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def declines(question: str, path: Path = MODEL_PATH) -> float | None:
-    """The score when it reaches the model's threshold (the question should be declined); None otherwise."""
+def declines(question: str, path: Path = MODEL_PATH, vector=None) -> float | None:
+    """The score when it reaches the model's threshold (the question should be declined); None otherwise.
+
+    ``vector``: the question's sentence vector from ``embedding_model()`` (None: the lexical reading)."""
     model = load(path)
-    p = probability(question, model)
-    return p if p >= model["threshold"] else None
+    p = probability(question, model, vector)
+    return p if p >= _reading(model, vector)["threshold"] else None
 
 
-def surely_in_scope(question: str, path: Path = MODEL_PATH) -> bool:
+def surely_in_scope(question: str, path: Path = MODEL_PATH, vector=None) -> bool:
     """Whether ``question`` scores below the model's in-scope threshold: it reads like a coding question.
 
     The threshold is the highest at which at most 1% of the questions to decline score below it out of source
     (``evals.train_out_of_scope``); a model stored without one says nothing is sure."""
     model = load(path)
-    below = model.get("in_scope_below")
-    return below is not None and probability(question, model) < below
+    below = _reading(model, vector).get("in_scope_below")
+    return below is not None and probability(question, model, vector) < below

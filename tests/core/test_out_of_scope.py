@@ -41,6 +41,51 @@ def test_the_pure_scorer_computes_what_scikit_learn_predicts():
     assert oos.probability("zzz", model) == pytest.approx(1 / (1 + np.exp(-model["bias"])))
 
 
+def test_the_joint_reading_computes_what_scikit_learn_predicts_from_words_and_vectors():
+    questions = [q for q, _ in CORPUS]
+    labels = np.array([y for _, y in CORPUS])
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(len(questions), 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vec, words = train.fit(questions, labels, c=10.0)
+    _, joint = train.fit(questions, labels, c=10.0, vectors=vectors)
+    model = train.export(vec, words, joint)
+    unseen = ["how much does cigna pay for 99214", "what does modifier 59 mean"]
+    unseen_vectors = rng.normal(size=(2, 8))
+    expected = joint.predict_proba(train.features(vec.transform(unseen), unseen_vectors))[:, 1]
+    got = [oos.probability(q, model, v) for q, v in zip(unseen, unseen_vectors)]
+    assert got == pytest.approx(list(expected), abs=2e-3)
+    # without a vector, or with one of another width (another embedding model), the words alone decide
+    lexical = list(words.predict_proba(vec.transform(unseen))[:, 1])
+    assert [oos.probability(q, model) for q in unseen] == pytest.approx(lexical, abs=2e-3)
+    assert [oos.probability(q, model, [0.1] * 5) for q in unseen] == pytest.approx(lexical, abs=2e-3)
+
+
+def test_each_reading_is_judged_by_its_own_thresholds(tmp_path):
+    path = tmp_path / "m.json"
+    # words alone score the bias (0.5); the vector adds 2.0 * 1.0 to the joint bias 0 (0.88)
+    path.write_text('{"ngrams": [1, 2], "bias": 0.0, "terms": {}, "threshold": 0.6, "in_scope_below": 0.55, '
+                    '"embedding": {"model": "bundled", "scale": 1.0, "bias": 0.0, "weights": [2.0, 0.0], '
+                    '"threshold": 0.95, "in_scope_below": 0.9}}')
+    oos.load.cache_clear()
+    assert oos.declines("anything", path) is None and oos.surely_in_scope("anything", path)
+    assert oos.declines("anything", path, vector=[1.0, 0.0]) is None  # 0.88 is below the joint threshold
+    assert oos.surely_in_scope("anything", path, vector=[1.0, 0.0])
+    assert oos.declines("anything", path, vector=[2.0, 0.0]) == pytest.approx(1 / (1 + np.exp(-4.0)))
+    assert oos.embedding_model(path) == "bundled"
+
+
+def test_the_stored_model_has_a_joint_reading_that_declines_more_out_of_source_at_the_same_precision():
+    model = oos.load()
+    joint = model["embedding"]
+    assert joint["model"] == "bundled" and len(joint["weights"]) == 384 and joint["scale"] == train.SCALE
+    assert all(len(v) == 3 for v in model["terms"].values())  # idf, the lexical weight, the joint weight
+    assert joint["out_of_source"]["precision"] >= train.PRECISION
+    assert 0.0 < joint["in_scope_below"] < joint["threshold"] < 1.0
+    # why the joint reading is the one the answerer uses (the trainer prints both)
+    assert joint["out_of_source"]["recall"] > model["out_of_source"]["recall"]
+
+
 def test_terms_are_word_unigrams_then_bigrams_without_codes_or_dates():
     assert oos.terms("Can 99213 be billed 3/2?") == ["can", "be", "billed", "can be", "be billed"]
 

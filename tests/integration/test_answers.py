@@ -451,3 +451,23 @@ def test_a_table_question_naming_a_payer_is_declined_and_the_asker_s_clinic_is_o
     assert payer["answered"] is False and payer["decision"] == "decline", payer["answer"]
     ours = engine.answer("can our clinic bill 99213 and 20610 on the same day")
     assert ours["answered"] is True and ours["intent"] == "pair_check", ours["answer"]
+
+
+def test_the_learned_out_of_scope_score_reads_the_questions_sentence_vector(engine, embedder):
+    from casepilot.answer import decision as dm
+
+    q = "do you think my boss should fire the biller who made those mistakes"
+    vector = engine.grounded._scope_vector(q)
+    # the bundled model's vector of the question as asked: what the joint reading was fitted on
+    assert vector is not None and vector == pytest.approx(embedder.embed_query(q), abs=1e-5)
+    done = engine.answer(q)
+    why = dm.outright_decline(q, vector)
+    assert done["decision"] == "decline" and why is not None
+    assert why.removeprefix("nothing: ") in done["answer"]
+    # while vectors are still being built the embedder is busy: the words alone decide, as they do for a model
+    # fitted on another embedding model's vectors
+    engine.retriever.dense_live = False
+    try:
+        assert engine.grounded._scope_vector("what does excludes1 mean") is None
+    finally:
+        engine.retriever.dense_live = True
