@@ -64,6 +64,10 @@ _MODIFIER_PAIR_BEFORE = re.compile(r"\b([0-9]{2}|[A-Z][A-Z0-9]|[0-9][A-Z])\s*(?:
 # "mod 25", "mod XS": coders' shorthand for modifier. "mod" is also "moderate" ("mod AS", "mod to severe"), so
 # after "mod" only a two-digit modifier or one of the common letter modifiers counts.
 _MOD_SHORT = re.compile(r"\bmods?\.?\s+-?([0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX)\b", re.IGNORECASE)
+# "need the 25 on the E/M?", "can i put 26 on 93000", "append 51 to the secondary ones": a CPT modifier's number
+# put on a code (only numbers that are CPT modifiers: "add 15 to the time" names none)
+_MOD_PUT_ON = re.compile(r"\b(?:need|needs|use|add|append|put|attach)\s+(?:a\s+|an\s+|the\s+)?-?"
+                         r"(2[2-7]|3[23]|47|5[0-9]|6[236]|7[346-9]|8[0-2]|9[0-3]|9[5-79])\s+(?:on|to)\b", re.IGNORECASE)
 # Common modifier labels that can stand bare in a comparison ("26 vs TC", "76 vs 77??"); other letter pairs
 # ("RA vs OA") are too often abbreviations.
 _COMMON_MOD = r"[0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX"
@@ -388,6 +392,8 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
     for m in _HYPHEN_MODIFIER.finditer(norm):
         add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
     for m in _MOD_SHORT.finditer(norm):
+        add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
+    for m in _MOD_PUT_ON.finditer(norm):
         add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
     for m in _MODIFIER_CONTEXT.finditer(norm):
         base = m.start(1)

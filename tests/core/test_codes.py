@@ -78,6 +78,16 @@ def test_mod_is_shorthand_for_modifier_only_before_a_modifier(text, codes):
 
 
 @pytest.mark.parametrize("text,codes", [
+    ("99284 + simple lac repair same visit. need the 25 on the E/M?", ["25"]),
+    ("can i put 26 on 93000 for the read only", ["26"]), ("do I append 51 to the secondary ones?", ["51"]),
+    # a number put on something that is no CPT modifier, or a count of minutes, is none
+    ("add 15 to the total time", []), ("need 30 on the clock", []), ("use 2 units on the claim", []),
+])
+def test_a_modifier_number_put_on_a_code_is_a_modifier(text, codes):
+    assert [m.code for m in cs.find_mentions(text) if cs.MODIFIER in m.systems] == codes
+
+
+@pytest.mark.parametrize("text,codes", [
     ("E11.22/E11.99", ["E1122", "E1199"]),
     ("E11.21-E11.98", ["E1121", "E1198"]),
     ("E11.21\u2013E11.98", ["E1121", "E1198"]),  # en dash
