@@ -188,6 +188,11 @@ def asks_rule_about_codes(message: str, procedures: bool) -> bool:
                 or (procedures and (_CHOICE_OF_PROCEDURE.search(message) or _WHICH_ADD_ON.search(message))))
 
 
+# "what if it's RSV pneumonia instead?", "the CT showed an abscess too. does that change it?", "what changes": the
+# follow-up changes the case the earlier description stated, so the code is searched again for the changed case
+_CASE_CHANGE = re.compile(r"\bwhat if\b|\binstead\b|\brather than\b|\bwhat (?:changes|chnages|now)\b"
+                          r"|\b(?:does|would|will|do|did) (?:that|this|it|these|those) change\b"
+                          r"|\bchanges? (?:it|anything|the (?:code|dx|diagnosis))\b", re.I)
 _FOLLOW_UP = re.compile(r"\b(it|its|this|that|these|those|them|same code|the code|with it|above|same level)\b|"
                         r"^\s*(and|what about|how about|ok and|also)\b", re.I)
 
@@ -311,6 +316,24 @@ def asks_first_code(text: str) -> bool:
     False
     """
     return bool(_FIRST_CODE.search(text))
+
+
+_INSTEAD_OF = re.compile(r"\b(?:instead of|rather than)\s+(?:an?\s+|the\s+)?((?:[\w/'-]+\s*){1,3}?)(?=[?.,;!]|$)", re.I)
+
+
+def changed_case(prior: str, message: str) -> str:
+    """The earlier description with a follow-up's change to it: what the case now is, to search a code for.
+
+    Words the follow-up says the case is no longer ("... instead of bronchiolitis") leave the earlier description.
+
+    >>> changed_case("code for RSV bronchiolitis in a 6 mo old?", "what if it's RSV pneumonia instead of bronchiolitis?")
+    "code for RSV in a 6 mo old? what if it's RSV pneumonia ?"
+    """
+    dropped = [w for m in _INSTEAD_OF.finditer(message) for w in m.group(1).split()]
+    message = _INSTEAD_OF.sub(" ", message)
+    for w in dropped:
+        prior = re.sub(rf"\b{re.escape(w)}\b\s*", "", prior, flags=re.I)
+    return " ".join(f"{prior} {message}".split())
 
 
 def asks_whether_to_code(text: str) -> bool:
@@ -458,6 +481,15 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
             if turn.get("role") not in ("user", "assistant"):
                 continue
             prior_codes = [r for r in resolve_mentions(turn.get("content", ""), store) if r.records]
+            if prior_codes and turn.get("role") == "assistant" and _CASE_CHANGE.search(message) \
+                    and prior_codes[0].record.system in (cs.ICD10CM, cs.ICD10PCS):
+                asked = next((t.get("content", "") for t in reversed(history) if t.get("role") == "user"), "")
+                if asked and not resolve_mentions(asked, store):
+                    # the earlier question described a case and the answer gave its diagnosis or procedure code; this
+                    # one changes the case ("what if it's RSV pneumonia instead?"): a description again, read with the
+                    # earlier one (a modifier or a CPT summary answered a rule: "what if it's a major surgery instead?")
+                    # (in the code set the earlier answer was in: "NICU transfer ..." is no PCS question)
+                    return Route(DESCRIPTION_TO_CODE, [], system or prior_codes[0].record.system, True, message, asked)
             if prior_codes:
                 # Follow-ups ("what else should I code with it?") keep talking about the same codes.
                 if _FOLLOW_UP.search(message) or len(message.split()) <= 8 or turn.get("role") == "user":

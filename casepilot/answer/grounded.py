@@ -713,6 +713,12 @@ class GroundedAnswerer:
     def describe(self, route: rt.Route, question: str, timings: dict | None) -> Draft:
         """Description -> code; a case narrative that matches nothing as a whole is searched by the diagnosis it
         states ("... Final dx: atypical chest pain": casepilot.stated), which is what the code is assigned to."""
+        if route.inherited and route.prior and not route.codes:
+            # "what if it's RSV pneumonia instead?" after "code for RSV bronchiolitis in a 6 mo old": the case as changed
+            question = rt.changed_case(route.prior, question)
+            d = self._describe(route, question, timings)
+            d.notices.append(f'Read with the earlier question, as: "{question}".')
+            return d
         d = self._describe(route, question, timings)
         # A closest match from the whole story stays: replaced by a sure match on the stated diagnosis, the case lost
         # its other conditions and its insulin or stage codes more often than it gained the first code (tuning)

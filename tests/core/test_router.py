@@ -175,6 +175,29 @@ def test_follow_up_that_names_what_differs_inherits_the_code_and_the_question(st
     assert r.prior == "How much time is needed for 99213?"
 
 
+@pytest.mark.parametrize("follow_up", [
+    "what if it's uncontrolled instead?", "ok but the labs showed CKD too. does that change it?", "what changes",
+])
+def test_a_follow_up_that_changes_a_described_case_searches_the_changed_case(store, follow_up):
+    history = [{"role": "user", "content": "type 2 diabetes with kidney disease code?"},
+               {"role": "assistant", "content": "E11.22 Type 2 diabetes mellitus with diabetic CKD."}]
+    r = rt.route(follow_up, history, store)
+    assert r.intent == rt.DESCRIPTION_TO_CODE and r.inherited and not r.codes
+    assert r.prior == "type 2 diabetes with kidney disease code?" and r.system == "icd10cm"
+
+
+def test_a_follow_up_on_a_code_the_asker_named_keeps_the_code(store):
+    # the earlier question named the code: "what if ..." asks about that code, not a case to search again
+    history = [{"role": "user", "content": "what is E11.22"}, {"role": "assistant", "content": "E11.22 is ..."}]
+    r = rt.route("what if the ckd is stage 3?", history, store)
+    assert r.intent != rt.DESCRIPTION_TO_CODE or r.codes
+
+
+def test_the_changed_case_drops_what_the_follow_up_replaces():
+    assert rt.changed_case("RSV bronchiolitis, 6 mo old", "what if it's RSV pneumonia instead of bronchiolitis?") \
+        == "RSV , 6 mo old what if it's RSV pneumonia ?"
+
+
 def test_a_rule_named_in_a_case_question():
     assert rt.names_a_rule("Pt in 90 day global for TKA came in for a sinus infection. what modifier on the E/M")
     assert not rt.names_a_rule("lightheaded when standing up, doctor diagnosed orthostatic hypotension. what is the code")
