@@ -27,6 +27,7 @@ from casepilot.answer.choice import code_first_targets, default_child, note_grou
 from casepilot.answer.conditions import generic_code_first, sequencing_rule, unsaid_clauses
 from casepilot.answer import out_of_scope
 from casepilot.answer.evidence import Evidence, best_sentences, declared_modifiers, sentences
+from casepilot.answer.units import unit_sentence
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
 from casepilot.phi import without_patient_details
@@ -1351,6 +1352,7 @@ class GroundedAnswerer:
             self._decline(d, decision, [] if scoped else [hs[0] for _, hs in ranked[:3]])
             return d
         d.decision = decision
+        self._units_from_minutes(d, question, best)
         self._compose(d, question, hits, ranked)
         if route.system in (cs.ICD10CM, cs.ICD10PCS) and _leads_with_code_summary(d) and not rt.asks_for_a_code(question) \
                 and not rt.names_a_rule(question):
@@ -1532,6 +1534,16 @@ class GroundedAnswerer:
                 continue
             d.say(head + first, doc, bullet=True)
             shown += 1
+
+    def _units_from_minutes(self, d: Draft, question: str, hits: list[Hit]) -> None:
+        """Lead with the units the question's stated minutes come to ("25 min ther ex + 13 min manual, how many
+        units?"), from a passage of the best document that states the 8-minute rule's conversion, cited for it (a
+        question on another service's time, "99417 for 75 minutes", is not answered by the therapy rule)."""
+        for h in hits:
+            sentence = unit_sentence(question, h.doc.page_content)
+            if sentence:
+                d.say(sentence, h.doc)
+                return
 
     def _declined_outright(self, d: Draft, question: str) -> bool:
         """Decline ``d`` when the question is no coding question at all (decision.outright_decline), saying why."""
