@@ -470,6 +470,11 @@ def already_had(message: str, resolved: list[Resolved]) -> list[str]:
             or _ALREADY_AFTER.match(message, r.mention.end)]
 
 
+def _last_user_message(history: list[dict]) -> str:
+    """The conversation's last user message: the earlier question a follow-up continues."""
+    return next((t.get("content", "") for t in reversed(history) if t.get("role") == "user"), "")
+
+
 def route(message: str, history: list[dict] | None, store: CodeStore | None) -> Route:
     """Decide the intent and the codes of ``message``; a follow-up inherits the conversation's codes."""
     system = named_system(message)
@@ -483,7 +488,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
             prior_codes = [r for r in resolve_mentions(turn.get("content", ""), store) if r.records]
             if prior_codes and turn.get("role") == "assistant" and _CASE_CHANGE.search(message) \
                     and prior_codes[0].record.system in (cs.ICD10CM, cs.ICD10PCS):
-                asked = next((t.get("content", "") for t in reversed(history) if t.get("role") == "user"), "")
+                asked = _last_user_message(history)
                 if asked and not resolve_mentions(asked, store):
                     # the earlier question described a case and the answer gave its diagnosis or procedure code; this
                     # one changes the case ("what if it's RSV pneumonia instead?"): a description again, read with the
@@ -495,7 +500,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
                 if _FOLLOW_UP.search(message) or len(message.split()) <= 8 or turn.get("role") == "user":
                     resolved = prior_codes[:3] if turn.get("role") == "user" else prior_codes[:1]
                     inherited = True
-                    prior = next((t.get("content", "") for t in reversed(history) if t.get("role") == "user"), "")
+                    prior = _last_user_message(history)
                 break
     # NCCI and MUE tables list CPT/HCPCS codes that CasePilot may hold no summary for: a
     # procedure-shaped code counts for table questions whether or not the code store knows it.

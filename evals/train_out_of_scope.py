@@ -5,10 +5,10 @@ a logistic regression over TF-IDF word unigrams and bigrams (``casepilot/answer/
 without scikit-learn). It is judged the way the held-out split judges CasePilot, by source: each dataset
 file (one writer) is predicted by a model fitted on the others (leave one source out). The threshold is the
 lowest at which the out-of-source declines are at least ``--precision`` precise, so it declines alone only where it
-is rarely wrong; the regularisation is the grid value that declines the most out of source there. A second,
-low threshold (``in_scope_below``) is the highest under which at most ``IN_SCOPE_MISS`` of the out-of-source declines
-score: below it a question is surely a coding question, and weak evidence answers it in part. The held-out split is
-never loaded.
+is rarely wrong; the regularisation is the strongest grid value whose recall there is within one standard error of
+the best (``one_standard_error_choice``). A second, low threshold (``in_scope_below``) is the highest under which at
+most ``IN_SCOPE_MISS`` of the out-of-source declines score: below it a question is surely a coding question, and weak
+evidence answers it in part. The held-out split is never loaded.
 
 Two readings are fitted and stored side by side, each with its own regularisation and thresholds: the words alone
 (lexical), and the words plus the question's MiniLM sentence vector scaled by ``SCALE`` (joint, what the answerer
@@ -193,13 +193,13 @@ def calibrate(questions: list[str], y: np.ndarray, sources: np.ndarray, precisio
     runs = {}
     for c in C_GRID:
         p = out_of_source(questions, y, sources, c, vectors)
-        recall = float(((p >= lowest_precise_threshold(p, y, precision)) & (y == 1)).sum() / y.sum())
-        runs[c] = (roc_auc_score(y, p), p, recall)
+        t = lowest_precise_threshold(p, y, precision)
+        recall = float(((p >= t) & (y == 1)).sum() / y.sum())
+        runs[c] = (roc_auc_score(y, p), p, recall, t)
         print(f"  {name} C={c:g}: out-of-source AUC {runs[c][0]:.4f}, recall {recall:.3f} at precision {precision}",
               flush=True)
     c = one_standard_error_choice({k: v[2] for k, v in runs.items()}, int(y.sum()))
-    auc, p, _ = runs[c]
-    t = lowest_precise_threshold(p, y, precision)
+    auc, p, _, t = runs[c]
     flagged = p >= t
     fp = int((flagged & (y == 0)).sum())
     recall = float((flagged & (y == 1)).sum() / y.sum())
