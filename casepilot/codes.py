@@ -68,6 +68,13 @@ _MOD_SHORT = re.compile(r"\bmods?\.?\s+-?([0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|K
 # put on a code (only numbers that are CPT modifiers: "add 15 to the time" names none)
 _MOD_PUT_ON = re.compile(r"\b(?:need|needs|use|add|append|put|attach)\s+(?:a\s+|an\s+|the\s+)?-?"
                          r"(2[2-7]|3[23]|47|5[0-9]|6[236]|7[346-9]|8[0-2]|9[0-3]|9[5-79])\s+(?:on|to)\b", re.IGNORECASE)
+# "when is 22 appropriate", "when do you use 59": a question of when to use a CPT modifier's number (not a count:
+# "when is 30 minutes enough" names none)
+_MOD_WHEN = re.compile(r"\b(?:when|why|how)\s+(?:is|are|would|do|does|can|should|to)\s+(?:(?:you|i|we|they|u)\s+)?"
+                       r"(?:use\s+|append\s+|add\s+|bill\s+(?:with\s+)?)?-?"
+                       r"(2[2-7]|3[23]|47|5[0-9]|6[236]|7[346-9]|8[0-2]|9[0-3]|9[5-79])\b"
+                       r"(?!\s*(?:min|minutes|hours?|days?|units?|%|percent|yo|y/o|years?|weeks?|wks?|mg|visits?)\b)",
+                       re.IGNORECASE)
 # Common modifier labels that can stand bare in a comparison ("26 vs TC", "76 vs 77??"); other letter pairs
 # ("RA vs OA") are too often abbreviations.
 _COMMON_MOD = r"[0-9]{2}|X[EPSU]|G[AXYZ]|FS|RT|LT|TC|KX"
@@ -393,7 +400,7 @@ def find_mentions(text: str, labels: frozenset[str] = frozenset()) -> list[Menti
         add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
     for m in _MOD_SHORT.finditer(norm):
         add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
-    for m in _MOD_PUT_ON.finditer(norm):
+    for m in (*_MOD_PUT_ON.finditer(norm), *_MOD_WHEN.finditer(norm)):
         add(m.start(1), m.end(1), normalize(m.group(1)), (MODIFIER,), True)
     for m in _MODIFIER_CONTEXT.finditer(norm):
         base = m.start(1)

@@ -88,6 +88,16 @@ def test_a_modifier_number_put_on_a_code_is_a_modifier(text, codes):
 
 
 @pytest.mark.parametrize("text,codes", [
+    ("when is 22 appropriate and what does medicare want to see documented?", ["22"]),
+    ("when do you use 59 on a lab", ["59"]), ("why would we append 78 here", ["78"]),
+    # a count of time or units, or a number that is no CPT modifier, is none
+    ("when is 30 minutes enough for 99214", []), ("when are 25 units allowed", []), ("when is 45 too old", []),
+])
+def test_asking_when_to_use_a_modifier_number_names_the_modifier(text, codes):
+    assert [m.code for m in cs.find_mentions(text) if cs.MODIFIER in m.systems] == codes
+
+
+@pytest.mark.parametrize("text,codes", [
     ("E11.22/E11.99", ["E1122", "E1199"]),
     ("E11.21-E11.98", ["E1121", "E1198"]),
     ("E11.21\u2013E11.98", ["E1121", "E1198"]),  # en dash
