@@ -2,8 +2,9 @@
 
 The scope patterns (``casepilot/data/scope.json``) name the cues a person spotted; a fresh writer's
 questions carry cues nobody listed ("which sepsis code should I use so it looks right on the claim"). This
-is a logistic regression over the question's word unigrams and bigrams (TF-IDF, as scikit-learn's
-``TfidfVectorizer`` computes it), fitted on the tuning split's answerable and unanswerable questions by
+is a logistic regression over the question's word unigrams and bigrams and its words' character 3- to 5-grams
+(two TF-IDF blocks, as scikit-learn's ``TfidfVectorizer`` computes them; the characters read typos and
+shorthand, "pls" / "plz", as the words they stand for), fitted on the tuning split's answerable and unanswerable questions by
 ``python -m evals.train_out_of_scope`` and stored in ``casepilot/data/out_of_scope.json`` with its threshold
 and its leave-one-source-out figures.
 
@@ -27,6 +28,7 @@ MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "out_of_scope.jso
 # scikit-learn's token pattern, but words only: a code ("99213") or a date says nothing of intent
 TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z']+\b")
 NGRAMS = (1, 2)
+CHAR_NGRAMS = (3, 5)
 
 
 def terms(text: str, ngrams: tuple[int, int] = NGRAMS) -> list[str]:
@@ -39,22 +41,54 @@ def terms(text: str, ngrams: tuple[int, int] = NGRAMS) -> list[str]:
     return [" ".join(words[i:i + n]) for n in range(ngrams[0], ngrams[1] + 1) for i in range(len(words) - n + 1)]
 
 
+_SPACES = re.compile(r"\s\s+")
+
+
+def char_terms(text: str, ngrams: tuple[int, int]) -> list[str]:
+    """The character n-grams of each word padded with a space, as ``TfidfVectorizer(analyzer="char_wb")`` forms
+    them: they read "pls", "plz" and "please", or "medicaid's" and "medicaid", as nearly the same.
+
+    >>> char_terms("Hi", (3, 4))
+    [' hi', 'hi ', ' hi ']
+    """
+    out = []
+    for w in _SPACES.sub(" ", text.lower()).split():
+        w = f" {w} "
+        for n in range(ngrams[0], ngrams[1] + 1):
+            offset = 0
+            out.append(w[offset:offset + n])
+            while offset + n < len(w):
+                offset += 1
+                out.append(w[offset:offset + n])
+            if offset == 0:  # a word shorter than n is counted once
+                break
+    return out
+
+
+def _block(grams: list[str], vocab: dict, column: int) -> float:
+    """One TF-IDF block's share of the logit: sublinear TF times IDF, L2-normalised, dotted with the weights."""
+    counts = Counter(g for g in grams if g in vocab)
+    values = {g: (1.0 + math.log(c)) * vocab[g][0] for g, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in values.values()))
+    return sum(v * vocab[g][column] for g, v in values.items()) / norm if norm else 0.0
+
+
 def probability(question: str, model: dict, vector=None) -> float:
     """The model's probability that ``question`` is one to decline; pure given ``model`` (and ``vector``).
 
     Sublinear TF times IDF, L2-normalised over the terms the model knows, then the logistic: what
-    ``TfidfVectorizer(sublinear_tf=True)`` and ``LogisticRegression.predict_proba`` compute. With the
+    ``TfidfVectorizer(sublinear_tf=True)`` and ``LogisticRegression.predict_proba`` compute; a model with a
+    character block adds that block the same way, times its weight. With the
     question's sentence ``vector`` and a model that has the joint reading, the vector's scaled features join the
     words (the joint weights); otherwise the words alone (the lexical weights).
     """
     joint = _joint(model, vector)
     column = 2 if joint else 1
-    vocab = model["terms"]
-    counts = Counter(t for t in terms(question, tuple(model["ngrams"])) if t in vocab)
-    values = {t: (1.0 + math.log(c)) * vocab[t][0] for t, c in counts.items()}
-    norm = math.sqrt(sum(v * v for v in values.values()))
-    z = (model["embedding"]["bias"] if joint else model["bias"]) + (
-        sum(v * vocab[t][column] for t, v in values.items()) / norm if norm else 0.0)
+    z = (model["embedding"]["bias"] if joint else model["bias"]) + _block(
+        terms(question, tuple(model["ngrams"])), model["terms"], column)
+    if "chars" in model:
+        chars = model["chars"]
+        z += chars["weight"] * _block(char_terms(question, tuple(chars["ngrams"])), chars["terms"], column)
     if joint:
         emb = model["embedding"]
         z += emb["scale"] * sum(float(a) * b for a, b in zip(vector, emb["weights"]))

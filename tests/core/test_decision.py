@@ -293,7 +293,9 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       # "can we get paid" asks the rule; "did it get paid" asks the asker's claim
                                       "whats the earliest we can do the next AWV and get paid",
                                       # the time of the patient's own event, a clause before the question
-                                      "new to medicare last month, do we do the AWV or the welcome to medicare visit"])
+                                      "new to medicare last month, do we do the AWV or the welcome to medicare visit",
+                                      # what Medicare pays for a modifier's service is its payment rule (150% for 50)
+                                      "bilat release medicare - one line w/ 50 or RT and LT? and how much do they pay"])
 def test_scope_signals_stay_silent_on_reference_questions(question):
     assert sum(dm.scope_signals(question).values()) == 0.0
 

@@ -80,10 +80,21 @@ def test_the_stored_model_has_a_joint_reading_that_declines_more_out_of_source_a
     joint = model["embedding"]
     assert joint["model"] == "bundled" and len(joint["weights"]) == 384 and joint["scale"] == train.SCALE
     assert all(len(v) == 3 for v in model["terms"].values())  # idf, the lexical weight, the joint weight
+    chars = model["chars"]
+    assert chars["weight"] == train.CHAR_WEIGHT and tuple(chars["ngrams"]) == oos.CHAR_NGRAMS
+    assert all(len(v) == 3 for v in chars["terms"].values())
     assert joint["out_of_source"]["precision"] >= train.PRECISION
     assert 0.0 < joint["in_scope_below"] < joint["threshold"] < 1.0
     # why the joint reading is the one the answerer uses (the trainer prints both)
     assert joint["out_of_source"]["recall"] > model["out_of_source"]["recall"]
+
+
+def test_character_grams_are_the_ones_scikit_learn_forms():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=oos.CHAR_NGRAMS).build_analyzer()
+    for text in ["Pls  tell me\tour Medicaid's rate, ok?", "a 99213 w/ -25", "", "  x  "]:
+        assert oos.char_terms(text, oos.CHAR_NGRAMS) == analyzer(text)
 
 
 def test_terms_are_word_unigrams_then_bigrams_without_codes_or_dates():
