@@ -156,6 +156,12 @@ _YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can
                           # diagnosis is coded at all
                           r"|\b(?:suspected|probable|likely|possible|questionable|presumed|rule[- ]out|r/o)\b"
                           r"[^?]*\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b", re.I)
+# "is the closure included in the exc code?", "one line w/ 3 units or separate?": how services go on a claim (bundled,
+# separately reportable, on one line or several) is a billing rule, whatever diagnosis the case names
+_BILLING_MECHANICS = re.compile(r"\b(?:is|are)\s+(?:the\s+|a\s+|an\s+|that\s+|this\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}?\s+"
+                                r"(?:included|bundled|inclusive|separately\s+(?:billable|reportable|payable)|part\s+of\s+the)\b"
+                                r"|\b(?:one|1|single|same|separate|two|2|multiple|different)\s+(?:claim\s+)?(?:lines?|line items?)\b",
+                                re.I)
 # "... 99393 and the ear infection too, how do i bill both", "do i use 90471 or the counseling admin codes", "doc found a
 # murmur. still Z00.129?": the codes named are the case; what is asked is a rule about them, which the guidance answers
 _RULE_ABOUT_CODES = re.compile(r"\bhow (?:do|should|can|would) (?:i|we) (?:bill|code|report) (?:both|them|it|this|that|these)\b"
@@ -346,9 +352,19 @@ def asks_whether_to_code(text: str) -> bool:
     return bool(_YES_NO_CODE.search(text))
 
 
+def asks_billing_mechanics(text: str) -> bool:
+    """How services go on a claim: bundled or separately reportable, on one line or several.
+
+    >>> asks_billing_mechanics("is the closure included in the exc code?"), asks_billing_mechanics("BCC lt forearm")
+    (True, False)
+    """
+    return bool(_BILLING_MECHANICS.search(text))
+
+
 def names_a_rule(text: str) -> bool:
-    """The question names a rule, a modifier or a convention ("what modifier on the E/M"), not only a condition."""
-    return bool(_RULE.search(text))
+    """The question names a rule, a modifier or a convention ("what modifier on the E/M"), not only a condition;
+    how services go on a claim ("is the closure included in the exc code?") is one."""
+    return bool(_RULE.search(text)) or asks_billing_mechanics(text)
 
 
 # "which side mod?", "what modifier on the E/M", "modifier?", "do I need a modifier": the answer is a modifier.
@@ -544,7 +560,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
         # "What HCPCS modifier shows the ABN is on file?": the answer is a modifier, from the modifier guidance,
         # whatever code set or procedure the question names
         intent = GUIDELINE
-    elif _YES_NO_CODE.search(message):
+    elif _YES_NO_CODE.search(message) or asks_billing_mechanics(message):
         intent = GUIDELINE
     elif _DESCRIBE.search(message) or (not _ABOUT_RULES.search(message) and (
             (system and _ASKS_CODE.search(message)) or _ends_asking_code(message))):

@@ -1376,7 +1376,7 @@ class GroundedAnswerer:
             return d
         if coded is None and route.intent == rt.GUIDELINE and not route.codes and rt.asks_for_a_code(question) \
                 and rt.names_a_rule(question) and not rt.asks_for_a_modifier(question) \
-                and route.system in (None, cs.ICD10CM):
+                and not rt.asks_billing_mechanics(question) and route.system in (None, cs.ICD10CM):
             # "6 wk fu R Colles fracture (closed) ... which 7th character and code": the rule it names answers half;
             # the case's code, when the search is sure of it, is the other half, said first
             coded = self.describe(route, question, timings)

@@ -128,6 +128,9 @@ def store(tmp_path_factory):
     ("doc says HTN is controlled now. still I10?", rt.GUIDELINE),
     # ... while a choice about a diagnosis category is answered by the category's own notes
     ("NSTEMI again 3 wks later, do i use I50 again or something else", rt.CODE_LOOKUP),
+    # how services go on a claim (bundled, one line or several) is a billing rule, whatever diagnosis the case names
+    ("exc 2.1cm bcc lt forearm w/ layered closure. is the closure included in the exc code?", rt.GUIDELINE),
+    ("3 bccs excised today, lt cheek, rt shoulder, back. one line w/ 3 units or separate?", rt.GUIDELINE),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent
