@@ -165,7 +165,11 @@ _BILLING_MECHANICS = re.compile(r"\b(?:is|are)\s+(?:the\s+|a\s+|an\s+|that\s+|th
 # "... 99393 and the ear infection too, how do i bill both", "do i use 90471 or the counseling admin codes", "doc found a
 # murmur. still Z00.129?": the codes named are the case; what is asked is a rule about them, which the guidance answers
 _RULE_ABOUT_CODES = re.compile(r"\bhow (?:do|should|can|would) (?:i|we) (?:bill|code|report) (?:both|them|it|this|that|these)\b"
-                               r"|\bstill\s+(?:a\s+|the\s+)?[a-z]?\d[\w.]*\s*\?", re.I)
+                               r"|\bstill\s+(?:a\s+|the\s+)?[a-z]?\d[\w.]*\s*\?"
+                               # "scc excised last yr, no tx now. do i still use the C44 code?": whether the code
+                               # still applies to the changed case
+                               r"|\b(?:do|should|can|would|could) (?:i|we|you) still (?:use|code|report|bill|assign|put) "
+                               r"(?:the\s+|a\s+|an\s+)?[a-z]?\d[\w.]*", re.I)
 # "do i use 90471 or the counseling admin codes": a choice between a procedure code and others, which the guidance
 # on those services settles (a diagnosis category's own notes answer "do i use I21 again or something else")
 _CHOICE_OF_PROCEDURE = re.compile(r"\b(?:do|should|can|would) (?:i|we) (?:use|bill|report|code)\b[^?.]*\bor\b", re.I)

@@ -131,6 +131,10 @@ def store(tmp_path_factory):
     # how services go on a claim (bundled, one line or several) is a billing rule, whatever diagnosis the case names
     ("exc 2.1cm bcc lt forearm w/ layered closure. is the closure included in the exc code?", rt.GUIDELINE),
     ("3 bccs excised today, lt cheek, rt shoulder, back. one line w/ 3 units or separate?", rt.GUIDELINE),
+    # whether the code named still applies to the case as it now stands
+    ("HF resolved per cardiology, no meds now. do i still code I50", rt.GUIDELINE),
+    ("doc says the htn is gone after weight loss, off meds. can we still use the I10 code?", rt.GUIDELINE),
+    ("what is I10", rt.CODE_LOOKUP),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent
