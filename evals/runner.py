@@ -30,6 +30,12 @@ HELDOUT_TAG = "heldout"
 
 def split_of(tags: list[str]) -> str:
     return "heldout" if HELDOUT_TAG in tags else "tuning"
+
+
+def heldout_source(tags: list[str]) -> str:
+    """Which held-out writer an item comes from: its tag beside ``heldout`` ("heldout_b"); the first writer's items
+    carry ``heldout`` alone."""
+    return next((t for t in tags if t != HELDOUT_TAG), HELDOUT_TAG)
 HIT_KS = (1, 4)
 
 
@@ -233,6 +239,13 @@ def summarize(results: list[dict], meta: dict | None = None) -> dict:
         rows = [r for r in results if split_of(r.get("tags", [])) == name]
         if rows:
             splits[name] = {s: summarize_system(rows, s) for s in SYSTEMS if any(s in r for r in rows)}
+    held = [r for r in results if split_of(r.get("tags", [])) == "heldout"]
+    sources = sorted({heldout_source(r.get("tags", [])) for r in held})
+    if len(sources) > 1:
+        # each held-out writer on its own beside the pooled split: a new writer's figures never hide the first's
+        for source in sources:
+            rows = [r for r in held if heldout_source(r.get("tags", [])) == source]
+            splits[f"heldout/{source}"] = {s: summarize_system(rows, s) for s in SYSTEMS if any(s in r for r in rows)}
     return {
         "meta": meta or {},
         "items": len(results),

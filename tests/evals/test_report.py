@@ -82,6 +82,21 @@ def test_summary_thresholds_and_report(tmp_path):
     assert "| Accuracy (item correct) | 1.000 | 0.000 |" in paths["markdown"].read_text()
 
 
+def test_each_held_out_writer_is_reported_beside_the_pooled_held_out_split():
+    items = [ITEM.model_copy(update={"id": "t", "tags": ["coders"]}),
+             ITEM.model_copy(update={"id": "h1", "tags": ["heldout"]}),
+             ITEM.model_copy(update={"id": "h2", "tags": ["heldout", "heldout_b"]})]
+    results = Runner(Canned(GOOD), Canned(BAD)).run(items)
+    results[1]["casepilot"]["scores"]["correct"] = 0.0  # the first writer's item fails
+    splits = summarize(results, {"run": "t"})["splits"]
+    assert splits["tuning"]["casepilot"]["items"] == 1 and splits["heldout"]["casepilot"]["items"] == 2
+    assert splits["heldout"]["casepilot"]["accuracy"] == 0.5
+    assert splits["heldout/heldout"]["casepilot"]["accuracy"] == 0.0
+    assert splits["heldout/heldout_b"]["casepilot"]["accuracy"] == 1.0
+    # with one held-out writer there is nothing to break down
+    assert "heldout/heldout" not in summarize(results[:2], {"run": "t"})["splits"]
+
+
 def test_thresholds_file_has_both_tables():
     for name in ("full", "ci"):
         t = load_thresholds(name)
