@@ -106,7 +106,11 @@ _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+
 # "can I pick up E87.1 off the labs": whether a finding the provider never named may be coded, a documentation rule
 _FROM_FINDINGS = re.compile(r"\b(?:can|may|should|could)\s+(?:i|we)\b[^?]{0,60}\b(?:off|from|based on|per|using)\s+(?:the\s+|a\s+)?"
                             r"(?:labs?|lab values?|lab results?|bmp|cbc|cmp|x-?rays?|imaging|echo|ekg|ecg|"
-                            r"path(?:ology)? report|radiology report)\b", re.I)
+                            r"path(?:ology)? report|radiology report"
+                            # "... Z59.0- based on the case manager's note": another clinician's note (BMI, stage, SDOH)
+                            r"|(?:case manager|social worker|sw|nurse|nursing|rn|lpn|dietitian|dietician|nutritionist|"
+                            r"therapist|medical assistant|scribe|cdi)(?:'s|s)?\s+(?:notes?|documentation|assessment|"
+                            r"screening|intake))\b", re.I)
 # "dm2 w/ hyperglycemia, uncontrolled per MD - dx code?": a description that ends by asking for its code
 # ("... what dx", "... what's the ICD-10?": the code set or "dx" alone asks for the code too)
 _ENDS_ASKING_CODE = re.compile(r"(?:\b(dx|diagnosis|icd[- ]?10[- ]?(cm|pcs)?|pcs|cpt|hcpcs)?\s*codes?|"
@@ -356,6 +360,16 @@ def asks_whether_to_code(text: str) -> bool:
     return bool(_YES_NO_CODE.search(text))
 
 
+def asks_documentation_rule(text: str) -> bool:
+    """Whether what the record says supports a code: a link the provider never wrote, a finding from the labs or
+    another clinician's note ("can I take the BMI from the dietitian's note?").
+
+    >>> asks_documentation_rule("can i code E87.1 off the labs"), asks_documentation_rule("hyponatremia code")
+    (True, False)
+    """
+    return bool(_NEEDS_LINK.search(text) or _FROM_FINDINGS.search(text))
+
+
 def asks_billing_mechanics(text: str) -> bool:
     """How services go on a claim: bundled or separately reportable, on one line or several.
 
@@ -539,7 +553,7 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
             (coded := [r for r in resolved if r.mention.systems != (cs.MODIFIER,)])
             and (_COVERAGE.search(message) or (_SUPPORTS.search(message) and _dx_and_procedure(coded)))):
         intent = COVERAGE
-    elif resolved and (_NEEDS_LINK.search(message) or _FROM_FINDINGS.search(message)):
+    elif resolved and asks_documentation_rule(message):
         # "do I need the doctor to link HTN and CKD to use I12?": a rule about documentation, which the guidance
         # answers (the presumed causal relationship), with the code's own record beside it
         intent = GUIDELINE

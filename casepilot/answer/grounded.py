@@ -1282,7 +1282,8 @@ class GroundedAnswerer:
         coded = None
         if route.intent == rt.GUIDELINE and rt.asks_for_a_code(question) and (
                 not rt.names_a_rule(question) or rt.asks_first_code(question)) \
-                and not (route.codes and rt.asks_rule_about_codes(question, bool(route.procedures()))):
+                and not (route.codes and rt.asks_rule_about_codes(question, bool(route.procedures()))) \
+                and not rt.asks_documentation_rule(question):
             # "..., what is the T code for the adverse effect?": a description that asks for its code is
             # answered by a sure code match first, by the guidance when that is sure, else by the closest code.
             coded = self.describe(route, question, timings)

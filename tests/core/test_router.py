@@ -135,6 +135,8 @@ def store(tmp_path_factory):
     ("HF resolved per cardiology, no meds now. do i still code I50", rt.GUIDELINE),
     ("doc says the htn is gone after weight loss, off meds. can we still use the I10 code?", rt.GUIDELINE),
     ("what is I10", rt.CODE_LOOKUP),
+    # whether another clinician's note may support the code is a documentation rule
+    ("can we assign E11.22 based on the case manager's note if the doc never mentions it?", rt.GUIDELINE),
 ])
 def test_intents(store, q, intent):
     assert rt.route(q, [], store).intent == intent
