@@ -159,7 +159,10 @@ _YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can
                           # "office note says 'suspected strep' ... do I code strep throat?": whether an uncertain
                           # diagnosis is coded at all
                           r"|\b(?:suspected|probable|likely|possible|questionable|presumed|rule[- ]out|r/o)\b"
-                          r"[^?]*\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b", re.I)
+                          r"[^?]*\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b"
+                          # "... can i code the diverticulitis since he says probable?"
+                          r"|\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b[^?]*"
+                          r"\b(?:suspected|probable|likely|possible|questionable|presumed|rule[- ]out|r/o)\b", re.I)
 # "is the closure included in the exc code?", "one line w/ 3 units or separate?": how services go on a claim (bundled,
 # separately reportable, on one line or several) is a billing rule, whatever diagnosis the case names
 _BILLING_MECHANICS = re.compile(r"\b(?:is|are)\s+(?:the\s+|a\s+|an\s+|that\s+|this\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}?\s+"

@@ -103,6 +103,10 @@ STRICT = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("stri
 # ... and those that keep their CMS short-description reading where their context does not settle them ("mod":
 # a modifier beside "which mod?", CMS's "moderate" in "MDD recurrent, mod")
 _CMS_WHEN_UNREAD = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("cms_when_unread"))
+# Abbreviations never read beside the words of their ``unless`` pattern, where the same letters mean something
+# else: "appy" is an appendectomy, but "perf appy" is the appendicitis
+_ABBREVIATION_UNLESS = {k: re.compile(e["unless"], re.I) for k, e in _VOCABULARY["abbreviations"].items()
+                        if "unless" in e}
 
 # Plain-language or procedural words -> the code sets' own vocabulary (appended, not replaced).
 SYNONYMS: dict[str, str] = {k: e["value"] for k, e in _VOCABULARY["synonyms"].items()}
@@ -605,6 +609,8 @@ def _settled(word: str, text: str) -> bool:
     (True, False)
     """
     low = word.lower()
+    if low in _ABBREVIATION_UNLESS and _ABBREVIATION_UNLESS[low].search(text):
+        return False
     in_context = low in _READ_IN_CONTEXT and bool(_READ_IN_CONTEXT[low].search(_with_plain_readings(text)))
     if low in STRICT:
         return word.isupper() and in_context

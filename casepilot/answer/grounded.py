@@ -1320,7 +1320,9 @@ class GroundedAnswerer:
         ranked = rank_documents(hits)
         if asks_modifier:
             ranked = modifier_documents_first(ranked)
-        elif route.system == cs.ICD10PCS:
+        elif route.system == cs.ICD10PCS or (rt.asks_whether_to_code(question) and not route.procedures()):
+            # (whether to code a diagnosis at all, "r/o PE ... can i code the PE?", is a rule of the diagnosis
+            # guidance, not of the CT summary the case's study names)
             ranked = non_cpt_documents_first(ranked)
         best = ranked[0][1] if ranked else []
         # (what the evidence must cover: the question with the services its codes name, as searched)
@@ -1823,6 +1825,11 @@ def infer_system(question: str, spelled: str | None = None) -> str:
         if len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 2 and not is_procedure(rest) \
                 and _says_a_condition(rest):
             return cs.ICD10CM
+    if named and (m := _DEVICE_COMPLICATION.search(question)) and not is_procedure(question[:m.start()]):
+        # "painful L TKA, xrays show aseptic loosening", "RV lead dislodged", "exit site infection of tunneled HD
+        # cath": what went wrong with a device or graft already in place is a complication (T82-T85), whatever
+        # procedure it calls for next; "revision of loosened L THA" names its procedure first
+        return cs.ICD10CM
     if named and (m := _ASKED_SUBJECT.search(question)) and _names_a_condition(m.group(1)):
         # "afib, persistent, failed one cardioversion ... what's the afib code?": the question names what it asks
         # the code of, and that is a condition (no procedure, no word of the PCS tables), whatever else it tells
@@ -1855,6 +1862,14 @@ _OUTPATIENT = re.compile(r"\b(?:in|at)\s+(?:the\s+|our\s+)?(?:clinic|office|urge
 # ", excised with 5 mm margins", "; removed by shave": what was done to the condition, in a clause after it
 _DONE_AFTER = re.compile(r"[,;]\s*(?:(?:then|and|was|were|it was|lesion was)\s+)*(?:excised|removed|resected|shaved|"
                          r"biopsied|destroyed|frozen|cauterized|lasered|curetted|drained|debrided)\b", re.I)
+# a device, implant or graft in place and what went wrong with it, either order, a few words apart
+_DEVICE = (r"(?:tka|tha|tsa|arthroplasty|total (?:knee|hip|shoulder)|(?:knee|hip|shoulder) replacement|prosthe\w*|graft|av fistula|avf|avg|leads?|cath(?:eter)?s?|shunt|"
+           r"pacemaker|pacer|ppm|aicd|icd|defib\w*|implants?|hardware|mesh|stents?|port|pump|stimulator|device)")
+_WENT_WRONG = (r"(?:loosening|loosened|loose|periprosthetic|dislodg\w*|dislocat\w*|malfunction\w*|clotted|thrombosed|"
+               r"occluded|exit site infection|infected|infection|erosion|eroded|migrat\w+|fractured|broken|failure|"
+               r"failed|leak\w*|displace\w*|malposition\w*|mechanical complication)")
+_DEVICE_COMPLICATION = re.compile(rf"\b{_WENT_WRONG}\b(?:\W+\w+){{0,5}}?\W+{_DEVICE}\b|"
+                                  rf"\b{_DEVICE}\b(?:\W+\w+){{0,4}}?\W+{_WENT_WRONG}\b", re.I)
 # "what's the afib code", "code for the hypothyroidism": what the question asks the code of
 _ASKED_SUBJECT = re.compile(r"\b(?:what(?:'?s| is) the|whats the|code for (?:the|her|his))\s+([a-z][a-z0-9 -]{1,30}?)"
                             r"(?:\s+(?:code|dx)\b|\s*[?.]*$)", re.I)

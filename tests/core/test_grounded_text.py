@@ -55,6 +55,14 @@ def test_infer_system():
         == "icd10cm"
     assert infer_system("MVC, open comminuted displaced fx R tibial shaft, Gustilo type II, to OR for I&D and IMN") \
         == "icd10cm"
+    # what went wrong with a device or graft in place is a complication (T82-T85), unless its procedure comes first
+    assert infer_system("painful L TKA, xrays show aseptic loosening of tibial component, planning revision") == "icd10cm"
+    assert infer_system("exit site infection of tunneled HD cath R chest, erythema + purulent drainage") == "icd10cm"
+    assert infer_system("revision of loosened L THA, acetabular liner exchange") == "icd10pcs"
+    assert infer_system("thrombectomy of clotted L forearm AV graft, open") == "icd10pcs"
+    # "perf appy" is the appendicitis, "lap appy" the appendectomy
+    assert infer_system("perf appy w/ localized peritonitis, no abscess") == "icd10cm"
+    assert infer_system("lap appy") == "icd10pcs"
 
 
 def test_sentences_split_prose_bullets_and_tables():

@@ -79,6 +79,9 @@ def store(tmp_path_factory):
     ("op note says suspected appendicitis, can it be coded?", rt.GUIDELINE),
     ("office note says 'probable UTI, culture pending'. outpatient. do I code the UTI?", rt.GUIDELINE),
     ("office note says 'suspected strep, culture pending'. do I code strep throat?", rt.GUIDELINE),
+    # ... with the uncertainty told after the question
+    ("office note says 'probable diverticulitis, LLQ pain'. can i code the diverticulitis since he says probable?",
+     rt.GUIDELINE),
     ("transvaginal cerclage at 14 weeks -- pcs?", rt.DESCRIPTION_TO_CODE),
     ("EGD w/ cold forceps biopsies of the duodenum, diagnostic only. inpatient pcs?", rt.DESCRIPTION_TO_CODE),
     ("tonsillectomy only, adenoids left in. what pcs", rt.DESCRIPTION_TO_CODE),
@@ -279,3 +282,9 @@ def test_which_code_is_sequenced_first_asks_for_a_code():
 def test_asking_how_a_description_is_coded_asks_for_its_codes(text, code, first):
     assert rt.asks_for_a_code(text) is code
     assert rt.asks_first_code(text) is first
+
+
+def test_whether_to_code_an_uncertain_diagnosis_is_asked_either_way_round():
+    assert rt.asks_whether_to_code("'suspected strep, culture pending'. do I code strep throat?")
+    assert rt.asks_whether_to_code("LLQ pain, CT pending. can i code the diverticulitis since the doc says it's probable?")
+    assert not rt.asks_whether_to_code("can i code diverticulitis of the sigmoid with abscess")

@@ -151,6 +151,12 @@ def test_abbreviation_is_expanded(key):
         assert value in expand_query(key)
         assert value in expand_query(f"see {key} here")
         assert value in expand_query(f"see {key.upper()} here")  # "W/O" in capitals too
+    entry = VOCAB["abbreviations"][key]
+    if "unless" in entry:
+        # one never read beside its ``unless`` words ("perf appy" is the appendicitis) needs an example that has
+        # them, and is not expanded there
+        assert entry.get("unless_example"), f"[abbreviations.{key}]: an unless pattern needs an unless_example"
+        assert key in entry["unless_example"] and value not in expand_query(entry["unless_example"])
 
 
 @pytest.mark.parametrize("key", list(VOCAB["ambiguous"]), ids=_ids("ambiguous"))
