@@ -104,7 +104,8 @@ _NEEDS_LINK = re.compile(r"\b(?:do|does|would|will)\s+(?:i|we|you|they|the\s+\w+
                          r"|\b(?:never|not|doesn'?t|didn'?t|does not|did not|no)\s+(?:[\w']+\s+){0,3}?"
                          r"(?:link\w*|relat\w*|connect\w*|tie[sd]?)\b[^?]*\b(?:can|may|should|do|could|must)\s+(?:i|we)\b", re.I)
 # "can I pick up E87.1 off the labs": whether a finding the provider never named may be coded, a documentation rule
-_FROM_FINDINGS = re.compile(r"\b(?:can|may|should|could)\s+(?:i|we)\b[^?]{0,60}\b(?:off|from|based on|per|using)\s+(?:the\s+|a\s+)?"
+_FROM_FINDINGS = re.compile(r"\b(?:can|may|should|could)\s+(?:i|we|you|(?:our|the|a)\s+(?:[\w-]+\s+)?(?:coders?|auditors?|"
+                            r"team|staff|cdi|specialists?|reviewers?))\b[^?]{0,60}\b(?:off|from|based on|per|using)\s+(?:the\s+|a\s+)?"
                             r"(?:labs?|lab values?|lab results?|bmp|cbc|cmp|x-?rays?|imaging|echo|ekg|ecg|"
                             r"path(?:ology)? report|radiology report"
                             # "... Z59.0- based on the case manager's note": another clinician's note (BMI, stage, SDOH)

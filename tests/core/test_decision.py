@@ -197,6 +197,10 @@ def known(w: str) -> bool:
     ("what's the first-line antibiotic for strep throat", "clinical"),
     ("can you pull the EOB for that claim", "own_data"),
     ("is 20610 paid separately under our agreement with them", "payer"),
+    # payment models' values (an HCC mapping, a coefficient, a RAF score) are no source CasePilot holds
+    ("does the HCC model capture E11.22?", "payer"),
+    ("does E78.5 map to an RxHCC for Part D? and what's the weight", "payer"),
+    ("calc the RAF for this mbr pls: 74F, community, E11.22, N18.4", "payer"),
     ("she signed the ABN late, can we date it for the service date", "falsify"),
     ("add the E43 so the stay groups to a higher DRG", "falsify"),
     ("could you look up whether the claim for the 3/4 visit went out", "own_data"),
@@ -280,7 +284,6 @@ def test_scope_signals_fire_on_what_a_reference_cannot_hold(question, signal):
                                       "how is a credit balance refunded to medicare?",
                                       "what is an EHR audit trail", "can a no-show fee be charged to a medicare patient?",
                                       "when will the claim be paid after an appeal is won?",
-                                      "does the HCC model capture E11.22?",
                                       "is the patient's balance billing allowed for a QMB?",
                                       # "our ..." as the setting of a rule question, not the asker's own numbers
                                       "our ED docs use scribes. does the scribe have to sign the note for medicare",

@@ -180,3 +180,11 @@ def test_plain_coding_questions_are_surely_coding_questions(question):
 ])
 def test_questions_no_reference_answers_are_never_sure(question):
     assert not dm.surely_a_coding_question(question)
+
+
+def test_a_threshold_is_raised_above_the_questions_the_corpus_says_it_answers():
+    # an empty vocabulary scores every question 0.5 (bias 0): a threshold at 0.4 would decline the corpus's own
+    model = {"bias": 0.0, "terms": {}, "ngrams": [1, 1], "threshold": 0.4}
+    raised = train.above_the_corpus(model, ["what is modifier 25"])
+    assert model["threshold"] == 0.51 and len(raised) == 1
+    assert train.above_the_corpus(model, ["what is modifier 25"]) == [] and model["threshold"] == 0.51

@@ -288,3 +288,9 @@ def test_whether_to_code_an_uncertain_diagnosis_is_asked_either_way_round():
     assert rt.asks_whether_to_code("'suspected strep, culture pending'. do I code strep throat?")
     assert rt.asks_whether_to_code("LLQ pain, CT pending. can i code the diverticulitis since the doc says it's probable?")
     assert not rt.asks_whether_to_code("can i code diverticulitis of the sigmoid with abscess")
+
+
+def test_a_finding_the_provider_never_named_is_a_documentation_rule_whoever_would_code_it():
+    assert rt.asks_documentation_rule("can our retro coder pick up N18.3x from the lab values?")
+    assert rt.asks_documentation_rule("can the CDI team code the BMI from the dietitian's note")
+    assert not rt.asks_documentation_rule("our retro coder found CKD 3a in the note, which code")
