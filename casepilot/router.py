@@ -148,6 +148,9 @@ _ABOUT_RULES = re.compile(r"\b(guidelines?|rules?|modifiers?|mean|means|meaning|
                           # "... new or established?", "how do i bill both": the patient's status and how to bill are rules
                           r"new (?:or|vs\.?|versus) est\w*|how (?:do|should|can|would) (?:i|we) bill (?:both|them|it|this|that)|"
                           r"excludes\w*|(?<!'s )notes?(?!\s*[:-])|how many|when)\b", re.I)
+# a diagnosis called uncertain, and asking whether to code one ("do I code", "can we report")
+_UNCERTAIN = r"\b(?:suspected|probable|likely|possible|questionable|presumed|rule[- ]out|r/o)\b"
+_MAY_I_CODE = r"\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b"
 # "do I code the pneumonia or just the symptoms?", "should we report both": a yes/no question about what to code,
 # a rule, not a description ("what do I code", "how do I code" ask for the code).
 _YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can|must|may) (i|we|you) (also |still |just |ever )?"
@@ -158,12 +161,9 @@ _YES_NO_CODE = re.compile(r"(?<!\bwhat )(?<!\bhow )(?<!\bwhich )\b(do|should|can
                           r"|\b(code|report) (it|them|this|that) or (not|no)\b"
                           r"|\b(can|should|do|may|must) (it|they|this|that) be (coded|reported)\b"
                           # "office note says 'suspected strep' ... do I code strep throat?": whether an uncertain
-                          # diagnosis is coded at all
-                          r"|\b(?:suspected|probable|likely|possible|questionable|presumed|rule[- ]out|r/o)\b"
-                          r"[^?]*\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b"
-                          # "... can i code the diverticulitis since he says probable?"
-                          r"|\b(?:do|should|can|may) (?:i|we) (?:still |just )?(?:code|report|assign)\b[^?]*"
-                          r"\b(?:suspected|probable|likely|possible|questionable|presumed|rule[- ]out|r/o)\b", re.I)
+                          # diagnosis is coded at all, the uncertainty told before the question or after it ("... can
+                          # i code the diverticulitis since he says probable?")
+                          rf"|{_UNCERTAIN}[^?]*{_MAY_I_CODE}|{_MAY_I_CODE}[^?]*{_UNCERTAIN}", re.I)
 # "is the closure included in the exc code?", "one line w/ 3 units or separate?": how services go on a claim (bundled,
 # separately reportable, on one line or several) is a billing rule, whatever diagnosis the case names
 _BILLING_MECHANICS = re.compile(r"\b(?:is|are)\s+(?:the\s+|a\s+|an\s+|that\s+|this\s+)?[\w/-]+(?:\s+[\w/-]+){0,3}?\s+"

@@ -1864,12 +1864,15 @@ _DONE_AFTER = re.compile(r"[,;]\s*(?:(?:then|and|was|were|it was|lesion was)\s+)
                          r"biopsied|destroyed|frozen|cauterized|lasered|curetted|drained|debrided)\b", re.I)
 # a device, implant or graft in place and what went wrong with it, either order, a few words apart
 _DEVICE = (r"(?:tka|tha|tsa|arthroplasty|total (?:knee|hip|shoulder)|(?:knee|hip|shoulder) replacement|prosthe\w*|graft|av fistula|avf|avg|leads?|cath(?:eter)?s?|shunt|"
-           r"pacemaker|pacer|ppm|aicd|icd|defib\w*|implants?|hardware|mesh|stents?|port|pump|stimulator|device)")
+           r"pacemaker|pacer|ppm|aicd|icd(?![-\s]?(?:9|10|11)\b)|defib\w*|implants?|hardware|mesh|stents?|port|pump|stimulator|device)")
 _WENT_WRONG = (r"(?:loosening|loosened|loose|periprosthetic|dislodg\w*|dislocat\w*|malfunction\w*|clotted|thrombosed|"
-               r"occluded|exit site infection|infected|infection|erosion|eroded|migrat\w+|fractured|broken|failure|"
-               r"failed|leak\w*|displace\w*|malposition\w*|mechanical complication)")
+               r"occluded|exit site infection|infected|infection|erosion|eroded|migrat\w+|fractured|broken|"
+               r"leak\w*|displace\w*|malposition\w*|mechanical complication)")
+# ("failed" and "failure" only right beside the device: "heart failure leads to ...", "ICD placed after failed meds"
+# say nothing of a device gone wrong)
 _DEVICE_COMPLICATION = re.compile(rf"\b{_WENT_WRONG}\b(?:\W+\w+){{0,5}}?\W+{_DEVICE}\b|"
-                                  rf"\b{_DEVICE}\b(?:\W+\w+){{0,4}}?\W+{_WENT_WRONG}\b", re.I)
+                                  rf"\b{_DEVICE}\b(?:\W+\w+){{0,4}}?\W+{_WENT_WRONG}\b|"
+                                  rf"\bfailed\s+(?:(?:l|r|lt|rt|left|right)\s+)?{_DEVICE}\b|\b{_DEVICE}\s+failure\b", re.I)
 # "what's the afib code", "code for the hypothyroidism": what the question asks the code of
 _ASKED_SUBJECT = re.compile(r"\b(?:what(?:'?s| is) the|whats the|code for (?:the|her|his))\s+([a-z][a-z0-9 -]{1,30}?)"
                             r"(?:\s+(?:code|dx)\b|\s*[?.]*$)", re.I)

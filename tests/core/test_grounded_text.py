@@ -60,6 +60,10 @@ def test_infer_system():
     assert infer_system("exit site infection of tunneled HD cath R chest, erythema + purulent drainage") == "icd10cm"
     assert infer_system("revision of loosened L THA, acetabular liner exchange") == "icd10pcs"
     assert infer_system("thrombectomy of clotted L forearm AV graft, open") == "icd10pcs"
+    assert infer_system("failed L TKA with instability, for revision") == "icd10cm"
+    # ... but "failed" and "failure" only beside the device, and ICD-10 is no defibrillator
+    assert infer_system("heart failure leads to admission, CABG x3") == "icd10pcs"
+    assert infer_system("lap chole after failed abx tx, icd-10?") == "icd10pcs"
     # "perf appy" is the appendicitis, "lap appy" the appendectomy
     assert infer_system("perf appy w/ localized peritonitis, no abscess") == "icd10cm"
     assert infer_system("lap appy") == "icd10pcs"
