@@ -75,7 +75,10 @@ class Evidence:
         return f"{c.title}\n{doc.page_content if doc is not None else c.snippet}"
 
 
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+# a full stop ends a sentence unless it closes a Latin abbreviation: the ICD-10-CM chapter 4 note reads
+# "Appropriate codes in this chapter (i.e. E05.8, E07.0 ...)", which must stay one sentence
+NOT_ABBREVIATION = r"(?<!\bi\.e\.)(?<!\be\.g\.)(?<!\bvs\.)(?<!\bcf\.)"
+_SENT = re.compile(r"(?<=[.!?])" + NOT_ABBREVIATION + r"\s+(?=[A-Z0-9(\"'])")
 
 
 _DEFINITION_CHARS = 300  # a labelled bullet up to this long is kept whole (a glossary entry, not a paragraph)

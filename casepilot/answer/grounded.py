@@ -26,7 +26,7 @@ from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, conte
 from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
 from casepilot.answer.conditions import generic_code_first, sequencing_rule, unsaid_clauses
 from casepilot.answer import out_of_scope
-from casepilot.answer.evidence import Evidence, best_sentences, declared_modifiers, sentences
+from casepilot.answer.evidence import NOT_ABBREVIATION, Evidence, best_sentences, declared_modifiers, sentences
 from casepilot.answer.units import unit_sentence
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -113,7 +113,7 @@ class Draft:
         return ANSWER if self.answered else DECLINE
 
 
-_SPLIT = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])")
+_SPLIT = re.compile(r"(?<=[a-z0-9)][.!?])" + NOT_ABBREVIATION + r"\s+(?=[A-Z])")
 
 
 def _cite(sentence: str, cites: str) -> str:

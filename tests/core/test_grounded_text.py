@@ -100,6 +100,17 @@ def test_every_sentence_of_a_draft_cites():
     assert ev.cite(doc) == 1 and ev.cite(doc) == 1 and ev.numbers() == {1}
 
 
+def test_a_latin_abbreviation_ends_no_sentence():
+    # the ICD-10-CM chapter 4 note: the citation went after "(i.e" and split the code list from its sentence
+    note = "Appropriate codes in this chapter (i.e. E05.8, E07.0) may be used. Also e.g. E16 and E34.- apply."
+    assert sentences(note) == ["Appropriate codes in this chapter (i.e. E05.8, E07.0) may be used.",
+                               "Also e.g. E16 and E34.- apply."]
+    d = Draft("x")
+    d.say(note, Document("t", id="p1", metadata={"title": "T"}))
+    assert d.text == ("Appropriate codes in this chapter (i.e. E05.8, E07.0) may be used [1]. "
+                      "Also e.g. E16 and E34.- apply [1].")
+
+
 def test_a_comparison_is_answered_by_the_sentence_that_defines_each_side():
     from casepilot.answer.grounded import compared_items, defining_sentences
     section = ("POA indicator values\n- Y (yes): the condition was present at the time of inpatient admission.\n"
