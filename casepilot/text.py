@@ -36,7 +36,8 @@ VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
 _SECTIONS = ("stopwords", "abbreviations", "ambiguous", "synonyms")
 _REQUIRED = ("value", "reason", "source")
 _OPTIONAL = {"check_titles": bool, "pcs": bool, "cpt": bool, "context": str, "strict": bool, "example": str,
-             "cms_when_unread": bool, "unless": str, "unless_example": str}
+             "cms_when_unread": bool, "unless": str, "unless_example": str,
+             "lower_with": int, "lower_example": str}
 
 
 class VocabularyError(ValueError):
@@ -100,6 +101,9 @@ _READ_IN_CONTEXT = {k: re.compile(e["context"], re.I) for k, e in _VOCABULARY["a
 # Abbreviations whose capitals are as ambiguous as their lower case ("AD": right ear or Alzheimer's disease):
 # read only in capitals and beside their context ("cerumen impaction AD").
 STRICT = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("strict"))
+# ... unless written in lower case beside this many distinct context words ("ed visit cp nos, trop neg ekg nsr":
+# troponin and EKG settle chest pain, which one word beside a fragment would not)
+_LOWER_WITH = {k: int(e["lower_with"]) for k, e in _VOCABULARY["ambiguous"].items() if "lower_with" in e}
 # ... and those that keep their CMS short-description reading where their context does not settle them ("mod":
 # a modifier beside "which mod?", CMS's "moderate" in "MDD recurrent, mod")
 _CMS_WHEN_UNREAD = frozenset(k for k, e in _VOCABULARY["ambiguous"].items() if e.get("cms_when_unread"))
@@ -611,8 +615,12 @@ def _settled(word: str, text: str) -> bool:
     low = word.lower()
     if low in _ABBREVIATION_UNLESS and _ABBREVIATION_UNLESS[low].search(text):
         return False
-    in_context = low in _READ_IN_CONTEXT and bool(_READ_IN_CONTEXT[low].search(_with_plain_readings(text)))
+    plain = _with_plain_readings(text)
+    in_context = low in _READ_IN_CONTEXT and bool(_READ_IN_CONTEXT[low].search(plain))
     if low in STRICT:
+        if in_context and not word.isupper() and low in _LOWER_WITH:
+            cues = {m.group(0).lower() for m in _READ_IN_CONTEXT[low].finditer(plain)}
+            return len(cues) >= _LOWER_WITH[low]
         return word.isupper() and in_context
     return word.isupper() or low not in AMBIGUOUS or in_context
 

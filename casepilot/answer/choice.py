@@ -156,7 +156,23 @@ def _least_unsaid(stated: set[str], base: set[str], picks: list[CodeRecord]) -> 
         # rather than a sequela the question never mentions
         initial = [c for c in picks if encounter_of(c.title) == "initial"]
         picks = initial if len(initial) == 1 else picks
+    if len(picks) > 1 and (unspecified := _unspecified_of(picks)):
+        picks = [unspecified]
     return picks[0] if len(picks) == 1 else None
+
+
+_KIND_WORDS = frozenset({"unspecified", "other"})
+
+
+def _unspecified_of(picks: list[CodeRecord]) -> CodeRecord | None:
+    """Of codes that differ only in "Unspecified" against "Other" ("Unspecified Escherichia coli [E. coli] as the
+    cause ..." and "Other Escherichia coli ..." for "E. coli"), the unspecified one: the record names no other
+    kind (guideline I.A.9). None unless exactly that."""
+    unspecified = [c for c in picks if "unspecified" in tokens(c.title)]
+    if len(picks) < 2 or len(unspecified) != 1:
+        return None
+    words = set(tokens(unspecified[0].title)) - _KIND_WORDS
+    return unspecified[0] if all(set(tokens(c.title)) - _KIND_WORDS == words for c in picks) else None
 
 
 _ENCOUNTER_WORDS = frozenset({"initial", "subsequent", "encounter", "sequela"})
@@ -241,6 +257,7 @@ def stated_choices(query: str, candidates: Iterable[CodeRecord], said: Iterable[
     full = [c for n, c in scored if n > 0 and n >= len(own(c)) and new(c)]
     # a code stated in full inside another one ("acute diastolic" inside "acute on chronic diastolic") is its part
     full = [c for c in full if not any(own(c) < own(o) for o in full)]
+    full = [_unspecified_of(full)] if _unspecified_of(full) else full
     if full:
         return [originals[c.code] for c in full]
     best = max(n for n, _ in scored)

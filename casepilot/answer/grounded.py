@@ -1825,6 +1825,13 @@ def infer_system(question: str, spelled: str | None = None) -> str:
         if len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 2 and not is_procedure(rest) \
                 and _says_a_condition(rest):
             return cs.ICD10CM
+    if named and (m := _BIOPSY_RESULT.search(question)) and not _INPATIENT.search(question):
+        # "shave bx nasal ala -> BCC nose", "core biopsy of the left breast: invasive ductal carcinoma": what a
+        # biopsy found is the diagnosis asked about; an inpatient stay's biopsy is asked for its PCS code
+        rest = strip_question(question[m.end():])
+        if (len([w for w in tokens(rest) if w not in _FUNCTION_WORDS]) >= 2 and not is_procedure(rest)
+                and _says_a_condition(rest)):
+            return cs.ICD10CM
     if named and (m := _DEVICE_COMPLICATION.search(question)) and not is_procedure(question[:m.start()]):
         # "painful L TKA, xrays show aseptic loosening", "RV lead dislodged", "exit site infection of tunneled HD
         # cath": what went wrong with a device or graft already in place is a complication (T82-T85), whatever
@@ -1861,7 +1868,12 @@ _OUTPATIENT = re.compile(r"\b(?:in|at)\s+(?:the\s+|our\s+)?(?:clinic|office|urge
                          r"\b(?:urgent care|uc visit|office visit|office procedure)\b", re.I)
 # ", excised with 5 mm margins", "; removed by shave": what was done to the condition, in a clause after it
 _DONE_AFTER = re.compile(r"[,;]\s*(?:(?:then|and|was|were|it was|lesion was)\s+)*(?:excised|removed|resected|shaved|"
-                         r"biopsied|destroyed|frozen|cauterized|lasered|curetted|drained|debrided)\b", re.I)
+                         r"biopsied|bx'?e?d|destroyed|frozen|cauterized|lasered|curetted|drained|debrided)(?!\w)", re.I)
+# a biopsy and what it found: "bx ... -> BCC", "biopsy of ...: invasive ductal carcinoma", "bx came back ..."
+_BIOPSY_RESULT = re.compile(r"\b(?:bx|biops(?:y|ies))\b[^.;]{0,80}?(?:\s*(?:->|→|=>|:)|\s+(?:came back|comes back|"
+                            r"returned|showed|shows|revealed|reveals|c/w|consistent with|positive for|path(?:ology)? "
+                            r"(?:showed|shows|was|is|c/w)|dx)\b)", re.I)
+_INPATIENT = re.compile(r"\b(?:inpatient|inpt|ip|admitted|admission|abstract|pcs|icd-?10-?pcs)\b", re.I)
 # a device, implant or graft in place and what went wrong with it, either order, a few words apart
 _DEVICE = (r"(?:tka|tha|tsa|arthroplasty|total (?:knee|hip|shoulder)|(?:knee|hip|shoulder) replacement|prosthe\w*|graft|av fistula|avf|avg|leads?|cath(?:eter)?s?|shunt|"
            r"pacemaker|pacer|ppm|aicd|icd(?![-\s]?(?:9|10|11)\b)|defib\w*|implants?|hardware|mesh|stents?|port|pump|stimulator|device)")

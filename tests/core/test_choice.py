@@ -52,6 +52,20 @@ def test_every_code_stated_in_full_is_chosen_and_a_part_gives_way_to_the_whole()
     assert _codes(stated_choices("acute on chronic diastolic CHF", HF)) == ["I5033"]
 
 
+AGENTS = [_rec("B9620", "Unspecified Escherichia coli [E. coli] as the cause of diseases classified elsewhere"),
+          _rec("B9621", "Shiga toxin-producing Escherichia coli [E. coli] [STEC] O157 as the cause of diseases classified elsewhere"),
+          _rec("B9629", "Other Escherichia coli [E. coli] as the cause of diseases classified elsewhere"),
+          _rec("B961", "Klebsiella pneumoniae [K. pneumoniae] as the cause of diseases classified elsewhere"),
+          _rec("B9689", "Other specified bacterial agents as the cause of diseases classified elsewhere")]
+
+
+def test_an_organism_named_without_its_kind_is_the_unspecified_one():
+    # "Unspecified" and "Other E. coli" say the same words: the record names no other kind (I.A.9)
+    assert _codes(stated_choices("urine cx >100k e coli, doc says UTI", AGENTS)) == ["B9620"]
+    assert _codes(stated_choices("UTI, culture grew klebsiella pneumoniae", AGENTS)) == ["B961"]
+    assert _codes(stated_choices("UTI due to STEC O157 shiga toxin producing E. coli", AGENTS)) == ["B9621"]
+
+
 def test_words_of_the_noted_code_or_a_modifier_choose_nothing():
     # "chronic" is a nonessential modifier of Z77.22; "insulin" is the noted code's own word
     assert stated_choices("acute on chronic diastolic CHF", SMOKE) == []

@@ -173,6 +173,10 @@ def test_ambiguous_abbreviation_is_left_alone_in_lower_case(key):
         entry = VOCAB["ambiguous"][key]
         assert entry.get("context") and entry.get("example"), f"[ambiguous.{key}]: strict needs a context and an example"
         assert expand_query(entry["example"].replace(key.upper(), key)) == entry["example"].replace(key.upper(), key)
+        if "lower_with" in entry:
+            # ... unless lower case stands beside as many distinct context words as it asks ("cp nos, trop neg ekg")
+            assert entry.get("lower_example") and key in entry["lower_example"].split()
+            assert ABBREVIATIONS[key] in expand_query(entry["lower_example"])
     else:
         assert ABBREVIATIONS[key] in expand_query(f"the {key.upper()} here")
 
