@@ -540,6 +540,12 @@ def route(message: str, history: list[dict] | None, store: CodeStore | None) -> 
                     inherited = True
                     prior = _last_user_message(history)
                 break
+    if not resolved and not prior and history and (_FOLLOW_UP.search(message) or _CASE_CHANGE.search(message)) \
+            and not any(resolve_mentions(t.get("content", ""), store) for t in history):
+        # "ok and what if the pt passes away before the 30 days are up?" after a question on TCM: a follow-up to a
+        # conversation that named no code continues the earlier question's subject, which it does not repeat
+        prior = _last_user_message(history)
+        inherited = bool(prior)
     # NCCI and MUE tables list CPT/HCPCS codes that CasePilot may hold no summary for: a
     # procedure-shaped code counts for table questions whether or not the code store knows it.
     # (Two diagnosis codes "together" is an Excludes1 question: the code lookup shows those notes.)

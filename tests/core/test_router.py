@@ -198,6 +198,16 @@ def test_a_follow_up_that_changes_a_described_case_searches_the_changed_case(sto
     assert r.prior == "type 2 diabetes with kidney disease code?" and r.system == "icd10cm"
 
 
+def test_a_follow_up_to_a_conversation_without_codes_continues_its_subject(store):
+    # "ok and what if ..." after a question on TCM that named no code: the earlier question is the subject
+    history = [{"role": "user", "content": "for TCM what does the 30 days mean, when do we bill it"},
+               {"role": "assistant", "content": "TCM covers the 30-day period starting on the day of discharge."}]
+    r = rt.route("ok and what if the pt passes away before the 30 days are up?", history, store)
+    assert r.inherited and not r.codes and r.prior == "for TCM what does the 30 days mean, when do we bill it"
+    # a new question of its own stands alone
+    assert not rt.route("how are anesthesia services paid", history, store).inherited
+
+
 def test_a_follow_up_on_a_code_the_asker_named_keeps_the_code(store):
     # the earlier question named the code: "what if ..." asks about that code, not a case to search again
     history = [{"role": "user", "content": "what is E11.22"}, {"role": "assistant", "content": "E11.22 is ..."}]
