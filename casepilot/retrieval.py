@@ -823,7 +823,7 @@ def code_features(title: str, context: str, q: _Query, aliases: Iterable[str] = 
     # (And a spinal level, "L1": S32.000 "... of unspecified lumbar vertebra" leaves open what it states.)
     if "unspecified" in title_words and (
             (q.numbers and not tnums and not q.numbers <= alias_numbers)
-            or (q.side and not tside) or leaves_open(q.words, title_words)
+            or (q.side and not tside) or leaves_open(q.words - q.negated, title_words)
             or (q.spinal_level and "vertebra" in title_words)):
         sig["stated_unspecified"] = 1.0
     # The question states a side or an encounter and the title states another one.

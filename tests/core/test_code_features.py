@@ -234,6 +234,14 @@ def test_an_unspecified_title_leaves_open_the_acuity_the_question_states():
     assert code_features("ICD-10-CM B17.10 Acute hepatitis C without hepatic coma", "", q).get("contrast") == 1.0
 
 
+def test_an_acuity_the_question_denies_is_no_detail_an_unspecified_title_leaves_open():
+    # "doesn't say acute or serous": the record leaves the kind open, as H66.91 "Otitis media, unspecified" does
+    q = query_facts("otitis media of the right ear, doesn't say acute or serous")
+    assert not code_features("ICD-10-CM H66.91 Otitis media, unspecified, right ear", "", q).get("stated_unspecified")
+    assert code_features("ICD-10-CM H66.91 Otitis media, unspecified, right ear", "",
+                         query_facts("acute otitis media of the right ear")).get("stated_unspecified") == 1.0
+
+
 def test_a_number_an_inclusion_term_states_is_no_detail_an_unspecified_title_leaves_open():
     # Q90.9 includes "Trisomy 21 NOS": the 21 of "trisomy 21" is the syndrome's name, not a stage left open
     q = query_facts("Down syndrome (trisomy 21), karyotype not documented")
