@@ -38,8 +38,9 @@ class NaiveRAG:
         self.k = k
         self.store = store or CodeStore(settings.codestore_path)
         client = make_client(settings)
+        # a lexical-only collection (by default icd10pcs) has no vectors, hence no Chroma collection to query
         names = collections or [c for c, (_, n) in PassageStore(settings.data_dir / "passages.sqlite")
-                                .revisions().items() if n]
+                                .revisions().items() if n and settings.embeds(c)]
         exports = default_export_dir(settings.data_dir)  # a collection is queried the way its vectors were made
         self.stores = {c: langchain_store(client, c, embeddings, exports) for c in sorted(names)}
 

@@ -60,6 +60,12 @@ def test_a_lexical_only_collection_is_searched_without_vectors(tmp_path, corpus_
     assert not retriever.take_dense_skipped()  # not a vector store failure: there are no vectors by design
     modes = retrieval_modes(settings, retriever)
     assert modes["dense"] is True and modes["lexical_only"] == ["icd10pcs"]
+    # the eval's naive baseline (dense only) searches the embedded collections and does not ask Chroma for the other
+    from evals.baseline import NaiveRAG
+
+    naive = NaiveRAG(settings, embedder)
+    assert "icd10pcs" not in naive.stores and "icd10pcs_reference" in naive.stores
+    assert naive.answer("What does the root operation Resection mean?")["citations"]
     # a second run changes nothing
     again = run_ingest(settings, _sources(corpus_copy), embedder=embedder)
     assert again.embedded == 0 and again.added == 0 and again.skipped == again.passages
