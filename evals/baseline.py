@@ -46,8 +46,15 @@ class NaiveRAG:
 
     def retrieve(self, question: str) -> list[Document]:
         scored: list[tuple[float, str, Document]] = []
+        # the question is embedded once per embedder, not once per collection (the same vector LangChain's
+        # similarity_search_with_score would make): nine model calls a question were 70% of an eval run
+        vectors: dict = {}
         for name, vs in self.stores.items():
-            for doc, dist in vs.similarity_search_with_score(question, k=self.k):
+            emb = vs.embeddings
+            key = getattr(emb, "id", None) or id(emb)
+            if key not in vectors:
+                vectors[key] = emb.embed_query(question)
+            for doc, dist in vs.similarity_search_by_vector_with_relevance_scores(vectors[key], k=self.k):
                 scored.append((dist, doc.id or "", doc))
         scored.sort(key=lambda x: (x[0], x[1]))
         return [d for _, _, d in scored[: self.k]]

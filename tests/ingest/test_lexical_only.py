@@ -66,6 +66,10 @@ def test_a_lexical_only_collection_is_searched_without_vectors(tmp_path, corpus_
     naive = NaiveRAG(settings, embedder)
     assert "icd10pcs" not in naive.stores and "icd10pcs_reference" in naive.stores
     assert naive.answer("What does the root operation Resection mean?")["citations"]
+    # it embeds the question once and finds what LangChain's per-collection text search finds
+    q = "laparoscopic appendectomy"
+    each = sorted((dist, doc.id) for vs in naive.stores.values() for doc, dist in vs.similarity_search_with_score(q, k=naive.k))
+    assert [d.id for d in naive.retrieve(q)] == [i for _, i in each[: naive.k]]
     # a second run changes nothing
     again = run_ingest(settings, _sources(corpus_copy), embedder=embedder)
     assert again.embedded == 0 and again.added == 0 and again.skipped == again.passages
