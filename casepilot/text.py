@@ -123,6 +123,12 @@ NOT_FOR_PCS: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].it
 # ... and those that only ICD-10-CM titles use (cpt = false): "visit" is the Z codes' "encounter", not a CPT word
 NOT_FOR_CPT: frozenset[str] = frozenset(k for k, e in _VOCABULARY["synonyms"].items() if e.get("cpt") is False)
 
+# Abbreviations whose full stop ends no sentence, one list for the answer's sentence splitters and the citation check:
+# the ICD-10-CM chapter 4 note "Appropriate codes in this chapter (i.e. E05.8, E07.0 ...)" stays one sentence
+SENTENCE_ABBREVIATIONS = frozenset({"e.g", "i.e", "vs", "cf", "approx", "incl", "fig", "dr"})
+# a regex lookbehind for "this full stop closes none of them" (fixed width per alternative, any case)
+NOT_ABBREVIATION = "".join(rf"(?<!\b(?i:{re.escape(a)})\.)" for a in sorted(SENTENCE_ABBREVIATIONS))
+
 _TOKEN = re.compile(r"w/o|w/|e/m|[a-z0-9]+(?:-[a-z0-9]+)*")
 
 # expand_query's words. A letter/letter abbreviation with a vocabulary entry ("s/p", "N/V") is one word; any

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from casepilot import codes as cs
 from casepilot.codestore import CodeStore
 from casepilot.router import resolve_mentions
+from casepilot.text import SENTENCE_ABBREVIATIONS
 
 UNVERIFIED_MARK = " [unverified code]"
 _CITE = re.compile(r"\[(\d{1,3})\]")
 # A sentence ends at ., ! or ? before a space (taking the [n] markers on its line right after it along)
 # or at a line break.
 _SENTENCE_END = re.compile(r"[.!?]+(?:[ \t]*\[\d{1,3}\])*(?=\s|$)|\n")
-_ABBREVIATIONS = frozenset({"e.g", "i.e", "vs", "cf", "approx", "incl", "fig", "dr"})
 
 
 @dataclass
@@ -73,7 +73,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def _abbreviation_before(text: str, dot: int) -> bool:
     word = re.search(r"[A-Za-z.]*$", text[max(0, dot - 8) : dot]).group().lstrip(".").lower()
-    return word in _ABBREVIATIONS
+    return word in SENTENCE_ABBREVIATIONS
 
 
 def _citations_at(text: str, spans: list[tuple[int, int]], pos: int) -> set[int]:

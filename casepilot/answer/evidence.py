@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from langchain_core.documents import Document
 
 from casepilot.codes import MODIFIER_SHAPE
-from casepilot.text import expand_query, tokens
+from casepilot.text import NOT_ABBREVIATION, expand_query, tokens
 
 
 @dataclass
@@ -75,9 +75,7 @@ class Evidence:
         return f"{c.title}\n{doc.page_content if doc is not None else c.snippet}"
 
 
-# a full stop ends a sentence unless it closes a Latin abbreviation: the ICD-10-CM chapter 4 note reads
-# "Appropriate codes in this chapter (i.e. E05.8, E07.0 ...)", which must stay one sentence
-NOT_ABBREVIATION = r"(?<!\bi\.e\.)(?<!\be\.g\.)(?<!\bvs\.)(?<!\bcf\.)"
+# a full stop ends a sentence unless it closes an abbreviation (text.NOT_ABBREVIATION)
 _SENT = re.compile(r"(?<=[.!?])" + NOT_ABBREVIATION + r"\s+(?=[A-Z0-9(\"'])")
 
 

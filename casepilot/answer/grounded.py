@@ -26,7 +26,7 @@ from casepilot.answer.decision import (ANSWER, DECLINE, PARTIAL, Decision, conte
 from casepilot.answer.choice import code_first_targets, default_child, note_groups, stated_choices
 from casepilot.answer.conditions import generic_code_first, sequencing_rule, unsaid_clauses
 from casepilot.answer import out_of_scope
-from casepilot.answer.evidence import NOT_ABBREVIATION, Evidence, best_sentences, declared_modifiers, sentences
+from casepilot.answer.evidence import Evidence, best_sentences, declared_modifiers, sentences
 from casepilot.answer.units import unit_sentence
 from casepilot.codestore import CodeNotFound, CodeStore
 from casepilot.passages import PassageStore
@@ -38,7 +38,7 @@ from casepilot.stated import stated_diagnosis
 from casepilot.retrieval import (KNOWLEDGE_COLLECTIONS, Hit, Retriever, explicit_letters, first_listed_titles,
                                  gives_visit_reason, inclusion_terms, short_description)
 from casepilot.history import FAMILY, HistoryAsk, covering, excluded_here, history_ask, in_range, parse_ranges
-from casepilot.text import (NARRATION, POLARITY, expand_query, names_remittance_code, negated_terms, own_word_forms,
+from casepilot.text import (NARRATION, NOT_ABBREVIATION, POLARITY, expand_query, names_remittance_code, negated_terms, own_word_forms,
                             question_negations, remittance_codes_of, small_numbers, stated_numbers, status_of, stem, tokens, trimester_of, with_stems)
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,10 @@
+import pytest
 from langchain_core.documents import Document
 
 from casepilot.answer.evidence import Evidence, best_sentences, sentences
 from casepilot.answer.grounded import Draft, _asks_for_another, _leads_with_code_summary, infer_system, relevance, strip_question
 from casepilot.retrieval import Hit
+from casepilot.text import SENTENCE_ABBREVIATIONS
 from casepilot.history import history_ask
 
 
@@ -111,6 +113,18 @@ def test_a_latin_abbreviation_ends_no_sentence():
                       "Also e.g. E16 and E34.- apply [1].")
 
 
+
+@pytest.mark.parametrize("abbreviation", sorted(SENTENCE_ABBREVIATIONS))
+def test_the_splitter_and_the_citation_check_read_one_list_of_abbreviations(abbreviation):
+    # one list: an abbreviation the answer's splitter skipped but the citation check cut at (or the reverse) put a
+    # sentence without [n] into a cited answer
+    from casepilot.verify import sentence_spans
+
+    for written in (abbreviation, abbreviation.capitalize()):
+        text = f"See the note ({written}. E05.8) first. Then code it."
+        assert sentences(text) == [f"See the note ({written}. E05.8) first.", "Then code it."]
+        assert [text[a:b].strip() for a, b in sentence_spans(text) if text[a:b].strip()] == sentences(text)
+
 def test_a_comparison_is_answered_by_the_sentence_that_defines_each_side():
     from casepilot.answer.grounded import compared_items, defining_sentences
     section = ("POA indicator values\n- Y (yes): the condition was present at the time of inpatient admission.\n"
@@ -216,3 +230,4 @@ def test_a_question_naming_pcs_leads_with_a_document_that_is_no_cpt_summary():
     pcs = doc("pcs-guideline:B3.4b", "icd10pcs_reference", "")
     assert [k for k, _ in non_cpt_documents_first([mohs, card, pcs])] == ["pcs-guideline:B3.4b", "px-mohs", "px-skin"]
     assert non_cpt_documents_first([mohs, card]) == [mohs, card]  # nothing else: the order stands
+
